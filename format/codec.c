@@ -1,0 +1,277 @@
+/* codec.c - the event block codec: one thread's events, delta/varint encoded.
+ *
+ * Block:  u8 version (1), u32 LE event count, varint thread seq, varint base ts.
+ * Event:  u8 type, [u8 kind], varint ts delta, then the fields mt__layouts[]
+ *         lists for that type, in the fixed order ptr, size, arg0..2, stack,
+ *         cpu, node. mt__layouts[] is the one table of what a type stores.
+ * The decoder trusts nothing: every read is bounds-checked (see FORMAT.md).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define MT__BLOCK_VERSION 1
+#define MT__BLOCK_COUNT_OFF 1 /* the u32 count, patched by mt_block_finish */
+#define MT__BLOCK_FIXED 5     /* version + count */
+#define MT__EVENT_MIN 2       /* type byte + ts delta: no event is shorter */
+
+/* Fields an event type stores besides its type and ts. */
+enum {
+    MT__F_PTR = 1 << 0,   /* zigzag delta from the previous ptr in the block */
+    MT__F_SIZE = 1 << 1,  /* varint */
+    MT__F_STACK = 1 << 2, /* varint, <= UINT32_MAX */
+    MT__F_CPU = 1 << 3,   /* varint, <= UINT16_MAX */
+    MT__F_NODE = 1 << 4,  /* zigzag, int16 range */
+    MT__F_KIND = 1 << 5,  /* one byte right after the type, <= kind_max */
+};
+
+/* How an arg[] slot is stored. */
+enum {
+    MT__A_NONE = 0,   /* not stored, decodes as 0 */
+    MT__A_UINT = 1,   /* varint */
+    MT__A_SINT = 2,   /* zigzag varint: fds, results, which are often -1 */
+    MT__A_WEIGHT = 3, /* zigzag(weight - MT_WEIGHT_ONE): exact records cost 1 byte */
+};
+
+typedef struct mt__layout {
+    uint8_t fields;   /* MT__F_* */
+    uint8_t arg[3];   /* MT__A_* per arg[] slot */
+    uint8_t kind_max; /* largest valid kind, when MT__F_KIND */
+} mt__layout_t;
+
+#define MT__ALLOC_FIELDS (MT__F_PTR | MT__F_SIZE | MT__F_STACK | MT__F_CPU | MT__F_NODE | MT__F_KIND)
+
+static const mt__layout_t mt__layouts[MT_EV_TYPE_MAX + 1] = {
+    [MT_EV_ALLOC] = {MT__ALLOC_FIELDS, {MT__A_WEIGHT, MT__A_NONE, MT__A_NONE}, MT_AK_MAX},
+    [MT_EV_FREE] = {MT__F_PTR | MT__F_KIND, {0}, MT_FK_MAX},
+    [MT_EV_MMAP] = {MT__F_PTR | MT__F_SIZE | MT__F_STACK | MT__F_CPU | MT__F_NODE,
+                    {MT__A_UINT, MT__A_SINT, MT__A_NONE}, 0},
+    [MT_EV_MUNMAP] = {MT__F_PTR | MT__F_SIZE | MT__F_STACK, {0}, 0},
+    [MT_EV_MREMAP] = {MT__F_PTR | MT__F_SIZE | MT__F_STACK | MT__F_KIND,
+                      {MT__A_UINT, MT__A_UINT, MT__A_NONE}, UINT8_MAX},
+    [MT_EV_POLICY] = {MT__F_PTR | MT__F_SIZE | MT__F_STACK | MT__F_CPU | MT__F_NODE | MT__F_KIND,
+                      {MT__A_UINT, MT__A_UINT, MT__A_SINT}, MT_PK_MAX},
+    [MT_EV_PLACEMENT] = {MT__F_PTR | MT__F_SIZE | MT__F_NODE, {0}, 0},
+    [MT_EV_RSS] = {MT__F_SIZE, {0}, 0},
+    [MT_EV_POOL_ALLOC] = {MT__ALLOC_FIELDS, {MT__A_WEIGHT, MT__A_UINT, MT__A_NONE}, UINT8_MAX},
+    [MT_EV_POOL_FREE] = {MT__F_PTR, {MT__A_NONE, MT__A_UINT, MT__A_NONE}, 0},
+};
+
+static const mt__layout_t *mt__layout(uint8_t type)
+{
+    return type >= 1 && type <= MT_EV_TYPE_MAX ? &mt__layouts[type] : NULL;
+}
+
+/* ---- encoder ----------------------------------------------------------- */
+
+void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t thread)
+{
+    memset(enc, 0, sizeof *enc);
+    enc->buf = buf;
+    enc->cap = cap;
+    enc->thread = thread;
+    buf[0] = MT__BLOCK_VERSION;
+    mt__put_le32(buf + MT__BLOCK_COUNT_OFF, 0);
+    enc->len = MT__BLOCK_FIXED + mt_varint_put(buf + MT__BLOCK_FIXED, thread);
+    /* The base ts is the first event's ts, written by the first mt_block_add. */
+}
+
+static size_t mt__encode_arg(uint8_t *q, uint8_t how, uint64_t v)
+{
+    switch (how) {
+    case MT__A_UINT:
+        return mt_varint_put(q, v);
+    case MT__A_SINT:
+        return mt_varint_put(q, mt_zigzag((int64_t)v));
+    case MT__A_WEIGHT:
+        return mt_varint_put(q, mt_zigzag((int64_t)(v - MT_WEIGHT_ONE)));
+    default:
+        return 0;
+    }
+}
+
+/* Encodes E after an event at PREV_TS / PREV_PTR into Q (room for
+ * MT_EVENT_MAX_ENCODED bytes); returns the length. */
+static size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event_t *e,
+                               uint64_t prev_ts, uint64_t prev_ptr)
+{
+    uint8_t *start = q;
+    *q++ = e->type;
+    if (l->fields & MT__F_KIND)
+        *q++ = e->kind;
+    q += mt_varint_put(q, e->ts - prev_ts);
+    if (l->fields & MT__F_PTR)
+        q += mt_varint_put(q, mt_zigzag((int64_t)(e->ptr - prev_ptr)));
+    if (l->fields & MT__F_SIZE)
+        q += mt_varint_put(q, e->size);
+    for (int i = 0; i < 3; i++)
+        q += mt__encode_arg(q, l->arg[i], e->arg[i]);
+    if (l->fields & MT__F_STACK)
+        q += mt_varint_put(q, e->stack);
+    if (l->fields & MT__F_CPU)
+        q += mt_varint_put(q, e->cpu);
+    if (l->fields & MT__F_NODE)
+        q += mt_varint_put(q, mt_zigzag(e->node));
+    return (size_t)(q - start);
+}
+
+int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
+{
+    const mt__layout_t *l = mt__layout(e->type);
+    if (!l || ((l->fields & MT__F_KIND) && e->kind > l->kind_max))
+        return MT_EINVAL;
+    if (enc->count > 0 && e->ts < enc->prev_ts)
+        return MT_EINVAL;
+    if (enc->count == UINT32_MAX)
+        return MT_EFULL;
+
+    /* Worst case: a 10-byte base ts (first event only) + 73 bytes of event. */
+    uint8_t tmp[10 + MT_EVENT_MAX_ENCODED];
+    size_t n = 0;
+    uint64_t prev_ts = enc->prev_ts;
+    if (enc->count == 0) {
+        n = mt_varint_put(tmp, e->ts);
+        prev_ts = e->ts;
+    }
+    n += mt__encode_event(tmp + n, l, e, prev_ts, enc->prev_ptr);
+    if (n > enc->cap - enc->len)
+        return MT_EFULL;
+
+    memcpy(enc->buf + enc->len, tmp, n);
+    enc->len += n;
+    if (enc->count == 0)
+        enc->base_ts = e->ts;
+    enc->count++;
+    enc->prev_ts = e->ts;
+    if (l->fields & MT__F_PTR)
+        enc->prev_ptr = e->ptr;
+    return 0;
+}
+
+size_t mt_block_finish(mt_block_encoder_t *enc)
+{
+    if (enc->count == 0)
+        enc->len += mt_varint_put(enc->buf + enc->len, 0); /* base ts of an empty block */
+    mt__put_le32(enc->buf + MT__BLOCK_COUNT_OFF, enc->count);
+    return enc->len;
+}
+
+/* ---- decoder ----------------------------------------------------------- */
+
+/* Marks DEC as failed: every later mt_block_next returns MT_ECORRUPT too. */
+static int mt__corrupt(mt_block_decoder_t *dec)
+{
+    dec->p = dec->end;
+    dec->left = 1;
+    return MT_ECORRUPT;
+}
+
+int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
+{
+    const uint8_t *p = data, *end = p + len;
+    uint64_t thread, base_ts;
+    size_t n;
+
+    memset(dec, 0, sizeof *dec);
+    dec->p = dec->end = end;
+    if (len < MT__BLOCK_FIXED || p[0] != MT__BLOCK_VERSION)
+        return MT_ECORRUPT;
+    uint32_t count = mt__get_le32(p + MT__BLOCK_COUNT_OFF);
+    p += MT__BLOCK_FIXED;
+    if (!(n = mt_varint_get(p, end, &thread)) || thread > UINT32_MAX)
+        return MT_ECORRUPT;
+    p += n;
+    if (!(n = mt_varint_get(p, end, &base_ts)))
+        return MT_ECORRUPT;
+    p += n;
+    if (count > (size_t)(end - p) / MT__EVENT_MIN)
+        return MT_ECORRUPT;
+
+    dec->p = p;
+    dec->thread = (uint32_t)thread;
+    dec->count = dec->left = count;
+    dec->prev_ts = base_ts;
+    return 0;
+}
+
+/* Reads one varint into *V, advancing DEC->p; 0 when truncated or too long. */
+static int mt__get(mt_block_decoder_t *dec, uint64_t *v)
+{
+    size_t n = mt_varint_get(dec->p, dec->end, v);
+    dec->p += n;
+    return n != 0;
+}
+
+static int mt__decode_arg(mt_block_decoder_t *dec, uint8_t how, uint64_t *out)
+{
+    uint64_t v;
+    if (how == MT__A_NONE)
+        return 1;
+    if (!mt__get(dec, &v))
+        return 0;
+    if (how == MT__A_UINT)
+        *out = v;
+    else if (how == MT__A_SINT)
+        *out = (uint64_t)mt_unzigzag(v);
+    else
+        *out = MT_WEIGHT_ONE + (uint64_t)mt_unzigzag(v);
+    return 1;
+}
+
+int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
+{
+    uint64_t v;
+
+    if (dec->left == 0)
+        return dec->p == dec->end ? 0 : mt__corrupt(dec); /* trailing bytes */
+    if (dec->p >= dec->end)
+        return mt__corrupt(dec); /* fewer events than the count says */
+
+    memset(e, 0, sizeof *e);
+    e->type = *dec->p++;
+    const mt__layout_t *l = mt__layout(e->type);
+    if (!l)
+        return mt__corrupt(dec);
+    if (l->fields & MT__F_KIND) {
+        if (dec->p >= dec->end || *dec->p > l->kind_max)
+            return mt__corrupt(dec);
+        e->kind = *dec->p++;
+    }
+    if (!mt__get(dec, &v) || v > UINT64_MAX - dec->prev_ts)
+        return mt__corrupt(dec);
+    e->ts = dec->prev_ts + v;
+    if (l->fields & MT__F_PTR) {
+        if (!mt__get(dec, &v))
+            return mt__corrupt(dec);
+        e->ptr = dec->prev_ptr + (uint64_t)mt_unzigzag(v);
+    }
+    if ((l->fields & MT__F_SIZE) && !mt__get(dec, &e->size))
+        return mt__corrupt(dec);
+    for (int i = 0; i < 3; i++)
+        if (!mt__decode_arg(dec, l->arg[i], &e->arg[i]))
+            return mt__corrupt(dec);
+    if (l->fields & MT__F_STACK) {
+        if (!mt__get(dec, &v) || v > UINT32_MAX)
+            return mt__corrupt(dec);
+        e->stack = (uint32_t)v;
+    }
+    if (l->fields & MT__F_CPU) {
+        if (!mt__get(dec, &v) || v > UINT16_MAX)
+            return mt__corrupt(dec);
+        e->cpu = (uint16_t)v;
+    }
+    if (l->fields & MT__F_NODE) {
+        if (!mt__get(dec, &v))
+            return mt__corrupt(dec);
+        int64_t node = mt_unzigzag(v);
+        if (node < INT16_MIN || node > INT16_MAX)
+            return mt__corrupt(dec);
+        e->node = (int16_t)node;
+    }
+
+    dec->left--;
+    dec->prev_ts = e->ts;
+    if (l->fields & MT__F_PTR)
+        dec->prev_ptr = e->ptr;
+    return 1;
+}

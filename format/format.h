@@ -1,0 +1,324 @@
+/* format.h - the mtrace trace schema, shared by the shim, the analyzer and the tests.
+ *
+ * A trace is one LMDB environment per process (a directory holding data.mdb
+ * and lock.mdb). This header is the whole contract: the event record, the
+ * block codec, the writer API (shim) and the read-only reader API (analyzer).
+ * Only the .c files of format/ include <lmdb.h>. FORMAT.md next to this file is the spec.
+ */
+#ifndef MT_FORMAT_H
+#define MT_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+
+#define MT_FORMAT_MAGIC "MTRACE01" /* 8 bytes, at the start of meta "format" */
+#define MT_FORMAT_VERSION 1u       /* bump on any incompatible change */
+#define MT_MAX_FRAMES 128          /* upper bound on frames in one stack */
+#define MT_WEIGHT_ONE 65536u       /* weight of an exact (unsampled) record */
+
+/* ---- events ------------------------------------------------------------ */
+
+/* Event types. Values are stored in traces: never renumber, only append. */
+typedef enum mt_event_type {
+    MT_EV_ALLOC = 1,      /* ptr, size, weight, stack, cpu, node, kind=mt_alloc_kind */
+    MT_EV_FREE = 2,       /* ptr, kind=mt_free_kind */
+    MT_EV_MMAP = 3,       /* ptr, size, stack, cpu, node, arg0=prot|flags<<32, arg1=fd */
+    MT_EV_MUNMAP = 4,     /* ptr, size, stack */
+    MT_EV_MREMAP = 5,     /* ptr=new, size=new, arg0=old ptr, arg1=old size, kind=flags, stack */
+    MT_EV_POLICY = 6,     /* kind=mt_policy_kind, ptr, size, arg0=nodemask (first 64 nodes),
+                             arg1=mode|flags<<32, arg2=result (two's complement), stack, cpu, node */
+    MT_EV_PLACEMENT = 7,  /* ptr, size=bytes this record stands for, node (MT_NODE_*) */
+    MT_EV_RSS = 8,        /* size=resident bytes of the process */
+    MT_EV_POOL_ALLOC = 9, /* like ALLOC, arg1=pool id */
+    MT_EV_POOL_FREE = 10, /* ptr, arg1=pool id */
+    MT_EV_TYPE_MAX = 10
+} mt_event_type_t;
+
+typedef enum mt_alloc_kind {
+    MT_AK_MALLOC = 0,
+    MT_AK_CALLOC = 1,
+    MT_AK_REALLOC = 2,
+    MT_AK_ALIGNED = 3, /* memalign, aligned_alloc, posix_memalign, valloc, pvalloc */
+    MT_AK_NEW = 4,
+    MT_AK_NEW_ARRAY = 5,
+    MT_AK_MAX = 5
+} mt_alloc_kind_t;
+
+typedef enum mt_free_kind {
+    MT_FK_FREE = 0,
+    MT_FK_REALLOC = 1, /* the old block of a moving or freeing realloc */
+    MT_FK_DELETE = 2,
+    MT_FK_DELETE_ARRAY = 3,
+    MT_FK_MAX = 3
+} mt_free_kind_t;
+
+typedef enum mt_policy_kind {
+    MT_PK_MBIND = 0,
+    MT_PK_SET_MEMPOLICY = 1,
+    MT_PK_MOVE_PAGES = 2,
+    MT_PK_MIGRATE_PAGES = 3,
+    MT_PK_MAX = 3
+} mt_policy_kind_t;
+
+#define MT_NODE_UNKNOWN (-1)   /* node not known (no libnuma, query failed) */
+#define MT_NODE_UNTOUCHED (-2) /* placement: page not yet faulted in */
+
+/* One decoded event. The shim's rings hold exactly this record (64 bytes);
+ * the codec turns runs of them into compact blocks. Fields a type does not
+ * use are zero after decoding. */
+typedef struct mt_event {
+    uint64_t ts;     /* ns since the trace's start (CLOCK_MONOTONIC) */
+    uint64_t ptr;    /* allocation / region / range address */
+    uint64_t size;   /* requested bytes, region length, RSS bytes */
+    uint64_t arg[3]; /* type-specific, see mt_event_type_t; ALLOC/POOL_ALLOC: arg[0]
+                        is the weight, objects this sample stands for * 65536 */
+    uint32_t stack;  /* stack id, 0 = none */
+    uint16_t cpu;    /* CPU the thread ran on */
+    int16_t node;    /* NUMA node of that CPU, or of the memory (PLACEMENT) */
+    uint8_t type;    /* mt_event_type_t */
+    uint8_t kind;    /* mt_alloc_kind_t / mt_free_kind_t / mt_policy_kind_t / flags */
+    uint8_t pad[6];
+} mt_event_t;
+
+#define mt_event_weight(e) ((e)->arg[0])
+
+/* ---- block codec ------------------------------------------------------- */
+
+/* A block is one thread's run of events in time order, compactly encoded
+ * (varints, deltas). Worst case per event is MT_EVENT_MAX_ENCODED bytes. */
+#define MT_EVENT_MAX_ENCODED 96
+#define MT_BLOCK_HEADER_MAX 32
+
+typedef struct mt_block_encoder {
+    uint8_t *buf;   /* caller's buffer */
+    size_t cap;     /* its size */
+    size_t len;     /* bytes used so far, header included */
+    uint32_t count; /* events so far */
+    uint32_t thread;
+    uint64_t base_ts, prev_ts, prev_ptr;
+} mt_block_encoder_t;
+
+/* Starts a block for thread sequence number THREAD in BUF[CAP]
+ * (CAP >= MT_BLOCK_HEADER_MAX + MT_EVENT_MAX_ENCODED). */
+void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t thread);
+/* Appends E. Returns 0, or MT_EFULL when the block has no room left (E is not
+ * added), or MT_EINVAL for an event type it does not know. Timestamps must not
+ * decrease within a block. */
+int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e);
+/* Finishes the block; returns its length in bytes (header patched in). */
+size_t mt_block_finish(mt_block_encoder_t *enc);
+
+typedef struct mt_block_decoder {
+    const uint8_t *p, *end;
+    uint32_t thread;
+    uint32_t count, left;
+    uint64_t prev_ts, prev_ptr;
+} mt_block_decoder_t;
+
+/* Opens a block for decoding. Returns 0 or MT_ECORRUPT. */
+int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len);
+/* Decodes the next event into E. Returns 1 when an event was produced, 0 at
+ * the end of the block, MT_ECORRUPT on any malformed input. Never reads
+ * outside [data, data+len). */
+int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e);
+
+/* ---- records other than events ---------------------------------------- */
+
+typedef struct mt_module {
+    uint64_t seq;        /* key: order in which the writer saw it */
+    uint64_t base;       /* load bias (dlpi_addr) */
+    uint64_t lo, hi;     /* address range of its PT_LOAD segments */
+    uint64_t first_ts;   /* when first seen */
+    uint64_t last_ts;    /* when seen unloaded, 0 = still loaded */
+    char path[4096];
+    uint8_t build_id[40];
+    uint32_t build_id_len;
+} mt_module_t;
+
+typedef struct mt_thread {
+    uint32_t seq;      /* key: the shim's thread sequence number (blocks refer to it) */
+    uint32_t tid;      /* kernel thread id */
+    uint64_t first_ts; /* first event or registration */
+    uint64_t last_ts;  /* last event, or exit */
+    uint8_t exited;
+    char name[16];
+} mt_thread_t;
+
+/* Exact counters: one record per entry point and a few named totals. */
+typedef struct mt_counter {
+    char name[32];
+    uint64_t calls;
+    uint64_t bytes;
+} mt_counter_t;
+
+/* Entry points with exact counters. X(ID, "name", family). The family says
+ * which info total the entry point adds to. Append only. */
+#define MT_FAMILY_ALLOC 1
+#define MT_FAMILY_FREE 2
+#define MT_FAMILY_MAP 3
+#define MT_FAMILY_POLICY 4
+#define MT_FAMILY_POOL 5
+#define MT_ENTRY_POINTS(X)                                     \
+    X(MALLOC, "malloc", MT_FAMILY_ALLOC)                       \
+    X(CALLOC, "calloc", MT_FAMILY_ALLOC)                       \
+    X(REALLOC, "realloc", MT_FAMILY_ALLOC)                     \
+    X(REALLOCARRAY, "reallocarray", MT_FAMILY_ALLOC)           \
+    X(MEMALIGN, "memalign", MT_FAMILY_ALLOC)                   \
+    X(ALIGNED_ALLOC, "aligned_alloc", MT_FAMILY_ALLOC)         \
+    X(POSIX_MEMALIGN, "posix_memalign", MT_FAMILY_ALLOC)       \
+    X(VALLOC, "valloc", MT_FAMILY_ALLOC)                       \
+    X(PVALLOC, "pvalloc", MT_FAMILY_ALLOC)                     \
+    X(NEW, "operator new", MT_FAMILY_ALLOC)                    \
+    X(NEW_ARRAY, "operator new[]", MT_FAMILY_ALLOC)            \
+    X(FREE, "free", MT_FAMILY_FREE)                            \
+    X(CFREE, "cfree", MT_FAMILY_FREE)                          \
+    X(FREE_SIZED, "free_sized", MT_FAMILY_FREE)                \
+    X(FREE_ALIGNED_SIZED, "free_aligned_sized", MT_FAMILY_FREE) \
+    X(DELETE, "operator delete", MT_FAMILY_FREE)               \
+    X(DELETE_ARRAY, "operator delete[]", MT_FAMILY_FREE)       \
+    X(MMAP, "mmap", MT_FAMILY_MAP)                             \
+    X(MUNMAP, "munmap", MT_FAMILY_MAP)                         \
+    X(MREMAP, "mremap", MT_FAMILY_MAP)                         \
+    X(MBIND, "mbind", MT_FAMILY_POLICY)                        \
+    X(SET_MEMPOLICY, "set_mempolicy", MT_FAMILY_POLICY)        \
+    X(MOVE_PAGES, "move_pages", MT_FAMILY_POLICY)              \
+    X(MIGRATE_PAGES, "migrate_pages", MT_FAMILY_POLICY)        \
+    X(POOL_ALLOC, "pool alloc", MT_FAMILY_POOL)                \
+    X(POOL_FREE, "pool free", MT_FAMILY_POOL)
+
+typedef enum mt_entry_point {
+#define MT__EP_ENUM(id, name, family) MT_EP_##id,
+    MT_ENTRY_POINTS(MT__EP_ENUM)
+#undef MT__EP_ENUM
+    MT_EP_COUNT
+} mt_entry_point_t;
+
+extern const char *const mt_entry_point_names[MT_EP_COUNT];
+extern const uint8_t mt_entry_point_family[MT_EP_COUNT];
+
+/* Named totals beside the entry points (same record shape, bytes may be 0). */
+#define MT_COUNTER_EVENTS "events"           /* events committed */
+#define MT_COUNTER_DROPPED "dropped"         /* events lost to full rings */
+#define MT_COUNTER_STACKS "stacks"           /* distinct stacks */
+#define MT_COUNTER_STACKS_LOST "stacks lost" /* samples whose stack table was full */
+#define MT_COUNTER_BLOCKS "blocks"           /* event blocks, bytes = encoded bytes */
+
+/* ---- meta ---------------------------------------------------------------
+ * Keys of the meta database. Integers are u64 little-endian (8 bytes),
+ * strings are raw bytes without a terminator. "format" is checked first by
+ * every reader. */
+#define MT_META_FORMAT "format"                   /* magic[8] + u32 version + u32 sizeof(mt_event_t) */
+#define MT_META_PID "pid"                         /* u64 */
+#define MT_META_PPID "ppid"                       /* u64 */
+#define MT_META_COMMAND "command"                 /* string: comm */
+#define MT_META_EXE "exe"                         /* string: /proc/self/exe target */
+#define MT_META_ARGV "argv"                       /* NUL-separated strings */
+#define MT_META_START_REALTIME "start_realtime_ns" /* u64 wall clock at ts=0 */
+#define MT_META_SAMPLE_INTERVAL "sample_interval" /* u64 mean bytes, 0 = every call */
+#define MT_META_PAGE_SIZE "page_size"             /* u64 */
+#define MT_META_DEPTH "depth"                     /* u64 max frames */
+#define MT_META_COMPLETE "complete"               /* u64 1 after a clean end */
+#define MT_META_END_REASON "end_reason"           /* string: exit, _exit, exec, error */
+#define MT_META_TRUNCATED "truncated"             /* string: why recording stopped early */
+#define MT_META_DURATION "duration_ns"            /* u64 last tick's ts */
+#define MT_META_PARENT_TRACE "parent_pid"         /* u64: set in a fork child's trace */
+#define MT_META_TOPOLOGY "numa_topology"          /* see FORMAT.md */
+
+/* ---- writer (the shim's writer thread; single-threaded use) ---------- */
+
+typedef struct mt_writer mt_writer_t;
+
+typedef struct mt_writer_options {
+    uint64_t map_initial; /* initial LMDB map size, bytes (0 = 64 MiB) */
+    uint64_t map_max;     /* largest map size the writer grows to (0 = 64 GiB) */
+} mt_writer_options_t;
+
+/* Creates directory DIR (mode 0700, must not exist, a symlink is not
+ * followed) and an LMDB environment in it (files 0600). Returns 0, -> *W.
+ * Errors: EEXIST, EACCES, ENOENT, ... (errno values), MT_ELMDB. */
+int mt_writer_open(mt_writer_t **w, const char *dir, const mt_writer_options_t *opts);
+/* Starts the write transaction of one tick. */
+int mt_writer_begin(mt_writer_t *w);
+int mt_writer_put_meta(mt_writer_t *w, const char *key, const void *val, size_t len);
+int mt_writer_put_meta_u64(mt_writer_t *w, const char *key, uint64_t val);
+/* Appends one encoded event block under the next block sequence number. */
+int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len);
+int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes);
+int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m);
+int mt_writer_put_thread(mt_writer_t *w, const mt_thread_t *t);
+int mt_writer_put_counter(mt_writer_t *w, const mt_counter_t *c);
+/* Commits the tick. On MT_EMAPFULL the transaction is discarded and the map
+ * grown (up to map_max): the caller re-does the tick. Other errors are final. */
+int mt_writer_commit(mt_writer_t *w);
+/* After a put or mt_writer_commit returned MT_EMAPFULL: 1 if the map was
+ * grown, so re-doing the tick may succeed; 0 if it was already at map_max
+ * (or could not be remapped): the trace is full, stop recording. */
+int mt_writer_can_grow(const mt_writer_t *w);
+/* Abandons the open transaction, if any. */
+void mt_writer_abort(mt_writer_t *w);
+/* Checks that the environment's file descriptor still refers to data.mdb
+ * (a daemon may have closed or reused it). Returns 0 or MT_EBADFD. */
+int mt_writer_check_fd(mt_writer_t *w);
+/* Flushes and closes. */
+void mt_writer_close(mt_writer_t *w);
+/* Leaves the environment untouched (fork child): frees nothing LMDB owns. */
+void mt_writer_forget(mt_writer_t *w);
+
+/* ---- reader (analyzer; read-only, works while the trace is written) -- */
+
+typedef struct mt_reader mt_reader_t;
+
+typedef struct mt_trace_info {
+    uint32_t version;
+    uint64_t pid, ppid;
+    char command[64];
+    char exe[4096];
+    uint64_t start_realtime_ns;
+    uint64_t sample_interval;
+    uint64_t page_size;
+    uint64_t depth;
+    uint64_t duration_ns;
+    int complete;
+    char end_reason[32];
+    char truncated[256]; /* empty when not truncated */
+    uint64_t parent_pid; /* 0 unless a fork child */
+} mt_trace_info_t;
+
+/* Opens trace directory DIR read-only and checks its format record.
+ * Errors: ENOENT / ENOTDIR, MT_ENOTTRACE (no data.mdb or no meta), MT_ENEWER,
+ * MT_EOLDER, MT_ECORRUPT, MT_ELMDB. */
+int mt_reader_open(mt_reader_t **r, const char *dir);
+void mt_reader_close(mt_reader_t *r);
+/* Starts a fresh read snapshot (for live mode); the open call takes one. */
+int mt_reader_refresh(mt_reader_t *r);
+int mt_reader_info(mt_reader_t *r, mt_trace_info_t *info);
+/* Raw meta value; *VAL points into the snapshot. MT_ENOTFOUND if absent. */
+int mt_reader_meta(mt_reader_t *r, const char *key, const void **val, size_t *len);
+/* Iterates over counters: returns 1 and fills C, 0 at the end, <0 on error.
+ * *CURSOR starts at 0. */
+int mt_reader_next_counter(mt_reader_t *r, uint64_t *cursor, mt_counter_t *c);
+/* Looks a counter up by name; MT_ENOTFOUND if absent. */
+int mt_reader_counter(mt_reader_t *r, const char *name, mt_counter_t *c);
+int mt_reader_next_thread(mt_reader_t *r, uint64_t *cursor, mt_thread_t *t);
+int mt_reader_next_module(mt_reader_t *r, uint64_t *cursor, mt_module_t *m);
+/* Stack by id: *NFRAMES frames, innermost first, into PCS[MT_MAX_FRAMES]. */
+int mt_reader_stack(mt_reader_t *r, uint32_t id, uint64_t *pcs, uint32_t *nframes);
+int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_t *pcs,
+                         uint32_t *nframes);
+/* Event blocks in sequence order, starting after *CURSOR (0 = from the
+ * start; on return, the sequence number of the block given). *DATA points
+ * into the snapshot and stays valid until the next refresh or close. */
+int mt_reader_next_block(mt_reader_t *r, uint64_t *cursor, const void **data, size_t *len);
+
+/* ---- small shared helpers -------------------------------------------- */
+
+/* Unsigned LEB128. put returns bytes written (<= 10); get returns bytes read
+ * or 0 when the input ends early or the value overflows 64 bits. */
+size_t mt_varint_put(uint8_t *p, uint64_t v);
+size_t mt_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
+static inline uint64_t mt_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t mt_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+#endif

@@ -1,0 +1,123 @@
+/* internal.h - helpers shared by the files of format/, grouped by defining file.
+ *
+ * Nothing here is part of the trace API (that is format.h). Byte-order helpers
+ * are inline; record encodings live in records.c so the writer and the reader
+ * cannot disagree about them.
+ */
+#ifndef MT_FORMAT_INTERNAL_H
+#define MT_FORMAT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+
+/* ---- byte order (inline) ---------------------------------------------- */
+
+static inline void mt__put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t mt__get_le32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static inline void mt__put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t mt__get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* Big-endian keys sort numerically under LMDB's default memcmp order. */
+static inline void mt__put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static inline uint32_t mt__get_be32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void mt__put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static inline uint64_t mt__get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* ---- records.c: values of every database except events ----------------
+ * Each decoder checks the length and version byte and returns 0 or
+ * MT_ECORRUPT; each encoder returns the bytes written to OUT. */
+
+#define MT__RECORD_VERSION 1 /* first byte of module, thread and counter values */
+
+#define MT__FORMAT_RECORD_LEN 16 /* magic[8] + u32 version + u32 sizeof(mt_event_t) */
+#define MT__MODULE_FIXED 42      /* version, 5 x u64, build-id length */
+#define MT__MODULE_MAX (MT__MODULE_FIXED + 40 + 4095)
+#define MT__THREAD_FIXED 22 /* version, u32 tid, 2 x u64, exited */
+#define MT__THREAD_MAX (MT__THREAD_FIXED + 15)
+#define MT__COUNTER_LEN 17  /* version, 2 x u64 */
+#define MT__COUNTER_NAME_MAX 31
+
+size_t mt__format_record_encode(uint8_t out[MT__FORMAT_RECORD_LEN], uint32_t version);
+/* Checks a meta "format" value. Returns 0 (our version), MT_ENOTTRACE (no
+ * magic), MT_ENEWER, MT_EOLDER or MT_ECORRUPT; *VERSION is the version
+ * found whenever the magic matched. */
+int mt__format_record_check(const void *val, size_t len, uint32_t *version);
+
+size_t mt__module_encode(const mt_module_t *m, uint8_t out[MT__MODULE_MAX]);
+int mt__module_decode(const void *val, size_t len, mt_module_t *m);
+size_t mt__thread_encode(const mt_thread_t *t, uint8_t out[MT__THREAD_MAX]);
+int mt__thread_decode(const void *val, size_t len, mt_thread_t *t);
+size_t mt__counter_encode(const mt_counter_t *c, uint8_t out[MT__COUNTER_LEN]);
+int mt__counter_decode(const void *val, size_t len, mt_counter_t *c);
+/* Stack values: NFRAMES x u64 little-endian (NFRAMES <= MT_MAX_FRAMES). */
+void mt__stack_encode(const uint64_t *pcs, uint32_t nframes, uint8_t *out);
+int mt__stack_decode(const void *val, size_t len, uint64_t *pcs, uint32_t *nframes);
+
+/* ---- store.c: the LMDB layout shared by writer.c and reader.c ---------- */
+
+enum mt__db {
+    MT__DB_META,
+    MT__DB_EVENTS,
+    MT__DB_STACKS,
+    MT__DB_MODULES,
+    MT__DB_THREADS,
+    MT__DB_COUNTERS,
+    MT__DB_COUNT
+};
+
+extern const char *const mt__db_names[MT__DB_COUNT];
+
+/* Maps an LMDB return code into the mtrace error space: errno values pass
+ * through, MDB_MAP_FULL -> MT_EMAPFULL, MDB_NOTFOUND -> MT_ENOTFOUND,
+ * damaged-file codes -> MT_ECORRUPT, anything else -> MT_ELMDB. */
+int mt__lmdb_error(int rc);
+
+#endif

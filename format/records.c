@@ -1,0 +1,142 @@
+/* records.c - byte encodings of every stored value except event blocks:
+ * the meta "format" record, modules, threads, counters and stacks.
+ *
+ * All integers are little-endian and fixed width; strings are raw bytes
+ * without a terminator, at the end of the value so their length is implied.
+ * Decoders never read outside [val, val+len) and always NUL-terminate.
+ * FORMAT.md documents each layout.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+size_t mt__format_record_encode(uint8_t out[MT__FORMAT_RECORD_LEN], uint32_t version)
+{
+    memcpy(out, MT_FORMAT_MAGIC, 8);
+    mt__put_le32(out + 8, version);
+    mt__put_le32(out + 12, (uint32_t)sizeof(mt_event_t));
+    return MT__FORMAT_RECORD_LEN;
+}
+
+int mt__format_record_check(const void *val, size_t len, uint32_t *version)
+{
+    const uint8_t *p = val;
+    if (len < 8 || memcmp(p, MT_FORMAT_MAGIC, 8) != 0)
+        return MT_ENOTTRACE;
+    /* Magic and version are the stable prefix; the rest may change with it. */
+    if (len < 12)
+        return MT_ECORRUPT;
+    *version = mt__get_le32(p + 8);
+    if (*version > MT_FORMAT_VERSION)
+        return MT_ENEWER;
+    if (*version < MT_FORMAT_VERSION)
+        return MT_EOLDER;
+    if (len != MT__FORMAT_RECORD_LEN || mt__get_le32(p + 12) != sizeof(mt_event_t))
+        return MT_ECORRUPT;
+    return 0;
+}
+
+size_t mt__module_encode(const mt_module_t *m, uint8_t out[MT__MODULE_MAX])
+{
+    size_t path_len = strnlen(m->path, sizeof m->path - 1);
+    uint32_t id_len = m->build_id_len; /* <= 40, checked by the writer */
+    out[0] = MT__RECORD_VERSION;
+    mt__put_le64(out + 1, m->base);
+    mt__put_le64(out + 9, m->lo);
+    mt__put_le64(out + 17, m->hi);
+    mt__put_le64(out + 25, m->first_ts);
+    mt__put_le64(out + 33, m->last_ts);
+    out[41] = (uint8_t)id_len;
+    memcpy(out + MT__MODULE_FIXED, m->build_id, id_len);
+    memcpy(out + MT__MODULE_FIXED + id_len, m->path, path_len);
+    return MT__MODULE_FIXED + id_len + path_len;
+}
+
+int mt__module_decode(const void *val, size_t len, mt_module_t *m)
+{
+    const uint8_t *p = val;
+    if (len < MT__MODULE_FIXED || p[0] != MT__RECORD_VERSION)
+        return MT_ECORRUPT;
+    size_t id_len = p[41];
+    if (id_len > sizeof m->build_id || len - MT__MODULE_FIXED < id_len)
+        return MT_ECORRUPT;
+    size_t path_len = len - MT__MODULE_FIXED - id_len;
+    if (path_len >= sizeof m->path)
+        return MT_ECORRUPT;
+    uint64_t seq = m->seq; /* the key, filled in by the caller */
+    memset(m, 0, sizeof *m);
+    m->seq = seq;
+    m->base = mt__get_le64(p + 1);
+    m->lo = mt__get_le64(p + 9);
+    m->hi = mt__get_le64(p + 17);
+    m->first_ts = mt__get_le64(p + 25);
+    m->last_ts = mt__get_le64(p + 33);
+    m->build_id_len = (uint32_t)id_len;
+    memcpy(m->build_id, p + MT__MODULE_FIXED, id_len);
+    memcpy(m->path, p + MT__MODULE_FIXED + id_len, path_len);
+    return 0;
+}
+
+size_t mt__thread_encode(const mt_thread_t *t, uint8_t out[MT__THREAD_MAX])
+{
+    size_t name_len = strnlen(t->name, sizeof t->name - 1);
+    out[0] = MT__RECORD_VERSION;
+    mt__put_le32(out + 1, t->tid);
+    mt__put_le64(out + 5, t->first_ts);
+    mt__put_le64(out + 13, t->last_ts);
+    out[21] = t->exited != 0;
+    memcpy(out + MT__THREAD_FIXED, t->name, name_len);
+    return MT__THREAD_FIXED + name_len;
+}
+
+int mt__thread_decode(const void *val, size_t len, mt_thread_t *t)
+{
+    const uint8_t *p = val;
+    if (len < MT__THREAD_FIXED || len > MT__THREAD_MAX || p[0] != MT__RECORD_VERSION ||
+        p[21] > 1)
+        return MT_ECORRUPT;
+    uint32_t seq = t->seq; /* the key, filled in by the caller */
+    memset(t, 0, sizeof *t);
+    t->seq = seq;
+    t->tid = mt__get_le32(p + 1);
+    t->first_ts = mt__get_le64(p + 5);
+    t->last_ts = mt__get_le64(p + 13);
+    t->exited = p[21];
+    memcpy(t->name, p + MT__THREAD_FIXED, len - MT__THREAD_FIXED);
+    return 0;
+}
+
+size_t mt__counter_encode(const mt_counter_t *c, uint8_t out[MT__COUNTER_LEN])
+{
+    out[0] = MT__RECORD_VERSION;
+    mt__put_le64(out + 1, c->calls);
+    mt__put_le64(out + 9, c->bytes);
+    return MT__COUNTER_LEN;
+}
+
+int mt__counter_decode(const void *val, size_t len, mt_counter_t *c)
+{
+    const uint8_t *p = val;
+    if (len != MT__COUNTER_LEN || p[0] != MT__RECORD_VERSION)
+        return MT_ECORRUPT;
+    c->calls = mt__get_le64(p + 1);
+    c->bytes = mt__get_le64(p + 9);
+    return 0;
+}
+
+void mt__stack_encode(const uint64_t *pcs, uint32_t nframes, uint8_t *out)
+{
+    for (uint32_t i = 0; i < nframes; i++)
+        mt__put_le64(out + 8 * (size_t)i, pcs[i]);
+}
+
+int mt__stack_decode(const void *val, size_t len, uint64_t *pcs, uint32_t *nframes)
+{
+    const uint8_t *p = val;
+    if (len % 8 != 0 || len / 8 > MT_MAX_FRAMES)
+        return MT_ECORRUPT;
+    *nframes = (uint32_t)(len / 8);
+    for (uint32_t i = 0; i < *nframes; i++)
+        pcs[i] = mt__get_le64(p + 8 * (size_t)i);
+    return 0;
+}

@@ -1,0 +1,288 @@
+/* writer.c - writes a trace: one LMDB environment, one write txn per tick.
+ *
+ * Runs on the shim's writer thread, so it never prints, never exits and uses
+ * no stdio; every failure is a return code. The environment is opened with
+ * MDB_NOSYNC: a commit reaches the kernel's page cache (enough to survive
+ * SIGKILL and crashes of the process) but is not fsync'ed (a power loss may
+ * lose recent ticks). mt_writer_close syncs once.
+ */
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define MT__MAP_INITIAL (64ull << 20)
+#define MT__MAP_MAX (64ull << 30)
+
+struct mt_writer {
+    MDB_env *env;
+    MDB_txn *txn; /* the open tick, or NULL */
+    MDB_dbi dbi[MT__DB_COUNT];
+    uint64_t next_block;      /* sequence number of the next block (first is 1) */
+    uint64_t txn_next_block;  /* next_block as seen inside the open tick */
+    uint64_t map_size, map_max;
+    int tick_err; /* error that ended the open tick early; returned by commit */
+    int grew;     /* the last MT_EMAPFULL grew the map */
+    dev_t dev;    /* data.mdb, recorded at open for mt_writer_check_fd */
+    ino_t ino;
+};
+
+/* Best-effort removal of a trace directory that mt_writer_open created but
+ * could not finish. */
+static void mt__remove_trace_dir(const char *dir)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb"};
+    char path[4096];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, files[i]) < sizeof path)
+            unlink(path);
+    rmdir(dir);
+}
+
+/* Doubles the map, capped at map_max. Needs no transaction open. */
+static void mt__grow(mt_writer_t *w)
+{
+    w->grew = 0;
+    if (w->map_size >= w->map_max)
+        return;
+    uint64_t size = w->map_size > w->map_max / 2 ? w->map_max : w->map_size * 2;
+    if (mdb_env_set_mapsize(w->env, (size_t)size) == 0) {
+        w->map_size = size;
+        w->grew = 1;
+    }
+}
+
+/* Ends the open tick after LMDB failed with RC (the txn is unusable). */
+static int mt__fail(mt_writer_t *w, int rc)
+{
+    if (w->txn) {
+        mdb_txn_abort(w->txn);
+        w->txn = NULL;
+    }
+    if (rc == MDB_MAP_FULL)
+        mt__grow(w);
+    return w->tick_err = mt__lmdb_error(rc);
+}
+
+/* Stores KEY -> VAL in DB inside the open tick. */
+static int mt__put(mt_writer_t *w, enum mt__db db, const void *key, size_t klen, const void *val,
+                   size_t vlen, unsigned flags)
+{
+    if (!w->txn)
+        return w->tick_err ? w->tick_err : MT_EINVAL;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int rc = mdb_put(w->txn, w->dbi[db], &k, &v, flags);
+    return rc ? mt__fail(w, rc) : 0;
+}
+
+/* Creates the databases and the format record in the first transaction. */
+static int mt__init_env(mt_writer_t *w)
+{
+    uint8_t rec[MT__FORMAT_RECORD_LEN];
+    int rc = mdb_txn_begin(w->env, NULL, 0, &w->txn);
+    if (rc)
+        return mt__lmdb_error(rc);
+    for (int i = 0; i < MT__DB_COUNT; i++)
+        if ((rc = mdb_dbi_open(w->txn, mt__db_names[i], MDB_CREATE, &w->dbi[i])))
+            return mt__fail(w, rc);
+    size_t len = mt__format_record_encode(rec, MT_FORMAT_VERSION);
+    if ((rc = mt__put(w, MT__DB_META, MT_META_FORMAT, strlen(MT_META_FORMAT), rec, len, 0)))
+        return rc;
+    return mt_writer_commit(w);
+}
+
+int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t *opts)
+{
+    struct stat st;
+    int fd, rc;
+
+    *wp = NULL;
+    /* mkdir never follows a final symlink: an existing name (link or not) is EEXIST. */
+    if (mkdir(dir, 0700) != 0)
+        return errno;
+    if (lstat(dir, &st) != 0)
+        return errno;
+    if (!S_ISDIR(st.st_mode)) /* replaced between mkdir and lstat: not ours */
+        return S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+
+    mt_writer_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        rmdir(dir);
+        return ENOMEM;
+    }
+    w->map_size = opts && opts->map_initial ? opts->map_initial : MT__MAP_INITIAL;
+    w->map_max = opts && opts->map_max ? opts->map_max : MT__MAP_MAX;
+    if (w->map_size > w->map_max)
+        w->map_size = w->map_max;
+    w->next_block = 1;
+
+    if ((rc = mdb_env_create(&w->env))) {
+        w->env = NULL;
+        goto fail;
+    }
+    if ((rc = mdb_env_set_maxdbs(w->env, MT__DB_COUNT)) ||
+        (rc = mdb_env_set_mapsize(w->env, (size_t)w->map_size)) ||
+        (rc = mdb_env_open(w->env, dir, MDB_NOSYNC, 0600)) || (rc = mdb_env_get_fd(w->env, &fd)))
+        goto fail;
+    if (fstat(fd, &st) != 0) {
+        rc = errno;
+        goto fail;
+    }
+    w->dev = st.st_dev;
+    w->ino = st.st_ino;
+    /* Map-full on a map too small for the first txn: grow and retry. */
+    while ((rc = mt__init_env(w)) == MT_EMAPFULL && w->grew)
+        ;
+    if (rc)
+        goto fail_mapped;
+    *wp = w;
+    return 0;
+
+fail:
+    rc = mt__lmdb_error(rc);
+fail_mapped:
+    if (w->env)
+        mdb_env_close(w->env);
+    free(w);
+    mt__remove_trace_dir(dir);
+    return rc;
+}
+
+int mt_writer_can_grow(const mt_writer_t *w)
+{
+    return w->grew;
+}
+
+int mt_writer_begin(mt_writer_t *w)
+{
+    if (w->txn)
+        return MT_EINVAL;
+    w->tick_err = 0;
+    int rc = mdb_txn_begin(w->env, NULL, 0, &w->txn);
+    if (rc) {
+        w->txn = NULL;
+        return mt__lmdb_error(rc);
+    }
+    w->txn_next_block = w->next_block;
+    return 0;
+}
+
+int mt_writer_put_meta(mt_writer_t *w, const char *key, const void *val, size_t len)
+{
+    size_t klen = strlen(key);
+    if (klen == 0 || klen > 511)
+        return MT_EINVAL;
+    return mt__put(w, MT__DB_META, key, klen, val, len, 0);
+}
+
+int mt_writer_put_meta_u64(mt_writer_t *w, const char *key, uint64_t val)
+{
+    uint8_t v[8];
+    mt__put_le64(v, val);
+    return mt_writer_put_meta(w, key, v, sizeof v);
+}
+
+int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len)
+{
+    uint8_t key[8];
+    mt__put_be64(key, w->txn_next_block);
+    int rc = mt__put(w, MT__DB_EVENTS, key, sizeof key, block, len, MDB_APPEND);
+    if (rc == 0)
+        w->txn_next_block++;
+    return rc;
+}
+
+int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes)
+{
+    uint8_t key[4], val[8 * MT_MAX_FRAMES];
+    if (id == 0 || nframes > MT_MAX_FRAMES)
+        return MT_EINVAL;
+    mt__put_be32(key, id);
+    mt__stack_encode(pcs, nframes, val);
+    return mt__put(w, MT__DB_STACKS, key, sizeof key, val, 8 * (size_t)nframes, 0);
+}
+
+int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m)
+{
+    uint8_t key[8], val[MT__MODULE_MAX];
+    if (m->seq == UINT64_MAX || m->build_id_len > sizeof m->build_id)
+        return MT_EINVAL;
+    mt__put_be64(key, m->seq);
+    size_t len = mt__module_encode(m, val);
+    return mt__put(w, MT__DB_MODULES, key, sizeof key, val, len, 0);
+}
+
+int mt_writer_put_thread(mt_writer_t *w, const mt_thread_t *t)
+{
+    uint8_t key[4], val[MT__THREAD_MAX];
+    mt__put_be32(key, t->seq);
+    size_t len = mt__thread_encode(t, val);
+    return mt__put(w, MT__DB_THREADS, key, sizeof key, val, len, 0);
+}
+
+int mt_writer_put_counter(mt_writer_t *w, const mt_counter_t *c)
+{
+    uint8_t val[MT__COUNTER_LEN];
+    size_t klen = strnlen(c->name, sizeof c->name);
+    if (klen == 0 || klen > MT__COUNTER_NAME_MAX)
+        return MT_EINVAL;
+    size_t len = mt__counter_encode(c, val);
+    return mt__put(w, MT__DB_COUNTERS, c->name, klen, val, len, 0);
+}
+
+int mt_writer_commit(mt_writer_t *w)
+{
+    if (!w->txn) {
+        int err = w->tick_err ? w->tick_err : MT_EINVAL;
+        w->tick_err = 0;
+        return err;
+    }
+    int rc = mdb_txn_commit(w->txn); /* frees the txn even when it fails */
+    w->txn = NULL;
+    if (rc) {
+        if (rc == MDB_MAP_FULL)
+            mt__grow(w);
+        return mt__lmdb_error(rc);
+    }
+    w->next_block = w->txn_next_block;
+    return 0;
+}
+
+void mt_writer_abort(mt_writer_t *w)
+{
+    if (w->txn)
+        mdb_txn_abort(w->txn);
+    w->txn = NULL;
+    w->tick_err = 0;
+}
+
+int mt_writer_check_fd(mt_writer_t *w)
+{
+    struct stat st;
+    int fd;
+    if (mdb_env_get_fd(w->env, &fd) != 0 || fstat(fd, &st) != 0 || st.st_dev != w->dev ||
+        st.st_ino != w->ino)
+        return MT_EBADFD;
+    return 0;
+}
+
+void mt_writer_close(mt_writer_t *w)
+{
+    if (!w)
+        return;
+    mt_writer_abort(w);
+    mdb_env_sync(w->env, 1); /* nothing to report it to; the data is in the page cache */
+    mdb_env_close(w->env);
+    free(w);
+}
+
+void mt_writer_forget(mt_writer_t *w)
+{
+    /* A fork child must not touch the parent's LMDB environment: leak it. */
+    free(w);
+}

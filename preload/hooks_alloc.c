@@ -1,0 +1,207 @@
+/* hooks_alloc.c - the malloc family, generated from hooks.def.
+ *
+ * Fast path of every hook: call the next allocator, bump this thread's exact
+ * counters, subtract the bytes from the sampling countdown. Only when the
+ * countdown crosses zero does anything else happen (record.c). The pointer
+ * returned is exactly the next allocator's: no header, no realignment.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static size_t mt__calloc_bytes(size_t n, size_t size)
+{
+    size_t bytes;
+    return __builtin_mul_overflow(n, size, &bytes) ? 0 : bytes;
+}
+
+/* Entry points the next allocator may lack are built from ones it has. */
+static void *mt__next_memalign(size_t align, size_t size)
+{
+    if (mt__real.memalign)
+        return mt__real.memalign(align, size);
+    void *p = NULL;
+    int rc = mt__real.posix_memalign ? mt__real.posix_memalign(&p, align, size) : ENOMEM;
+    if (rc)
+        errno = rc;
+    return rc ? NULL : p;
+}
+
+static void *mt__next_aligned_alloc(size_t align, size_t size)
+{
+    return mt__real.aligned_alloc ? mt__real.aligned_alloc(align, size)
+                                  : mt__next_memalign(align, size);
+}
+
+static void *mt__next_valloc(size_t size)
+{
+    return mt__real.valloc ? mt__real.valloc(size)
+                           : mt__next_memalign((size_t)sysconf(_SC_PAGESIZE), size);
+}
+
+static void *mt__next_pvalloc(size_t size)
+{
+    if (mt__real.pvalloc)
+        return mt__real.pvalloc(size);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
+    if (rounded < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return mt__next_memalign(page, rounded);
+}
+
+static void mt__next_free_sized(void *p, size_t size)
+{
+    if (mt__real.free_sized)
+        mt__real.free_sized(p, size);
+    else
+        mt__real.free(p);
+}
+
+static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
+{
+    if (mt__real.free_aligned_sized)
+        mt__real.free_aligned_sized(p, align, size);
+    else
+        mt__real.free(p);
+}
+
+/* A call that bypasses recording: before init, inside mtrace, or with the
+ * shim off. Bootstrap memory serves calls made before the next allocator is
+ * known. */
+#define MT_ALLOC_HOOK(sym, ep, kind, params, bytes, forward, bootstrap) \
+    MT__EXPORT void *sym params                                        \
+    {                                                                  \
+        mt__thread_t *t = mt__tls_thread;                              \
+        if (mt__unlikely(!t) && !(t = mt__hook_slow())) {              \
+            if (mt__unlikely(!mt__real.malloc))                        \
+                return bootstrap;                                      \
+            mt__count_late(MT_EP_##ep, bytes);                         \
+            return forward;                                            \
+        }                                                              \
+        void *p = forward;                                             \
+        size_t req = bytes;                                            \
+        MT__BUMP(t, MT_EP_##ep, req);                                      \
+        if (mt__unlikely((t->countdown -= (int64_t)req + 1) < 0))      \
+            mt__record_alloc(t, p, req, kind);                         \
+        return p;                                                      \
+    }
+
+/* The free of a live sample is recorded before the real free, so that the
+ * address cannot be handed out again before its free is in the ring. */
+#define MT_FREE_HOOK(sym, ep, kind, params, bytes, forward)           \
+    MT__EXPORT void sym params                                        \
+    {                                                                 \
+        if (mt__unlikely(mt__bootstrap_owns(p)))                      \
+            return;                                                   \
+        mt__thread_t *t = mt__tls_thread;                             \
+        if (mt__unlikely(!t) && !(t = mt__hook_slow())) {             \
+            mt__count_late(MT_EP_##ep, bytes);                        \
+            if (mt__real.free)                                        \
+                forward;                                              \
+            return;                                                   \
+        }                                                             \
+        MT__BUMP(t, MT_EP_##ep, bytes);                                   \
+        if (mt__unlikely(mt__free_is_sampled((uintptr_t)p)) && p &&   \
+            mt__record_claim_free(p))                                 \
+            mt__record_free_at(t, p, kind, mt__now());                \
+        forward;                                                      \
+    }
+
+#include "hooks.def"
+
+/* realloc is a free of the old block and an allocation of the new one. The
+ * free's time is taken before the real call; it is recorded only if the call
+ * released the old block (a failed realloc leaves it live). */
+static void *realloc_hook(void *p, size_t size, int ep, void *(*forward)(void *, size_t, size_t),
+                          size_t n, size_t m)
+{
+    mt__thread_t *t = mt__tls_thread;
+    if (mt__unlikely(mt__bootstrap_owns(p))) {
+        size_t old = mt__bootstrap_size(p);
+        void *q = malloc(size);
+        if (q)
+            memcpy(q, p, old < size ? old : size);
+        return q;
+    }
+    if (mt__unlikely(!t) && !(t = mt__hook_slow())) {
+        if (mt__unlikely(!mt__real.malloc))
+            return mt__bootstrap_alloc(size, 16);
+        mt__count_late(ep, size);
+        return forward(p, n, m);
+    }
+    int was_sampled = p && mt__free_is_sampled((uintptr_t)p) && mt__record_claim_free(p);
+    uint64_t ts = was_sampled ? mt__now() : 0;
+    void *q = forward(p, n, m);
+    MT__BUMP(t, ep, size);
+    if (mt__unlikely(was_sampled)) {
+        if (q == NULL && size != 0)
+            mt__liveset_insert((uintptr_t)p); /* failed: the old block lives on */
+        else
+            mt__record_free_at(t, p, MT_FK_REALLOC, ts);
+    }
+    if (mt__unlikely((t->countdown -= (int64_t)size + 1) < 0))
+        mt__record_alloc(t, q, size, MT_AK_REALLOC);
+    return q;
+}
+
+static void *forward_realloc(void *p, size_t size, size_t unused)
+{
+    (void)unused;
+    return mt__real.realloc(p, size);
+}
+
+static void *forward_reallocarray(void *p, size_t n, size_t m)
+{
+    if (mt__real.reallocarray)
+        return mt__real.reallocarray(p, n, m);
+    size_t bytes;
+    if (__builtin_mul_overflow(n, m, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return mt__real.realloc(p, bytes);
+}
+
+MT__EXPORT void *realloc(void *p, size_t size)
+{
+    return realloc_hook(p, size, MT_EP_REALLOC, forward_realloc, size, 0);
+}
+
+MT__EXPORT void *reallocarray(void *p, size_t n, size_t m)
+{
+    return realloc_hook(p, mt__calloc_bytes(n, m), MT_EP_REALLOCARRAY, forward_reallocarray, n, m);
+}
+
+MT__EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    mt__thread_t *t = mt__tls_thread;
+    if (mt__unlikely(!t) && !(t = mt__hook_slow())) {
+        if (mt__unlikely(!mt__real.malloc)) {
+            *out = mt__bootstrap_alloc(size, align);
+            return *out ? 0 : ENOMEM;
+        }
+        mt__count_late(MT_EP_POSIX_MEMALIGN, size);
+        return mt__real.posix_memalign(out, align, size);
+    }
+    int rc = mt__real.posix_memalign(out, align, size);
+    MT__BUMP(t, MT_EP_POSIX_MEMALIGN, size);
+    if (mt__unlikely((t->countdown -= (int64_t)size + 1) < 0))
+        mt__record_alloc(t, rc == 0 ? *out : NULL, size, MT_AK_ALIGNED);
+    return rc;
+}
+
+MT__EXPORT size_t malloc_usable_size(void *p)
+{
+    if (mt__unlikely(mt__bootstrap_owns(p)))
+        return mt__bootstrap_size(p);
+    if (!p || !mt__real.malloc_usable_size)
+        return 0;
+    return mt__real.malloc_usable_size(p);
+}

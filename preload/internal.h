@@ -1,0 +1,314 @@
+/* internal.h - shared state and functions of libmtrace.so, grouped by defining file.
+ *
+ * Invariants: hooks never lock, never call LMDB and never call dlsym after
+ * init; everything a hook touches lives in mmap'd or static memory. A thread
+ * is "inside mtrace" while mt__tls_thread is NULL and mt__tls_guard is set:
+ * every allocation it makes then passes straight to the real allocator.
+ */
+#ifndef MT_PRELOAD_INTERNAL_H
+#define MT_PRELOAD_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "format.h"
+
+#define MT__TLS __thread __attribute__((tls_model("initial-exec")))
+#define mt__likely(x) __builtin_expect(!!(x), 1)
+#define mt__unlikely(x) __builtin_expect(!!(x), 0)
+#define MT__CACHE_LINE 64
+
+typedef struct mt__thread mt__thread_t;
+#define MT__EXPORT __attribute__((visibility("default")))
+
+/* Bumps an exact counter of the calling thread (the writer reads it). */
+#define MT__BUMP(t, ep, n)                                                             \
+    do {                                                                               \
+        __atomic_store_n(&(t)->calls[ep], (t)->calls[ep] + 1, __ATOMIC_RELAXED);       \
+        __atomic_store_n(&(t)->bytes[ep], (t)->bytes[ep] + (n), __ATOMIC_RELAXED);     \
+    } while (0)
+
+/* ---- init.c ------------------------------------------------------------ */
+
+enum mt__state { MT__UNINIT = 0, MT__INITIALIZING, MT__ON, MT__OFF };
+extern int mt__state;          /* enum mt__state; atomic */
+extern int mt__recording;      /* 0 once the writer has stopped for good; atomic */
+extern pid_t mt__pid;          /* the traced process (updated in a fork child) */
+extern uintptr_t mt__self_lo, mt__self_hi; /* libmtrace.so's own text, for frame skipping */
+
+/* Brings the shim up on the first hook call; safe to call from any thread.
+ * Returns the state after the attempt. */
+int mt__init(void);
+/* The hooks' slow path: the state to record with, or NULL when the call must
+ * pass straight through (inside mtrace, shim off, thread exiting). */
+mt__thread_t *mt__hook_slow(void);
+/* Counts a call that passed through on a thread past its exit destructor. */
+void mt__count_late(int ep, uint64_t bytes);
+/* Stops recording, lets the writer drain every ring, marks the trace with
+ * END_REASON and closes it. Bounded in time; never called in a vfork child. */
+void mt__finish(const char *end_reason);
+
+/* ---- log.c --------------------------------------------------------------- */
+
+/* Prints "mtrace: warning: ..." once per KEY slot (see MT__WARN_*). */
+enum { MT__WARN_OPTION, MT__WARN_STORAGE, MT__WARN_SETUP, MT__WARN_NUMA, MT__WARN_THREAD,
+       MT__WARN_COUNT };
+void mt__warn_once(int key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mt__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mt__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mt__vlog(const char *prefix, const char *fmt, va_list ap);
+
+/* ---- options.c --------------------------------------------------------- */
+
+typedef struct mt__options { /* numbers are all u64: one table stores them */
+    char out[4096];       /* MTRACE_OUT template */
+    uint64_t sample;      /* MTRACE_SAMPLE mean bytes; 0 = every call */
+    uint64_t depth;       /* MTRACE_DEPTH */
+    uint64_t flush_ms;    /* MTRACE_FLUSH_MS */
+    uint64_t follow_fork; /* MTRACE_FOLLOW_FORK */
+    uint64_t verbose;     /* MTRACE_VERBOSE */
+    uint64_t quiet;       /* MTRACE_QUIET */
+    uint64_t map_max;     /* MTRACE_MAP_MAX */
+    uint64_t ring_events; /* MTRACE_RING: events per thread ring (power of two) */
+} mt__options_t;
+
+extern mt__options_t mt__opt;
+/* Reads every MTRACE_* variable with secure_getenv, warning once per bad value. */
+void mt__options_load(void);
+/* Prints the resolved table (MTRACE_VERBOSE=1). */
+void mt__options_print(void);
+
+/* ---- real.c -------------------------------------------------------------- */
+
+typedef struct mt__real {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    void (*free)(void *);
+    void *(*memalign)(size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+    void (*free_sized)(void *, size_t);
+    void (*free_aligned_sized)(void *, size_t, size_t);
+    int (*execve)(const char *, char *const[], char *const[]);
+    int (*execv)(const char *, char *const[]);
+    int (*execvp)(const char *, char *const[]);
+    int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+    void (*exit_)(int) __attribute__((noreturn));
+    void (*Exit_)(int) __attribute__((noreturn));
+} mt__real_t;
+
+extern mt__real_t mt__real;
+/* Resolves every RTLD_NEXT symbol. Returns 0, or -1 when malloc/free are missing. */
+int mt__real_resolve(void);
+
+/* ---- sys.c --------------------------------------------------------------- */
+
+void *mt__sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int mt__sys_munmap(void *addr, size_t len);
+/* Anonymous read-write memory, reserved lazily (MAP_NORESERVE); NULL on failure. */
+void *mt__sys_reserve(size_t len);
+
+/* ---- bootstrap.c ------------------------------------------------------- */
+
+/* A static arena that serves allocations made before the real allocator is
+ * known (dlsym allocates). Its pointers are never passed to the real free. */
+#define MT__BOOTSTRAP_SIZE (2u << 20)
+extern unsigned char mt__bootstrap_arena[MT__BOOTSTRAP_SIZE];
+void *mt__bootstrap_alloc(size_t size, size_t align);
+size_t mt__bootstrap_size(const void *p);
+static inline int mt__bootstrap_owns(const void *p)
+{
+    return (uintptr_t)p - (uintptr_t)mt__bootstrap_arena < MT__BOOTSTRAP_SIZE;
+}
+
+/* ---- clock.c ------------------------------------------------------------- */
+
+uint64_t mt__now(void); /* ns since the trace's start */
+void mt__clock_reset(void);
+
+/* ---- ring.c -------------------------------------------------------------- */
+
+/* Single-producer single-consumer ring of events; never blocks. */
+typedef struct mt__ring {
+    uint64_t head __attribute__((aligned(MT__CACHE_LINE))); /* producer */
+    uint64_t dropped;                                       /* producer: events lost */
+    int wake_sent;                                          /* producer: half-full wake sent */
+    uint64_t tail __attribute__((aligned(MT__CACHE_LINE))); /* consumer */
+    uint32_t mask;
+    mt_event_t *slots;
+} mt__ring_t;
+
+/* Returns 1 when pushed, 0 when the ring was full (counted in dropped). Sets
+ * *HALF when this push filled the ring to half for the first time since the
+ * consumer last caught up. */
+int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half);
+/* Consumer: number of readable events and a pointer to the I-th of them. */
+uint64_t mt__ring_readable(mt__ring_t *r);
+const mt_event_t *mt__ring_at(mt__ring_t *r, uint64_t i);
+void mt__ring_consume(mt__ring_t *r, uint64_t n);
+
+/* ---- thread.c ------------------------------------------------------------ */
+
+/* Per-thread state, plain data in its own mmap'd region (with its ring). */
+struct mt__thread {
+    int64_t countdown;                 /* bytes until the next sample */
+    uint64_t calls[MT_EP_COUNT];       /* exact counters, owner-written */
+    uint64_t bytes[MT_EP_COUNT];
+    uint64_t rng;                      /* sampler state */
+    mt__ring_t ring;
+    uint32_t seq;                      /* trace-wide thread number (blocks use it) */
+    uint32_t tid;
+    uint64_t first_ts;
+    int exited;                        /* atomic; set by the thread's destructor */
+    char name[16];
+    size_t map_len;                    /* length of this mapping */
+    uint64_t writer_pending;           /* writer only: events in the open tick */
+    int writer_exited;                 /* writer only: exit seen in the open tick */
+    int writer_known;                  /* writer only: thread record written */
+    struct mt__thread *next;           /* incoming list, then writer-private list */
+};
+
+extern MT__TLS mt__thread_t *mt__tls_thread; /* NULL while inside mtrace */
+extern MT__TLS int mt__tls_guard;            /* nonzero while inside mtrace */
+extern MT__TLS int mt__tls_exiting;          /* thread passed its mtrace destructor */
+
+/* Enters mtrace on this thread: every allocation until mt__leave passes
+ * straight through, uncounted. Scopes nest. */
+typedef struct mt__scope {
+    mt__thread_t *thread;
+    int guard;
+} mt__scope_t;
+
+static inline mt__scope_t mt__enter(void)
+{
+    mt__scope_t s = {mt__tls_thread, mt__tls_guard};
+    mt__tls_thread = NULL;
+    mt__tls_guard = 1;
+    return s;
+}
+
+static inline void mt__leave(mt__scope_t s)
+{
+    mt__tls_guard = s.guard;
+    mt__tls_thread = s.thread;
+}
+
+/* Creates this thread's state; NULL when it cannot (counted by the caller). */
+mt__thread_t *mt__thread_register(void);
+/* Writer: moves newly registered threads onto its private list. */
+mt__thread_t *mt__thread_take_new(void);
+void mt__thread_unmap(mt__thread_t *t);
+/* Sets up the key whose destructor marks a thread exited. */
+int mt__thread_setup(void);
+/* Fork child: forgets every thread but the caller, whose ring is emptied. */
+void mt__thread_after_fork(mt__thread_t *self);
+/* Calls/bytes of threads that were retired, and calls made by threads after
+ * their destructor ran (atomic adds). */
+extern uint64_t mt__late_calls[MT_EP_COUNT], mt__late_bytes[MT_EP_COUNT];
+
+/* ---- sampler.c ----------------------------------------------------------- */
+
+/* Bytes until the next sample: an exponential draw with mean mt__opt.sample
+ * (0 when every call is sampled). */
+int64_t mt__sampler_next(uint64_t *rng);
+/* Weight of a sampled request of SIZE bytes (objects it stands for * 65536). */
+uint64_t mt__sampler_weight(uint64_t size);
+uint64_t mt__sampler_seed(void);
+
+/* ---- stacks.c ------------------------------------------------------------ */
+
+/* Returns the id of the stack PCS[N] (1-based), inserting it lock-free, or 0
+ * when the table is full. */
+uint32_t mt__stack_intern(const uint64_t *pcs, uint32_t n);
+/* Writer: the next published stack after *CURSOR, or 0 when none is ready. */
+uint32_t mt__stack_next_ready(uint32_t *cursor, const uint64_t **pcs, uint32_t *n);
+int mt__stacks_setup(void);
+void mt__stacks_after_fork(void);
+extern uint64_t mt__stacks_lost;
+
+/* ---- unwind.c ------------------------------------------------------------ */
+
+/* Captures the caller's stack without mtrace's own frames; returns its id. */
+uint32_t mt__unwind_stack(void);
+void mt__unwind_setup(void);
+
+/* ---- liveset.c ----------------------------------------------------------- */
+
+/* The set of live sampled pointers, so that free records only those. */
+int mt__liveset_setup(void);
+void mt__liveset_insert(uintptr_t p);
+/* Removes P and returns 1 if it was a live sample. */
+int mt__liveset_remove(uintptr_t p);
+extern uintptr_t *mt__live_slots; /* direct-mapped; probed inline in hooks */
+extern uint64_t mt__live_mask;
+extern uint64_t mt__live_overflow; /* atomic: samples held in the overflow area */
+extern int mt__record_all_frees;  /* sampling every call: every free is recorded */
+
+static inline int mt__free_is_sampled(uintptr_t p)
+{
+    if (mt__record_all_frees)
+        return 1;
+    if (mt__live_slots == NULL)
+        return 0;
+    return mt__live_slots[(p >> 4) & mt__live_mask] == p ||
+           __atomic_load_n(&mt__live_overflow, __ATOMIC_RELAXED) != 0;
+}
+
+/* ---- record.c ------------------------------------------------------------ */
+
+/* Slow paths of the hooks: build the event, capture the stack, push it. */
+void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind);
+/* Before the real free: 1 when P's free must be recorded (P is a live
+ * sample, now removed from the set, or every call is recorded). */
+int mt__record_claim_free(void *p);
+/* Records the free of P at time TS (taken before the real free ran). */
+void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts);
+void mt__record_map(mt__thread_t *t, const mt_event_t *proto, int with_stack);
+void mt__wake_writer(void);
+
+/* ---- hooks_cxx.c ------------------------------------------------------- */
+
+/* Resolves the next operator new/delete definitions. */
+void mt__cxx_resolve(void);
+
+/* ---- numa.c -------------------------------------------------------------- */
+
+/* CPU -> node table, built at start from libnuma. */
+int16_t mt__node_of_cpu(int cpu);
+void mt__numa_setup(void);
+
+/* ---- writer.c ------------------------------------------------------------ */
+
+/* Opens the trace and starts the writer thread. Returns 0 or -1 (warned). */
+int mt__writer_start(const char *dir, pid_t parent_pid);
+/* Asks the writer to finish (final tick, END_REASON) and waits a bounded time. */
+void mt__writer_stop(const char *end_reason);
+/* Fork child: forgets the parent's writer without touching its LMDB env. */
+void mt__writer_after_fork(void);
+extern uint32_t mt__writer_wake; /* futex word */
+
+/* ---- path.c -------------------------------------------------------------- */
+
+/* Expands the MTRACE_OUT template for PID into an absolute, not yet
+ * existing directory name. Returns 0 or -1. */
+int mt__path_resolve(char *out, size_t cap, const char *tmpl, pid_t pid);
+void mt__path_capture_cwd(void);
+
+/* ---- procinfo.c ---------------------------------------------------------- */
+
+uint64_t mt__proc_rss(void);
+/* Writes the process metadata (command, exe, argv, pids) into the open txn. */
+int mt__proc_write_meta(mt_writer_t *w, pid_t parent_pid);
+/* Module map: re-read when the loader added or removed objects. */
+int mt__modules_update(mt_writer_t *w, uint64_t now);
+void mt__modules_reset(void);
+
+#endif

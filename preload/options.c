@@ -1,0 +1,156 @@
+/* options.c - the one table of MTRACE_* options, read once at start.
+ *
+ * Read with secure_getenv. Sizes take K/M/G suffixes, booleans 1/0, yes/no,
+ * on/off. A bad value gets one warning and the default; an out-of-range value
+ * is clipped with a warning. docs/OPTIONS.md documents the same table.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+enum option_kind { OPT_STRING, OPT_SIZE, OPT_SIZE_OR_ALL, OPT_INT, OPT_BOOL };
+
+typedef struct option {
+    const char *name;
+    enum option_kind kind;
+    uint64_t def, min, max;
+    size_t offset; /* into mt__options_t */
+    const char *doc;
+} option_t;
+
+#define FIELD(f) offsetof(mt__options_t, f)
+static const option_t options[] = {
+    {"MTRACE_OUT", OPT_STRING, 0, 0, 0, FIELD(out),
+     "trace directory template: %p pid, %e command (default ./mtrace.%e.%p)"},
+    {"MTRACE_SAMPLE", OPT_SIZE_OR_ALL, 512 << 10, 1, 1ull << 40, FIELD(sample),
+     "mean bytes between samples, or 'all' to record every call"},
+    {"MTRACE_DEPTH", OPT_INT, 64, 1, MT_MAX_FRAMES, FIELD(depth), "frames per stack"},
+    {"MTRACE_FLUSH_MS", OPT_INT, 100, 1, 100, FIELD(flush_ms),
+     "milliseconds between commits (at most 100)"},
+    {"MTRACE_FOLLOW_FORK", OPT_BOOL, 1, 0, 1, FIELD(follow_fork),
+     "trace fork children into their own directory"},
+    {"MTRACE_VERBOSE", OPT_BOOL, 0, 0, 1, FIELD(verbose), "print the resolved options"},
+    {"MTRACE_QUIET", OPT_BOOL, 0, 0, 1, FIELD(quiet), "do not print where the trace goes"},
+    {"MTRACE_MAP_MAX", OPT_SIZE, 64ull << 30, 1 << 20, 1ull << 44, FIELD(map_max),
+     "largest trace size; past it recording stops and the trace says truncated"},
+    {"MTRACE_RING", OPT_INT, 32768, 1024, 1 << 22, FIELD(ring_events),
+     "events buffered per thread between commits (rounded up to a power of two)"},
+};
+#undef FIELD
+
+mt__options_t mt__opt;
+
+static void store(const option_t *o, uint64_t v)
+{
+    *(uint64_t *)((char *)&mt__opt + o->offset) = v;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    errno = 0;
+    char *end;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    unsigned shift = 0;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': shift = 10; end++; break;
+    case 'M': shift = 20; end++; break;
+    case 'G': shift = 30; end++; break;
+    }
+    if (shift && (*end == 'B' || *end == 'b'))
+        end++;
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+static int parse_bool(const char *s, uint64_t *out)
+{
+    static const char *const yes[] = {"1", "yes", "on", "true"};
+    static const char *const no[] = {"0", "no", "off", "false"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
+static void load_one(const option_t *o)
+{
+    const char *s = secure_getenv(o->name);
+    uint64_t v = o->def;
+    if (o->kind == OPT_STRING) {
+        const char *val = s && *s ? s : "./mtrace.%e.%p";
+        size_t n = strlen(val);
+        if (n >= sizeof mt__opt.out) {
+            mt__warn("%s is longer than %zu bytes; using ./mtrace.%%e.%%p", o->name,
+                     sizeof mt__opt.out - 1);
+            val = "./mtrace.%e.%p";
+            n = strlen(val);
+        }
+        memcpy(mt__opt.out, val, n + 1);
+        return;
+    }
+    if (s && *s) {
+        int bad;
+        if (o->kind == OPT_BOOL)
+            bad = parse_bool(s, &v);
+        else if (o->kind == OPT_SIZE_OR_ALL && strcasecmp(s, "all") == 0)
+            bad = (v = 0, 0);
+        else
+            bad = parse_size(s, &v);
+        if (bad) {
+            mt__warn("%s=%s is not a valid %s; using the default", o->name, s,
+                     o->kind == OPT_BOOL ? "boolean (1/0, yes/no, on/off)"
+                     : o->kind == OPT_INT ? "number"
+                     : o->kind == OPT_SIZE_OR_ALL ? "size (bytes, K/M/G) or 'all'"
+                                                  : "size (bytes, K/M/G)");
+            v = o->def;
+        } else if (!(o->kind == OPT_SIZE_OR_ALL && v == 0) && (v < o->min || v > o->max)) {
+            uint64_t clipped = v < o->min ? o->min : o->max;
+            mt__warn("%s=%s is out of range [%llu, %llu]; using %llu", o->name, s,
+                     (unsigned long long)o->min, (unsigned long long)o->max,
+                     (unsigned long long)clipped);
+            v = clipped;
+        }
+    }
+    store(o, v);
+}
+
+void mt__options_load(void)
+{
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        load_one(&options[i]);
+    uint64_t ring = 1;
+    while (ring < mt__opt.ring_events)
+        ring <<= 1;
+    mt__opt.ring_events = ring;
+}
+
+void mt__options_print(void)
+{
+    mt__say("options:");
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        const option_t *o = &options[i];
+        const char *base = (const char *)&mt__opt + o->offset;
+        if (o->kind == OPT_STRING) {
+            mt__say("  %-18s %s  (%s)", o->name, base, o->doc);
+            continue;
+        }
+        unsigned long long v = *(const uint64_t *)base;
+        if (o->kind == OPT_SIZE_OR_ALL && v == 0)
+            mt__say("  %-18s all  (%s)", o->name, o->doc);
+        else
+            mt__say("  %-18s %llu  (%s)", o->name, v, o->doc);
+    }
+}

@@ -1,0 +1,106 @@
+/* record.c - the sampled path: build an event, capture its stack, push it.
+ *
+ * Runs with the recursion guard set, so the allocations libunwind makes and
+ * any signal handler's allocations pass straight through. An allocation is
+ * recorded after the real allocator returned it and a free before the real
+ * free runs; with the timestamp taken at that moment, an address can never
+ * appear reused out of order when the analyzer merges threads by time.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static MT__TLS int saved_errno;
+
+static void enter(void)
+{
+    mt__enter();
+    saved_errno = errno;
+}
+
+static void leave(mt__thread_t *t)
+{
+    errno = saved_errno;
+    mt__leave((mt__scope_t){t, 0});
+}
+
+void mt__wake_writer(void)
+{
+    __atomic_add_fetch(&mt__writer_wake, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &mt__writer_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void push(mt__thread_t *t, const mt_event_t *e)
+{
+    int half;
+    mt__ring_push(&t->ring, e, &half);
+    if (half)
+        mt__wake_writer();
+}
+
+static void locate(mt_event_t *e)
+{
+    int cpu = sched_getcpu();
+    e->cpu = (uint16_t)(cpu < 0 ? 0 : cpu);
+    e->node = cpu < 0 ? MT_NODE_UNKNOWN : mt__node_of_cpu(cpu);
+}
+
+void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
+{
+    if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED)) {
+        t->countdown = INT64_MAX / 2; /* stopped for good: stay on the fast path */
+        return;
+    }
+    t->countdown = mt__sampler_next(&t->rng);
+    if (!p)
+        return;
+    enter();
+    mt_event_t e = {0};
+    e.ts = mt__now();
+    e.type = MT_EV_ALLOC;
+    e.kind = (uint8_t)kind;
+    e.ptr = (uintptr_t)p;
+    e.size = size;
+    e.arg[0] = mt__sampler_weight(size);
+    e.stack = mt__unwind_stack();
+    locate(&e);
+    mt__liveset_insert((uintptr_t)p);
+    push(t, &e);
+    leave(t);
+}
+
+int mt__record_claim_free(void *p)
+{
+    return mt__record_all_frees || mt__liveset_remove((uintptr_t)p);
+}
+
+void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
+{
+    if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
+        return;
+    enter();
+    mt_event_t e = {0};
+    e.ts = ts;
+    e.type = MT_EV_FREE;
+    e.kind = (uint8_t)kind;
+    e.ptr = (uintptr_t)p;
+    push(t, &e);
+    leave(t);
+}
+
+void mt__record_map(mt__thread_t *t, const mt_event_t *proto, int with_stack)
+{
+    if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
+        return;
+    enter();
+    mt_event_t e = *proto;
+    if (with_stack)
+        e.stack = mt__unwind_stack();
+    locate(&e);
+    push(t, &e);
+    leave(t);
+}

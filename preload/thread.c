@@ -1,0 +1,98 @@
+/* thread.c - per-thread state: exact counters, sampler, and the event ring.
+ *
+ * Each thread's state is one mmap'd region, created on its first hook call
+ * and handed to the writer through a lock-free list. A thread never frees its
+ * own region: its exit destructor only marks it exited, and the writer unmaps
+ * it after draining the ring. The destructor re-arms itself so that it runs
+ * in the last destructor round and sees other keys' late frees.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+MT__TLS mt__thread_t *mt__tls_thread;
+MT__TLS int mt__tls_guard;
+MT__TLS int mt__tls_exiting;
+static MT__TLS int destructor_rounds;
+
+uint64_t mt__late_calls[MT_EP_COUNT], mt__late_bytes[MT_EP_COUNT];
+static mt__thread_t *incoming;
+static uint32_t last_seq;
+static pthread_key_t exit_key;
+static int exit_key_ok;
+
+static void on_thread_exit(void *arg)
+{
+    mt__thread_t *t = arg;
+    if (++destructor_rounds < PTHREAD_DESTRUCTOR_ITERATIONS &&
+        pthread_setspecific(exit_key, t) == 0)
+        return;
+    mt__tls_thread = NULL;
+    mt__tls_exiting = 1;
+    prctl(PR_GET_NAME, t->name);
+    __atomic_store_n(&t->exited, 1, __ATOMIC_RELEASE);
+}
+
+int mt__thread_setup(void)
+{
+    exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
+    return exit_key_ok ? 0 : -1;
+}
+
+mt__thread_t *mt__thread_register(void)
+{
+    size_t head = (sizeof(mt__thread_t) + 4095) & ~(size_t)4095;
+    size_t len = head + mt__opt.ring_events * sizeof(mt_event_t);
+    mt__thread_t *t = mt__sys_reserve(len);
+    if (!t)
+        return NULL;
+    t->map_len = len;
+    t->ring.slots = (mt_event_t *)((char *)t + head);
+    t->ring.mask = (uint32_t)(mt__opt.ring_events - 1);
+    t->rng = mt__sampler_seed();
+    t->countdown = mt__sampler_next(&t->rng);
+    t->seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
+    t->tid = (uint32_t)gettid();
+    t->first_ts = mt__now();
+    prctl(PR_GET_NAME, t->name);
+    if (exit_key_ok)
+        pthread_setspecific(exit_key, t); /* may allocate: caller holds the guard */
+    t->next = __atomic_load_n(&incoming, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&incoming, &t->next, t, 1, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+    return t;
+}
+
+mt__thread_t *mt__thread_take_new(void)
+{
+    return __atomic_exchange_n(&incoming, NULL, __ATOMIC_ACQUIRE);
+}
+
+void mt__thread_unmap(mt__thread_t *t)
+{
+    mt__sys_munmap(t, t->map_len);
+}
+
+void mt__thread_after_fork(mt__thread_t *self)
+{
+    for (int i = 0; i < MT_EP_COUNT; i++)
+        mt__late_calls[i] = mt__late_bytes[i] = 0;
+    last_seq = 0;
+    incoming = NULL;
+    if (!self)
+        return;
+    for (int i = 0; i < MT_EP_COUNT; i++)
+        self->calls[i] = self->bytes[i] = 0;
+    self->ring.tail = self->ring.head;
+    self->ring.dropped = 0;
+    self->ring.wake_sent = 0;
+    self->seq = ++last_seq;
+    self->tid = (uint32_t)gettid();
+    self->first_ts = 0;
+    self->next = NULL;
+    incoming = self;
+}

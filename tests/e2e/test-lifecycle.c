@@ -1,0 +1,210 @@
+/* test-lifecycle.c - fork, exec and SIGKILL under the shim.
+ *
+ * forker's exact per-process totals are listed in examples/forker.c. Traces
+ * go to <tmpdir>/%e.%p, so each process's directory is named for its command
+ * and pid, and the test tells them apart by the pids info reports.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+
+static void setup(void)
+{
+    e2e_tmpdir();
+}
+
+TestSuite(lifecycle, .init = setup, .fini = e2e_tmpdir_remove, .timeout = 30);
+
+#define EXPECT_EQ(what, got, want)                                                          \
+    cr_expect_eq((long long)(got), (long long)(want), "%s: got %lld, want %lld", (what),    \
+                 (long long)(got), (long long)(want))
+
+#define MAX_TRACES 8
+
+typedef struct traces {
+    int n;
+    char *dir[MAX_TRACES];
+    char *info[MAX_TRACES];
+} traces_t;
+
+/* Reads the info of every trace directory in the temporary directory. */
+static void read_traces(traces_t *t)
+{
+    t->n = e2e_list_dirs(e2e_tmpdir(), t->dir, MAX_TRACES);
+    for (int i = 0; i < t->n; i++)
+        t->info[i] = e2e_info(t->dir[i]);
+}
+
+static void free_traces(traces_t *t)
+{
+    for (int i = 0; i < t->n; i++)
+        free(t->info[i]);
+    e2e_free_list(t->dir, t->n);
+}
+
+/* The info of the trace whose pid is PID and command COMMAND, or NULL. */
+static const char *trace_of(const traces_t *t, long long pid, const char *command)
+{
+    const char *found = NULL;
+    for (int i = 0; i < t->n; i++) {
+        if (e2e_int(t->info[i], "pid") != pid || strcmp(e2e_str(t->info[i], "command"), command))
+            continue;
+        cr_assert_null(found, "two traces of %s pid %lld", command, pid);
+        found = t->info[i];
+    }
+    return found;
+}
+
+/* The info of the one trace other than those of pid EXCEPT, or NULL. */
+static const char *trace_not_of(const traces_t *t, long long except)
+{
+    const char *found = NULL;
+    for (int i = 0; i < t->n; i++)
+        if (e2e_int(t->info[i], "pid") != except)
+            found = t->info[i];
+    return found;
+}
+
+static void expect_totals(const char *who, const char *info, long long calls, long long bytes,
+                          long long frees)
+{
+    cr_expect(e2e_int(info, "alloc_calls") == calls && e2e_int(info, "alloc_bytes") == bytes &&
+                  e2e_int(info, "free_calls") == frees,
+              "%s: alloc_calls %lld alloc_bytes %lld free_calls %lld, want %lld %lld %lld", who,
+              e2e_int(info, "alloc_calls"), e2e_int(info, "alloc_bytes"),
+              e2e_int(info, "free_calls"), calls, bytes, frees);
+}
+
+static void expect_end(const char *who, const char *info, const char *end_reason)
+{
+    cr_expect(e2e_bool(info, "complete"), "%s: complete is false: %s", who, info);
+    cr_expect_str_eq(e2e_str(info, "end_reason"), end_reason, "%s: end_reason", who);
+}
+
+/* Fork without exec (redis BGSAVE's pattern): the child gets its own trace
+ * with only what it allocated after the fork, and it ends with _exit. */
+Test(lifecycle, fork_child_gets_own_trace)
+{
+    const char *argv[] = {"forker", "fork", NULL};
+    const char *env[] = {"MTRACE_FOLLOW_FORK=1", NULL};
+    e2e_result_t r;
+    traces_t t;
+
+    e2e_run_traced(&r, argv, env);
+    cr_assert_eq(r.exit_code, 0, "forker exited %d; stderr: %s", r.exit_code, r.err);
+    cr_expect_str_eq(r.out, "forker: child exited 0\n");
+    read_traces(&t);
+    cr_assert_eq(t.n, 2, "want 2 traces (parent, child), found %d", t.n);
+
+    const char *parent = trace_of(&t, r.pid, "forker");
+    const char *child = trace_not_of(&t, r.pid);
+    cr_assert_not_null(parent, "no trace with the parent's pid %d", (int)r.pid);
+    cr_assert_not_null(child, "no trace of the child");
+    expect_totals("parent", parent, 2, 2000, 2);
+    expect_end("parent", parent, "exit");
+    expect_totals("child", child, 5, 1000, 2);
+    expect_end("child", child, "_exit");
+    EXPECT_EQ("child ppid", e2e_int(child, "ppid"), r.pid);
+    EXPECT_EQ("child parent_pid", e2e_int(child, "parent_pid"), r.pid);
+    EXPECT_EQ("parent parent_pid", e2e_int(parent, "parent_pid"), 0);
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
+Test(lifecycle, follow_fork_off_traces_parent_only)
+{
+    const char *argv[] = {"forker", "fork", NULL};
+    const char *env[] = {"MTRACE_FOLLOW_FORK=0", NULL};
+    e2e_result_t r;
+    traces_t t;
+
+    e2e_run_traced(&r, argv, env);
+    cr_assert_eq(r.exit_code, 0, "forker exited %d; stderr: %s", r.exit_code, r.err);
+    cr_expect_str_eq(r.out, "forker: child exited 0\n");
+    cr_expect_str_eq(r.err, "", "stderr: %s", r.err);
+    read_traces(&t);
+    cr_assert_eq(t.n, 1, "want only the parent's trace, found %d", t.n);
+    EXPECT_EQ("pid", e2e_int(t.info[0], "pid"), r.pid);
+    expect_totals("parent", t.info[0], 2, 2000, 2);
+    expect_end("parent", t.info[0], "exit");
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
+/* fork + exec: the child's pre-exec trace ends with "exec"; the new image
+ * (leaky, same pid) has a trace of its own with leaky's exact totals. */
+Test(lifecycle, exec_starts_new_trace)
+{
+    char leaky[4096];
+    snprintf(leaky, sizeof leaky, "%s", e2e_example("leaky"));
+    const char *argv[] = {"forker", "exec", leaky, NULL};
+    e2e_result_t r;
+    traces_t t;
+
+    e2e_run_traced(&r, argv, NULL);
+    cr_assert_eq(r.exit_code, 0, "forker exited %d; stderr: %s", r.exit_code, r.err);
+    cr_expect_str_eq(r.out, "leaky: leaked 13288 bytes in 13 blocks\n"
+                            "forker: exec'd child exited 0\n");
+    read_traces(&t);
+    cr_assert_eq(t.n, 3, "want 3 traces (parent, child before exec, leaky), found %d", t.n);
+
+    const char *parent = trace_of(&t, r.pid, "forker");
+    cr_assert_not_null(parent, "no trace of the parent, pid %d", (int)r.pid);
+    expect_totals("parent", parent, 1, 1000, 1);
+    expect_end("parent", parent, "exit");
+
+    const char *image = NULL;
+    for (int i = 0; i < t.n; i++)
+        if (strcmp(e2e_str(t.info[i], "command"), "leaky") == 0)
+            image = t.info[i];
+    cr_assert_not_null(image, "no trace of the exec'd leaky");
+    long long child_pid = e2e_int(image, "pid");
+    const char *before = trace_of(&t, child_pid, "forker");
+    cr_assert_not_null(before, "no trace of the child before exec (pid %lld)", child_pid);
+    expect_totals("child before exec", before, 2, 600, 1);
+    expect_end("child before exec", before, "exec");
+    EXPECT_EQ("child ppid", e2e_int(before, "ppid"), r.pid);
+    expect_totals("leaky", image, 39, 23256, 24);
+    expect_end("leaky", image, "exit");
+    EXPECT_EQ("leaky ppid", e2e_int(image, "ppid"), r.pid);
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
+/* SIGKILL: what was committed before the kill is readable, and the trace
+ * says it did not end cleanly. */
+Test(lifecycle, sigkill_leaves_readable_incomplete_trace)
+{
+    const char *argv[] = {"spin", NULL};
+    const char *env[] = {"MTRACE_FLUSH_MS=10", NULL};
+    const struct timespec settle = {0, 300 * 1000000}; /* 30 commit intervals */
+    e2e_proc_t p;
+    e2e_result_t r;
+    traces_t t;
+
+    cr_assert_eq(e2e_start_traced(&p, argv, env), 0);
+    bool started = e2e_read_stdout(&p, 1, E2E_TIMEOUT);
+    if (started)
+        nanosleep(&settle, NULL);
+    e2e_signal(&p, SIGKILL);
+    e2e_wait(&p, &r, E2E_TIMEOUT);
+    cr_assert(started, "spin never said it started; stderr: %s", r.err);
+    cr_assert_eq(r.signal, SIGKILL, "spin ended with exit %d signal %d", r.exit_code, r.signal);
+
+    read_traces(&t);
+    cr_assert_eq(t.n, 1, "want 1 trace, found %d", t.n);
+    const char *info = t.info[0];
+    cr_expect(!e2e_bool(info, "complete"), "a killed program's trace says complete: %s", info);
+    /* spin wrote its byte after 100 malloc/free pairs, 300 ms ago. */
+    cr_expect_gt(e2e_int(info, "events"), 0, "no events committed: %s", info);
+    cr_expect_geq(e2e_int(info, "alloc_calls"), 100, "alloc_calls %lld",
+                  e2e_int(info, "alloc_calls"));
+    cr_expect_geq(e2e_int(info, "free_calls"), 100, "free_calls %lld",
+                  e2e_int(info, "free_calls"));
+    free_traces(&t);
+    e2e_result_free(&r);
+}

@@ -1,0 +1,60 @@
+/* Tests for preload/ring.c: order, drops when full, the half-full wake. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+mt__options_t mt__opt;
+
+static mt__ring_t make_ring(uint32_t cap)
+{
+    mt__ring_t r = {0};
+    r.mask = cap - 1;
+    r.slots = calloc(cap, sizeof(mt_event_t));
+    return r;
+}
+
+static mt_event_t ev(uint64_t ts)
+{
+    mt_event_t e = {0};
+    e.ts = ts;
+    e.type = MT_EV_FREE;
+    return e;
+}
+
+Test(ring, keeps_order_and_counts_drops)
+{
+    mt__ring_t r = make_ring(8);
+    int half, wakes = 0;
+    for (uint64_t i = 0; i < 10; i++) {
+        mt_event_t e = ev(i);
+        mt__ring_push(&r, &e, &half);
+        wakes += half;
+    }
+    cr_assert_eq(r.dropped, 2);
+    cr_assert_eq(wakes, 1, "one wake when the ring first reaches half");
+    cr_assert_eq(mt__ring_readable(&r), 8);
+    for (uint64_t i = 0; i < 8; i++)
+        cr_assert_eq(mt__ring_at(&r, i)->ts, i);
+    mt__ring_consume(&r, 5);
+    cr_assert_eq(mt__ring_readable(&r), 3);
+    cr_assert_eq(mt__ring_at(&r, 0)->ts, 5);
+    free(r.slots);
+}
+
+Test(ring, wraps_and_rearms_the_wake)
+{
+    mt__ring_t r = make_ring(4);
+    int half, wakes = 0;
+    for (uint64_t round = 0; round < 3; round++) {
+        for (uint64_t i = 0; i < 3; i++) {
+            mt_event_t e = ev(round * 10 + i);
+            cr_assert_eq(mt__ring_push(&r, &e, &half), 1);
+            wakes += half;
+        }
+        cr_assert_eq(mt__ring_at(&r, 2)->ts, round * 10 + 2);
+        mt__ring_consume(&r, 3);
+    }
+    cr_assert_eq(r.dropped, 0);
+    cr_assert_eq(wakes, 3, "each refill past half wakes the writer once");
+}
