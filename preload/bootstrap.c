@@ -2,7 +2,8 @@
  *
  * dlsym and early constructors allocate while mtrace initialises. They get
  * memory from this static 2 MiB arena (bump allocation, lock-free); free
- * ignores these pointers and realloc copies them out. Each block is
+ * ignores these pointers and realloc copies them out. Each is also entered
+ * in the live-sample table, so that free's one inline check catches it. Each block is
  * preceded by its size so realloc and malloc_usable_size can answer.
  */
 #include <string.h>
@@ -30,6 +31,7 @@ void *mt__bootstrap_alloc(size_t size, size_t align)
         if (__atomic_compare_exchange_n(&arena_used, &used, end, 0, __ATOMIC_RELAXED,
                                         __ATOMIC_RELAXED)) {
             memcpy(arena + start - sizeof(size_t), &size, sizeof size);
+            mt__liveset_mark_bootstrap((uintptr_t)(arena + start));
             return arena + start; /* static storage: already zeroed */
         }
     }

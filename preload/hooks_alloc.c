@@ -13,6 +13,11 @@
 
 #include "internal.h"
 
+/* Entry points glibc 2.36's headers do not declare. */
+void cfree(void *p);
+void free_sized(void *p, size_t size);
+void free_aligned_sized(void *p, size_t align, size_t size);
+
 static size_t mt__calloc_bytes(size_t n, size_t size)
 {
     size_t bytes;
@@ -72,46 +77,77 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
         mt__real.free(p);
 }
 
-/* A call that bypasses recording: before init, inside mtrace, or with the
- * shim off. Bootstrap memory serves calls made before the next allocator is
- * known. */
-#define MT_ALLOC_HOOK(sym, ep, kind, params, bytes, forward, bootstrap) \
-    MT__EXPORT void *sym params                                        \
-    {                                                                  \
-        mt__thread_t *t = mt__tls_thread;                              \
-        if (mt__unlikely(!t) && !(t = mt__hook_slow())) {              \
-            if (mt__unlikely(!mt__real.malloc))                        \
-                return bootstrap;                                      \
-            mt__count_late(MT_EP_##ep, bytes);                         \
-            return forward;                                            \
-        }                                                              \
-        void *p = forward;                                             \
-        size_t req = bytes;                                            \
-        MT__BUMP(t, MT_EP_##ep, req);                                      \
-        if (mt__unlikely((t->countdown -= (int64_t)req + 1) < 0))      \
-            mt__record_alloc(t, p, req, kind);                         \
-        return p;                                                      \
+/* Each hook is split so that its fast path needs no stack frame: count,
+ * step the sampling countdown, tail-call the next allocator. The first call
+ * of a thread, calls from inside mtrace, and sampled calls leave through the
+ * out-of-line functions below. A call that bypasses recording (before init,
+ * inside mtrace, shim off) is served by the next allocator, or by the
+ * bootstrap arena before that is known. */
+#define MT_ALLOC_HOOK(sym, ep, kind, params, args, bytes, forward, bootstrap) \
+    static __attribute__((noinline, cold)) void *sym##_sampled params        \
+    {                                                                        \
+        void *p = forward;                                                   \
+        mt__record_alloc(mt__tls_thread, p, bytes, kind);                    \
+        return p;                                                            \
+    }                                                                        \
+    static __attribute__((noinline, cold)) void *sym##_bypass params         \
+    {                                                                        \
+        if (mt__hook_slow())                                                 \
+            return sym args; /* now registered: the fast path counts it */   \
+        if (mt__unlikely(!mt__real.malloc))                                  \
+            return bootstrap;                                                \
+        mt__count_late(MT_EP_##ep, bytes);                                   \
+        return forward;                                                      \
+    }                                                                        \
+    MT__EXPORT void *sym params                                              \
+    {                                                                        \
+        mt__thread_t *t = mt__tls_thread;                                    \
+        if (mt__unlikely(!t))                                                \
+            return sym##_bypass args;                                        \
+        size_t req = bytes;                                                  \
+        MT__BUMP(t, MT_EP_##ep, req);                                        \
+        if (mt__likely((t->countdown -= (int64_t)req + 1) >= 0))             \
+            return forward;                                                  \
+        return sym##_sampled args;                                           \
     }
 
 /* The free of a live sample is recorded before the real free, so that the
- * address cannot be handed out again before its free is in the ring. */
-#define MT_FREE_HOOK(sym, ep, kind, params, bytes, forward)           \
-    MT__EXPORT void sym params                                        \
-    {                                                                 \
-        if (mt__unlikely(mt__bootstrap_owns(p)))                      \
-            return;                                                   \
-        mt__thread_t *t = mt__tls_thread;                             \
-        if (mt__unlikely(!t) && !(t = mt__hook_slow())) {             \
-            mt__count_late(MT_EP_##ep, bytes);                        \
-            if (mt__real.free)                                        \
-                forward;                                              \
-            return;                                                   \
-        }                                                             \
-        MT__BUMP(t, MT_EP_##ep, bytes);                                   \
-        if (mt__unlikely(mt__free_is_sampled((uintptr_t)p)) && p &&   \
-            mt__record_claim_free(p))                                 \
-            mt__record_free_at(t, p, kind, mt__now());                \
-        forward;                                                      \
+ * address cannot be handed out again before its free is in the ring.
+ * Bootstrap pointers sit in the live-sample table too (bootstrap.c), so the
+ * one inline check sends them to the slow path, which drops them. */
+#define MT_FREE_HOOK(sym, ep, kind, params, args, bytes, forward)            \
+    static __attribute__((noinline, cold)) void sym##_bypass params          \
+    {                                                                        \
+        if (mt__hook_slow()) {                                               \
+            sym args; /* now registered: the fast path counts it */          \
+            return;                                                          \
+        }                                                                    \
+        if (mt__bootstrap_owns(p))                                           \
+            return;                                                          \
+        mt__count_late(MT_EP_##ep, bytes);                                   \
+        if (mt__real.free)                                                   \
+            forward;                                                         \
+    }                                                                        \
+    static __attribute__((noinline, cold)) void sym##_sampled params         \
+    {                                                                        \
+        if (mt__bootstrap_owns(p))                                           \
+            return;                                                          \
+        mt__record_free(mt__tls_thread, p, kind);                            \
+        forward;                                                             \
+    }                                                                        \
+    MT__EXPORT void sym params                                               \
+    {                                                                        \
+        mt__thread_t *t = mt__tls_thread;                                    \
+        if (mt__unlikely(!t)) {                                              \
+            sym##_bypass args;                                               \
+            return;                                                          \
+        }                                                                    \
+        MT__BUMP(t, MT_EP_##ep, bytes);                                      \
+        if (mt__unlikely(mt__free_maybe_sampled((uintptr_t)p))) {            \
+            sym##_sampled args;                                              \
+            return;                                                          \
+        }                                                                    \
+        forward;                                                             \
     }
 
 #include "hooks.def"
@@ -136,7 +172,7 @@ static void *realloc_hook(void *p, size_t size, int ep, void *(*forward)(void *,
         mt__count_late(ep, size);
         return forward(p, n, m);
     }
-    int was_sampled = p && mt__free_is_sampled((uintptr_t)p) && mt__record_claim_free(p);
+    int was_sampled = p && mt__free_maybe_sampled((uintptr_t)p) && mt__record_claim_free(p);
     uint64_t ts = was_sampled ? mt__now() : 0;
     void *q = forward(p, n, m);
     MT__BUMP(t, ep, size);

@@ -95,8 +95,8 @@ static void scope_release(mt__scope_t *s)
             return;                                                        \
         }                                                                  \
         MT__BUMP(t, MT_EP_##ep, 0);                                        \
-        if (p && mt__free_is_sampled((uintptr_t)p) && mt__record_claim_free(p)) \
-            mt__record_free_at(t, p, kind, mt__now());                     \
+        if (mt__unlikely(mt__free_maybe_sampled((uintptr_t)p)))            \
+            mt__record_free(t, p, kind);                                   \
         GUARDED(t);                                                        \
         if (next)                                                          \
             next args;                                                     \

@@ -15,6 +15,9 @@
 
 #include "format.h"
 
+/* Everything declared below is internal to libmtrace.so. */
+#pragma GCC visibility push(hidden)
+
 #define MT__TLS __thread __attribute__((tls_model("initial-exec")))
 #define mt__likely(x) __builtin_expect(!!(x), 1)
 #define mt__unlikely(x) __builtin_expect(!!(x), 0)
@@ -23,11 +26,14 @@
 typedef struct mt__thread mt__thread_t;
 #define MT__EXPORT __attribute__((visibility("default")))
 
-/* Bumps an exact counter of the calling thread (the writer reads it). */
-#define MT__BUMP(t, ep, n)                                                             \
-    do {                                                                               \
-        __atomic_store_n(&(t)->calls[ep], (t)->calls[ep] + 1, __ATOMIC_RELAXED);       \
-        __atomic_store_n(&(t)->bytes[ep], (t)->bytes[ep] + (n), __ATOMIC_RELAXED);     \
+/* Bumps an exact counter of the calling thread. Only the owner writes it;
+ * the writer thread reads it with relaxed atomic loads. Plain adds keep the
+ * hot path to two add-to-memory instructions; an aligned 64-bit store is
+ * never torn on x86-64 and aarch64. */
+#define MT__BUMP(t, ep, n)               \
+    do {                                 \
+        (t)->calls[ep] += 1;             \
+        (t)->bytes[ep] += (uint64_t)(n); \
     } while (0)
 
 /* ---- init.c ------------------------------------------------------------ */
@@ -71,6 +77,7 @@ typedef struct mt__options { /* numbers are all u64: one table stores them */
     uint64_t verbose;     /* MTRACE_VERBOSE */
     uint64_t quiet;       /* MTRACE_QUIET */
     uint64_t map_max;     /* MTRACE_MAP_MAX */
+    uint64_t lossless;    /* MTRACE_LOSSLESS: wait for the writer when a ring is full */
     uint64_t ring_events; /* MTRACE_RING: events per thread ring (power of two) */
 } mt__options_t;
 
@@ -146,7 +153,7 @@ typedef struct mt__ring {
     mt_event_t *slots;
 } mt__ring_t;
 
-/* Returns 1 when pushed, 0 when the ring was full (counted in dropped). Sets
+/* Returns 1 when pushed, 0 when the ring was full (not counted). Sets
  * *HALF when this push filled the ring to half for the first time since the
  * consumer last caught up. */
 int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half);
@@ -243,23 +250,27 @@ void mt__unwind_setup(void);
 /* ---- liveset.c ----------------------------------------------------------- */
 
 /* The set of live sampled pointers, so that free records only those. */
+#define MT__LIVE_BITS 20
 int mt__liveset_setup(void);
 void mt__liveset_insert(uintptr_t p);
 /* Removes P and returns 1 if it was a live sample. */
 int mt__liveset_remove(uintptr_t p);
-extern uintptr_t *mt__live_slots; /* direct-mapped; probed inline in hooks */
-extern uint64_t mt__live_mask;
-extern uint64_t mt__live_overflow; /* atomic: samples held in the overflow area */
-extern int mt__record_all_frees;  /* sampling every call: every free is recorded */
+/* Enters bootstrap pointer P so that free's inline check finds it. */
+void mt__liveset_mark_bootstrap(uintptr_t p);
+/* Direct-mapped by (p >> 4); static, so the hooks address it directly. */
+extern uintptr_t mt__live_slots[1u << MT__LIVE_BITS];
+/* Nonzero while the overflow area holds samples, or when every free must be
+ * recorded (MTRACE_SAMPLE=all): free then takes the slow check. */
+extern uint64_t mt__live_overflow;
+extern int mt__record_all_frees;
 
-static inline int mt__free_is_sampled(uintptr_t p)
+/* The hooks' inline negative check: 0 means P is certainly not a sample. */
+static inline int mt__free_maybe_sampled(uintptr_t p)
 {
-    if (mt__record_all_frees)
-        return 1;
-    if (mt__live_slots == NULL)
-        return 0;
-    return mt__live_slots[(p >> 4) & mt__live_mask] == p ||
-           __atomic_load_n(&mt__live_overflow, __ATOMIC_RELAXED) != 0;
+    /* A plain read of the counter: a stale zero can only miss a sample that
+     * another thread is inserting right now, for a pointer this thread
+     * cannot be freeing yet. */
+    return mt__live_slots[(p >> 4) & ((1u << MT__LIVE_BITS) - 1)] == p || mt__live_overflow != 0;
 }
 
 /* ---- record.c ------------------------------------------------------------ */
@@ -271,6 +282,9 @@ void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind);
 int mt__record_claim_free(void *p);
 /* Records the free of P at time TS (taken before the real free ran). */
 void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts);
+/* A free hook's slow path, out of line, before the real free: records P's
+ * free now if P is a live sample (or every call is recorded). */
+void mt__record_free(mt__thread_t *t, void *p, int kind) __attribute__((noinline, cold));
 void mt__record_map(mt__thread_t *t, const mt_event_t *proto, int with_stack);
 void mt__wake_writer(void);
 
@@ -294,6 +308,7 @@ void mt__writer_stop(const char *end_reason);
 /* Fork child: forgets the parent's writer without touching its LMDB env. */
 void mt__writer_after_fork(void);
 extern uint32_t mt__writer_wake; /* futex word */
+extern int mt__writer_alive;     /* the writer thread runs and can drain rings */
 
 /* ---- path.c -------------------------------------------------------------- */
 
@@ -310,5 +325,7 @@ int mt__proc_write_meta(mt_writer_t *w, pid_t parent_pid);
 /* Module map: re-read when the loader added or removed objects. */
 int mt__modules_update(mt_writer_t *w, uint64_t now);
 void mt__modules_reset(void);
+
+#pragma GCC visibility pop
 
 #endif

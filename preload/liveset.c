@@ -10,13 +10,12 @@
 
 #include "internal.h"
 
-#define DIRECT_BITS 20
 #define OVERFLOW_BITS 16
 #define OVERFLOW_PROBES 64
 #define TOMBSTONE ((uintptr_t)1)
+#define DIRECT_MASK ((1u << MT__LIVE_BITS) - 1)
 
-uintptr_t *mt__live_slots;
-uint64_t mt__live_mask;
+uintptr_t mt__live_slots[1u << MT__LIVE_BITS]; /* 8 MiB of BSS, touched lazily */
 uint64_t mt__live_overflow;
 int mt__record_all_frees;
 static uintptr_t *overflow;
@@ -25,18 +24,27 @@ int mt__liveset_setup(void)
 {
     if (mt__opt.sample == 0) {
         mt__record_all_frees = 1;
+        mt__live_overflow = 1; /* every free takes the slow check */
         return 0;
     }
-    size_t direct = (size_t)1 << DIRECT_BITS, spill = (size_t)1 << OVERFLOW_BITS;
-    void *p = mt__sys_reserve((direct + spill) * sizeof(uintptr_t));
-    if (p == NULL) {
-        mt__record_all_frees = 1;
-        return -1;
-    }
-    overflow = (uintptr_t *)p + direct;
-    mt__live_mask = direct - 1;
-    __atomic_store_n(&mt__live_slots, (uintptr_t *)p, __ATOMIC_RELEASE);
-    return 0;
+    overflow = mt__sys_reserve(((size_t)1 << OVERFLOW_BITS) * sizeof(uintptr_t));
+    return overflow ? 0 : -1;
+}
+
+static void record_every_free(void)
+{
+    __atomic_store_n(&mt__record_all_frees, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&mt__live_overflow, 1, __ATOMIC_RELAXED);
+}
+
+void mt__liveset_mark_bootstrap(uintptr_t p)
+{
+    /* The arena spans fewer than 2^20 slots of 16 bytes: no two of its
+     * pointers share a slot, but a slot may hold an unrelated sample. */
+    uintptr_t expect = 0;
+    if (!__atomic_compare_exchange_n(&mt__live_slots[(p >> 4) & DIRECT_MASK], &expect, p, 0,
+                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        record_every_free();
 }
 
 static uint64_t overflow_home(uintptr_t p)
@@ -46,10 +54,10 @@ static uint64_t overflow_home(uintptr_t p)
 
 void mt__liveset_insert(uintptr_t p)
 {
-    if (mt__record_all_frees || !mt__live_slots)
+    if (mt__record_all_frees)
         return;
     uintptr_t expect = 0;
-    if (__atomic_compare_exchange_n(&mt__live_slots[(p >> 4) & mt__live_mask], &expect, p, 0,
+    if (__atomic_compare_exchange_n(&mt__live_slots[(p >> 4) & DIRECT_MASK], &expect, p, 0,
                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED))
         return;
     uint64_t i = overflow_home(p);
@@ -62,18 +70,16 @@ void mt__liveset_insert(uintptr_t p)
             return;
         }
     }
-    __atomic_store_n(&mt__record_all_frees, 1, __ATOMIC_RELAXED);
+    record_every_free();
 }
 
 int mt__liveset_remove(uintptr_t p)
 {
-    if (!mt__live_slots)
-        return 0;
     uintptr_t expect = p;
-    if (__atomic_compare_exchange_n(&mt__live_slots[(p >> 4) & mt__live_mask], &expect, 0, 0,
+    if (__atomic_compare_exchange_n(&mt__live_slots[(p >> 4) & DIRECT_MASK], &expect, 0, 0,
                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return 1;
-    if (__atomic_load_n(&mt__live_overflow, __ATOMIC_RELAXED) == 0)
+    if (!overflow || __atomic_load_n(&mt__live_overflow, __ATOMIC_RELAXED) == 0)
         return 0;
     uint64_t i = overflow_home(p);
     for (int probe = 0; probe < OVERFLOW_PROBES; probe++) {

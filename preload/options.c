@@ -29,14 +29,17 @@ static const option_t options[] = {
     {"MTRACE_SAMPLE", OPT_SIZE_OR_ALL, 512 << 10, 1, 1ull << 40, FIELD(sample),
      "mean bytes between samples, or 'all' to record every call"},
     {"MTRACE_DEPTH", OPT_INT, 64, 1, MT_MAX_FRAMES, FIELD(depth), "frames per stack"},
-    {"MTRACE_FLUSH_MS", OPT_INT, 100, 1, 100, FIELD(flush_ms),
-     "milliseconds between commits (at most 100)"},
+    {"MTRACE_FLUSH_MS", OPT_INT, 100, 1, 10000, FIELD(flush_ms),
+     "milliseconds between commits; a kill loses at most this much"},
     {"MTRACE_FOLLOW_FORK", OPT_BOOL, 1, 0, 1, FIELD(follow_fork),
      "trace fork children into their own directory"},
     {"MTRACE_VERBOSE", OPT_BOOL, 0, 0, 1, FIELD(verbose), "print the resolved options"},
     {"MTRACE_QUIET", OPT_BOOL, 0, 0, 1, FIELD(quiet), "do not print where the trace goes"},
     {"MTRACE_MAP_MAX", OPT_SIZE, 64ull << 30, 1 << 20, 1ull << 44, FIELD(map_max),
      "largest trace size; past it recording stops and the trace says truncated"},
+    {"MTRACE_LOSSLESS", OPT_BOOL, 2, 0, 1, FIELD(lossless),
+     "when a ring is full, wait for the writer instead of dropping (default: on with "
+     "MTRACE_SAMPLE=all, off when sampling)"},
     {"MTRACE_RING", OPT_INT, 32768, 1024, 1 << 22, FIELD(ring_events),
      "events buffered per thread between commits (rounded up to a power of two)"},
 };
@@ -131,6 +134,8 @@ void mt__options_load(void)
 {
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
         load_one(&options[i]);
+    if (mt__opt.lossless == 2)
+        mt__opt.lossless = mt__opt.sample == 0;
     uint64_t ring = 1;
     while (ring < mt__opt.ring_events)
         ring <<= 1;

@@ -10,9 +10,12 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+#define LOSSLESS_WAIT_MS 2000
 
 static MT__TLS int saved_errno;
 
@@ -34,12 +37,28 @@ void mt__wake_writer(void)
     syscall(SYS_futex, &mt__writer_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-static void push(mt__thread_t *t, const mt_event_t *e)
+/* A full ring drops the event, or with MTRACE_LOSSLESS waits for the writer
+ * to drain it: bounded, and only while the writer thread is alive, so a
+ * stopped or absent writer can never hang the program. Mapping events never
+ * wait: the next allocator may call mmap holding its own locks, which the
+ * writer's allocations need. */
+static void push(mt__thread_t *t, const mt_event_t *e, int may_wait)
 {
     int half;
-    mt__ring_push(&t->ring, e, &half);
-    if (half)
+    for (int waited_ms = 0;; waited_ms++) {
+        if (mt__ring_push(&t->ring, e, &half)) {
+            if (half)
+                mt__wake_writer();
+            return;
+        }
+        if (!may_wait || !mt__opt.lossless || waited_ms >= LOSSLESS_WAIT_MS ||
+            !__atomic_load_n(&mt__writer_alive, __ATOMIC_ACQUIRE))
+            break;
         mt__wake_writer();
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
+    }
+    t->ring.dropped++;
 }
 
 static void locate(mt_event_t *e)
@@ -69,13 +88,19 @@ void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
     e.stack = mt__unwind_stack();
     locate(&e);
     mt__liveset_insert((uintptr_t)p);
-    push(t, &e);
+    push(t, &e, 1);
     leave(t);
 }
 
 int mt__record_claim_free(void *p)
 {
     return mt__record_all_frees || mt__liveset_remove((uintptr_t)p);
+}
+
+void mt__record_free(mt__thread_t *t, void *p, int kind)
+{
+    if (p && mt__record_claim_free(p))
+        mt__record_free_at(t, p, kind, mt__now());
 }
 
 void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
@@ -88,7 +113,7 @@ void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
     e.type = MT_EV_FREE;
     e.kind = (uint8_t)kind;
     e.ptr = (uintptr_t)p;
-    push(t, &e);
+    push(t, &e, 1);
     leave(t);
 }
 
@@ -101,6 +126,6 @@ void mt__record_map(mt__thread_t *t, const mt_event_t *proto, int with_stack)
     if (with_stack)
         e.stack = mt__unwind_stack();
     locate(&e);
-    push(t, &e);
+    push(t, &e, 0);
     leave(t);
 }

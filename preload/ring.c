@@ -13,10 +13,8 @@ int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half)
     uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
     uint64_t cap = (uint64_t)r->mask + 1;
     *half = 0;
-    if (head - tail >= cap) {
-        r->dropped++;
+    if (head - tail >= cap)
         return 0;
-    }
     r->slots[head & r->mask] = *e;
     __atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
     if (head + 1 - tail >= cap / 2) {

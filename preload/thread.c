@@ -93,6 +93,9 @@ void mt__thread_after_fork(mt__thread_t *self)
     self->seq = ++last_seq;
     self->tid = (uint32_t)gettid();
     self->first_ts = 0;
+    self->writer_pending = 0;
+    self->writer_exited = 0;
+    self->writer_known = 0; /* the child's trace has no record of it yet */
     self->next = NULL;
     incoming = self;
 }

@@ -25,6 +25,7 @@
 #define WRITER_SEQ 0 /* thread number of the writer's own events (RSS) */
 
 uint32_t mt__writer_wake;
+int mt__writer_alive;
 
 static mt_writer_t *trace;
 static char trace_dir[4096];
@@ -294,6 +295,7 @@ static void *writer_main(void *arg)
         mt_writer_close(trace);
     }
     trace = NULL;
+    __atomic_store_n(&mt__writer_alive, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
     syscall(SYS_futex, &done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     return NULL;
@@ -335,10 +337,12 @@ int mt__writer_start(const char *dir, pid_t parent_pid)
     pthread_t thread;
     done = 0;
     stop_requested = 0;
+    __atomic_store_n(&mt__writer_alive, 1, __ATOMIC_RELEASE);
     rc = pthread_create(&thread, &attr, writer_main, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
+        __atomic_store_n(&mt__writer_alive, 0, __ATOMIC_RELEASE);
         mt__warn_once(MT__WARN_THREAD, "cannot start the trace writer thread: %s; the program "
                       "runs untraced", strerror(rc));
         mt_writer_close(trace);
@@ -383,6 +387,7 @@ void mt__writer_after_fork(void)
         mt_writer_forget(trace);
     trace = NULL;
     running = 0;
+    mt__writer_alive = 0;
     stop_requested = 0;
     done = 0;
     threads = NULL;
