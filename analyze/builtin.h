@@ -25,5 +25,7 @@
 #define MT_ANALYZE_BUILTIN_H
 
 int cmd_info(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
 
 #endif

@@ -31,7 +31,9 @@ static const char usage[] =
     "                           One TRACE prints one object; several print\n"
     "                           {\"traces\": [object, ...]} in argument order.\n"
     "                           Object keys: trace, format, pid, ppid, parent_pid,\n"
-    "                           command, exe, argv, start_realtime_ns, complete,\n"
+    "                           command, exe, argv (without the trailing empty\n"
+    "                           strings of a rewritten process title),\n"
+    "                           start_realtime_ns, complete,\n"
     "                           end_reason, truncated, sample_interval (bytes,\n"
     "                           0 = every call), duration_ns, duration_s,\n"
     "                           alloc_calls, alloc_bytes, free_calls, free_bytes,\n"
@@ -194,11 +196,21 @@ static void print_shell_word(const char *arg, size_t len)
     putchar('\'');
 }
 
-static void print_argv(const info_report_t *rep)
+/* End of the argv strings of REP without the last terminator and without
+ * trailing empty strings: a process that rewrote its title (redis, a forked
+ * child setting "redis-rdb-bgsave") leaves dozens of '' behind in
+ * /proc/self/cmdline. */
+static const char *argv_end(const info_report_t *rep)
 {
     const char *p = rep->argv, *end = p + rep->argv_len;
-    if (end[-1] == '\0')
-        end--; /* the last string's terminator, if stored */
+    while (end > p && end[-1] == '\0')
+        end--;
+    return end;
+}
+
+static void print_argv(const info_report_t *rep)
+{
+    const char *p = rep->argv, *end = argv_end(rep);
     fputs("args      ", stdout);
     for (bool first = true; p <= end; first = false) {
         const char *z = memchr(p, '\0', (size_t)(end - p));
@@ -332,9 +344,7 @@ static void print_json(mt_json_t *j, const info_report_t *rep, bool verbose)
     mt_json_key(j, "argv");
     mt_json_begin_array(j);
     if (rep->argv) {
-        const char *p = rep->argv, *end = p + rep->argv_len;
-        if (end[-1] == '\0')
-            end--;
+        const char *p = rep->argv, *end = argv_end(rep);
         while (p <= end) {
             const char *z = memchr(p, '\0', (size_t)(end - p));
             size_t n = z ? (size_t)(z - p) : (size_t)(end - p);

@@ -121,4 +121,216 @@ int mt_trace_open(const char *path, mt_reader_t **r);
  * counters") of trace PATH, in the same style. Returns MT_EXIT_ERROR. */
 int mt_trace_error(const char *path, const char *what, int err);
 
+/* ---- replay.c ---------------------------------------------------------- */
+
+/* Weighted sums. A sample of weight W (objects * MT_WEIGHT_ONE, see
+ * preload/SAMPLING.md) and size S adds W to a `_w` field and S * W to a
+ * `_bw` field; the helpers round them to objects and bytes. With
+ * MTRACE_SAMPLE=all every W is MT_WEIGHT_ONE and the results are exact. */
+typedef unsigned __int128 mt_u128;
+static inline uint64_t mt_w_objects(uint64_t w) { return (w + MT_WEIGHT_ONE / 2) / MT_WEIGHT_ONE; }
+static inline uint64_t mt_bw_bytes(mt_u128 bw)
+{
+    mt_u128 b = (bw + MT_WEIGHT_ONE / 2) / MT_WEIGHT_ONE;
+    return b > UINT64_MAX ? UINT64_MAX : (uint64_t)b;
+}
+
+#define MT_GROWTH_POINTS 16   /* live bytes sampled at this many evenly spaced times */
+#define MT_POOL_NONE (-1)     /* replay the malloc heap; skip pool events */
+#define MT_POOL_ALL (-2)      /* replay the events of every pool, not the heap */
+
+typedef struct mt_replay_options {
+    int64_t pool;             /* MT_POOL_NONE (default), MT_POOL_ALL, or one pool id */
+    uint64_t min_size;        /* count only allocations of min_size..max_size bytes */
+    uint64_t max_size;        /* 0 = no upper bound */
+    bool growth;              /* fill mt_stack_stats_t.growth */
+    bool progress;            /* progress line on stderr when slow (caller checks isatty) */
+} mt_replay_options_t;
+
+/* What replay learned about one stack of one trace. */
+typedef struct mt_stack_stats {
+    uint32_t trace;           /* index of the trace (order of mt_replay_add) */
+    uint32_t id;              /* stack id in that trace, 0 = no stack recorded */
+    uint64_t alloc_w;         /* allocations */
+    mt_u128 alloc_bw;
+    uint64_t live_w;          /* live at the end of the replay */
+    mt_u128 live_bw;
+    uint64_t peak_w;          /* live at the moment total live bytes peaked */
+    mt_u128 peak_bw;
+    uint64_t temp_w;          /* temporary: freed by the allocating thread before
+                                 that thread's next allocation */
+    uint64_t min_size, max_size; /* of its allocations (min UINT64_MAX when none) */
+    uint64_t *growth;         /* MT_GROWTH_POINTS live bytes, when options.growth */
+    uint32_t growth_filled;   /* internal: points recorded so far */
+    uint32_t growth_steps;    /* points whose live bytes exceed the previous point's */
+    uint64_t snap_gen;        /* internal: peak generation of peak_bw */
+} mt_stack_stats_t;
+
+/* One trace of a replay. */
+typedef struct mt_replay_trace {
+    const char *path;
+    mt_reader_t *reader;      /* the caller's; must stay open while rp is used */
+    mt_trace_info_t info;
+    uint64_t offset_ns;       /* its start on the merged timeline */
+    uint64_t exact_calls;     /* exact counters of the replayed family (heap or pool) */
+    uint64_t exact_bytes;
+    uint64_t blocks, events;  /* replayed */
+    uint64_t unknown_frees;   /* frees of pointers not live in the replay */
+    void *live;               /* internal: live allocations of this address space */
+} mt_replay_trace_t;
+
+/* A replay: add traces, run, read stacks and totals, free. */
+typedef struct mt_replay {
+    mt_replay_options_t opt;
+    mt_replay_trace_t *traces;
+    size_t ntraces;
+    mt_stack_stats_t *stacks; /* in order of first sight */
+    size_t nstacks;
+    /* Totals over every stack. */
+    uint64_t alloc_w, live_w, peak_w, temp_w;
+    mt_u128 alloc_bw, live_bw, peak_bw;
+    uint64_t peak_ns;         /* when the peak was first reached (merged timeline) */
+    uint64_t span_ns;         /* end of the merged timeline */
+    uint64_t frees, unknown_frees, events;
+    uint64_t exact_calls, exact_bytes; /* sum of the traces' exact counters */
+    bool sampled;             /* some trace has a sample interval: stacks are estimates */
+    bool complete;            /* every trace ended cleanly */
+    /* Where mt_replay_run failed. */
+    size_t err_trace;
+    uint64_t err_block;
+    void *priv;               /* internal */
+} mt_replay_t;
+
+/* Sets RP up empty. Returns 0 or ENOMEM. */
+int mt_replay_init(mt_replay_t *rp, const mt_replay_options_t *opt);
+/* Adds trace PATH read by R (not owned). Reads its meta and counters.
+ * Returns 0 or a reader error (rp->err_trace says which trace). */
+int mt_replay_add(mt_replay_t *rp, const char *path, mt_reader_t *r);
+/* Replays every added trace once, merged in time order. Returns 0, ENOMEM,
+ * MT_ECORRUPT (rp->err_trace / err_block name the block) or a reader error.
+ * Memory: distinct stacks + live allocations + threads + 8 bytes per block. */
+int mt_replay_run(mt_replay_t *rp);
+/* Prints the error ERR of mt_replay_add / mt_replay_run in one line.
+ * Returns MT_EXIT_ERROR. */
+int mt_replay_error(const mt_replay_t *rp, int err);
+/* Calls FN for every allocation live at the end, with the index of its stack
+ * in rp->stacks. */
+void mt_replay_foreach_live(const mt_replay_t *rp,
+                            void (*fn)(void *ctx, uint32_t stack, uint64_t ptr, uint64_t size,
+                                       uint64_t weight),
+                            void *ctx);
+void mt_replay_free(mt_replay_t *rp);
+
+/* ---- symbolize.c ------------------------------------------------------- */
+
+/* One source-level frame. A recorded pc gives one frame per function inlined
+ * at it, innermost first, then the function it was inlined into. Strings are
+ * owned by the symbolizer and live as long as it. */
+typedef struct mt_frame {
+    const char *function;     /* demangled name; NULL when no symbol covers it */
+    const char *file;         /* source file; NULL without line information */
+    uint32_t line;            /* 0 when unknown */
+    bool inlined;             /* inlined into the next frame */
+    const char *module;       /* module path; NULL when no module covers it */
+    uint64_t address;         /* the recorded pc (a return address) */
+    uint64_t offset;          /* pc - symbol start when function is set and file
+                                 is not; else pc - module load bias */
+} mt_frame_t;
+
+typedef struct mt_symbolizer mt_symbolizer_t;
+
+mt_symbolizer_t *mt_sym_new(void);
+void mt_sym_free(mt_symbolizer_t *s);
+/* Adds module M of trace TRACE (an address space). Files are opened lazily,
+ * on the first lookup. Returns 0 or ENOMEM. */
+int mt_sym_add_module(mt_symbolizer_t *s, uint32_t trace, const mt_module_t *m);
+/* Sets the modules of TRACE to those of R (again after a refresh: files and
+ * cached lookups are kept). Returns 0, ENOMEM or a reader error. */
+int mt_sym_add_trace(mt_symbolizer_t *s, uint32_t trace, mt_reader_t *r);
+/* Where PC of TRACE is, independent of the load address: *FILE identifies the
+ * module file (UINT32_MAX when no module covers PC) and *REL is pc - bias. */
+void mt_sym_locate(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint32_t *file,
+                   uint64_t *rel);
+/* Frames of return address PC (looked up at PC - 1) in TRACE into
+ * OUT[CAP], innermost first. Returns how many (>= 1 when CAP >= 1; never
+ * fails: unknown parts are NULL). Results are cached per module and address. */
+size_t mt_sym_pc(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, mt_frame_t *out, size_t cap);
+/* True when PC of TRACE is inside libmtrace.so (frames to drop). */
+bool mt_sym_is_self(mt_symbolizer_t *s, uint32_t trace, uint64_t pc);
+/* Display name of a module path: its base name. */
+const char *mt_sym_basename(const char *path);
+
+/* ---- report.c ---------------------------------------------------------- */
+
+/* One entry of a top or leaks report: the stacks of rp that symbolize to the
+ * same frames (the same stack in a parent and its fork children), or with
+ * --by function, that allocate from the same function. */
+typedef struct mt_row {
+    mt_stack_stats_t agg;     /* sums over its stacks; trace and id: the first one */
+    uint32_t nstacks;
+    uint64_t *key;            /* internal: grouping key */
+    size_t nkey;
+    mt_frame_t *frames;       /* after mt_report_frames; innermost first */
+    size_t nframes;
+    void *extra;              /* per-command data (leaks: sizes), freed with the row */
+} mt_row_t;
+
+typedef struct mt_report {
+    mt_replay_t *rp;
+    mt_symbolizer_t *sym;
+    bool by_function;
+    mt_row_t *rows;
+    size_t nrows;
+    uint32_t *row_of_stack;   /* per rp->stacks index; UINT32_MAX when not in a row.
+                                 Valid until mt_report_match or mt_report_sort. */
+} mt_report_t;
+
+/* Groups the stacks of RP for which KEEP (may be NULL) is true into rows,
+ * symbolizing with SYM. Returns 0, ENOMEM or a reader error. */
+int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, bool by_function,
+                    bool (*keep)(const mt_stack_stats_t *st));
+/* Symbolizes ROW's frames (once). Returns 0 or ENOMEM. */
+int mt_report_frames(mt_report_t *rep, mt_row_t *row);
+/* Drops the rows none of whose frames has a function, file or module that
+ * matches RE. Returns 0 or ENOMEM. */
+int mt_report_match(mt_report_t *rep, const void *re /* regex_t */);
+/* Sorts the rows with CMP, ties broken by the first stack's order. */
+void mt_report_sort(mt_report_t *rep, int (*cmp)(const mt_row_t *a, const mt_row_t *b));
+/* Prints at most DEPTH (0 = all) frames of ROW, indented, one per line. */
+void mt_report_print_frames(const mt_row_t *row, size_t depth);
+/* Writes "frames": [{function, file, line, module, address, inlined, offset}]. */
+void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth);
+/* The --json header keys shared by top and leaks: estimated, sample_interval,
+ * complete, traces: [{trace, pid, command, complete, sample_interval}]. */
+void mt_report_json_traces(mt_json_t *j, const mt_replay_t *rp);
+void mt_report_free(mt_report_t *rep);
+
+/* ---- options shared by top and leaks (report.c) ----------------------- */
+
+/* Parses a byte size with an optional K/M/G/T suffix (binary). */
+int mt_parse_size(const char *s, uint64_t *v);
+/* Parses --pool: "all" or a pool id. */
+int mt_parse_pool(const char *s, int64_t *pool);
+
+/* ---- session (report.c): the traces of one top / leaks command -------- */
+
+typedef struct mt_session {
+    int ntraces;
+    char **paths;
+    mt_reader_t **readers;
+    mt_symbolizer_t *sym;
+    mt_replay_t rp;
+    bool replayed;
+} mt_session_t;
+
+/* Opens every trace of PATHS[N] (all of them, reporting each bad one) and a
+ * symbolizer. Returns an exit status; on failure nothing stays open. */
+int mt_session_open(mt_session_t *s, int n, char **paths);
+/* Replays the traces with OPT (dropping a previous replay) and reloads their
+ * module maps. Returns an exit status, after printing any error. */
+int mt_session_replay(mt_session_t *s, const mt_replay_options_t *opt);
+/* Takes a fresh snapshot of every trace (live mode). Returns an exit status. */
+int mt_session_refresh(mt_session_t *s);
+void mt_session_close(mt_session_t *s);
+
 #endif

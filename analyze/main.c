@@ -24,6 +24,8 @@ typedef struct mt_command {
 
 static const mt_command_t commands[] = {
     {"info", cmd_info, "what a trace holds: process, sampling, exact calls and bytes"},
+    {"top", cmd_top, "the stacks that allocate the most (bytes, calls, peak, live, temporary)"},
+    {"leaks", cmd_leaks, "what is still allocated at the end, by stack and size"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

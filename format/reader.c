@@ -29,9 +29,10 @@ static int mt__env_open(mt_reader_t *r, const char *dir, unsigned flags)
         r->env = NULL;
         return mt__lmdb_error(rc);
     }
-    /* MDB_NOTLS: the snapshot is not tied to the thread that took it. */
+    /* MDB_NOTLS: the snapshot is not tied to the thread that took it. Mode
+     * 0600 applies to a lock.mdb LMDB has to create (a copied trace). */
     if ((rc = mdb_env_set_maxdbs(r->env, MT__DB_COUNT)) ||
-        (rc = mdb_env_open(r->env, dir, MDB_RDONLY | MDB_NOTLS | flags, 0))) {
+        (rc = mdb_env_open(r->env, dir, MDB_RDONLY | MDB_NOTLS | flags, 0600))) {
         mdb_env_close(r->env);
         r->env = NULL;
     }
@@ -61,21 +62,20 @@ static int mt__open_dbs(mt_reader_t *r)
 {
     MDB_txn *txn;
     MDB_val k = {strlen(MT_META_FORMAT), MT_META_FORMAT}, v;
-    int rc = mt__begin(r, &txn);
-    if (rc)
-        return rc;
+    int err = mt__begin(r, &txn); /* mtrace error space */
+    if (err)
+        return err;
     /* Meta first: a newer format may have other databases. */
-    rc = mdb_dbi_open(txn, mt__db_names[MT__DB_META], 0, &r->dbi[MT__DB_META]);
-    if (rc == 0) {
+    int rc = mdb_dbi_open(txn, mt__db_names[MT__DB_META], 0, &r->dbi[MT__DB_META]);
+    if (rc == 0)
         rc = mdb_get(txn, r->dbi[MT__DB_META], &k, &v);
-        if (rc == 0)
-            rc = mt__format_record_check(v.mv_data, v.mv_size, &r->version);
-    }
-    for (int i = MT__DB_META + 1; rc == 0 && i < MT__DB_COUNT; i++)
+    if (rc == 0)
+        err = mt__format_record_check(v.mv_data, v.mv_size, &r->version);
+    for (int i = MT__DB_META + 1; rc == 0 && err == 0 && i < MT__DB_COUNT; i++)
         rc = mdb_dbi_open(txn, mt__db_names[i], 0, &r->dbi[i]);
-    if (rc) {
+    if (rc || err) {
         mdb_txn_abort(txn);
-        return rc == MDB_NOTFOUND ? MT_ENOTTRACE : mt__lmdb_error(rc);
+        return err ? err : rc == MDB_NOTFOUND ? MT_ENOTTRACE : mt__lmdb_error(rc);
     }
     return mt__lmdb_error(mdb_txn_commit(txn));
 }
@@ -95,7 +95,7 @@ int mt_reader_open(mt_reader_t **rp, const char *dir)
         return ENAMETOOLONG;
     if (stat(path, &st) != 0)
         return errno == ENOENT ? MT_ENOTTRACE : errno;
-    if (!S_ISREG(st.st_mode))
+    if (!S_ISREG(st.st_mode) || st.st_size == 0) /* empty: died before its first commit */
         return MT_ENOTTRACE;
 
     mt_reader_t *r = calloc(1, sizeof *r);

@@ -1,10 +1,11 @@
 /* writer.c - writes a trace: one LMDB environment, one write txn per tick.
  *
  * Runs on the shim's writer thread, so it never prints, never exits and uses
- * no stdio; every failure is a return code. The environment is opened with
- * MDB_NOSYNC: a commit reaches the kernel's page cache (enough to survive
+ * no stdio streams; every failure is a return code. The environment is opened
+ * with MDB_NOSYNC: a commit reaches the kernel's page cache (enough to survive
  * SIGKILL and crashes of the process) but is not fsync'ed (a power loss may
- * lose recent ticks). mt_writer_close syncs once.
+ * lose recent ticks). mt_writer_close syncs once. A put that fails ends the
+ * tick: its txn is aborted, later puts and the commit return the same error.
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -85,8 +86,11 @@ static int mt__init_env(mt_writer_t *w)
 {
     uint8_t rec[MT__FORMAT_RECORD_LEN];
     int rc = mdb_txn_begin(w->env, NULL, 0, &w->txn);
-    if (rc)
+    if (rc) {
+        w->txn = NULL;
         return mt__lmdb_error(rc);
+    }
+    w->txn_next_block = w->next_block;
     for (int i = 0; i < MT__DB_COUNT; i++)
         if ((rc = mdb_dbi_open(w->txn, mt__db_names[i], MDB_CREATE, &w->dbi[i])))
             return mt__fail(w, rc);

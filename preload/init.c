@@ -78,7 +78,6 @@ int mt__init(void)
         mt__clock_reset();
         mt__pid = getpid();
         mt__thread_setup();
-        mt__unwind_setup();
         mt__path_capture_cwd();
         pthread_atfork(NULL, NULL, on_fork_child);
         __atomic_store_n(&mt__recording, 1, __ATOMIC_RELEASE);
@@ -108,9 +107,12 @@ mt__thread_t *mt__hook_slow(void)
     return t;
 }
 
+/* Late mapping calls are not counted: at thread exit they come from runtime
+ * teardown (libunwind unmaps its per-thread trace cache from its own key
+ * destructor, after ours), not from the program. */
 void mt__count_late(int ep, uint64_t bytes)
 {
-    if (mt__tls_exiting && !mt__tls_guard) {
+    if (mt__tls_exiting && !mt__tls_guard && mt_entry_point_family[ep] != MT_FAMILY_MAP) {
         __atomic_fetch_add(&mt__late_calls[ep], 1, __ATOMIC_RELAXED);
         __atomic_fetch_add(&mt__late_bytes[ep], bytes, __ATOMIC_RELAXED);
     }

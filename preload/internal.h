@@ -180,6 +180,7 @@ struct mt__thread {
     uint64_t writer_pending;           /* writer only: events in the open tick */
     int writer_exited;                 /* writer only: exit seen in the open tick */
     int writer_known;                  /* writer only: thread record written */
+    uint64_t writer_name_ts;           /* writer only: when the name was last read */
     struct mt__thread *next;           /* incoming list, then writer-private list */
 };
 
@@ -245,7 +246,6 @@ extern uint64_t mt__stacks_lost;
 
 /* Captures the caller's stack without mtrace's own frames; returns its id. */
 uint32_t mt__unwind_stack(void);
-void mt__unwind_setup(void);
 
 /* ---- liveset.c ----------------------------------------------------------- */
 

@@ -1,35 +1,39 @@
-/* unwind.c - stack capture with libunwind, without mtrace's own frames.
+/* unwind.c - stack capture, without mtrace's own frames.
  *
- * unw_backtrace walks with libunwind's fast trace path, which caches unwind
- * information per PC; the per-thread cache avoids a global lock. Frames
- * inside libmtrace.so (the hook and this file) are cut from the top.
+ * Uses the unwinder of the compiler runtime (libgcc's _Unwind_Backtrace),
+ * which finds unwind tables through glibc's lock-free _dl_find_object. It
+ * replaced libunwind: when DWARF unwinding fails (the outermost frames)
+ * libunwind validates addresses by writing to a pipe it opened at init, and
+ * when a daemon has closed every fd and reused those numbers, libunwind
+ * "re-opens" the pipe by closing the program's own files. Frames inside
+ * libmtrace.so (the hook and this file) are cut from the top.
  */
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
+#include <unwind.h>
 
 #include "internal.h"
 
-void mt__unwind_setup(void)
+typedef struct capture {
+    uint64_t pcs[MT_MAX_FRAMES];
+    uint32_t n, max;
+} capture_t;
+
+static _Unwind_Reason_Code collect(struct _Unwind_Context *ctx, void *arg)
 {
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    capture_t *c = arg;
+    uintptr_t pc = (uintptr_t)_Unwind_GetIP(ctx);
+    if (pc == 0)
+        return _URC_END_OF_STACK;
+    if (c->n == 0 && pc >= mt__self_lo && pc < mt__self_hi)
+        return _URC_NO_REASON; /* still inside mtrace */
+    c->pcs[c->n++] = pc;
+    return c->n < c->max ? _URC_NO_REASON : _URC_END_OF_STACK;
 }
 
 uint32_t mt__unwind_stack(void)
 {
-    void *frames[MT_MAX_FRAMES + 8];
-    int want = (int)mt__opt.depth + 8;
-    int n = unw_backtrace(frames, want);
-    int first = 0;
-    while (first < n && (uintptr_t)frames[first] >= mt__self_lo &&
-           (uintptr_t)frames[first] < mt__self_hi)
-        first++;
-    int count = n - first;
-    if (count > (int)mt__opt.depth)
-        count = (int)mt__opt.depth;
-    if (count <= 0)
-        return 0;
-    uint64_t pcs[MT_MAX_FRAMES];
-    for (int i = 0; i < count; i++)
-        pcs[i] = (uint64_t)(uintptr_t)frames[first + i];
-    return mt__stack_intern(pcs, (uint32_t)count);
+    capture_t c;
+    c.n = 0;
+    c.max = (uint32_t)mt__opt.depth;
+    _Unwind_Backtrace(collect, &c);
+    return c.n ? mt__stack_intern(c.pcs, c.n) : 0;
 }

@@ -8,6 +8,8 @@
  * storage error ends recording with one warning; the program goes on.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +25,7 @@
 #define BLOCK_BYTES (64u << 10)
 #define STOP_WAIT_MS 5000
 #define WRITER_SEQ 0 /* thread number of the writer's own events (RSS) */
+#define NAME_REFRESH_NS 1000000000ull
 
 uint32_t mt__writer_wake;
 int mt__writer_alive;
@@ -86,6 +89,27 @@ static const mt_event_t *single_fetch(void *ctx, uint64_t i)
 {
     (void)i;
     return ctx;
+}
+
+/* Threads are often named after their first allocation: re-read the name
+ * of an active thread at most once a second (one small /proc read). */
+static void refresh_name(mt__thread_t *t, uint64_t now)
+{
+    if (now - t->writer_name_ts < NAME_REFRESH_NS && t->writer_name_ts)
+        return;
+    t->writer_name_ts = now;
+    char path[64], name[sizeof t->name];
+    snprintf(path, sizeof path, "/proc/self/task/%u/comm", t->tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, name, sizeof name - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    name[n] = '\0';
+    name[strcspn(name, "\n")] = '\0';
+    memcpy(t->name, name, sizeof name);
 }
 
 static int put_thread(mt__thread_t *t, int exited, uint64_t now)
@@ -154,6 +178,8 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         t->writer_exited = exited;
         if (n)
             rc = put_events(t->seq, n, ring_fetch, &t->ring, ts);
+        if (n && !exited)
+            refresh_name(t, now);
         if (!rc && (n || exited || !t->writer_known))
             rc = put_thread(t, exited, now);
     }
@@ -280,6 +306,7 @@ static void *writer_main(void *arg)
 {
     (void)arg;
     mt__tls_guard = 1; /* everything this thread allocates passes through */
+    prctl(PR_SET_NAME, "mtrace-writer");
     int failed = 0;
     while (!failed) {
         uint32_t seen = __atomic_load_n(&mt__writer_wake, __ATOMIC_ACQUIRE);

@@ -45,4 +45,16 @@
 
 #define FX_TRUNCATED "map full at 64 GiB"
 
+/* "title": a process title rewritten in place leaves empty strings. */
+#define FX_TITLE_ARGV "redis-server *:6379\0\0\0\0\0\0\0\0"
+
+/* "replay": stack 1 allocates 3 x 4096 (live), stack 2 2 x 100 (one freed
+ * at once: temporary; one freed by thread 2), stack 3 16 bytes (live, no
+ * module). One free of an unknown pointer. Exact counters match. */
+#define FX_R_MODULE "/nonexistent/libfix.so"
+#define FX_R_CALLS 6
+#define FX_R_BYTES 12504
+#define FX_R_PEAK 12404
+#define FX_R_LIVE 12304
+
 #endif

@@ -9,6 +9,10 @@
  *   newer       format record claims MT_FORMAT_VERSION + 1
  *   older       format record claims version 0
  *   bad-format  format record with a wrong magic
+ *   title       like basic, argv padded with empty strings (rewritten title)
+ *   replay      events, stacks and a module map with the exact numbers of
+ *               fixture.h (FX_R_*), every call recorded, for top and leaks
+ *   corrupt     replay plus a last block that does not decode
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 
 #include "fixture.h"
 #include "format.h"
+#include "tracegen.h"
 
 static int check(int err, const char *what)
 {
@@ -60,6 +65,32 @@ static void format_record(mt_writer_t *w, const char *magic, uint32_t version)
     check(mt_writer_put_meta(w, MT_META_FORMAT, rec, sizeof(rec)), "put format");
 }
 
+/* The events of the replay fixture; see FX_R_* in fixture.h. */
+static void replay_events(mt_writer_t *w, int corrupt)
+{
+    tg_w = w;
+    tg_module(1, FX_R_MODULE, 0x400000, 0x400000, 0x500000);
+    uint64_t s1[] = {0x401000, 0x402000}, s2[] = {0x403000, 0x402000}, s3[] = {0x7f0000000010};
+    tg_stack(1, s1, 2);
+    tg_stack(2, s2, 2);
+    tg_stack(3, s3, 1);
+    mt_event_t t1[] = {
+        tg_alloc(10, 0x1000, 4096, 1), tg_alloc(20, 0x2000, 4096, 1),
+        tg_alloc(30, 0x3000, 4096, 1), tg_alloc(40, 0x4000, 100, 2),
+        tg_free(50, 0x4000),           tg_alloc(60, 0x5000, 100, 2),
+        tg_alloc(70, 0x6000, 16, 3),
+    };
+    tg_block(1, t1, sizeof(t1) / sizeof(t1[0]));
+    mt_event_t t2[] = {tg_free(80, 0x5000), tg_free(90, 0x9999)};
+    tg_block(2, t2, 2);
+    tg_counter("malloc", FX_R_CALLS, FX_R_BYTES);
+    tg_counter("free", 3, 0);
+    if (corrupt) {
+        static const uint8_t bad[] = {1, 2, 0, 0, 0, 1, 5, 0xee, 0, 0, 0};
+        tg_raw_block(bad, sizeof(bad));
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
@@ -68,6 +99,8 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1], *variant = argc > 2 ? argv[2] : "basic";
     int incomplete = strcmp(variant, "incomplete") == 0;
+    int title = strcmp(variant, "title") == 0;
+    int replay = strcmp(variant, "replay") == 0, corrupt = strcmp(variant, "corrupt") == 0;
 
     mt_writer_t *w;
     check(mt_writer_open(&w, dir, NULL), "open");
@@ -78,7 +111,8 @@ int main(int argc, char **argv)
         format_record(w, MT_FORMAT_MAGIC, 0);
     else if (strcmp(variant, "bad-format") == 0)
         format_record(w, "NOTMTRCE", MT_FORMAT_VERSION);
-    else if (!incomplete && strcmp(variant, "basic") != 0 && strcmp(variant, "every-call") != 0) {
+    else if (!incomplete && !title && !replay && !corrupt && strcmp(variant, "basic") != 0 &&
+             strcmp(variant, "every-call") != 0) {
         fprintf(stderr, "make-trace: unknown variant '%s'\n", variant);
         return 2;
     }
@@ -87,10 +121,15 @@ int main(int argc, char **argv)
     check(mt_writer_put_meta_u64(w, MT_META_PPID, FX_PPID), "ppid");
     check(mt_writer_put_meta(w, MT_META_COMMAND, FX_COMMAND, strlen(FX_COMMAND)), "command");
     check(mt_writer_put_meta(w, MT_META_EXE, FX_EXE, strlen(FX_EXE)), "exe");
-    check(mt_writer_put_meta(w, MT_META_ARGV, FX_ARGV, sizeof(FX_ARGV) - 1), "argv");
+    if (title)
+        check(mt_writer_put_meta(w, MT_META_ARGV, FX_TITLE_ARGV, sizeof(FX_TITLE_ARGV) - 1),
+              "argv");
+    else
+        check(mt_writer_put_meta(w, MT_META_ARGV, FX_ARGV, sizeof(FX_ARGV) - 1), "argv");
     check(mt_writer_put_meta_u64(w, MT_META_START_REALTIME, FX_START_REALTIME_NS), "start");
     check(mt_writer_put_meta_u64(w, MT_META_SAMPLE_INTERVAL,
-                                 strcmp(variant, "every-call") == 0 || incomplete
+                                 strcmp(variant, "every-call") == 0 || incomplete || replay ||
+                                         corrupt
                                      ? 0 : FX_SAMPLE_INTERVAL),
           "sample interval");
     check(mt_writer_put_meta_u64(w, MT_META_PAGE_SIZE, FX_PAGE_SIZE), "page size");
@@ -101,6 +140,13 @@ int main(int argc, char **argv)
     thread(w, 1, FX_TID1, "worker \"1\"", 1000, 500000000, 1);
     thread(w, 2, FX_TID2, "w\xff\x01", 2000, FX_DURATION_NS, 0);
 
+    if (replay || corrupt) {
+        replay_events(w, corrupt);
+        check(mt_writer_put_meta_u64(w, MT_META_COMPLETE, 1), "complete");
+        check(mt_writer_commit(w), "commit");
+        mt_writer_close(w);
+        return 0;
+    }
     counter(w, "malloc", FX_MALLOC_CALLS, FX_MALLOC_BYTES);
     counter(w, "calloc", FX_CALLOC_CALLS, FX_CALLOC_BYTES);
     counter(w, "operator new", FX_NEW_CALLS, FX_NEW_BYTES);

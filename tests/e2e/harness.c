@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,10 +79,14 @@ int e2e_start(e2e_proc_t *p, const char *const argv[], const char *const env[], 
         return -1;
     }
     char **envp = build_env(env);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         int null = open("/dev/null", O_RDONLY);
         setpgid(0, 0);
+        /* If the test process dies without its fini (a crash), so does this. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(126);
         if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
             _exit(126);
         if (cwd && chdir(cwd) != 0)

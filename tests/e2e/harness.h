@@ -2,8 +2,9 @@
  * environment under a deadline, capture its output, run it under the shim,
  * and read fields out of `mtrace-analyze info --json`.
  *
- * Invariants: every child runs in its own process group, and every path out
- * of e2e_wait (deadline included) leaves no process of that group running.
+ * Invariants: every child runs in its own process group, every path out of
+ * e2e_wait (deadline included) leaves no process of that group running, and
+ * a child is killed if the test process dies before it could clean up.
  * Paths of the build outputs come from the environment meson test sets:
  * MTRACE_LIB (libmtrace.so), MTRACE_ANALYZE (mtrace-analyze) and
  * MTRACE_EXAMPLES (the examples' build directory).

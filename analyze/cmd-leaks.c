@@ -1,0 +1,435 @@
+/* cmd-leaks.c - `mtrace-analyze leaks`: what is still allocated at the end,
+ * by stack, with the sizes of the live blocks.
+ *
+ * "At the end" is the process's exit when the trace ended cleanly, and the
+ * last committed tick otherwise (killed, crashed, or still running). With
+ * --sort growth, stacks whose live bytes grew over most of the run come
+ * first: the signature of a leak in a long-running server, as opposed to a
+ * cache that was simply full at exit.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builtin.h"
+#include "internal.h"
+
+static const char usage[] =
+    "usage: mtrace-analyze leaks [options] TRACE...\n"
+    "\n"
+    "Lists the allocations still live at the end of each trace, grouped by\n"
+    "stack, with their bytes, objects and sizes: not freed before exit when\n"
+    "the program ended cleanly, live when the trace stopped otherwise.\n"
+    "Several TRACEs (a process and its children) are replayed together.\n"
+    "With sampling, numbers are estimates; with MTRACE_SAMPLE=all they are exact.\n"
+    "\n"
+    "Options:\n"
+    "  -n, --top N            show N entries (default 10; 0 = all)\n"
+    "  -s, --sort KEY         bytes (live bytes, default) or growth (stacks whose\n"
+    "                         live bytes kept growing over the run first)\n"
+    "  -m, --match REGEX      keep stacks with a frame whose function, file or\n"
+    "                         module matches REGEX (POSIX extended)\n"
+    "  -d, --depth D          show D frames per entry (default 12 in text, all in JSON)\n"
+    "      --pool NAME        report live pool allocations of pool id NAME, or of\n"
+    "                         every pool with 'all'\n"
+    "      --json[=pretty|compact]  print JSON. Keys: total_bytes and total_count\n"
+    "                         (live bytes and objects of the stacks listed and\n"
+    "                         not listed), estimated, sample_interval, complete,\n"
+    "                         ended ('exit' or 'stopped'), sort, traces: [{trace,\n"
+    "                         pid, command, complete, sample_interval, events,\n"
+    "                         unknown_frees}], stacks: [{bytes, count (live),\n"
+    "                         allocated_bytes, allocated_count, sizes: [{size,\n"
+    "                         count}], distinct_sizes, growth_steps, growth\n"
+    "                         (16 live byte samples over the run), stacks,\n"
+    "                         frames: [{function, file, line, module, address,\n"
+    "                         inlined, offset}]}]; frames innermost first.\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 success, 1 a trace could not be read, 2 usage error.\n";
+
+#define MAX_SIZES 32 /* sizes kept per entry */
+
+typedef struct size_count {
+    uint64_t size, w;
+} size_count_t;
+
+typedef struct sizes {
+    size_t n, distinct;
+    size_count_t v[];
+} sizes_t;
+
+typedef struct live_item {
+    uint32_t row;
+    uint64_t size, w;
+} live_item_t;
+
+typedef struct collect {
+    const mt_report_t *rep;
+    live_item_t *items;
+    size_t n, cap;
+    bool oom;
+} collect_t;
+
+static void collect_live(void *ctx, uint32_t stack, uint64_t ptr, uint64_t size, uint64_t w)
+{
+    collect_t *c = ctx;
+    (void)ptr;
+    uint32_t row = c->rep->row_of_stack[stack];
+    if (row == UINT32_MAX || c->oom)
+        return;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 1024;
+        live_item_t *g = realloc(c->items, cap * sizeof(*g));
+        if (!g) {
+            c->oom = true;
+            return;
+        }
+        c->items = g;
+        c->cap = cap;
+    }
+    c->items[c->n++] = (live_item_t){row, size, w};
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+    const live_item_t *x = a, *y = b;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static int cmp_size_count(const void *a, const void *b)
+{
+    const size_count_t *x = a, *y = b;
+    if (x->w != y->w)
+        return x->w > y->w ? -1 : 1;
+    return x->size > y->size ? -1 : x->size < y->size;
+}
+
+/* Attaches to every row the sizes of its live blocks, most frequent first.
+ * Memory: one item per live allocation, for the time of the call. */
+static int attach_sizes(mt_report_t *rep)
+{
+    collect_t c = {rep, NULL, 0, 0, false};
+    mt_replay_foreach_live(rep->rp, collect_live, &c);
+    if (c.oom) {
+        free(c.items);
+        return ENOMEM;
+    }
+    qsort(c.items, c.n, sizeof(*c.items), cmp_item);
+    size_count_t all[MAX_SIZES * 4];
+    for (size_t i = 0; i < c.n;) {
+        uint32_t row = c.items[i].row;
+        size_t distinct = 0, kept = 0;
+        for (; i < c.n && c.items[i].row == row;) {
+            uint64_t size = c.items[i].size, w = 0;
+            for (; i < c.n && c.items[i].row == row && c.items[i].size == size; i++)
+                w += c.items[i].w;
+            distinct++;
+            if (kept < sizeof(all) / sizeof(all[0]))
+                all[kept++] = (size_count_t){size, w};
+        }
+        qsort(all, kept, sizeof(all[0]), cmp_size_count);
+        size_t n = kept < MAX_SIZES ? kept : MAX_SIZES;
+        sizes_t *s = malloc(sizeof(*s) + n * sizeof(s->v[0]));
+        if (!s) {
+            free(c.items);
+            return ENOMEM;
+        }
+        s->n = n;
+        s->distinct = distinct;
+        memcpy(s->v, all, n * sizeof(all[0]));
+        rep->rows[row].extra = s;
+    }
+    free(c.items);
+    return 0;
+}
+
+static bool keep_live(const mt_stack_stats_t *st)
+{
+    return st->live_w > 0;
+}
+
+static int cmp_u128(mt_u128 a, mt_u128 b)
+{
+    return a > b ? -1 : a < b;
+}
+
+static int by_bytes(const mt_row_t *a, const mt_row_t *b)
+{
+    int c = cmp_u128(a->agg.live_bw, b->agg.live_bw);
+    return c ? c : cmp_u128(a->agg.live_w, b->agg.live_w);
+}
+
+/* Growth: more intervals with an increase first, then the larger increase
+ * from the first sample to the last, then live bytes. */
+static int by_growth(const mt_row_t *a, const mt_row_t *b)
+{
+    if (a->agg.growth_steps != b->agg.growth_steps)
+        return a->agg.growth_steps > b->agg.growth_steps ? -1 : 1;
+    int64_t ga = (int64_t)(a->agg.growth[MT_GROWTH_POINTS - 1] - a->agg.growth[0]);
+    int64_t gb = (int64_t)(b->agg.growth[MT_GROWTH_POINTS - 1] - b->agg.growth[0]);
+    if (ga != gb)
+        return ga > gb ? -1 : 1;
+    return by_bytes(a, b);
+}
+
+typedef struct leaks_opts {
+    long top, depth;
+    bool growth, has_match;
+    regex_t match;
+    int json;
+    mt_replay_options_t ro;
+} leaks_opts_t;
+
+static void print_sizes(const sizes_t *s)
+{
+    char a[MT_FMT_MAX], b[MT_FMT_MAX];
+    if (!s)
+        return;
+    size_t show = s->n < 4 ? s->n : 4;
+    for (size_t i = 0; i < show; i++)
+        printf(", %s x %s", mt_fmt_count(a, mt_w_objects(s->v[i].w)),
+               mt_fmt_bytes(b, s->v[i].size));
+    if (s->distinct > show)
+        printf(", %zu other sizes", s->distinct - show);
+}
+
+static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_report_t *rep,
+                       size_t nshow, uint64_t tb, uint64_t tc)
+{
+    char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX];
+    uint64_t interval = 0;
+    for (size_t i = 0; i < rp->ntraces; i++)
+        if (rp->traces[i].info.sample_interval > interval)
+            interval = rp->traces[i].info.sample_interval;
+    printf("%s in %s objects %s", mt_fmt_bytes(a, tb), mt_fmt_count(b, tc),
+           rp->complete ? "not freed before exit" : "live when the trace stopped");
+    if (rp->sampled)
+        printf(" (sampled every %s; estimates)\n", mt_fmt_bytes(c, interval));
+    else
+        printf(" (every call recorded; exact)\n");
+    if (!rp->complete)
+        printf("the program had not ended cleanly (still running, killed or crashed): "
+               "some of this may be freed later\n");
+    if (!rep->nrows) {
+        printf("\n(no live allocations%s)\n", o->has_match ? " match" : "");
+        return;
+    }
+    size_t depth = o->depth >= 0 ? (size_t)o->depth : 12;
+    for (size_t i = 0; i < nshow; i++) {
+        const mt_row_t *r = &rep->rows[i];
+        const mt_stack_stats_t *st = &r->agg;
+        uint64_t bytes = mt_bw_bytes(st->live_bw), count = mt_w_objects(st->live_w);
+        printf("\n#%-3zu %s (%s) in %s object%s (%s)", i + 1, mt_fmt_bytes(a, bytes),
+               mt_fmt_percent(b, bytes, tb), mt_fmt_count(c, count), count == 1 ? "" : "s",
+               mt_fmt_percent(d, count, tc));
+        print_sizes(r->extra);
+        printf("%s\n", rp->sampled ? ", estimated" : "");
+        uint64_t calls = mt_w_objects(st->alloc_w);
+        printf("     allocated %s in %s call%s", mt_fmt_bytes(a, mt_bw_bytes(st->alloc_bw)),
+               mt_fmt_count(b, calls), calls == 1 ? "" : "s");
+        if (o->growth)
+            printf("; grew in %u of %d intervals, %s -> %s", st->growth_steps,
+                   MT_GROWTH_POINTS - 1, mt_fmt_bytes(c, st->growth[0]),
+                   mt_fmt_bytes(d, st->growth[MT_GROWTH_POINTS - 1]));
+        putchar('\n');
+        mt_report_print_frames(r, depth);
+    }
+    if (nshow < rep->nrows)
+        printf("\n... %s more entries (-n 0 shows all)\n", mt_fmt_count(a, rep->nrows - nshow));
+}
+
+static void print_json(const leaks_opts_t *o, const mt_replay_t *rp, const mt_report_t *rep,
+                       size_t nshow, uint64_t tb, uint64_t tc)
+{
+    mt_json_t j;
+    mt_json_init(&j, stdout, o->json);
+    mt_json_begin_object(&j);
+    mt_json_kv_u64(&j, "total_bytes", tb);
+    mt_json_kv_u64(&j, "total_count", tc);
+    mt_report_json_traces(&j, rp);
+    mt_json_kv_string(&j, "ended", rp->complete ? "exit" : "stopped");
+    mt_json_kv_string(&j, "sort", o->growth ? "growth" : "bytes");
+    mt_json_kv_u64(&j, "entries", rep->nrows);
+    mt_json_key(&j, "stacks");
+    mt_json_begin_array(&j);
+    for (size_t i = 0; i < nshow; i++) {
+        const mt_row_t *r = &rep->rows[i];
+        const mt_stack_stats_t *st = &r->agg;
+        const sizes_t *s = r->extra;
+        mt_json_begin_object(&j);
+        mt_json_kv_u64(&j, "bytes", mt_bw_bytes(st->live_bw));
+        mt_json_kv_u64(&j, "count", mt_w_objects(st->live_w));
+        mt_json_kv_u64(&j, "allocated_bytes", mt_bw_bytes(st->alloc_bw));
+        mt_json_kv_u64(&j, "allocated_count", mt_w_objects(st->alloc_w));
+        mt_json_key(&j, "sizes");
+        mt_json_begin_array(&j);
+        for (size_t k = 0; s && k < s->n; k++) {
+            mt_json_begin_object(&j);
+            mt_json_kv_u64(&j, "size", s->v[k].size);
+            mt_json_kv_u64(&j, "count", mt_w_objects(s->v[k].w));
+            mt_json_end_object(&j);
+        }
+        mt_json_end_array(&j);
+        mt_json_kv_u64(&j, "distinct_sizes", s ? s->distinct : 0);
+        if (st->growth) {
+            mt_json_kv_u64(&j, "growth_steps", st->growth_steps);
+            mt_json_key(&j, "growth");
+            mt_json_begin_array(&j);
+            for (int k = 0; k < MT_GROWTH_POINTS; k++)
+                mt_json_u64(&j, st->growth[k]);
+            mt_json_end_array(&j);
+        }
+        mt_json_kv_u64(&j, "stacks", r->nstacks);
+        mt_report_json_frames(&j, r, o->depth > 0 ? (size_t)o->depth : 0);
+        mt_json_end_object(&j);
+    }
+    mt_json_end_array(&j);
+    mt_json_end_object(&j);
+    if (mt_json_end(&j) != 0)
+        mt_error("leaks: internal error: malformed JSON output");
+}
+
+static int run(const leaks_opts_t *o, mt_session_t *s)
+{
+    int rc = mt_session_replay(s, &o->ro);
+    if (rc)
+        return rc;
+    mt_report_t rep;
+    int err = mt_report_build(&rep, &s->rp, s->sym, false, keep_live);
+    if (!err)
+        err = attach_sizes(&rep);
+    if (!err && o->has_match)
+        err = mt_report_match(&rep, &o->match);
+    if (err) {
+        mt_report_free(&rep);
+        return mt_replay_error(&s->rp, err);
+    }
+    mt_report_sort(&rep, o->growth ? by_growth : by_bytes);
+    mt_u128 bw = 0, w = 0;
+    for (size_t i = 0; i < rep.nrows; i++) {
+        bw += rep.rows[i].agg.live_bw;
+        w += rep.rows[i].agg.live_w;
+    }
+    uint64_t tb = mt_bw_bytes(bw), tc = mt_bw_bytes(w);
+    size_t nshow = o->top > 0 && (size_t)o->top < rep.nrows ? (size_t)o->top : rep.nrows;
+    for (size_t i = 0; i < nshow; i++)
+        if (mt_report_frames(&rep, &rep.rows[i])) {
+            mt_report_free(&rep);
+            return mt_error("leaks: out of memory symbolizing");
+        }
+    if (o->json >= 0)
+        print_json(o, &s->rp, &rep, nshow, tb, tc);
+    else
+        print_text(o, &s->rp, &rep, nshow, tb, tc);
+    mt_report_free(&rep);
+    return MT_EXIT_OK;
+}
+
+int cmd_leaks(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"top", required_argument, NULL, 'n'},
+        {"sort", required_argument, NULL, 's'},
+        {"match", required_argument, NULL, 'm'},
+        {"depth", required_argument, NULL, 'd'},
+        {"pool", required_argument, NULL, 'p'},
+        {"json", optional_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    leaks_opts_t o;
+    memset(&o, 0, sizeof(o));
+    o.top = 10;
+    o.depth = -1;
+    o.json = -1;
+    o.ro.pool = MT_POOL_NONE;
+    o.ro.progress = isatty(STDERR_FILENO);
+    o.ro.growth = true; /* cheap next to the live table; shown in JSON either way */
+    int opt, rc = 0;
+    char *end;
+
+    optind = 0;
+    opterr = 0;
+    while (!rc && (opt = getopt_long(argc, argv, ":n:s:m:d:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+        case 'd': {
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < (opt == 'd'))
+                rc = mt_usage_error("leaks", "%s %s: expected a whole number >= %d",
+                                    opt == 'n' ? "-n" : "--depth", optarg, opt == 'd');
+            else if (opt == 'n')
+                o.top = v;
+            else
+                o.depth = v;
+            break;
+        }
+        case 's':
+            if (strcmp(optarg, "growth") == 0)
+                o.growth = true;
+            else if (strcmp(optarg, "bytes") == 0)
+                o.growth = false;
+            else
+                rc = mt_usage_error("leaks", "--sort %s: expected 'bytes' or 'growth'", optarg);
+            break;
+        case 'm': {
+            if (o.has_match)
+                regfree(&o.match);
+            o.has_match = false;
+            int e = regcomp(&o.match, optarg, REG_EXTENDED | REG_NOSUB);
+            if (e) {
+                char msg[256];
+                regerror(e, &o.match, msg, sizeof(msg));
+                rc = mt_usage_error("leaks", "--match '%s': %s", optarg, msg);
+            } else {
+                o.has_match = true;
+            }
+            break;
+        }
+        case 'p':
+            if (mt_parse_pool(optarg, &o.ro.pool))
+                rc = mt_usage_error("leaks", "--pool %s: expected a pool id or 'all'", optarg);
+            break;
+        case 'j':
+            if (!optarg || strcmp(optarg, "pretty") == 0)
+                o.json = MT_JSON_PRETTY;
+            else if (strcmp(optarg, "compact") == 0)
+                o.json = MT_JSON_COMPACT;
+            else
+                rc = mt_usage_error("leaks", "--json=%s: expected 'pretty' or 'compact'", optarg);
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            rc = -1;
+            break;
+        case ':':
+            rc = mt_usage_error("leaks", "option '%s' needs a value", argv[optind - 1]);
+            break;
+        default:
+            rc = mt_usage_error("leaks", "unknown option '%s'", argv[optind - 1]);
+            break;
+        }
+    }
+    if (!rc && argc - optind <= 0)
+        rc = mt_usage_error("leaks", "no TRACE given; pass one or more trace directories, "
+                                     "e.g. mtrace.<command>.<pid>");
+    if (rc) {
+        if (o.has_match)
+            regfree(&o.match);
+        return rc < 0 ? MT_EXIT_OK : rc;
+    }
+    mt_session_t s;
+    rc = mt_session_open(&s, argc - optind, argv + optind);
+    if (!rc)
+        rc = run(&o, &s);
+    mt_session_close(&s);
+    if (o.has_match)
+        regfree(&o.match);
+    return rc;
+}

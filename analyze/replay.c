@@ -1,0 +1,762 @@
+/* replay.c - the replay engine behind top and leaks: streams the event blocks
+ * of one or several traces in time order and keeps per-stack totals.
+ *
+ * Order: a block is one thread's run of events in time order, and a thread's
+ * blocks follow each other in block sequence order. A first pass over the
+ * block headers lists each thread's blocks (8 bytes per block); the second
+ * pass is a k-way merge, a binary heap of one cursor per thread of every
+ * trace, keyed by time on a merged timeline (start_realtime_ns + ts). Blocks
+ * are decoded in place from the reader's snapshot. Memory is bounded by
+ * distinct stacks + live allocations + threads + blocks, never by events.
+ *
+ * Traces are separate address spaces (a parent and its fork children): each
+ * has its own live table, and stacks are keyed by (trace, stack id). The
+ * peak is the peak of the sum over traces on the merged timeline.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define FIB 0x9E3779B97F4A7C15ull
+
+/* ---- u64 -> u32 map (open addressing, linear probing, no deletes) ----- */
+
+typedef struct map {
+    uint64_t *keys;
+    uint32_t *vals; /* value + 1; 0 = empty slot */
+    unsigned bits;
+    size_t n;
+} map_t;
+
+static size_t map_home(const map_t *m, uint64_t key)
+{
+    return (size_t)((key * FIB) >> (64 - m->bits));
+}
+
+static void map_free(map_t *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Slot of KEY, or of the empty slot where it would go. */
+static size_t map_slot(const map_t *m, uint64_t key)
+{
+    size_t mask = ((size_t)1 << m->bits) - 1, i = map_home(m, key);
+    while (m->vals[i] && m->keys[i] != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Value of KEY, or UINT32_MAX. */
+static uint32_t map_get(const map_t *m, uint64_t key)
+{
+    if (!m->n)
+        return UINT32_MAX;
+    size_t i = map_slot(m, key);
+    return m->vals[i] ? m->vals[i] - 1 : UINT32_MAX;
+}
+
+static int map_grow(map_t *m)
+{
+    map_t g = {0};
+    g.bits = m->bits ? m->bits + 1 : 6;
+    g.keys = malloc(sizeof(*g.keys) << g.bits);
+    g.vals = calloc((size_t)1 << g.bits, sizeof(*g.vals));
+    if (!g.keys || !g.vals) {
+        map_free(&g);
+        return ENOMEM;
+    }
+    for (size_t i = 0; m->bits && i < ((size_t)1 << m->bits); i++) {
+        if (!m->vals[i])
+            continue;
+        size_t j = map_slot(&g, m->keys[i]);
+        g.keys[j] = m->keys[i];
+        g.vals[j] = m->vals[i];
+    }
+    g.n = m->n;
+    map_free(m);
+    *m = g;
+    return 0;
+}
+
+/* Inserts KEY -> VAL (KEY must be absent). Returns 0 or ENOMEM. */
+static int map_put(map_t *m, uint64_t key, uint32_t val)
+{
+    if ((m->n + 1) * 4 > ((size_t)3 << m->bits) || !m->bits) {
+        int rc = map_grow(m);
+        if (rc)
+            return rc;
+    }
+    size_t i = map_slot(m, key);
+    m->keys[i] = key;
+    m->vals[i] = val + 1;
+    m->n++;
+    return 0;
+}
+
+/* ---- live allocations of one address space ----------------------------
+ * Open addressing keyed by ptr (0 = empty: a null pointer is never live),
+ * linear probing, backward-shift deletion so there are no tombstones. */
+
+typedef struct live_ent {
+    uint64_t ptr, size, weight;
+    uint32_t stack; /* index into rp->stacks */
+    uint32_t pad;
+} live_ent_t;
+
+typedef struct live {
+    live_ent_t *ent;
+    unsigned bits;
+    size_t n;
+} live_t;
+
+static size_t live_home(const live_t *t, uint64_t ptr)
+{
+    return (size_t)((ptr * FIB) >> (64 - t->bits));
+}
+
+static live_ent_t *live_find(const live_t *t, uint64_t ptr)
+{
+    if (!t->n)
+        return NULL;
+    size_t mask = ((size_t)1 << t->bits) - 1;
+    for (size_t i = live_home(t, ptr);; i = (i + 1) & mask) {
+        if (t->ent[i].ptr == ptr)
+            return &t->ent[i];
+        if (!t->ent[i].ptr)
+            return NULL;
+    }
+}
+
+static int live_grow(live_t *t)
+{
+    live_t g = {0};
+    g.bits = t->bits ? t->bits + 1 : 10;
+    if (!(g.ent = calloc((size_t)1 << g.bits, sizeof(*g.ent))))
+        return ENOMEM;
+    size_t gmask = ((size_t)1 << g.bits) - 1;
+    for (size_t i = 0; t->bits && i < ((size_t)1 << t->bits); i++) {
+        if (!t->ent[i].ptr)
+            continue;
+        size_t j = live_home(&g, t->ent[i].ptr);
+        while (g.ent[j].ptr)
+            j = (j + 1) & gmask;
+        g.ent[j] = t->ent[i];
+    }
+    g.n = t->n;
+    free(t->ent);
+    *t = g;
+    return 0;
+}
+
+/* Inserts E (its ptr must be absent and nonzero). Returns 0 or ENOMEM. */
+static int live_put(live_t *t, const live_ent_t *e)
+{
+    if (!t->bits || (t->n + 1) * 10 > ((size_t)7 << t->bits)) {
+        int rc = live_grow(t);
+        if (rc)
+            return rc;
+    }
+    size_t mask = ((size_t)1 << t->bits) - 1, i = live_home(t, e->ptr);
+    while (t->ent[i].ptr)
+        i = (i + 1) & mask;
+    t->ent[i] = *e;
+    t->n++;
+    return 0;
+}
+
+static void live_del(live_t *t, live_ent_t *e)
+{
+    size_t mask = ((size_t)1 << t->bits) - 1, i = (size_t)(e - t->ent), j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!t->ent[j].ptr)
+            break;
+        size_t k = live_home(t, t->ent[j].ptr);
+        /* Entry j may move to the hole at i unless its home lies cyclically
+         * in (i, j]. */
+        bool stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+        if (!stays) {
+            t->ent[i] = t->ent[j];
+            i = j;
+        }
+    }
+    t->ent[i].ptr = 0;
+    t->n--;
+}
+
+/* ---- cursors: one per thread of each trace ---------------------------- */
+
+typedef struct cursor {
+    uint32_t trace;
+    uint32_t thread;      /* the shim's thread sequence number */
+    uint64_t *blocks;     /* this thread's block sequence numbers, in order */
+    size_t nblocks, cap, pos;
+    uint64_t block;       /* sequence number of the block being decoded */
+    mt_block_decoder_t dec;
+    mt_event_t ev;        /* the next event */
+    uint64_t key;         /* its time on the merged timeline */
+    uint64_t last_ptr;    /* this thread's last allocation, while not followed */
+    bool last_valid;      /* by another one (temporary allocations) */
+} cursor_t;
+
+typedef struct priv {
+    map_t stack_map;      /* trace << 32 | stack id -> index in rp->stacks */
+    size_t stack_cap;
+    map_t thread_map;     /* trace << 32 | thread seq -> index in cursors */
+    cursor_t *cursors;
+    size_t ncursors, cursor_cap;
+    cursor_t **heap;
+    size_t nheap;
+    uint64_t peak_gen;    /* bumped at each new peak */
+    uint32_t growth_next; /* growth points whose time has passed */
+    /* progress */
+    uint64_t blocks_total, blocks_done;
+    struct timespec t0, last_print;
+    bool printed;
+} priv_t;
+
+static priv_t *P(const mt_replay_t *rp)
+{
+    return rp->priv;
+}
+
+int mt_replay_init(mt_replay_t *rp, const mt_replay_options_t *opt)
+{
+    memset(rp, 0, sizeof(*rp));
+    if (opt)
+        rp->opt = *opt;
+    else
+        rp->opt.pool = MT_POOL_NONE;
+    rp->complete = true;
+    if (!(rp->priv = calloc(1, sizeof(priv_t))))
+        return ENOMEM;
+    return 0;
+}
+
+void mt_replay_free(mt_replay_t *rp)
+{
+    priv_t *p = P(rp);
+    for (size_t i = 0; i < rp->ntraces; i++) {
+        live_t *t = rp->traces[i].live;
+        if (t)
+            free(t->ent);
+        free(t);
+    }
+    free(rp->traces);
+    for (size_t i = 0; i < rp->nstacks; i++)
+        free(rp->stacks[i].growth);
+    free(rp->stacks);
+    if (p) {
+        map_free(&p->stack_map);
+        map_free(&p->thread_map);
+        for (size_t i = 0; i < p->ncursors; i++)
+            free(p->cursors[i].blocks);
+        free(p->cursors);
+        free(p->heap);
+        free(p);
+    }
+    memset(rp, 0, sizeof(*rp));
+}
+
+int mt_replay_add(mt_replay_t *rp, const char *path, mt_reader_t *r)
+{
+    size_t ti = rp->ntraces;
+    rp->err_trace = ti;
+    mt_replay_trace_t *grown = realloc(rp->traces, (ti + 1) * sizeof(*grown));
+    if (!grown)
+        return ENOMEM;
+    rp->traces = grown;
+    mt_replay_trace_t *t = &rp->traces[ti];
+    memset(t, 0, sizeof(*t));
+    t->path = path;
+    t->reader = r;
+    if (!(t->live = calloc(1, sizeof(live_t))))
+        return ENOMEM;
+    rp->ntraces++;
+
+    int err = mt_reader_info(r, &t->info);
+    if (err)
+        return err;
+    for (int ep = 0; ep < MT_EP_COUNT; ep++) {
+        bool pool = rp->opt.pool != MT_POOL_NONE;
+        if (pool ? ep != MT_EP_POOL_ALLOC : mt_entry_point_family[ep] != MT_FAMILY_ALLOC)
+            continue;
+        mt_counter_t c;
+        err = mt_reader_counter(r, mt_entry_point_names[ep], &c);
+        if (err == MT_ENOTFOUND)
+            continue;
+        if (err)
+            return err;
+        t->exact_calls += c.calls;
+        t->exact_bytes += c.bytes;
+    }
+    rp->exact_calls += t->exact_calls;
+    rp->exact_bytes += t->exact_bytes;
+    rp->sampled |= t->info.sample_interval != 0;
+    rp->complete &= t->info.complete != 0;
+    return 0;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+static double since(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* Prints "replaying: N% of M blocks" (or "indexing: M blocks") at most ten
+ * times a second, starting after one second. The caller decides whether
+ * stderr is a terminal (mt_replay_options_t.progress). */
+static void progress(mt_replay_t *rp, const char *what)
+{
+    priv_t *p = P(rp);
+    if (!rp->opt.progress)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (since(&p->t0, &now) < 1.0 || (p->printed && since(&p->last_print, &now) < 0.1))
+        return;
+    p->last_print = now;
+    p->printed = true;
+    uint64_t total = p->blocks_total ? p->blocks_total : 1;
+    char a[MT_FMT_MAX];
+    if (strcmp(what, "indexing") == 0) /* the total is not known yet */
+        fprintf(stderr, "\r%s: indexing: %s blocks\033[K", MT_PROGNAME,
+                mt_fmt_count(a, p->blocks_total));
+    else
+        fprintf(stderr, "\r%s: %s: %3u%% of %s blocks\033[K", MT_PROGNAME, what,
+                (unsigned)(p->blocks_done * 100 / total), mt_fmt_count(a, p->blocks_total));
+}
+
+static void progress_done(mt_replay_t *rp)
+{
+    if (P(rp)->printed)
+        fputs("\r\033[K", stderr);
+    P(rp)->printed = false;
+}
+
+/* ---- stacks --------------------------------------------------------------- */
+
+/* Index of the stats of stack ID of trace TI, created on first sight;
+ * UINT32_MAX when out of memory. Pointers into rp->stacks do not survive it. */
+static uint32_t stack_index(mt_replay_t *rp, uint32_t ti, uint32_t id)
+{
+    priv_t *p = P(rp);
+    uint64_t key = (uint64_t)ti << 32 | id;
+    uint32_t idx = map_get(&p->stack_map, key);
+    if (idx != UINT32_MAX)
+        return idx;
+    if (rp->nstacks >= UINT32_MAX - 1)
+        return UINT32_MAX;
+    if (rp->nstacks == p->stack_cap) {
+        size_t cap = p->stack_cap ? 2 * p->stack_cap : 256;
+        mt_stack_stats_t *g = realloc(rp->stacks, cap * sizeof(*g));
+        if (!g)
+            return UINT32_MAX;
+        rp->stacks = g;
+        p->stack_cap = cap;
+    }
+    mt_stack_stats_t *st = &rp->stacks[rp->nstacks];
+    memset(st, 0, sizeof(*st));
+    st->trace = ti;
+    st->id = id;
+    st->min_size = UINT64_MAX;
+    st->snap_gen = p->peak_gen; /* it had nothing live at the last peak */
+    if (rp->opt.growth && !(st->growth = calloc(MT_GROWTH_POINTS, sizeof(uint64_t))))
+        return UINT32_MAX;
+    idx = (uint32_t)rp->nstacks;
+    if (map_put(&p->stack_map, key, idx)) {
+        free(st->growth);
+        return UINT32_MAX;
+    }
+    /* Growth points that passed before the stack existed saw 0 bytes. */
+    st->growth_filled = rp->opt.growth ? p->growth_next : 0;
+    rp->nstacks++;
+    return idx;
+}
+
+/* Call before changing ST's live totals: keeps the value it had at the last
+ * peak (peak_bw, valid while snap_gen is current), and the growth points
+ * that passed since it last changed. */
+static void stack_touch(mt_replay_t *rp, mt_stack_stats_t *st)
+{
+    priv_t *p = P(rp);
+    if (st->snap_gen != p->peak_gen) {
+        st->peak_w = st->live_w;
+        st->peak_bw = st->live_bw;
+        st->snap_gen = p->peak_gen;
+    }
+    if (st->growth) {
+        uint64_t b = mt_bw_bytes(st->live_bw);
+        while (st->growth_filled < p->growth_next)
+            st->growth[st->growth_filled++] = b;
+    }
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+static void live_remove(mt_replay_t *rp, live_t *t, live_ent_t *e)
+{
+    mt_stack_stats_t *st = &rp->stacks[e->stack];
+    mt_u128 bw = (mt_u128)e->size * e->weight;
+    stack_touch(rp, st);
+    st->live_w -= e->weight;
+    st->live_bw -= bw;
+    rp->live_w -= e->weight;
+    rp->live_bw -= bw;
+    live_del(t, e);
+}
+
+static int on_alloc(mt_replay_t *rp, cursor_t *c, const mt_event_t *e)
+{
+    if (e->size < rp->opt.min_size || (rp->opt.max_size && e->size > rp->opt.max_size))
+        return 0;
+    live_t *t = rp->traces[c->trace].live;
+    uint32_t si = stack_index(rp, c->trace, e->stack);
+    if (si == UINT32_MAX)
+        return ENOMEM;
+    uint64_t w = mt_event_weight(e);
+    mt_u128 bw = (mt_u128)e->size * w;
+    mt_stack_stats_t *st = &rp->stacks[si];
+    st->alloc_w += w;
+    st->alloc_bw += bw;
+    if (e->size < st->min_size)
+        st->min_size = e->size;
+    if (e->size > st->max_size)
+        st->max_size = e->size;
+    rp->alloc_w += w;
+    rp->alloc_bw += bw;
+    c->last_ptr = e->ptr;
+    c->last_valid = e->ptr != 0;
+    if (!e->ptr)
+        return 0;
+
+    live_ent_t *old = live_find(t, e->ptr);
+    if (old) /* its free was not recorded (or was dropped): replaced */
+        live_remove(rp, t, old);
+    live_ent_t ne = {e->ptr, e->size, w, si, 0};
+    if (live_put(t, &ne))
+        return ENOMEM;
+    st = &rp->stacks[si];
+    stack_touch(rp, st);
+    st->live_w += w;
+    st->live_bw += bw;
+    rp->live_w += w;
+    rp->live_bw += bw;
+    if (rp->live_bw > rp->peak_bw) {
+        /* Every stack's current live total is now its peak contribution:
+         * stacks that change later snapshot it first (stack_touch). */
+        rp->peak_bw = rp->live_bw;
+        rp->peak_w = rp->live_w;
+        rp->peak_ns = c->key;
+        P(rp)->peak_gen++;
+    }
+    return 0;
+}
+
+static void on_free(mt_replay_t *rp, cursor_t *c, const mt_event_t *e)
+{
+    live_t *t = rp->traces[c->trace].live;
+    live_ent_t *le = e->ptr ? live_find(t, e->ptr) : NULL;
+    if (!le) {
+        rp->unknown_frees++;
+        rp->traces[c->trace].unknown_frees++;
+        return;
+    }
+    if (c->last_valid && c->last_ptr == e->ptr) {
+        rp->stacks[le->stack].temp_w += le->weight;
+        rp->temp_w += le->weight;
+        c->last_valid = false;
+    }
+    rp->frees++;
+    live_remove(rp, t, le);
+}
+
+static int on_event(mt_replay_t *rp, cursor_t *c)
+{
+    const mt_event_t *e = &c->ev;
+    bool pool = rp->opt.pool != MT_POOL_NONE;
+    switch (e->type) {
+    case MT_EV_ALLOC:
+        return pool ? 0 : on_alloc(rp, c, e);
+    case MT_EV_FREE:
+        if (!pool)
+            on_free(rp, c, e);
+        return 0;
+    case MT_EV_POOL_ALLOC:
+    case MT_EV_POOL_FREE:
+        if (!pool || (rp->opt.pool != MT_POOL_ALL && e->arg[1] != (uint64_t)rp->opt.pool))
+            return 0;
+        if (e->type == MT_EV_POOL_ALLOC)
+            return on_alloc(rp, c, e);
+        on_free(rp, c, e);
+        return 0;
+    default: /* mmap and friends are not heap; placement and rss are not allocations */
+        return 0;
+    }
+}
+
+/* ---- the merge ------------------------------------------------------------ */
+
+static bool before(const cursor_t *a, const cursor_t *b)
+{
+    if (a->key != b->key)
+        return a->key < b->key;
+    if (a->trace != b->trace)
+        return a->trace < b->trace;
+    return a->thread < b->thread;
+}
+
+static void heap_down(cursor_t **h, size_t n, size_t i)
+{
+    cursor_t *x = h[i];
+    for (;;) {
+        size_t l = 2 * i + 1, m;
+        if (l >= n)
+            break;
+        m = l + 1 < n && before(h[l + 1], h[l]) ? l + 1 : l;
+        if (!before(h[m], x))
+            break;
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = x;
+}
+
+static void heap_push(priv_t *p, cursor_t *c)
+{
+    size_t i = p->nheap++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!before(c, p->heap[up]))
+            break;
+        p->heap[i] = p->heap[up];
+        i = up;
+    }
+    p->heap[i] = c;
+}
+
+/* Loads C's next event. Returns 1, 0 when the thread has no more, or an error. */
+static int cursor_next(mt_replay_t *rp, cursor_t *c)
+{
+    mt_replay_trace_t *t = &rp->traces[c->trace];
+    for (;;) {
+        if (c->block) {
+            int rc = mt_block_next(&c->dec, &c->ev);
+            if (rc == 1) {
+                c->key = t->offset_ns + c->ev.ts;
+                t->events++;
+                return 1;
+            }
+            if (rc < 0) {
+                rp->err_trace = c->trace;
+                rp->err_block = c->block;
+                return rc;
+            }
+        }
+        if (c->pos == c->nblocks)
+            return 0;
+        uint64_t seq = c->blocks[c->pos++], cur = seq - 1;
+        const void *data;
+        size_t len;
+        int rc = mt_reader_next_block(t->reader, &cur, &data, &len);
+        rp->err_trace = c->trace;
+        rp->err_block = seq;
+        if (rc == 0 || (rc == 1 && cur != seq))
+            return MT_ECORRUPT; /* the block vanished from the snapshot */
+        if (rc < 0)
+            return rc;
+        if ((rc = mt_block_open(&c->dec, data, len)) != 0)
+            return rc;
+        c->block = seq;
+        t->blocks++;
+        P(rp)->blocks_done++;
+    }
+}
+
+/* First pass over trace TI: each thread's list of blocks. */
+static int index_blocks(mt_replay_t *rp, uint32_t ti, uint64_t *last_base)
+{
+    priv_t *p = P(rp);
+    mt_replay_trace_t *t = &rp->traces[ti];
+    uint64_t seq = 0;
+    const void *data;
+    size_t len;
+    int rc;
+    while ((rc = mt_reader_next_block(t->reader, &seq, &data, &len)) == 1) {
+        mt_block_decoder_t dec;
+        if (mt_block_open(&dec, data, len) != 0) {
+            rp->err_trace = ti;
+            rp->err_block = seq;
+            return MT_ECORRUPT;
+        }
+        if (t->offset_ns + dec.prev_ts > *last_base)
+            *last_base = t->offset_ns + dec.prev_ts;
+        uint64_t key = (uint64_t)ti << 32 | dec.thread;
+        uint32_t ci = map_get(&p->thread_map, key);
+        if (ci == UINT32_MAX) {
+            if (p->ncursors == p->cursor_cap) {
+                size_t cap = p->cursor_cap ? 2 * p->cursor_cap : 16;
+                cursor_t *g = realloc(p->cursors, cap * sizeof(*g));
+                if (!g)
+                    return ENOMEM;
+                p->cursors = g;
+                p->cursor_cap = cap;
+            }
+            ci = (uint32_t)p->ncursors;
+            if (map_put(&p->thread_map, key, ci))
+                return ENOMEM;
+            cursor_t *c = &p->cursors[p->ncursors++];
+            memset(c, 0, sizeof(*c));
+            c->trace = ti;
+            c->thread = dec.thread;
+        }
+        cursor_t *c = &p->cursors[ci];
+        if (c->nblocks == c->cap) {
+            size_t cap = c->cap ? 2 * c->cap : 8;
+            uint64_t *g = realloc(c->blocks, cap * sizeof(*g));
+            if (!g)
+                return ENOMEM;
+            c->blocks = g;
+            c->cap = cap;
+        }
+        c->blocks[c->nblocks++] = seq;
+        p->blocks_total++;
+        if ((p->blocks_total & 1023) == 0)
+            progress(rp, "indexing");
+    }
+    if (rc < 0) {
+        rp->err_trace = ti;
+        rp->err_block = 0;
+    }
+    return rc;
+}
+
+/* After the last event: peak contributions, final growth points. */
+static void finish(mt_replay_t *rp)
+{
+    priv_t *p = P(rp);
+    p->growth_next = rp->opt.growth ? MT_GROWTH_POINTS : 0;
+    for (size_t i = 0; i < rp->nstacks; i++) {
+        mt_stack_stats_t *st = &rp->stacks[i];
+        if (st->snap_gen != p->peak_gen) { /* unchanged since the last peak */
+            st->peak_w = st->live_w;
+            st->peak_bw = st->live_bw;
+            st->snap_gen = p->peak_gen;
+        }
+        if (st->growth) {
+            stack_touch(rp, st);
+            st->growth[MT_GROWTH_POINTS - 1] = mt_bw_bytes(st->live_bw);
+            st->growth_steps = 0;
+            for (int k = 1; k < MT_GROWTH_POINTS; k++)
+                st->growth_steps += st->growth[k] > st->growth[k - 1];
+        }
+    }
+}
+
+int mt_replay_run(mt_replay_t *rp)
+{
+    priv_t *p = P(rp);
+    int rc = 0;
+    clock_gettime(CLOCK_MONOTONIC, &p->t0);
+
+    /* The merged timeline starts with the earliest trace. */
+    uint64_t t0 = UINT64_MAX;
+    for (size_t i = 0; i < rp->ntraces; i++)
+        if (rp->traces[i].info.start_realtime_ns && rp->traces[i].info.start_realtime_ns < t0)
+            t0 = rp->traces[i].info.start_realtime_ns;
+    uint64_t end = 0;
+    for (size_t i = 0; i < rp->ntraces; i++) {
+        mt_replay_trace_t *t = &rp->traces[i];
+        t->offset_ns = t->info.start_realtime_ns ? t->info.start_realtime_ns - t0 : 0;
+        if (t->offset_ns + t->info.duration_ns > end)
+            end = t->offset_ns + t->info.duration_ns;
+        if ((rc = index_blocks(rp, (uint32_t)i, &end)) != 0)
+            goto out;
+    }
+    rp->span_ns = end;
+
+    if (p->ncursors && !(p->heap = malloc(p->ncursors * sizeof(*p->heap)))) {
+        rc = ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < p->ncursors; i++) {
+        cursor_t *c = &p->cursors[i];
+        if ((rc = cursor_next(rp, c)) < 0)
+            goto out;
+        if (rc == 1)
+            heap_push(p, c);
+    }
+    rc = 0;
+
+    /* Time of growth point k: the end of the k-th of MT_GROWTH_POINTS equal
+     * slices of the timeline. */
+    uint64_t next_point = rp->opt.growth ? rp->span_ns / MT_GROWTH_POINTS : UINT64_MAX;
+    while (p->nheap) {
+        cursor_t *c = p->heap[0];
+        if (c->key > next_point) {
+            while (p->growth_next < MT_GROWTH_POINTS - 1 &&
+                   c->key > (mt_u128)rp->span_ns * (p->growth_next + 1) / MT_GROWTH_POINTS)
+                p->growth_next++;
+            next_point = p->growth_next < MT_GROWTH_POINTS - 1
+                             ? (uint64_t)((mt_u128)rp->span_ns * (p->growth_next + 1) /
+                                          MT_GROWTH_POINTS)
+                             : UINT64_MAX;
+        }
+        if ((rc = on_event(rp, c)) != 0) {
+            rp->err_trace = c->trace;
+            rp->err_block = c->block;
+            goto out;
+        }
+        if ((++rp->events & 4095) == 0)
+            progress(rp, "replaying");
+        if ((rc = cursor_next(rp, c)) < 0)
+            goto out;
+        if (rc == 1) {
+            heap_down(p->heap, p->nheap, 0);
+        } else {
+            p->heap[0] = p->heap[--p->nheap];
+            if (p->nheap)
+                heap_down(p->heap, p->nheap, 0);
+        }
+        rc = 0;
+    }
+    finish(rp);
+out:
+    progress_done(rp);
+    return rc;
+}
+
+int mt_replay_error(const mt_replay_t *rp, int err)
+{
+    const char *path = rp->err_trace < rp->ntraces ? rp->traces[rp->err_trace].path : "trace";
+    if (err == MT_ECORRUPT && rp->err_block)
+        return mt_error("%s: event block %llu is corrupt; the trace may be damaged "
+                        "(record it again, or report the blocks before it with info)",
+                        path, (unsigned long long)rp->err_block);
+    if (err == ENOMEM)
+        return mt_error("%s: out of memory replaying the trace (%zu stacks so far); "
+                        "try --pool, --min-size or fewer traces at once",
+                        path, rp->nstacks);
+    return mt_trace_error(path, rp->err_block ? "the event blocks" : "the trace", err);
+}
+
+void mt_replay_foreach_live(const mt_replay_t *rp,
+                            void (*fn)(void *ctx, uint32_t stack, uint64_t ptr, uint64_t size,
+                                       uint64_t weight),
+                            void *ctx)
+{
+    for (size_t i = 0; i < rp->ntraces; i++) {
+        const live_t *t = rp->traces[i].live;
+        for (size_t j = 0; t->bits && j < ((size_t)1 << t->bits); j++)
+            if (t->ent[j].ptr)
+                fn(ctx, t->ent[j].stack, t->ent[j].ptr, t->ent[j].size, t->ent[j].weight);
+    }
+}

@@ -1,0 +1,536 @@
+/* report.c - what top and leaks share: stacks grouped into report rows by
+ * their module-relative program counters (so a stack recorded in a parent
+ * and in its fork children is one row), or by allocating function; lazy
+ * symbolization of the rows that are printed or matched; frames as text and
+ * JSON; the option parsers both commands use.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- grouping --------------------------------------------------------- */
+
+typedef struct group_map {
+    uint64_t *hash;
+    uint32_t *row; /* row + 1, 0 = empty */
+    unsigned bits;
+    size_t n;
+} group_map_t;
+
+static uint64_t hash_key(const uint64_t *k, size_t n)
+{
+    uint64_t h = 0x243F6A8885A308D3ull ^ n;
+    for (size_t i = 0; i < n; i++) {
+        h ^= k[i];
+        h *= 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static int group_grow(group_map_t *g)
+{
+    unsigned bits = g->bits ? g->bits + 1 : 10;
+    uint64_t *h = malloc(sizeof(*h) << bits);
+    uint32_t *r = calloc((size_t)1 << bits, sizeof(*r));
+    if (!h || !r) {
+        free(h);
+        free(r);
+        return ENOMEM;
+    }
+    size_t mask = ((size_t)1 << bits) - 1;
+    for (size_t i = 0; g->bits && i < ((size_t)1 << g->bits); i++) {
+        if (!g->row[i])
+            continue;
+        size_t j = g->hash[i] >> (64 - bits);
+        while (r[j])
+            j = (j + 1) & mask;
+        h[j] = g->hash[i];
+        r[j] = g->row[i];
+    }
+    free(g->hash);
+    free(g->row);
+    g->hash = h;
+    g->row = r;
+    g->bits = bits;
+    return 0;
+}
+
+/* Row of KEY[N] in REP, created when new; UINT32_MAX when out of memory. */
+static uint32_t row_for(mt_report_t *rep, group_map_t *g, size_t *cap, const uint64_t *key,
+                        size_t n)
+{
+    if ((!g->bits || (g->n + 1) * 4 > ((size_t)3 << g->bits)) && group_grow(g))
+        return UINT32_MAX;
+    uint64_t h = hash_key(key, n);
+    size_t mask = ((size_t)1 << g->bits) - 1, j = h >> (64 - g->bits);
+    for (; g->row[j]; j = (j + 1) & mask) {
+        mt_row_t *r = &rep->rows[g->row[j] - 1];
+        if (g->hash[j] == h && r->nkey == n && memcmp(r->key, key, n * sizeof(*key)) == 0)
+            return g->row[j] - 1;
+    }
+    if (rep->nrows == *cap) {
+        size_t c = *cap ? 2 * *cap : 256;
+        mt_row_t *grown = realloc(rep->rows, c * sizeof(*grown));
+        if (!grown)
+            return UINT32_MAX;
+        rep->rows = grown;
+        *cap = c;
+    }
+    mt_row_t *r = &rep->rows[rep->nrows];
+    memset(r, 0, sizeof(*r));
+    if (n && !(r->key = malloc(n * sizeof(*key))))
+        return UINT32_MAX;
+    memcpy(r->key, key, n * sizeof(*key));
+    r->nkey = n;
+    g->hash[j] = h;
+    g->row[j] = (uint32_t)++rep->nrows;
+    g->n++;
+    return (uint32_t)(rep->nrows - 1);
+}
+
+static void add_stats(mt_row_t *r, const mt_stack_stats_t *st)
+{
+    mt_stack_stats_t *a = &r->agg;
+    if (r->nstacks++ == 0) {
+        uint64_t *growth = a->growth;
+        *a = *st;
+        a->growth = growth;
+        if (growth && st->growth)
+            memcpy(growth, st->growth, MT_GROWTH_POINTS * sizeof(*growth));
+        return;
+    }
+    a->alloc_w += st->alloc_w;
+    a->alloc_bw += st->alloc_bw;
+    a->live_w += st->live_w;
+    a->live_bw += st->live_bw;
+    a->peak_w += st->peak_w;
+    a->peak_bw += st->peak_bw;
+    a->temp_w += st->temp_w;
+    if (st->min_size < a->min_size)
+        a->min_size = st->min_size;
+    if (st->max_size > a->max_size)
+        a->max_size = st->max_size;
+    if (a->growth && st->growth)
+        for (int k = 0; k < MT_GROWTH_POINTS; k++)
+            a->growth[k] += st->growth[k];
+}
+
+/* The program counters of stack ST without mtrace's own frames. */
+static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs, uint32_t *n)
+{
+    *n = 0;
+    if (!st->id)
+        return 0;
+    int rc = mt_reader_stack(rep->rp->traces[st->trace].reader, st->id, pcs, n);
+    if (rc == MT_ENOTFOUND) { /* not committed (live trace) or lost */
+        *n = 0;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < *n; i++)
+        if (!mt_sym_is_self(rep->sym, st->trace, pcs[i]))
+            pcs[k++] = pcs[i];
+    *n = k;
+    return 0;
+}
+
+int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, bool by_function,
+                    bool (*keep)(const mt_stack_stats_t *st))
+{
+    memset(rep, 0, sizeof(*rep));
+    rep->rp = rp;
+    rep->sym = sym;
+    rep->by_function = by_function;
+    if (rp->nstacks && !(rep->row_of_stack = malloc(rp->nstacks * sizeof(uint32_t))))
+        return ENOMEM;
+    group_map_t g = {0};
+    size_t cap = 0;
+    int rc = 0;
+    uint64_t pcs[MT_MAX_FRAMES], key[2 * MT_MAX_FRAMES];
+    for (size_t i = 0; i < rp->nstacks; i++) {
+        const mt_stack_stats_t *st = &rp->stacks[i];
+        rep->row_of_stack[i] = UINT32_MAX;
+        if (keep && !keep(st))
+            continue;
+        uint32_t n;
+        if ((rc = stack_pcs(rep, st, pcs, &n)) != 0) {
+            rp->err_trace = st->trace;
+            rp->err_block = 0;
+            goto out;
+        }
+        size_t nk = 0;
+        if (by_function && n) {
+            mt_frame_t fr;
+            mt_sym_pc(sym, st->trace, pcs[0], &fr, 1);
+            if (fr.function) { /* interned: equal names are equal pointers */
+                key[nk++] = (uint64_t)(uintptr_t)fr.function;
+                key[nk++] = (uint64_t)(uintptr_t)fr.module;
+            } else {
+                n = 1;
+            }
+        }
+        for (uint32_t f = 0; !nk && f < n; f++) {
+            uint32_t file;
+            mt_sym_locate(sym, st->trace, pcs[f], &file, &key[2 * f + 1]);
+            key[2 * f] = file;
+            if (f + 1 == n)
+                nk = 2 * (size_t)n;
+        }
+        uint32_t ri = row_for(rep, &g, &cap, key, nk);
+        if (ri == UINT32_MAX) {
+            rc = ENOMEM;
+            goto out;
+        }
+        mt_row_t *r = &rep->rows[ri];
+        if (rp->opt.growth && !r->agg.growth &&
+            !(r->agg.growth = calloc(MT_GROWTH_POINTS, sizeof(uint64_t)))) {
+            rc = ENOMEM;
+            goto out;
+        }
+        add_stats(r, st);
+        rep->row_of_stack[i] = ri;
+    }
+    for (size_t i = 0; i < rep->nrows && rp->opt.growth; i++) {
+        mt_stack_stats_t *a = &rep->rows[i].agg;
+        a->growth_steps = 0;
+        for (int k = 1; k < MT_GROWTH_POINTS; k++)
+            a->growth_steps += a->growth[k] > a->growth[k - 1];
+    }
+out:
+    free(g.hash);
+    free(g.row);
+    return rc;
+}
+
+int mt_report_frames(mt_report_t *rep, mt_row_t *row)
+{
+    if (row->frames || row->nframes)
+        return 0;
+    const mt_stack_stats_t *st = &row->agg;
+    uint64_t pcs[MT_MAX_FRAMES];
+    uint32_t n;
+    if (stack_pcs(rep, st, pcs, &n) != 0)
+        n = 0; /* read once already in mt_report_build */
+    if (!n)
+        return 0;
+    if (rep->by_function)
+        n = 1;
+    size_t cap = (size_t)n * 4 + 8, k = 0;
+    mt_frame_t *fr = malloc(cap * sizeof(*fr));
+    if (!fr)
+        return ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        if (cap - k < 32) {
+            mt_frame_t *g = realloc(fr, 2 * cap * sizeof(*g));
+            if (!g) {
+                free(fr);
+                return ENOMEM;
+            }
+            fr = g;
+            cap *= 2;
+        }
+        k += mt_sym_pc(rep->sym, st->trace, pcs[i], fr + k, 32);
+    }
+    if (rep->by_function) { /* the allocating function, not a line in it */
+        k = 1;
+        fr[0].line = 0;
+        fr[0].inlined = false;
+    }
+    row->frames = fr;
+    row->nframes = k;
+    return 0;
+}
+
+int mt_report_match(mt_report_t *rep, const void *re)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < rep->nrows; i++) {
+        mt_row_t *r = &rep->rows[i];
+        if (mt_report_frames(rep, r))
+            return ENOMEM;
+        bool hit = false;
+        for (size_t f = 0; f < r->nframes && !hit; f++) {
+            const mt_frame_t *fr = &r->frames[f];
+            hit = (fr->function && !regexec(re, fr->function, 0, NULL, 0)) ||
+                  (fr->file && !regexec(re, fr->file, 0, NULL, 0)) ||
+                  (fr->module && !regexec(re, fr->module, 0, NULL, 0));
+        }
+        if (hit) {
+            rep->rows[k++] = *r;
+        } else {
+            free(r->key);
+            free(r->frames);
+            free(r->agg.growth);
+            free(r->extra);
+        }
+    }
+    rep->nrows = k;
+    /* row_of_stack now names dropped and moved rows: rebuild it. */
+    for (size_t i = 0; i < rep->rp->nstacks; i++)
+        rep->row_of_stack[i] = UINT32_MAX;
+    return 0;
+}
+
+static int (*row_cmp)(const mt_row_t *, const mt_row_t *);
+
+static int sort_rows(const void *a, const void *b)
+{
+    const mt_row_t *x = a, *y = b;
+    int c = row_cmp(x, y);
+    if (c)
+        return c;
+    if (x->agg.trace != y->agg.trace)
+        return x->agg.trace < y->agg.trace ? -1 : 1;
+    return x->agg.id < y->agg.id ? -1 : x->agg.id > y->agg.id;
+}
+
+void mt_report_sort(mt_report_t *rep, int (*cmp)(const mt_row_t *a, const mt_row_t *b))
+{
+    row_cmp = cmp;
+    qsort(rep->rows, rep->nrows, sizeof(*rep->rows), sort_rows);
+    for (size_t i = 0; i < rep->rp->nstacks; i++)
+        rep->row_of_stack[i] = UINT32_MAX;
+    /* Callers that need row_of_stack after sorting rebuild it from the rows'
+     * stacks; only leaks does, before sorting. */
+}
+
+void mt_report_free(mt_report_t *rep)
+{
+    for (size_t i = 0; i < rep->nrows; i++) {
+        free(rep->rows[i].key);
+        free(rep->rows[i].frames);
+        free(rep->rows[i].agg.growth);
+        free(rep->rows[i].extra);
+    }
+    free(rep->rows);
+    free(rep->row_of_stack);
+    memset(rep, 0, sizeof(*rep));
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+/* Text of the function column of FR into BUF[CAP]. */
+static const char *function_text(char *buf, size_t cap, const mt_frame_t *fr)
+{
+    char tmp[512];
+    if (fr->function && fr->file)
+        return mt_printable(buf, cap, fr->function);
+    if (fr->function)
+        snprintf(tmp, sizeof(tmp), "%s+0x%" PRIx64, fr->function, fr->offset);
+    else if (fr->module)
+        snprintf(tmp, sizeof(tmp), "%s+0x%" PRIx64, mt_sym_basename(fr->module), fr->offset);
+    else
+        snprintf(tmp, sizeof(tmp), "0x%" PRIx64, fr->address);
+    return mt_printable(buf, cap, tmp);
+}
+
+static const char *location_text(char *buf, size_t cap, const mt_frame_t *fr)
+{
+    char tmp[512];
+    if (!fr->file)
+        return "-";
+    if (fr->line)
+        snprintf(tmp, sizeof(tmp), "%s:%" PRIu32, mt_sym_basename(fr->file), fr->line);
+    else
+        snprintf(tmp, sizeof(tmp), "%s", mt_sym_basename(fr->file));
+    return mt_printable(buf, cap, tmp);
+}
+
+void mt_report_print_frames(const mt_row_t *row, size_t depth)
+{
+    size_t n = depth && depth < row->nframes ? depth : row->nframes;
+    if (!row->nframes) {
+        puts("    (no stack recorded)");
+        return;
+    }
+    int fw = 0, lw = 0;
+    char f[256], l[256], m[256];
+    for (size_t i = 0; i < n; i++) {
+        int a = (int)strlen(function_text(f, sizeof(f), &row->frames[i]));
+        int b = (int)strlen(location_text(l, sizeof(l), &row->frames[i]));
+        fw = a > fw ? a : fw;
+        lw = b > lw ? b : lw;
+    }
+    fw = fw > 60 ? 60 : fw;
+    for (size_t i = 0; i < n; i++) {
+        const mt_frame_t *fr = &row->frames[i];
+        printf("    %-*s  %-*s  %s%s\n", fw, function_text(f, sizeof(f), fr), lw,
+               location_text(l, sizeof(l), fr),
+               fr->module ? mt_printable(m, sizeof(m), mt_sym_basename(fr->module)) : "?",
+               fr->inlined ? "  (inlined)" : "");
+    }
+    if (n < row->nframes)
+        printf("    ... %zu more frames (--depth)\n", row->nframes - n);
+}
+
+void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth)
+{
+    size_t n = depth && depth < row->nframes ? depth : row->nframes;
+    char addr[32];
+    mt_json_key(j, "frames");
+    mt_json_begin_array(j);
+    for (size_t i = 0; i < n; i++) {
+        const mt_frame_t *fr = &row->frames[i];
+        mt_json_begin_object(j);
+        mt_json_key(j, "function");
+        fr->function ? mt_json_string(j, fr->function) : mt_json_null(j);
+        mt_json_key(j, "file");
+        fr->file ? mt_json_string(j, fr->file) : mt_json_null(j);
+        mt_json_key(j, "line");
+        fr->line ? mt_json_u64(j, fr->line) : mt_json_null(j);
+        mt_json_key(j, "module");
+        fr->module ? mt_json_string(j, fr->module) : mt_json_null(j);
+        snprintf(addr, sizeof(addr), "0x%" PRIx64, fr->address);
+        mt_json_kv_string(j, "address", addr);
+        mt_json_kv_bool(j, "inlined", fr->inlined);
+        if (!fr->file)
+            mt_json_kv_u64(j, "offset", fr->offset);
+        mt_json_end_object(j);
+    }
+    mt_json_end_array(j);
+}
+
+void mt_report_json_traces(mt_json_t *j, const mt_replay_t *rp)
+{
+    uint64_t interval = 0;
+    for (size_t i = 0; i < rp->ntraces; i++)
+        if (rp->traces[i].info.sample_interval > interval)
+            interval = rp->traces[i].info.sample_interval;
+    mt_json_kv_bool(j, "estimated", rp->sampled);
+    mt_json_kv_u64(j, "sample_interval", interval);
+    mt_json_kv_bool(j, "complete", rp->complete);
+    mt_json_key(j, "traces");
+    mt_json_begin_array(j);
+    for (size_t i = 0; i < rp->ntraces; i++) {
+        const mt_replay_trace_t *t = &rp->traces[i];
+        mt_json_begin_object(j);
+        mt_json_kv_string(j, "trace", t->path);
+        mt_json_kv_u64(j, "pid", t->info.pid);
+        mt_json_kv_string(j, "command", t->info.command);
+        mt_json_kv_bool(j, "complete", t->info.complete != 0);
+        mt_json_kv_u64(j, "sample_interval", t->info.sample_interval);
+        mt_json_kv_u64(j, "events", t->events);
+        mt_json_kv_u64(j, "unknown_frees", t->unknown_frees);
+        mt_json_end_object(j);
+    }
+    mt_json_end_array(j);
+}
+
+/* ---- option parsers ------------------------------------------------------ */
+
+int mt_parse_size(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        return MT_EINVAL;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return MT_EINVAL;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: break;
+    }
+    if (shift && (*end == 'i' || *end == 'I'))
+        end++;
+    if (shift && (*end == 'b' || *end == 'B'))
+        end++;
+    else if (!shift && (*end == 'b' || *end == 'B'))
+        end++;
+    if (*end || (shift && n > (UINT64_MAX >> shift)))
+        return MT_EINVAL;
+    *v = (uint64_t)n << shift;
+    return 0;
+}
+
+int mt_parse_pool(const char *s, int64_t *pool)
+{
+    if (strcmp(s, "all") == 0) {
+        *pool = MT_POOL_ALL;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 0);
+    if (errno || end == s || *end || *s == '-' || n > INT64_MAX)
+        return MT_EINVAL;
+    *pool = (int64_t)n;
+    return 0;
+}
+
+/* ---- session ------------------------------------------------------------- */
+
+int mt_session_open(mt_session_t *s, int n, char **paths)
+{
+    memset(s, 0, sizeof(*s));
+    s->ntraces = n;
+    s->paths = paths;
+    if (!(s->readers = calloc((size_t)n, sizeof(*s->readers))) || !(s->sym = mt_sym_new())) {
+        mt_session_close(s);
+        return mt_error("out of memory opening %d traces", n);
+    }
+    int rc = MT_EXIT_OK;
+    for (int i = 0; i < n; i++) {
+        int one = mt_trace_open(paths[i], &s->readers[i]);
+        if (one)
+            rc = one; /* keep going: report every bad trace at once */
+    }
+    if (rc)
+        mt_session_close(s);
+    return rc;
+}
+
+int mt_session_replay(mt_session_t *s, const mt_replay_options_t *opt)
+{
+    if (s->replayed)
+        mt_replay_free(&s->rp);
+    s->replayed = false;
+    int err = mt_replay_init(&s->rp, opt);
+    if (err) {
+        mt_replay_free(&s->rp);
+        return mt_error("out of memory");
+    }
+    s->replayed = true;
+    for (int i = 0; i < s->ntraces; i++)
+        if ((err = mt_replay_add(&s->rp, s->paths[i], s->readers[i])) != 0)
+            return mt_replay_error(&s->rp, err);
+    for (int i = 0; i < s->ntraces; i++)
+        if ((err = mt_sym_add_trace(s->sym, (uint32_t)i, s->readers[i])) != 0)
+            return mt_trace_error(s->paths[i], "the module map", err);
+    if ((err = mt_replay_run(&s->rp)) != 0)
+        return mt_replay_error(&s->rp, err);
+    return MT_EXIT_OK;
+}
+
+int mt_session_refresh(mt_session_t *s)
+{
+    for (int i = 0; i < s->ntraces; i++) {
+        int err = mt_reader_refresh(s->readers[i]);
+        if (err)
+            return mt_trace_error(s->paths[i], "a new snapshot", err);
+    }
+    return MT_EXIT_OK;
+}
+
+void mt_session_close(mt_session_t *s)
+{
+    if (s->replayed)
+        mt_replay_free(&s->rp);
+    mt_sym_free(s->sym);
+    for (int i = 0; s->readers && i < s->ntraces; i++)
+        if (s->readers[i])
+            mt_reader_close(s->readers[i]);
+    free(s->readers);
+    memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,244 @@
+/* test-cmd-top.c - `mtrace-analyze top` and `leaks` on the replay fixture
+ * of make-trace.c (exact numbers in JSON and text), corrupt blocks, usage
+ * errors, the cmd-info title fix and live mode. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "run.h"
+
+#define ANALYZE mt_test_program("MTRACE_ANALYZE")
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static char *tmp;
+static char trace[4200];
+
+static void setup(void)
+{
+    tmp = mt_test_tmpdir();
+    snprintf(trace, sizeof(trace), "%s/mtrace.gen.100", tmp);
+}
+
+static void teardown(void)
+{
+    mt_test_rmtree(tmp);
+    free(tmp);
+}
+
+TestSuite(top, .init = setup, .fini = teardown);
+
+/* Runs mtrace-analyze with the arguments up to the first NULL. */
+static void run_args(mt_run_t *r, const char *const *args)
+{
+    const char *argv[16] = {ANALYZE};
+    size_t n = 1;
+    for (; args[n - 1] && n < 15; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    mt_run(r, NULL, argv);
+    cr_assert_eq(r->signal, 0, "mtrace-analyze died of signal %d\n%s", r->signal, r->err);
+}
+
+#define analyze(r, ...) run_args(r, (const char *const[]){__VA_ARGS__, NULL})
+
+#define expect_has(hay, needle) \
+    cr_expect(strstr((hay), (needle)), "missing %s\nin:\n%s", (needle), (hay))
+
+#define FRAME_401 "{\"function\":null,\"file\":null,\"line\":null,\"module\":\"" FX_R_MODULE \
+                  "\",\"address\":\"0x401000\",\"inlined\":false,\"offset\":4096}"
+#define FRAME_402 "{\"function\":null,\"file\":null,\"line\":null,\"module\":\"" FX_R_MODULE \
+                  "\",\"address\":\"0x402000\",\"inlined\":false,\"offset\":8192}"
+
+Test(top, json_exact)
+{
+    mt_make_trace(trace, "replay");
+    mt_run_t r;
+    analyze(&r, "top", "--json=compact", trace, NULL, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_str_empty(r.err);
+    cr_expect_eq(mt_count_lines(r.out), 1);
+    expect_has(r.out, "{\"total_bytes\":" STR(FX_R_BYTES) ",\"total_count\":" STR(FX_R_CALLS)
+                      ",\"total_exact\":true,\"estimated\":false,\"sample_interval\":0,"
+                      "\"complete\":true,");
+    expect_has(r.out, "\"peak_bytes\":" STR(FX_R_PEAK) ",\"peak_ns\":70,\"live_bytes\":"
+                      STR(FX_R_LIVE) ",\"live_count\":4,\"temp_count\":1,\"entries\":3,");
+    expect_has(r.out, "\"unknown_frees\":1");
+    expect_has(r.out, "\"stacks\":[{\"bytes\":12288,\"count\":3,\"peak_bytes\":12288,"
+                      "\"live_bytes\":12288,\"live_count\":3,\"temp_count\":0,\"min_size\":4096,"
+                      "\"max_size\":4096,\"stacks\":1,\"frames\":[" FRAME_401 "," FRAME_402 "]},"
+                      "{\"bytes\":200,\"count\":2,\"peak_bytes\":100,\"live_bytes\":0,"
+                      "\"live_count\":0,\"temp_count\":1,\"min_size\":100,\"max_size\":100,");
+    expect_has(r.out, "{\"bytes\":16,\"count\":1,");
+    expect_has(r.out, "\"frames\":[{\"function\":null,\"file\":null,\"line\":null,"
+                      "\"module\":null,\"address\":\"0x7f0000000010\",\"inlined\":false,"
+                      "\"offset\":139637976727568}]}]}");
+    mt_run_free(&r);
+
+    analyze(&r, "top", "--json=compact", "--sort", "temp", "-n1", trace);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    expect_has(r.out, "\"stacks\":[{\"bytes\":200,\"count\":2,");
+    cr_expect(!strstr(r.out, "\"bytes\":12288"), "-n 1 shows one entry:\n%s", r.out);
+    mt_run_free(&r);
+
+    analyze(&r, "top", "--json=compact", "--max-size", "100", trace, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    expect_has(r.out, "{\"total_bytes\":216,\"total_count\":3,\"total_exact\":true,");
+    mt_run_free(&r);
+}
+
+Test(top, text)
+{
+    mt_make_trace(trace, "replay");
+    mt_run_t r;
+    analyze(&r, "top", trace, NULL, NULL, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strncmp(r.out, "malloc total 12.2 KiB in 6 calls (every call recorded; exact)\n"
+                             "peak heap 12.1 KiB at 70 ns; 12.0 KiB live in 4 objects at the "
+                             "end; 1 temporary allocations\n\n"
+                             "#1   12 KiB (98.3%) in 3 calls (50.0%)\n"
+                             "     peak 12 KiB, live 12 KiB in 3 objects, 0 temporary, size 4 KiB\n"
+                             "    libfix.so+0x1000  -  libfix.so\n"
+                             "    libfix.so+0x2000  -  libfix.so\n",
+                      strlen("malloc total 12.2 KiB in 6 calls (every call recorded; exact)\n")) == 0,
+              "%s", r.out);
+    expect_has(r.out, "#1   12 KiB (98.3%) in 3 calls (50.0%)\n"
+                      "     peak 12 KiB, live 12 KiB in 3 objects, 0 temporary, size 4 KiB\n"
+                      "    libfix.so+0x1000  -  libfix.so\n"
+                      "    libfix.so+0x2000  -  libfix.so\n");
+    expect_has(r.out, "#3   16 B (0.1%) in 1 call (16.7%)\n");
+    expect_has(r.out, "    0x7f0000000010  -  ?\n");
+    mt_run_free(&r);
+
+    analyze(&r, "top", "--match", "nothing-matches-this", trace, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    expect_has(r.out, "malloc (matching) total 0 B in 0 calls");
+    expect_has(r.out, "(no allocation stacks match)");
+    mt_run_free(&r);
+
+    analyze(&r, "top", "--match", "libfix", "--json=compact", trace, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    expect_has(r.out, "\"total_bytes\":12488,\"total_count\":5,\"total_exact\":true");
+    expect_has(r.out, "\"entries\":2,");
+    mt_run_free(&r);
+}
+
+Test(top, leaks)
+{
+    mt_make_trace(trace, "replay");
+    mt_run_t r;
+    analyze(&r, "leaks", "--json=compact", trace, NULL, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    expect_has(r.out, "{\"total_bytes\":" STR(FX_R_LIVE) ",\"total_count\":4,");
+    expect_has(r.out, "\"ended\":\"exit\",\"sort\":\"bytes\",\"entries\":2,");
+    expect_has(r.out, "\"stacks\":[{\"bytes\":12288,\"count\":3,\"allocated_bytes\":12288,"
+                      "\"allocated_count\":3,\"sizes\":[{\"size\":4096,\"count\":3}],"
+                      "\"distinct_sizes\":1,\"growth_steps\":");
+    expect_has(r.out, "\"frames\":[" FRAME_401 "," FRAME_402 "]}");
+    expect_has(r.out, "{\"bytes\":16,\"count\":1,\"allocated_bytes\":16,\"allocated_count\":1,"
+                      "\"sizes\":[{\"size\":16,\"count\":1}]");
+    mt_run_free(&r);
+
+    analyze(&r, "leaks", trace, NULL, NULL, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strncmp(r.out, "12.0 KiB in 4 objects not freed before exit (every call "
+                             "recorded; exact)\n", 70) == 0, "%s", r.out);
+    expect_has(r.out, "#1   12 KiB (99.9%) in 3 objects (75.0%), 3 x 4 KiB\n"
+                      "     allocated 12 KiB in 3 calls\n");
+    expect_has(r.out, "#2   16 B (0.1%) in 1 object (25.0%), 1 x 16 B\n");
+    mt_run_free(&r);
+
+    analyze(&r, "leaks", "--sort", "growth", "--json=compact", trace, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    expect_has(r.out, "\"sort\":\"growth\"");
+    mt_run_free(&r);
+}
+
+Test(top, corrupt_block)
+{
+    mt_make_trace(trace, "corrupt");
+    const char *cmds[] = {"top", "leaks"};
+    for (int i = 0; i < 2; i++) {
+        mt_run_t r;
+        analyze(&r, cmds[i], trace, NULL, NULL, NULL);
+        cr_expect_eq(r.status, 1);
+        cr_expect_str_empty(r.out, "nothing is printed before the error:\n%s", r.out);
+        expect_has(r.err, "mtrace-analyze: error: ");
+        expect_has(r.err, ": event block ");
+        expect_has(r.err, " is corrupt; the trace may be damaged");
+        cr_expect_eq(mt_count_lines(r.err), 1, "%s", r.err);
+        mt_run_free(&r);
+    }
+}
+
+Test(top, usage_errors)
+{
+    mt_make_trace(trace, "replay");
+    static const char *const bad[][3] = {
+        {"top", "--sort", "nope"}, {"top", "--by", "file"},     {"top", "--match", "("},
+        {"top", "-n", "x"},        {"top", "--min-size", "1Q"}, {"leaks", "--sort", "count"},
+        {"top", "-i", "0"},        {"leaks", "--pool", "-3"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        mt_run_t r;
+        analyze(&r, bad[i][0], bad[i][1], bad[i][2], trace, NULL);
+        cr_expect_eq(r.status, 2, "%s %s %s: %d\n%s", bad[i][0], bad[i][1], bad[i][2], r.status,
+                     r.err);
+        cr_expect_str_empty(r.out);
+        mt_run_free(&r);
+    }
+    mt_run_t r;
+    analyze(&r, "leaks", NULL, NULL, NULL, NULL);
+    cr_expect_eq(r.status, 2);
+    expect_has(r.err, "no TRACE given");
+    mt_run_free(&r);
+}
+
+Test(top, info_trims_rewritten_title)
+{
+    mt_make_trace(trace, "title");
+    mt_run_t r;
+    analyze(&r, "info", trace, NULL, NULL, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    expect_has(r.out, "\nargs      'redis-server *:6379'\n");
+    mt_run_free(&r);
+    analyze(&r, "info", "--json=compact", trace, NULL, NULL);
+    expect_has(r.out, "\"argv\":[\"redis-server *:6379\"],");
+    mt_run_free(&r);
+}
+
+/* -i: prints a report per interval until SIGINT, then exits 0. */
+Test(top, live_mode, .timeout = 20)
+{
+    mt_make_trace(trace, "replay");
+    char out[] = "/tmp/mtrace-live-XXXXXX";
+    int fd = mkstemp(out);
+    cr_assert(fd >= 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(fd, 1);
+        execl(ANALYZE, ANALYZE, "top", "-i", "50", trace, (char *)NULL);
+        _exit(127);
+    }
+    usleep(400 * 1000);
+    kill(pid, SIGINT);
+    int ws;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "status %d", ws);
+    FILE *f = fopen(out, "r");
+    cr_assert(f);
+    char line[512];
+    int reports = 0;
+    while (fgets(line, sizeof(line), f))
+        reports += strncmp(line, "malloc total 12.2 KiB in 6 calls", 32) == 0;
+    fclose(f);
+    unlink(out);
+    close(fd);
+    cr_expect_geq(reports, 2, "expected a report per 50 ms, got %d", reports);
+}

@@ -1,0 +1,384 @@
+/* test-replay.c - analyze/replay.c on traces written with the writer API:
+ * exact per-stack numbers, weighted estimates, the multi-thread merge,
+ * separate address spaces, growth, pools, filters and corrupt blocks. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "run.h"
+#include "tracegen.h"
+
+static char *tmp;
+static char dir1[4200], dir2[4200];
+static mt_reader_t *r1, *r2;
+static mt_replay_t rp;
+
+static void setup(void)
+{
+    tmp = mt_test_tmpdir();
+    snprintf(dir1, sizeof(dir1), "%s/mtrace.gen.1", tmp);
+    snprintf(dir2, sizeof(dir2), "%s/mtrace.gen.2", tmp);
+    r1 = r2 = NULL;
+    memset(&rp, 0, sizeof(rp));
+}
+
+static void teardown(void)
+{
+    if (rp.priv)
+        mt_replay_free(&rp);
+    if (r1)
+        mt_reader_close(r1);
+    if (r2)
+        mt_reader_close(r2);
+    mt_test_rmtree(tmp);
+    free(tmp);
+}
+
+TestSuite(replay, .init = setup, .fini = teardown);
+
+/* Replays DIR1 (and DIR2 when TWO) with OPT; returns mt_replay_run's result. */
+static int replay(const mt_replay_options_t *opt, bool two)
+{
+    cr_assert_eq(mt_reader_open(&r1, dir1), 0);
+    cr_assert_eq(mt_replay_init(&rp, opt), 0);
+    cr_assert_eq(mt_replay_add(&rp, dir1, r1), 0);
+    if (two) {
+        cr_assert_eq(mt_reader_open(&r2, dir2), 0);
+        cr_assert_eq(mt_replay_add(&rp, dir2, r2), 0);
+    }
+    return mt_replay_run(&rp);
+}
+
+static const mt_stack_stats_t *stack(uint32_t trace, uint32_t id)
+{
+    for (size_t i = 0; i < rp.nstacks; i++)
+        if (rp.stacks[i].trace == trace && rp.stacks[i].id == id)
+            return &rp.stacks[i];
+    cr_assert_fail("no stack %u of trace %u", id, trace);
+    return NULL;
+}
+
+/* Sequence number of the last block the reader lists, and how many it lists. */
+static uint64_t last_block(mt_reader_t *r, uint64_t *count)
+{
+    uint64_t seq = 0, last = 0, n = 0;
+    const void *d;
+    size_t len;
+    while (mt_reader_next_block(r, &seq, &d, &len) == 1)
+        last = seq, n++;
+    if (count)
+        *count = n;
+    return last;
+}
+
+#define B(bw) mt_bw_bytes(bw)
+#define N(w) mt_w_objects(w)
+
+Test(replay, exact_per_stack)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {
+        tg_alloc(10, 0x1000, 100, 1),
+        tg_alloc(20, 0x2000, 200, 1),
+        tg_free(30, 0x2000),           /* last allocation of the thread: temporary */
+        tg_alloc(40, 0x3000, 50, 2),
+        tg_alloc(50, 0x4000, 1000, 2), /* peak: 1150 = s1 100 + s2 1050 */
+        tg_free(60, 0x3000),           /* not the last allocation: not temporary */
+        tg_free(70, 0xdead0),          /* never allocated: ignored */
+        tg_alloc(80, 0x5000, 10, 1),
+    };
+    tg_block(1, ev, sizeof(ev) / sizeof(ev[0]));
+    tg_close(1);
+    cr_assert_eq(replay(NULL, false), 0);
+
+    cr_expect_eq(rp.nstacks, 2);
+    const mt_stack_stats_t *s1 = stack(0, 1), *s2 = stack(0, 2);
+    cr_expect_eq(B(s1->alloc_bw), 310);
+    cr_expect_eq(N(s1->alloc_w), 3);
+    cr_expect_eq(B(s1->live_bw), 110);
+    cr_expect_eq(N(s1->live_w), 2);
+    cr_expect_eq(B(s1->peak_bw), 100);
+    cr_expect_eq(N(s1->temp_w), 1);
+    cr_expect_eq(s1->min_size, 10);
+    cr_expect_eq(s1->max_size, 200);
+    cr_expect_eq(B(s2->alloc_bw), 1050);
+    cr_expect_eq(N(s2->alloc_w), 2);
+    cr_expect_eq(B(s2->live_bw), 1000);
+    cr_expect_eq(N(s2->live_w), 1);
+    cr_expect_eq(B(s2->peak_bw), 1050);
+    cr_expect_eq(N(s2->temp_w), 0);
+
+    cr_expect_eq(B(rp.alloc_bw), 1360);
+    cr_expect_eq(N(rp.alloc_w), 5);
+    cr_expect_eq(B(rp.live_bw), 1110);
+    cr_expect_eq(N(rp.live_w), 3);
+    cr_expect_eq(B(rp.peak_bw), 1150);
+    cr_expect_eq(rp.peak_ns, 50);
+    cr_expect_eq(N(rp.temp_w), 1);
+    cr_expect_eq(rp.frees, 2);
+    cr_expect_eq(rp.unknown_frees, 1);
+    cr_expect_eq(rp.events, 8);
+    cr_expect(!rp.sampled);
+    cr_expect(rp.complete);
+}
+
+Test(replay, weighted_estimates)
+{
+    tg_open(dir1, 524288, 0, 100);
+    mt_event_t ev[] = {
+        tg_alloc_w(10, 0x1000, 100, 1, 3 * MT_WEIGHT_ONE),  /* 3 objects, 300 bytes */
+        tg_alloc_w(20, 0x2000, 1000, 1, 98304),             /* 1.5 objects, 1500 bytes */
+        tg_alloc_w(30, 0x3000, 7, 2, 65536 * 1000 + 32767), /* 1000.49998 objects */
+        tg_free(40, 0x1000),
+    };
+    tg_block(1, ev, 4);
+    tg_close(1);
+    cr_assert_eq(replay(NULL, false), 0);
+    const mt_stack_stats_t *s1 = stack(0, 1), *s2 = stack(0, 2);
+    cr_expect(s1->alloc_bw == (mt_u128)100 * 3 * MT_WEIGHT_ONE + (mt_u128)1000 * 98304);
+    cr_expect_eq(s1->alloc_w, 3 * MT_WEIGHT_ONE + 98304);
+    cr_expect_eq(B(s1->alloc_bw), 1800);
+    cr_expect_eq(N(s1->alloc_w), 5); /* 4.5 rounds up */
+    cr_expect_eq(B(s1->live_bw), 1500);
+    cr_expect_eq(N(s1->live_w), 2);  /* 1.5 */
+    cr_expect_eq(N(s2->alloc_w), 1000);
+    cr_expect_eq(B(s2->alloc_bw), 7003); /* 7 * 1000.49998 = 7003.4999 */
+    cr_expect(rp.sampled);
+}
+
+/* Blocks of two threads stored out of time order; a pointer allocated by
+ * thread 1 is freed by thread 2, once before it was allocated (ignored) and
+ * once after. */
+Test(replay, merge_threads_by_time)
+{
+    tg_open(dir1, 0, 0, 1000);
+    mt_event_t t2[] = {tg_free(50, 0x1000), tg_free(150, 0x1000), tg_free(160, 0x2000)};
+    mt_event_t t1a[] = {tg_alloc(10, 0x2000, 8, 1), tg_alloc(100, 0x1000, 64, 1)};
+    mt_event_t t1b[] = {tg_alloc(155, 0x3000, 16, 2), tg_alloc(170, 0x2000, 32, 2)};
+    tg_block(2, t2, 3);
+    tg_block(1, t1a, 2);
+    tg_block(1, t1b, 2);
+    tg_close(1);
+    cr_assert_eq(replay(NULL, false), 0);
+    cr_expect_eq(rp.unknown_frees, 1);
+    cr_expect_eq(rp.frees, 2);
+    const mt_stack_stats_t *s1 = stack(0, 1), *s2 = stack(0, 2);
+    cr_expect_eq(B(s1->live_bw), 0, "thread 2 freed both blocks of stack 1");
+    cr_expect_eq(B(s2->live_bw), 48);
+    cr_expect_eq(B(rp.peak_bw), 72, "peak 8 + 64 at t=100, before the frees");
+    cr_expect_eq(rp.peak_ns, 100);
+    cr_expect_eq(N(rp.temp_w), 0, "frees by another thread are not temporary");
+    uint64_t listed;
+    last_block(r1, &listed);
+    cr_expect_eq(rp.traces[0].blocks, listed);
+    cr_expect_eq(listed, 3);
+}
+
+Test(replay, realloc_in_place_replaces)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {tg_alloc(10, 0x1000, 100, 1), tg_alloc(20, 0x1000, 200, 2)};
+    tg_block(1, ev, 2);
+    tg_close(0);
+    cr_assert_eq(replay(NULL, false), 0);
+    cr_expect_eq(B(stack(0, 1)->live_bw), 0);
+    cr_expect_eq(B(stack(0, 2)->live_bw), 200);
+    cr_expect_eq(B(rp.live_bw), 200);
+    cr_expect(!rp.complete);
+}
+
+/* A parent and a fork child: same pointer values and stack ids, separate
+ * address spaces; the peak is taken on the merged timeline. */
+Test(replay, two_traces)
+{
+    tg_open(dir1, 0, 1000000, 500);
+    mt_event_t p[] = {tg_alloc(10, 0x1000, 100, 1), tg_free(300, 0x1000)};
+    tg_block(1, p, 2);
+    tg_close(1);
+    tg_open(dir2, 0, 1000100, 500); /* starts 100 ns later */
+    mt_event_t c[] = {tg_free(5, 0x1000), tg_alloc(50, 0x1000, 40, 1)};
+    tg_block(1, c, 2);
+    tg_close(1);
+    cr_assert_eq(replay(NULL, true), 0);
+    cr_expect_eq(rp.nstacks, 2);
+    cr_expect_eq(B(stack(0, 1)->live_bw), 0);
+    cr_expect_eq(B(stack(1, 1)->live_bw), 40);
+    cr_expect_eq(rp.unknown_frees, 1, "the child cannot free the parent's block");
+    cr_expect_eq(B(rp.peak_bw), 140);
+    cr_expect_eq(rp.peak_ns, 150);
+    cr_expect_eq(B(stack(0, 1)->peak_bw), 100);
+    cr_expect_eq(B(stack(1, 1)->peak_bw), 40);
+    cr_expect_eq(rp.traces[1].offset_ns, 100);
+}
+
+Test(replay, growth)
+{
+    tg_open(dir1, 0, 0, 1600);
+    mt_event_t ev[17];
+    for (int i = 0; i < 16; i++)
+        ev[i] = tg_alloc(50 + 100 * (uint64_t)i, 0x1000 + 16 * (uint64_t)i, 10, 1);
+    ev[16] = tg_alloc(1590, 0x9000, 5, 2);
+    tg_block(1, ev, 17);
+    mt_event_t once[] = {tg_alloc(1, 0x8000, 7, 3)};
+    tg_block(2, once, 1);
+    tg_close(1);
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE, .growth = true};
+    cr_assert_eq(replay(&opt, false), 0);
+    const mt_stack_stats_t *s1 = stack(0, 1), *s3 = stack(0, 3);
+    for (int k = 0; k < MT_GROWTH_POINTS; k++)
+        cr_expect_eq(s1->growth[k], 10 * (uint64_t)(k + 1), "point %d: %lu", k,
+                     (unsigned long)s1->growth[k]);
+    cr_expect_eq(s1->growth_steps, 15);
+    cr_expect_eq(s3->growth_steps, 0);
+    cr_expect_eq(s3->growth[0], 7);
+    const mt_stack_stats_t *s2 = stack(0, 2);
+    cr_expect_eq(s2->growth[14], 0);
+    cr_expect_eq(s2->growth[15], 5);
+    cr_expect_eq(s2->growth_steps, 1);
+}
+
+Test(replay, pools)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {
+        tg_alloc(1, 0x100, 1000, 1),
+        tg_pool_alloc(2, 0x1000, 64, 2, 7),
+        tg_pool_alloc(3, 0x2000, 128, 3, 8),
+        tg_pool_alloc(4, 0x3000, 64, 2, 7),
+        tg_pool_free(5, 0x1000, 7),
+    };
+    tg_block(1, ev, 5);
+    tg_close(1);
+
+    cr_assert_eq(replay(NULL, false), 0);
+    cr_expect_eq(B(rp.alloc_bw), 1000, "pool events are skipped without --pool");
+    mt_replay_free(&rp);
+    mt_reader_close(r1);
+
+    mt_replay_options_t opt = {.pool = 7};
+    cr_assert_eq(replay(&opt, false), 0);
+    cr_expect_eq(B(rp.alloc_bw), 128);
+    cr_expect_eq(B(rp.live_bw), 64);
+    cr_expect_eq(rp.nstacks, 1);
+    cr_expect_eq(N(rp.temp_w), 0);
+    mt_replay_free(&rp);
+    mt_reader_close(r1);
+
+    opt.pool = MT_POOL_ALL;
+    cr_assert_eq(replay(&opt, false), 0);
+    cr_expect_eq(B(rp.alloc_bw), 256);
+    cr_expect_eq(B(rp.live_bw), 192);
+}
+
+Test(replay, size_filter)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {tg_alloc(1, 0x100, 10, 1), tg_alloc(2, 0x200, 100, 1),
+                       tg_alloc(3, 0x300, 1000, 1), tg_free(4, 0x100)};
+    tg_block(1, ev, 4);
+    tg_close(1);
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE, .min_size = 50, .max_size = 100};
+    cr_assert_eq(replay(&opt, false), 0);
+    cr_expect_eq(B(rp.alloc_bw), 100);
+    cr_expect_eq(B(rp.live_bw), 100);
+    cr_expect_eq(rp.unknown_frees, 1, "the free of a filtered-out block is unknown");
+}
+
+typedef struct live_acc {
+    uint64_t bytes, n, stack2;
+} live_acc_t;
+
+static void count_live(void *ctx, uint32_t st, uint64_t ptr, uint64_t size, uint64_t w)
+{
+    live_acc_t *acc = ctx;
+    (void)ptr;
+    acc->bytes += size * (w / MT_WEIGHT_ONE);
+    acc->n++;
+    acc->stack2 += rp.stacks[st].id == 2;
+}
+
+Test(replay, live_iteration)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {tg_alloc(1, 0x100, 10, 1), tg_alloc(2, 0x200, 20, 2),
+                       tg_alloc(3, 0x300, 30, 2), tg_free(4, 0x200)};
+    tg_block(1, ev, 4);
+    tg_close(1);
+    cr_assert_eq(replay(NULL, false), 0);
+    live_acc_t acc = {0, 0, 0};
+    mt_replay_foreach_live(&rp, count_live, &acc);
+    cr_expect_eq(acc.bytes, 40);
+    cr_expect_eq(acc.n, 2);
+    cr_expect_eq(acc.stack2, 1);
+}
+
+Test(replay, corrupt_block)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {tg_alloc(1, 0x100, 10, 1)};
+    tg_block(1, ev, 1);
+    /* version 1, 3 events, thread 1, base ts 5, then an unknown event type */
+    static const uint8_t bad[] = {1, 3, 0, 0, 0, 1, 5, 0xee, 0, 0, 0, 0, 0, 0};
+    tg_raw_block(bad, sizeof(bad));
+    tg_close(1);
+    cr_assert_eq(replay(NULL, false), MT_ECORRUPT);
+    cr_expect_eq(rp.err_trace, 0);
+    cr_expect_eq(rp.err_block, last_block(r1, NULL), "the bad block is the last one");
+}
+
+Test(replay, corrupt_header)
+{
+    tg_open(dir1, 0, 0, 100);
+    static const uint8_t bad[] = {9, 0, 0};
+    tg_raw_block(bad, sizeof(bad));
+    tg_close(1);
+    cr_assert_eq(replay(NULL, false), MT_ECORRUPT);
+    cr_expect_eq(rp.err_block, last_block(r1, NULL));
+    cr_expect_neq(rp.err_block, 0);
+}
+
+/* Regression: format/writer.c once stored a trace's first block under key 0,
+ * which the reader never returns, and the first block's events were lost. */
+Test(replay, first_block_is_replayed)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {tg_alloc(1, 0x100, 10, 1)};
+    tg_block(1, ev, 1);
+    tg_close(1);
+    cr_assert_eq(replay(NULL, false), 0);
+    cr_expect_eq(rp.events, 1, "the first block of the trace was not replayed");
+}
+
+/* Many live allocations and frees in a random order: the live table keeps
+ * exact totals through growth and backward-shift deletion. */
+Test(replay, live_table_stress)
+{
+    enum { N = 50000 };
+    tg_open(dir1, 0, 0, 10 * N);
+    mt_event_t *ev = calloc(2 * N, sizeof(*ev));
+    cr_assert(ev);
+    uint64_t ts = 1;
+    for (uint64_t i = 0; i < N; i++)
+        ev[i] = tg_alloc(ts++, 0x10000 + i * 16 * 7919 % (N * 16), 1 + i % 100, 1 + (uint32_t)(i % 7));
+    size_t n = N;
+    uint64_t freed_bytes = 0;
+    for (uint64_t i = 0; i < N; i += 2) {
+        ev[n++] = tg_free(ts++, ev[i].ptr);
+        freed_bytes += ev[i].size;
+    }
+    uint64_t all = 0;
+    for (uint64_t i = 0; i < N; i++)
+        all += ev[i].size;
+    for (size_t off = 0; off < n; off += 500)
+        tg_block(1, ev + off, n - off < 500 ? n - off : 500);
+    tg_close(1);
+    cr_assert_eq(replay(NULL, false), 0);
+    cr_expect_eq(B(rp.alloc_bw), all);
+    cr_expect_eq(B(rp.live_bw), all - freed_bytes);
+    cr_expect_eq(N(rp.live_w), N / 2);
+    cr_expect_eq(rp.unknown_frees, 0);
+    cr_expect_eq(rp.nstacks, 7);
+    free(ev);
+}

@@ -1,0 +1,202 @@
+/* test-symbolize.c - analyze/symbolize.c on this test program itself: its
+ * module record is built from dl_iterate_phdr (the real load bias), and
+ * return addresses taken at known lines must come back as the right
+ * function, file and line, inlined frames included. Fallbacks: a missing
+ * file, a build-id mismatch and an address outside every module. */
+#include <criterion/criterion.h>
+#include <elf.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static mt_module_t self;
+static int marker_line, inner_line, outer_line;
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size, (void)data;
+    if (info->dlpi_name && info->dlpi_name[0])
+        return 0; /* the main program has an empty name */
+    self.base = info->dlpi_addr;
+    self.lo = UINT64_MAX;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD) {
+            uint64_t a = info->dlpi_addr + ph->p_vaddr;
+            if (a < self.lo)
+                self.lo = a;
+            if (a + ph->p_memsz > self.hi)
+                self.hi = a + ph->p_memsz;
+        }
+        if (ph->p_type == PT_NOTE) { /* the GNU build id, as the shim records it */
+            const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+            while (p + sizeof(ElfW(Nhdr)) <= end) {
+                const ElfW(Nhdr) *nh = (const void *)p;
+                const char *name = p + sizeof(*nh);
+                const char *desc = name + ((nh->n_namesz + 3) & ~3u);
+                if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+                    memcmp(name, "GNU", 4) == 0 && nh->n_descsz <= sizeof(self.build_id)) {
+                    memcpy(self.build_id, desc, nh->n_descsz);
+                    self.build_id_len = nh->n_descsz;
+                }
+                p = desc + ((nh->n_descsz + 3) & ~3u);
+            }
+        }
+    }
+    return 1;
+}
+
+static void load_self(void)
+{
+    ssize_t n = readlink("/proc/self/exe", self.path, sizeof(self.path) - 1);
+    cr_assert(n > 0);
+    self.path[n] = '\0';
+    dl_iterate_phdr(find_self, NULL);
+    cr_assert(self.hi > self.lo);
+}
+
+__attribute__((noinline)) static uint64_t caller_pc(void)
+{
+    return (uint64_t)(uintptr_t)__builtin_return_address(0);
+}
+
+__attribute__((noinline)) uint64_t marker_function(void)
+{
+    uint64_t pc = caller_pc(); marker_line = __LINE__;
+    __asm__ volatile("" ::: "memory");
+    return pc;
+}
+
+static inline __attribute__((always_inline)) uint64_t inner_inline(void)
+{
+    uint64_t pc = caller_pc(); inner_line = __LINE__;
+    return pc;
+}
+
+__attribute__((noinline)) uint64_t outer_function(void)
+{
+    uint64_t pc = inner_inline(); outer_line = __LINE__;
+    __asm__ volatile("" ::: "memory");
+    return pc;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = s ? strlen(s) : 0, b = strlen(suffix);
+    return s && a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+Test(symbolize, function_file_line)
+{
+    load_self();
+    cr_assert_neq(self.build_id_len, 0, "the test binary has a build id");
+    mt_symbolizer_t *s = mt_sym_new();
+    cr_assert(s);
+    cr_assert_eq(mt_sym_add_module(s, 0, &self), 0);
+    uint64_t pc = marker_function();
+    mt_frame_t fr[8];
+    size_t n = mt_sym_pc(s, 0, pc, fr, 8);
+    cr_assert_geq(n, 1);
+    cr_expect_str_eq(fr[0].function, "marker_function");
+    cr_expect(ends_with(fr[0].file, "/tests/analyze/test-symbolize.c"), "file %s", fr[0].file);
+    cr_expect(fr[0].file && fr[0].file[0] == '/', "absolute: %s", fr[0].file);
+    cr_expect_eq(fr[0].line, (uint32_t)marker_line);
+    cr_expect_str_eq(fr[0].module, self.path);
+    cr_expect_eq(fr[0].address, pc);
+    cr_expect(!fr[0].inlined);
+    cr_expect(!mt_sym_is_self(s, 0, pc));
+
+    uint32_t file;
+    uint64_t rel;
+    mt_sym_locate(s, 0, pc, &file, &rel);
+    cr_expect_eq(file, 0);
+    cr_expect_eq(rel, pc - self.base);
+
+    /* Cached: the same answer again. */
+    mt_frame_t again[8];
+    cr_expect_eq(mt_sym_pc(s, 0, pc, again, 8), n);
+    cr_expect_eq(again[0].function, fr[0].function);
+    mt_sym_free(s);
+}
+
+Test(symbolize, inlined_frames)
+{
+    load_self();
+    mt_symbolizer_t *s = mt_sym_new();
+    cr_assert_eq(mt_sym_add_module(s, 0, &self), 0);
+    uint64_t pc = outer_function();
+    mt_frame_t fr[8];
+    size_t n = mt_sym_pc(s, 0, pc, fr, 8);
+    cr_assert_eq(n, 2, "inline_inline inlined into outer_function: %zu frames", n);
+    cr_expect_str_eq(fr[0].function, "inner_inline");
+    cr_expect(fr[0].inlined);
+    cr_expect_eq(fr[0].line, (uint32_t)inner_line);
+    cr_expect_str_eq(fr[1].function, "outer_function");
+    cr_expect(!fr[1].inlined);
+    cr_expect_eq(fr[1].line, (uint32_t)outer_line);
+    cr_expect(ends_with(fr[1].file, "test-symbolize.c"), "%s", fr[1].file);
+    mt_sym_free(s);
+}
+
+Test(symbolize, fallbacks)
+{
+    load_self();
+    mt_symbolizer_t *s = mt_sym_new();
+    /* trace 0: a file that does not exist */
+    mt_module_t *m = calloc(1, sizeof(*m));
+    snprintf(m->path, sizeof(m->path), "/nonexistent/libgone.so");
+    m->base = 0x7f0000000000;
+    m->lo = 0x7f0000000000;
+    m->hi = 0x7f0000010000;
+    cr_assert_eq(mt_sym_add_module(s, 0, m), 0);
+    /* trace 1: this program, recorded with another build id */
+    mt_module_t *changed = malloc(sizeof(*changed));
+    *changed = self;
+    changed->build_id[0] ^= 0xff;
+    cr_assert_eq(mt_sym_add_module(s, 1, changed), 0);
+    /* trace 2: the shim itself */
+    snprintf(m->path, sizeof(m->path), "/usr/lib/x86_64-linux-gnu/libmtrace.so");
+    cr_assert_eq(mt_sym_add_module(s, 2, m), 0);
+
+    mt_frame_t fr[4];
+    cr_assert_eq(mt_sym_pc(s, 0, 0x7f0000001234, fr, 4), 1);
+    cr_expect_null(fr[0].function);
+    cr_expect_null(fr[0].file);
+    cr_expect_str_eq(fr[0].module, "/nonexistent/libgone.so");
+    cr_expect_eq(fr[0].offset, 0x1234);
+
+    uint64_t pc = marker_function();
+    cr_assert_eq(mt_sym_pc(s, 1, pc, fr, 4), 1);
+    cr_expect_null(fr[0].function, "a changed file must not be trusted");
+    cr_expect_eq(fr[0].offset, pc - self.base);
+
+    cr_assert_eq(mt_sym_pc(s, 0, 0x1000, fr, 4), 1); /* no module at all */
+    cr_expect_null(fr[0].module);
+    cr_expect_null(fr[0].function);
+    cr_expect_eq(fr[0].address, 0x1000);
+
+    cr_expect(mt_sym_is_self(s, 2, 0x7f0000000100));
+    cr_expect(!mt_sym_is_self(s, 0, 0x7f0000000100));
+    cr_expect_str_eq(mt_sym_basename("/a/b/libc.so.6"), "libc.so.6");
+    free(m);
+    free(changed);
+    mt_sym_free(s);
+}
+
+/* Thousands of distinct addresses resolve quickly thanks to the per-file
+ * Dwfl and the cache (a coarse guard, not a benchmark). */
+Test(symbolize, many_addresses, .timeout = 20)
+{
+    load_self();
+    mt_symbolizer_t *s = mt_sym_new();
+    cr_assert_eq(mt_sym_add_module(s, 0, &self), 0);
+    mt_frame_t fr[8];
+    size_t named = 0;
+    for (uint64_t a = self.lo; a < self.hi && a < self.lo + 200000; a += 7)
+        named += mt_sym_pc(s, 0, a, fr, 8) && fr[0].function != NULL;
+    cr_expect_gt(named, 100);
+    mt_sym_free(s);
+}
