@@ -242,10 +242,36 @@ int mt__stacks_setup(void);
 void mt__stacks_after_fork(void);
 extern uint64_t mt__stacks_lost;
 
+/* ---- cfi.c --------------------------------------------------------------- */
+
+/* How to step from a frame to its caller (x86-64): CFA = reg + cfa_offset,
+ * return address at CFA - 8, caller's rbp at CFA + rbp_offset if saved. */
+enum { MT__CFI_OK = 1, MT__CFI_END, MT__CFI_COMPLEX };
+enum { MT__CFI_RSP = 7, MT__CFI_RBP = 6 };
+typedef struct mt__cfi_rule {
+    uint64_t pc;        /* the address this rule is for (cache key) */
+    int32_t cfa_offset;
+    int32_t rbp_offset;
+    uint8_t cfa_reg;    /* MT__CFI_RSP or MT__CFI_RBP */
+    uint8_t rbp_saved;
+    uint8_t kind;       /* MT__CFI_OK; END: outermost frame; COMPLEX: not modelled */
+} mt__cfi_rule_t;
+
+/* Fills RULE for code address PC from its .eh_frame FDE. */
+void mt__cfi_find(uintptr_t pc, mt__cfi_rule_t *rule);
+
+/* Each thread caches rules in its own region (thread.c), lock-free. */
+#define MT__CFI_CACHE_BITS 12
+extern MT__TLS mt__cfi_rule_t *mt__tls_cfi_cache;
+
 /* ---- unwind.c ------------------------------------------------------------ */
 
 /* Captures the caller's stack without mtrace's own frames; returns its id. */
 uint32_t mt__unwind_stack(void);
+/* The two capture paths, for tests: up to MAX return addresses into PCS.
+ * The fast path returns -1 when a frame needs the general unwinder. */
+int mt__unwind_fast(uint64_t *pcs, uint32_t max);
+uint32_t mt__unwind_slow(uint64_t *pcs, uint32_t max);
 
 /* ---- liveset.c ----------------------------------------------------------- */
 
@@ -295,9 +321,25 @@ void mt__cxx_resolve(void);
 
 /* ---- numa.c -------------------------------------------------------------- */
 
-/* CPU -> node table, built at start from libnuma. */
+/* CPU -> node table and the topology, built at start from libnuma. */
 int16_t mt__node_of_cpu(int cpu);
 void mt__numa_setup(void);
+/* Writes meta "numa_topology" into the open transaction. Returns 0 or a writer error. */
+int mt__numa_write_meta(mt_writer_t *w);
+
+/* ---- placement.c (writer thread only) ------------------------------------ */
+
+/* Shows the first N readable events of RING (drained this tick) to the
+ * placement table. Idempotent, so a redone tick may show them again. */
+void mt__placement_observe(mt__ring_t *ring, uint64_t n, uint64_t now);
+/* Asks where the pages of the objects due at NOW are (FINAL: the last tick,
+ * every object not asked yet); *OUT = the PLACEMENT events to write, valid
+ * until mt__placement_done. A redone tick gets the same events again. */
+size_t mt__placement_poll(uint64_t now, int final, const mt_event_t **out);
+/* After the tick committed. */
+void mt__placement_done(void);
+/* Forgets every object (fork child). */
+void mt__placement_reset(void);
 
 /* ---- writer.c ------------------------------------------------------------ */
 

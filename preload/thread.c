@@ -16,6 +16,7 @@
 MT__TLS mt__thread_t *mt__tls_thread;
 MT__TLS int mt__tls_guard;
 MT__TLS int mt__tls_exiting;
+MT__TLS mt__cfi_rule_t *mt__tls_cfi_cache;
 static MT__TLS int destructor_rounds;
 
 uint64_t mt__late_calls[MT_EP_COUNT], mt__late_bytes[MT_EP_COUNT];
@@ -31,6 +32,7 @@ static void on_thread_exit(void *arg)
         pthread_setspecific(exit_key, t) == 0)
         return;
     mt__tls_thread = NULL;
+    mt__tls_cfi_cache = NULL; /* the writer unmaps the region */
     mt__tls_exiting = 1;
     prctl(PR_GET_NAME, t->name);
     __atomic_store_n(&t->exited, 1, __ATOMIC_RELEASE);
@@ -45,10 +47,13 @@ int mt__thread_setup(void)
 mt__thread_t *mt__thread_register(void)
 {
     size_t head = (sizeof(mt__thread_t) + 4095) & ~(size_t)4095;
-    size_t len = head + mt__opt.ring_events * sizeof(mt_event_t);
+    size_t cache = sizeof(mt__cfi_rule_t) << MT__CFI_CACHE_BITS;
+    size_t len = head + cache + mt__opt.ring_events * sizeof(mt_event_t);
     mt__thread_t *t = mt__sys_reserve(len);
     if (!t)
         return NULL;
+    mt__tls_cfi_cache = (mt__cfi_rule_t *)((char *)t + head);
+    head += cache;
     t->map_len = len;
     t->ring.slots = (mt_event_t *)((char *)t + head);
     t->ring.mask = (uint32_t)(mt__opt.ring_events - 1);
