@@ -27,5 +27,7 @@
 int cmd_info(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
+int cmd_numa(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
 
 #endif

@@ -120,7 +120,8 @@ static int attach_sizes(mt_report_t *rep)
         free(c.items);
         return ENOMEM;
     }
-    qsort(c.items, c.n, sizeof(*c.items), cmp_item);
+    if (c.n > 1) /* items is NULL when nothing is live: qsort's argument is nonnull */
+        qsort(c.items, c.n, sizeof(*c.items), cmp_item);
     size_count_t all[MAX_SIZES * 4];
     for (size_t i = 0; i < c.n;) {
         uint32_t row = c.items[i].row;

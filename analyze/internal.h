@@ -139,12 +139,21 @@ static inline uint64_t mt_bw_bytes(mt_u128 bw)
 #define MT_POOL_NONE (-1)     /* replay the malloc heap; skip pool events */
 #define MT_POOL_ALL (-2)      /* replay the events of every pool, not the heap */
 
+struct mt_replay;
+
 typedef struct mt_replay_options {
     int64_t pool;             /* MT_POOL_NONE (default), MT_POOL_ALL, or one pool id */
     uint64_t min_size;        /* count only allocations of min_size..max_size bytes */
     uint64_t max_size;        /* 0 = no upper bound */
     bool growth;              /* fill mt_stack_stats_t.growth */
     bool progress;            /* progress line on stderr when slow (caller checks isatty) */
+    /* Called for every event, in merged time order, after replay's own
+     * bookkeeping (numa.c uses it for mmap, policy and placement events).
+     * THREAD is the shim's thread sequence. A nonzero return stops the replay
+     * with that error. NULL: none. */
+    int (*on_event)(void *ctx, struct mt_replay *rp, uint32_t trace, uint32_t thread,
+                    const mt_event_t *e);
+    void *ctx;
 } mt_replay_options_t;
 
 /* What replay learned about one stack of one trace. */
@@ -220,6 +229,10 @@ void mt_replay_foreach_live(const mt_replay_t *rp,
                                        uint64_t weight),
                             void *ctx);
 void mt_replay_free(mt_replay_t *rp);
+/* Index in rp->stacks of stack ID of trace TRACE, created on first sight (for
+ * on_event hooks that attribute other events to stacks); UINT32_MAX when out
+ * of memory. Pointers into rp->stacks do not survive it. */
+uint32_t mt_replay_stack_index(mt_replay_t *rp, uint32_t trace, uint32_t id);
 
 /* ---- symbolize.c ------------------------------------------------------- */
 
@@ -309,7 +322,8 @@ void mt_report_free(mt_report_t *rep);
 
 /* Parses a byte size with an optional K/M/G/T suffix (binary). */
 int mt_parse_size(const char *s, uint64_t *v);
-/* Parses --pool: "all" or a pool id. */
+/* Parses --pool: "all", a pool id (a number), or a pool name, whose id is
+ * mt_pool_id(NAME) (mtrace/mtrace.h). MT_EINVAL for "" or "-...". */
 int mt_parse_pool(const char *s, int64_t *pool);
 
 /* ---- session (report.c): the traces of one top / leaks command -------- */

@@ -26,6 +26,8 @@ static const mt_command_t commands[] = {
     {"info", cmd_info, "what a trace holds: process, sampling, exact calls and bytes"},
     {"top", cmd_top, "the stacks that allocate the most (bytes, calls, peak, live, temporary)"},
     {"leaks", cmd_leaks, "what is still allocated at the end, by stack and size"},
+    {"numa", cmd_numa, "which NUMA node memory landed on, by stack; policies and mismatches"},
+    {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

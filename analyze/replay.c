@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "internal.h"
+#define MTRACE_NO_ANNOTATIONS /* only the pool constants */
+#include "mtrace/mtrace.h"
 
 #define FIB 0x9E3779B97F4A7C15ull
 
@@ -479,7 +481,7 @@ static void on_free(mt_replay_t *rp, cursor_t *c, const mt_event_t *e)
     live_remove(rp, t, le);
 }
 
-static int on_event(mt_replay_t *rp, cursor_t *c)
+static int replay_event(mt_replay_t *rp, cursor_t *c)
 {
     const mt_event_t *e = &c->ev;
     bool pool = rp->opt.pool != MT_POOL_NONE;
@@ -494,6 +496,8 @@ static int on_event(mt_replay_t *rp, cursor_t *c)
     case MT_EV_POOL_FREE:
         if (!pool || (rp->opt.pool != MT_POOL_ALL && e->arg[1] != (uint64_t)rp->opt.pool))
             return 0;
+        if (e->type == MT_EV_POOL_ALLOC && e->kind >= MT_POOL_KIND_NAME)
+            return 0; /* a pool's name (mtrace/mtrace.h), not an object */
         if (e->type == MT_EV_POOL_ALLOC)
             return on_alloc(rp, c, e);
         on_free(rp, c, e);
@@ -501,6 +505,19 @@ static int on_event(mt_replay_t *rp, cursor_t *c)
     default: /* mmap and friends are not heap; placement and rss are not allocations */
         return 0;
     }
+}
+
+static int on_event(mt_replay_t *rp, cursor_t *c)
+{
+    int rc = replay_event(rp, c);
+    if (!rc && rp->opt.on_event)
+        rc = rp->opt.on_event(rp->opt.ctx, rp, c->trace, c->thread, &c->ev);
+    return rc;
+}
+
+uint32_t mt_replay_stack_index(mt_replay_t *rp, uint32_t trace, uint32_t id)
+{
+    return stack_index(rp, trace, id);
 }
 
 /* ---- the merge ------------------------------------------------------------ */

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "internal.h"
+#define MTRACE_NO_ANNOTATIONS /* mt_pool_id only */
+#include "mtrace/mtrace.h"
 
 /* ---- grouping --------------------------------------------------------- */
 
@@ -294,7 +296,8 @@ static int sort_rows(const void *a, const void *b)
 void mt_report_sort(mt_report_t *rep, int (*cmp)(const mt_row_t *a, const mt_row_t *b))
 {
     row_cmp = cmp;
-    qsort(rep->rows, rep->nrows, sizeof(*rep->rows), sort_rows);
+    if (rep->nrows > 1) /* rows is NULL when there are none: qsort's argument is nonnull */
+        qsort(rep->rows, rep->nrows, sizeof(*rep->rows), sort_rows);
     for (size_t i = 0; i < rep->rp->nstacks; i++)
         rep->row_of_stack[i] = UINT32_MAX;
     /* Callers that need row_of_stack after sorting rebuild it from the rows'
@@ -463,9 +466,14 @@ int mt_parse_pool(const char *s, int64_t *pool)
     char *end;
     errno = 0;
     unsigned long long n = strtoull(s, &end, 0);
-    if (errno || end == s || *end || *s == '-' || n > INT64_MAX)
+    if (*s >= '0' && *s <= '9' && !errno && end != s && !*end && n <= INT64_MAX) {
+        *pool = (int64_t)n; /* a pool id */
+        return 0;
+    }
+    /* A pool name: its id is the hash the annotations record. */
+    if (!*s || *s == '-')
         return MT_EINVAL;
-    *pool = (int64_t)n;
+    *pool = (int64_t)mt_pool_id(s);
     return 0;
 }
 

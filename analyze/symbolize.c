@@ -12,8 +12,11 @@
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -314,13 +317,23 @@ static void open_file(symfile_t *f)
     f->state = -1;
     if (f->path[0] != '/') /* [vdso], linux-vdso.so.1: no file to read */
         return;
-    if (!(f->dwfl = dwfl_begin(&callbacks)))
+    /* The path comes from the trace: read it only if it is a regular file
+     * (a FIFO or a device named there would block or never end). */
+    struct stat st;
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
         return;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(f->dwfl = dwfl_begin(&callbacks))) {
+        close(fd);
+        return;
+    }
     dwfl_report_begin(f->dwfl);
-    f->mod = dwfl_report_elf(f->dwfl, mt_sym_basename(f->path), f->path, -1, 0, false);
+    f->mod = dwfl_report_elf(f->dwfl, mt_sym_basename(f->path), f->path, fd, 0, false);
     dwfl_report_end(f->dwfl, NULL, NULL);
-    if (!f->mod)
+    if (!f->mod) {
+        close(fd); /* consumed only on success */
         return;
+    }
     if (f->build_id_len) {
         const unsigned char *bits;
         GElf_Addr vaddr;

@@ -226,6 +226,33 @@ extern const uint8_t mt_entry_point_family[MT_EP_COUNT];
 #define MT_META_PARENT_TRACE "parent_pid"         /* u64: set in a fork child's trace */
 #define MT_META_TOPOLOGY "numa_topology"          /* see FORMAT.md */
 
+/* The decoded "numa_topology" meta value (FORMAT.md). Node i (in record
+ * order) has id node[i], memory[i] bytes (0 = unknown) and the CPUs
+ * cpu[cpu_start[i] .. cpu_start[i+1]); distance[i][j] is from node i to node
+ * j in SLIT units (10 = local, 0 = unknown). The limits bound the decoder's
+ * work; a record beyond them is refused (MT_ECORRUPT). */
+#define MT_TOPOLOGY_MAX_NODES 64
+#define MT_TOPOLOGY_MAX_CPUS 4096
+#define MT_TOPOLOGY_MAX_ENCODED \
+    (3 + MT_TOPOLOGY_MAX_NODES * 12 + MT_TOPOLOGY_MAX_CPUS * 2 + \
+     MT_TOPOLOGY_MAX_NODES * MT_TOPOLOGY_MAX_NODES)
+typedef struct mt_topology {
+    uint32_t nnodes;
+    uint16_t node[MT_TOPOLOGY_MAX_NODES];
+    uint64_t memory[MT_TOPOLOGY_MAX_NODES];
+    uint32_t cpu_start[MT_TOPOLOGY_MAX_NODES + 1];
+    uint16_t cpu[MT_TOPOLOGY_MAX_CPUS];
+    uint8_t distance[MT_TOPOLOGY_MAX_NODES][MT_TOPOLOGY_MAX_NODES];
+} mt_topology_t;
+
+/* Encodes T into OUT[CAP]; returns the length, or 0 when T is out of the
+ * limits above or CAP is too small (MT_TOPOLOGY_MAX_ENCODED always suffices). */
+size_t mt_topology_encode(const mt_topology_t *t, uint8_t *out, size_t cap);
+/* Decodes a "numa_topology" value into T. Returns 0 or MT_ECORRUPT (wrong
+ * version, truncated, trailing bytes, limits exceeded, duplicate node id);
+ * never reads outside [VAL, VAL+LEN). */
+int mt_topology_decode(const void *val, size_t len, mt_topology_t *t);
+
 /* ---- writer (the shim's writer thread; single-threaded use) ---------- */
 
 typedef struct mt_writer mt_writer_t;

@@ -140,3 +140,80 @@ int mt__stack_decode(const void *val, size_t len, uint64_t *pcs, uint32_t *nfram
         pcs[i] = mt__get_le64(p + 8 * (size_t)i);
     return 0;
 }
+
+/* ---- numa_topology (meta) ------------------------------------------------ */
+
+#define TOPOLOGY_VERSION 1
+
+size_t mt_topology_encode(const mt_topology_t *t, uint8_t *out, size_t cap)
+{
+    uint32_t n = t->nnodes;
+    if (n > MT_TOPOLOGY_MAX_NODES || t->cpu_start[0] != 0)
+        return 0;
+    size_t need = 3 + (size_t)n * n;
+    for (uint32_t i = 0; i < n; i++) {
+        if (t->cpu_start[i + 1] < t->cpu_start[i] || t->cpu_start[i + 1] > MT_TOPOLOGY_MAX_CPUS)
+            return 0;
+        need += 12 + 2 * (size_t)(t->cpu_start[i + 1] - t->cpu_start[i]);
+    }
+    if (need > cap)
+        return 0;
+    uint8_t *p = out;
+    *p++ = TOPOLOGY_VERSION;
+    *p++ = (uint8_t)n;
+    *p++ = (uint8_t)(n >> 8);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t c = t->cpu_start[i + 1] - t->cpu_start[i];
+        *p++ = (uint8_t)t->node[i];
+        *p++ = (uint8_t)(t->node[i] >> 8);
+        mt__put_le64(p, t->memory[i]);
+        p += 8;
+        *p++ = (uint8_t)c;
+        *p++ = (uint8_t)(c >> 8);
+        for (uint32_t k = t->cpu_start[i]; k < t->cpu_start[i + 1]; k++) {
+            *p++ = (uint8_t)t->cpu[k];
+            *p++ = (uint8_t)(t->cpu[k] >> 8);
+        }
+    }
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < n; j++)
+            *p++ = t->distance[i][j];
+    return (size_t)(p - out);
+}
+
+int mt_topology_decode(const void *val, size_t len, mt_topology_t *t)
+{
+    const uint8_t *p = val, *end = p + len;
+    memset(t, 0, sizeof *t);
+    if (len < 3 || p[0] != TOPOLOGY_VERSION)
+        return MT_ECORRUPT;
+    uint32_t n = (uint32_t)p[1] | (uint32_t)p[2] << 8;
+    p += 3;
+    if (n > MT_TOPOLOGY_MAX_NODES)
+        return MT_ECORRUPT;
+    uint32_t ncpu = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (end - p < 12)
+            return MT_ECORRUPT;
+        t->node[i] = (uint16_t)(p[0] | p[1] << 8);
+        t->memory[i] = mt__get_le64(p + 2);
+        uint32_t c = (uint32_t)p[10] | (uint32_t)p[11] << 8;
+        p += 12;
+        if ((size_t)(end - p) < 2 * (size_t)c || ncpu + c > MT_TOPOLOGY_MAX_CPUS)
+            return MT_ECORRUPT;
+        for (uint32_t k = 0; k < c; k++, p += 2)
+            t->cpu[ncpu + k] = (uint16_t)(p[0] | p[1] << 8);
+        ncpu += c;
+        t->cpu_start[i + 1] = ncpu;
+        for (uint32_t j = 0; j < i; j++)
+            if (t->node[j] == t->node[i])
+                return MT_ECORRUPT;
+    }
+    if ((size_t)(end - p) != (size_t)n * n)
+        return MT_ECORRUPT;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < n; j++)
+            t->distance[i][j] = *p++;
+    t->nnodes = n;
+    return 0;
+}

@@ -50,6 +50,8 @@ static void off(const char *why)
     __atomic_store_n(&mt__state, MT__OFF, __ATOMIC_RELEASE);
 }
 
+static void on_fork_prepare(void);
+static void on_fork_parent(void);
 static void on_fork_child(void);
 
 int mt__init(void)
@@ -79,7 +81,7 @@ int mt__init(void)
         mt__pid = getpid();
         mt__thread_setup();
         mt__path_capture_cwd();
-        pthread_atfork(NULL, NULL, on_fork_child);
+        pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
         __atomic_store_n(&mt__recording, 1, __ATOMIC_RELEASE);
         __atomic_store_n(&mt__state, MT__ON, __ATOMIC_RELEASE);
     }
@@ -163,6 +165,24 @@ __attribute__((destructor)) static void mt__on_unload(void)
         mt__finish("exit");
 }
 
+static int fork_locked; /* set by the forking thread, which holds the tick lock */
+
+static void on_fork_prepare(void)
+{
+    if (__atomic_load_n(&mt__state, __ATOMIC_ACQUIRE) == MT__ON) {
+        mt__writer_fork_prepare();
+        fork_locked = 1;
+    }
+}
+
+static void on_fork_parent(void)
+{
+    if (fork_locked) {
+        fork_locked = 0;
+        mt__writer_fork_parent();
+    }
+}
+
 /* Only the forking thread lives on in the child. The parent's writer and
  * its LMDB environment must not be touched here; the child starts a trace
  * of its own (MTRACE_FOLLOW_FORK=1) or turns tracing off. */
@@ -172,6 +192,7 @@ static void on_fork_child(void)
         return;
     pid_t parent = mt__pid;
     mt__pid = getpid();
+    fork_locked = 0; /* the child re-initialises the tick lock, or never ticks */
     if (!mt__opt.follow_fork) {
         __atomic_store_n(&mt__recording, 0, __ATOMIC_RELEASE);
         __atomic_store_n(&mt__state, MT__OFF, __ATOMIC_RELEASE);

@@ -349,6 +349,9 @@ int mt__writer_start(const char *dir, pid_t parent_pid);
 void mt__writer_stop(const char *end_reason);
 /* Fork child: forgets the parent's writer without touching its LMDB env. */
 void mt__writer_after_fork(void);
+/* fork's prepare and parent handlers: no tick runs across a fork. */
+void mt__writer_fork_prepare(void);
+void mt__writer_fork_parent(void);
 extern uint32_t mt__writer_wake; /* futex word */
 extern int mt__writer_alive;     /* the writer thread runs and can drain rings */
 

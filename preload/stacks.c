@@ -7,6 +7,7 @@
  * for the id. The writer walks ids in order and stores each stack once.
  * Two stacks whose 64-bit hashes collide would share an id (odds 2^-64).
  */
+#include <sched.h>
 #include <string.h>
 
 #include "internal.h"
@@ -16,6 +17,7 @@
 #define ARENA_FRAMES (8u << 20) /* 64 MiB of frames, reserved lazily */
 #define MAX_PROBES 64
 #define ID_SPINS 4096
+#define ID_YIELDS 256
 
 typedef struct stack_slot {
     uint64_t hash; /* 0 = empty; claimed by CAS */
@@ -66,13 +68,18 @@ static uint64_t hash_frames(const uint64_t *pcs, uint32_t n)
     return h ? h : 1;
 }
 
+/* The publisher is a few stores away from its id, unless it was preempted:
+ * spin briefly, then yield the CPU a bounded number of times. */
 static uint32_t wait_for_id(stack_slot_t *s)
 {
-    for (int spin = 0; spin < ID_SPINS; spin++) {
+    for (int round = 0; round < ID_SPINS + ID_YIELDS; round++) {
         uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
         if (id)
             return id;
-        __builtin_ia32_pause();
+        if (round < ID_SPINS)
+            __builtin_ia32_pause();
+        else
+            sched_yield();
     }
     return 0;
 }

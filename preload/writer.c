@@ -91,6 +91,11 @@ static const mt_event_t *single_fetch(void *ctx, uint64_t i)
     return ctx;
 }
 
+static const mt_event_t *array_fetch(void *ctx, uint64_t i)
+{
+    return (const mt_event_t *)ctx + i;
+}
+
 /* Threads are often named after their first allocation: re-read the name
  * of an active thread at most once a second (one small /proc read). */
 static void refresh_name(mt__thread_t *t, uint64_t now)
@@ -178,6 +183,7 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         t->writer_exited = exited;
         if (n)
             rc = put_events(t->seq, n, ring_fetch, &t->ring, ts);
+        mt__placement_observe(&t->ring, n, now);
         if (n && !exited)
             refresh_name(t, now);
         if (!rc && (n || exited || !t->writer_known))
@@ -189,6 +195,12 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         rss.type = MT_EV_RSS;
         rss.size = mt__proc_rss();
         rc = put_events(WRITER_SEQ, 1, single_fetch, &rss, ts);
+    }
+    if (!rc) { /* after the drain: placement of what is due (placement.c) */
+        const mt_event_t *pl;
+        size_t npl = mt__placement_poll(now, end_reason != NULL, &pl);
+        if (npl)
+            rc = put_events(WRITER_SEQ, npl, array_fetch, (void *)pl, ts);
     }
     ts->stack_cursor = stack_cursor;
     const uint64_t *pcs;
@@ -216,6 +228,7 @@ static void release_tick(const tick_state_t *ts)
     blocks_total += ts->blocks;
     block_bytes_total += ts->block_bytes;
     stack_cursor = ts->stack_cursor;
+    mt__placement_done();
     mt__thread_t **link = &threads;
     while (*link) {
         mt__thread_t *t = *link;
@@ -262,20 +275,50 @@ static void stop_recording(const char *why, int rc)
     }
 }
 
+/* Held for the whole of a tick, and by fork's prepare handler: a fork child
+ * must not inherit a lock (the loader's, LMDB's) that the writer held in
+ * the middle of a tick, since no writer thread lives on in the child. */
+static pthread_mutex_t tick_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mt__writer_fork_prepare(void)
+{
+    pthread_mutex_lock(&tick_lock);
+}
+
+void mt__writer_fork_parent(void)
+{
+    pthread_mutex_unlock(&tick_lock);
+}
+
+static int tick_locked(const char *end_reason);
+
 /* One tick. Returns 0, or nonzero once recording has stopped for good. */
 static int tick(const char *end_reason)
+{
+    pthread_mutex_lock(&tick_lock);
+    int rc = tick_locked(end_reason);
+    pthread_mutex_unlock(&tick_lock);
+    return rc;
+}
+
+static int tick_locked(const char *end_reason)
 {
     adopt_new_threads();
     for (int attempt = 0;; attempt++) {
         tick_state_t ts = {0};
-        int rc = mt_writer_check_fd(trace);
-        if (rc) {
+        int rc = mt_writer_begin(trace);
+        if (!rc)
+            rc = fill_tick(&ts, end_reason);
+        /* LMDB writes pages to its fd only in the commit: check that the fd
+         * is still data.mdb right before, so that a program which closed it
+         * and opened a file of its own under that number is not written to.
+         * (The check and the write are not atomic; this keeps the window to
+         * the commit itself.) */
+        if (!rc && (rc = mt_writer_check_fd(trace)) != 0) {
+            mt_writer_abort(trace);
             stop_recording("the program closed or replaced the trace file", rc);
             return rc;
         }
-        rc = mt_writer_begin(trace);
-        if (!rc)
-            rc = fill_tick(&ts, end_reason);
         if (!rc)
             rc = mt_writer_commit(trace);
         else
@@ -346,6 +389,8 @@ int mt__writer_start(const char *dir, pid_t parent_pid)
     if (!rc)
         rc = mt__proc_write_meta(trace, parent_pid);
     if (!rc)
+        rc = mt__numa_write_meta(trace);
+    if (!rc)
         rc = mt_writer_commit(trace);
     if (rc) {
         mt__warn_once(MT__WARN_STORAGE, "cannot write trace %s: %s; the program runs untraced",
@@ -409,7 +454,9 @@ void mt__writer_stop(const char *end_reason)
 void mt__writer_after_fork(void)
 {
     /* The parent's environment must not be used here: forget it. The thread
-     * list and blocks are copies the parent still owns; they are dropped. */
+     * list and blocks are copies the parent still owns; they are dropped.
+     * The tick lock was taken by the prepare handler in the forking thread. */
+    pthread_mutex_init(&tick_lock, NULL);
     if (trace)
         mt_writer_forget(trace);
     trace = NULL;
@@ -421,6 +468,7 @@ void mt__writer_after_fork(void)
     stack_cursor = 0;
     events_total = blocks_total = block_bytes_total = 0;
     retired_dropped = 0;
+    mt__placement_reset();
     memset(retired_calls, 0, sizeof retired_calls);
     memset(retired_bytes, 0, sizeof retired_bytes);
     mt__writer_wake = 0;

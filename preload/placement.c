@@ -1,0 +1,454 @@
+/* placement.c - which NUMA node the pages of live sampled allocations and of
+ * recorded mmap regions are on, asked by the writer thread, never in a hook.
+ *
+ * The writer shows every event it drains to mt__placement_observe, which
+ * keeps a writer-private table: live sampled allocations (ALLOC/FREE) and
+ * mmap regions (MMAP/MUNMAP/MREMAP). Each tick mt__placement_poll asks the
+ * kernel where the pages of the objects that are due are, with one batched
+ * move_pages(0, n, pages, NULL, status, 0), made as a raw system call (the
+ * shim's own move_pages symbol would record it as the program's):
+ *   - once FIRST_DELAY_NS after the object was first seen: a page's node is
+ *     fixed when it is first touched, so one early answer says where it landed;
+ *   - again every REQUERY_NS, so that migrations show;
+ *   - in the last tick, every object not asked yet, without the delay, so
+ *     that short programs get answers too.
+ * Cost bound: an object spanning more than OBJECT_PAGES pages is sampled at
+ * OBJECT_PAGES evenly spaced pages, each standing for an equal share of its
+ * bytes; at most TICK_PAGES pages are asked per tick (FINAL_PAGES in the last
+ * one); what does not fit waits for the next tick, first answers before
+ * repeats. docs/NUMA.md states the measured cost.
+ * Each answer becomes PLACEMENT events, one per (object, node), stamped with
+ * the time of the query: size = bytes those pages stand for, node = the
+ * page's node, MT_NODE_UNTOUCHED for pages not faulted in yet (-ENOENT),
+ * MT_NODE_UNKNOWN for other per-page errors. Pages that are no longer mapped
+ * (-EFAULT: unmapped behind our back, or a freed large block) are left out;
+ * an object none of whose pages is mapped is dropped.
+ * A heap allocation that starts exactly where a recorded region starts (an
+ * allocator that maps its arenas with mmap) is not tracked: PLACEMENT events
+ * carry only an address, and the region's pages already count that memory.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define FIRST_DELAY_NS 200000000ull /* first query: 200 ms after first sight */
+#define REQUERY_NS 5000000000ull    /* then every 5 s */
+#define TICK_PAGES 4096             /* pages asked per tick, at most */
+#define FINAL_PAGES 16384           /* in the last tick */
+#define OBJECT_PAGES 512            /* sampled pages per object, at most */
+#define MAX_OBJECTS (1u << 20)      /* tracked objects; more are not asked about */
+#define MAX_AGG (MT_TOPOLOGY_MAX_NODES + 2)
+
+#define KEY_REGION 1u /* key = address | KEY_REGION for mmap regions */
+#define NIL UINT32_MAX
+
+enum { LIST_FIRST, LIST_AGAIN, NLISTS };
+
+typedef struct obj {
+    uint64_t key;  /* address | KEY_REGION; 0 = unused entry */
+    uint64_t size; /* bytes */
+    uint64_t due;  /* next query, trace clock */
+    uint32_t prev, next;
+    uint8_t list;
+} obj_t;
+
+static obj_t *objs;           /* entries, linked into lists or the free list */
+static uint32_t objs_cap, objs_used, free_head = NIL;
+static uint32_t *slots;       /* hash of key -> entry + 1, 0 = empty */
+static unsigned slot_bits;
+static uint32_t live;
+static struct {
+    uint32_t head, tail;
+} lists[NLISTS] = {{NIL, NIL}, {NIL, NIL}};
+static int disabled;          /* move_pages unusable: placement is off */
+static uint64_t page_size;
+
+/* The answers of the open tick, kept until mt__placement_done so that a tick
+ * redone after the map grew writes them again. */
+static mt_event_t events[FINAL_PAGES];
+static size_t nevents;
+static int held;
+static void *pages[FINAL_PAGES];
+static int status[FINAL_PAGES];
+static uint64_t bytes_of[FINAL_PAGES];
+
+/* Cost, for MTRACE_VERBOSE and docs/NUMA.md. */
+static uint64_t stat_ticks, stat_pages, stat_ns, stat_max_ns, stat_skipped;
+
+/* ---- the table ------------------------------------------------------------ */
+
+static size_t home(uint64_t key)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - slot_bits));
+}
+
+/* Slot holding KEY, or the empty slot where it would go. */
+static size_t slot_of(uint64_t key)
+{
+    size_t mask = ((size_t)1 << slot_bits) - 1, i = home(key);
+    while (slots[i] && objs[slots[i] - 1].key != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static uint32_t find(uint64_t key)
+{
+    if (!live)
+        return NIL;
+    size_t i = slot_of(key);
+    return slots[i] ? slots[i] - 1 : NIL;
+}
+
+static int grow_slots(void)
+{
+    unsigned bits = slot_bits ? slot_bits + 1 : 12;
+    uint32_t *old = slots;
+    size_t old_n = slot_bits ? (size_t)1 << slot_bits : 0;
+    uint32_t *g = calloc((size_t)1 << bits, sizeof *g);
+    if (!g)
+        return -1;
+    slots = g;
+    slot_bits = bits;
+    for (size_t i = 0; i < old_n; i++)
+        if (old[i])
+            slots[slot_of(objs[old[i] - 1].key)] = old[i];
+    free(old);
+    return 0;
+}
+
+static void unlink_obj(uint32_t idx)
+{
+    obj_t *o = &objs[idx];
+    if (o->prev != NIL)
+        objs[o->prev].next = o->next;
+    else
+        lists[o->list].head = o->next;
+    if (o->next != NIL)
+        objs[o->next].prev = o->prev;
+    else
+        lists[o->list].tail = o->prev;
+}
+
+static void append(uint32_t idx, int list)
+{
+    obj_t *o = &objs[idx];
+    o->list = (uint8_t)list;
+    o->next = NIL;
+    o->prev = lists[list].tail;
+    if (o->prev != NIL)
+        objs[o->prev].next = idx;
+    else
+        lists[list].head = idx;
+    lists[list].tail = idx;
+}
+
+static void add(uint64_t key, uint64_t size, uint64_t now)
+{
+    if (live >= MAX_OBJECTS) {
+        stat_skipped++;
+        return;
+    }
+    if ((live + 1) * 2 > ((size_t)1 << slot_bits) && grow_slots() < 0)
+        return;
+    uint32_t idx = free_head;
+    if (idx != NIL) {
+        free_head = objs[idx].next;
+    } else {
+        if (objs_used == objs_cap) {
+            uint32_t cap = objs_cap ? 2 * objs_cap : 1024;
+            obj_t *g = realloc(objs, (size_t)cap * sizeof *g);
+            if (!g)
+                return;
+            objs = g;
+            objs_cap = cap;
+        }
+        idx = objs_used++;
+    }
+    obj_t *o = &objs[idx];
+    o->key = key;
+    o->size = size;
+    o->due = now + FIRST_DELAY_NS;
+    slots[slot_of(key)] = idx + 1;
+    live++;
+    append(idx, LIST_FIRST);
+}
+
+/* Removes entry IDX (backward-shift deletion: no tombstones). */
+static void remove_obj(uint32_t idx)
+{
+    size_t mask = ((size_t)1 << slot_bits) - 1, i = slot_of(objs[idx].key), j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!slots[j])
+            break;
+        size_t k = home(objs[slots[j] - 1].key);
+        int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+        if (!stays) {
+            slots[i] = slots[j];
+            i = j;
+        }
+    }
+    slots[i] = 0;
+    unlink_obj(idx);
+    objs[idx].key = 0;
+    objs[idx].next = free_head;
+    free_head = idx;
+    live--;
+}
+
+static void remove_key(uint64_t key)
+{
+    uint32_t idx = find(key);
+    if (idx != NIL)
+        remove_obj(idx);
+}
+
+/* ---- observing the drained events ----------------------------------------- */
+
+/* Idempotent: a tick redone after the map grew shows the same events again. */
+static void observe(const mt_event_t *e, uint64_t now)
+{
+    uint32_t idx;
+    switch (e->type) {
+    case MT_EV_ALLOC:
+        if (!e->ptr || !e->size || (e->ptr & KEY_REGION) || find(e->ptr | KEY_REGION) != NIL)
+            return;
+        idx = find(e->ptr);
+        if (idx != NIL && objs[idx].size == e->size)
+            return;
+        if (idx != NIL)
+            remove_obj(idx);
+        add(e->ptr, e->size, now);
+        return;
+    case MT_EV_FREE:
+        remove_key(e->ptr);
+        return;
+    case MT_EV_MMAP:
+        if (!e->size)
+            return;
+        remove_key(e->ptr); /* a region, not a heap allocation, starts here */
+        idx = find(e->ptr | KEY_REGION);
+        if (idx != NIL && objs[idx].size == e->size)
+            return;
+        if (idx != NIL)
+            remove_obj(idx);
+        add(e->ptr | KEY_REGION, e->size, now);
+        return;
+    case MT_EV_MUNMAP:
+        /* Unmapping the head of a region trims it; unmapped pages elsewhere
+         * answer -EFAULT and are left out of the counts. */
+        idx = find(e->ptr | KEY_REGION);
+        if (idx != NIL) {
+            uint64_t size = objs[idx].size;
+            remove_obj(idx);
+            if (e->size < size)
+                add((e->ptr + e->size) | KEY_REGION, size - e->size, now);
+        }
+        return;
+    case MT_EV_MREMAP:
+        remove_key(e->arg[0] | KEY_REGION);
+        if (e->size)
+            add(e->ptr | KEY_REGION, e->size, now);
+        return;
+    default:
+        return;
+    }
+}
+
+void mt__placement_observe(mt__ring_t *ring, uint64_t n, uint64_t now)
+{
+    if (disabled)
+        return;
+    for (uint64_t i = 0; i < n; i++)
+        observe(mt__ring_at(ring, i), now);
+}
+
+/* ---- asking the kernel ---------------------------------------------------- */
+
+typedef struct pick {
+    uint32_t idx;
+    uint32_t first, count; /* its pages in the batch */
+} pick_t;
+
+static pick_t picks[FINAL_PAGES];
+
+/* Lays out the sampled pages of object O at pages[AT..]; returns how many. */
+static uint32_t lay_out(const obj_t *o, uint32_t at)
+{
+    uint64_t ptr = o->key & ~(uint64_t)KEY_REGION, end = ptr + o->size;
+    uint64_t first = ptr & ~(page_size - 1);
+    uint64_t np = (end - 1 - first) / page_size + 1;
+    uint32_t s = np < OBJECT_PAGES ? (uint32_t)np : OBJECT_PAGES;
+    for (uint32_t k = 0; k < s; k++) {
+        uint64_t page = first + (uint64_t)((unsigned __int128)k * np / s) * page_size;
+        pages[at + k] = (void *)(uintptr_t)page;
+        if (s == np) { /* every page: exactly the object's bytes on it */
+            uint64_t lo = page > ptr ? page : ptr, hi = page + page_size < end ? page + page_size : end;
+            bytes_of[at + k] = hi - lo;
+        } else { /* a sample: an equal share, the shares summing to the size */
+            bytes_of[at + k] = (uint64_t)((unsigned __int128)(k + 1) * o->size / s -
+                                          (unsigned __int128)k * o->size / s);
+        }
+    }
+    return s;
+}
+
+static uint32_t pages_needed(const obj_t *o)
+{
+    uint64_t ptr = o->key & ~(uint64_t)KEY_REGION;
+    uint64_t first = ptr & ~(page_size - 1);
+    uint64_t np = (ptr + o->size - 1 - first) / page_size + 1;
+    return np < OBJECT_PAGES ? (uint32_t)np : OBJECT_PAGES;
+}
+
+/* Picks due objects of LIST while they fit in BUDGET pages. */
+static void pick_from(int list, uint64_t now, int ignore_due, uint32_t budget, uint32_t *npages,
+                      uint32_t *npicks)
+{
+    for (uint32_t idx = lists[list].head; idx != NIL; idx = objs[idx].next) {
+        const obj_t *o = &objs[idx];
+        if (!ignore_due && o->due > now)
+            break; /* the lists are in due order */
+        uint32_t need = pages_needed(o);
+        if (*npages + need > budget)
+            break;
+        picks[*npicks].idx = idx;
+        picks[*npicks].first = *npages;
+        picks[*npicks].count = lay_out(o, *npages);
+        *npages += need;
+        (*npicks)++;
+    }
+}
+
+static void emit(uint64_t ts, uint64_t ptr, uint64_t bytes, int node)
+{
+    mt_event_t *e = &events[nevents++];
+    memset(e, 0, sizeof *e);
+    e->ts = ts;
+    e->type = MT_EV_PLACEMENT;
+    e->ptr = ptr;
+    e->size = bytes;
+    e->node = (int16_t)node;
+}
+
+/* Turns the answers for pick P into events and reschedules (or drops) it. */
+static void settle(const pick_t *p, uint64_t ts)
+{
+    struct {
+        int node;
+        uint64_t bytes;
+    } agg[MAX_AGG];
+    int nagg = 0;
+    uint32_t mapped = 0;
+    for (uint32_t k = p->first; k < p->first + p->count; k++) {
+        int st = status[k], node;
+        if (st == -EFAULT)
+            continue;
+        mapped++;
+        node = st >= 0 && st <= INT16_MAX ? st : st == -ENOENT ? MT_NODE_UNTOUCHED : MT_NODE_UNKNOWN;
+        int a = 0;
+        while (a < nagg && agg[a].node != node)
+            a++;
+        if (a == nagg && nagg == MAX_AGG - 1 && node != MT_NODE_UNKNOWN) {
+            node = MT_NODE_UNKNOWN; /* the last slot is kept for "unknown" */
+            for (a = 0; a < nagg && agg[a].node != node; a++)
+                ;
+        }
+        if (a == nagg)
+            agg[nagg++] = (typeof(agg[0])){node, 0};
+        agg[a].bytes += bytes_of[k];
+    }
+    if (!mapped) { /* gone: unmapped, or a freed block whose memory went back */
+        remove_obj(p->idx);
+        return;
+    }
+    uint64_t ptr = objs[p->idx].key & ~(uint64_t)KEY_REGION;
+    for (int a = 0; a < nagg; a++)
+        emit(ts, ptr, agg[a].bytes, agg[a].node);
+    unlink_obj(p->idx);
+    objs[p->idx].due = ts + REQUERY_NS;
+    append(p->idx, LIST_AGAIN);
+}
+
+static uint64_t clock_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* One batched query of the objects that are due; fills events[]. */
+static void query(uint64_t now, int final)
+{
+    if (disabled || !live)
+        return;
+    if (!page_size)
+        page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint32_t npages = 0, npicks = 0, budget = final ? FINAL_PAGES : TICK_PAGES;
+    pick_from(LIST_FIRST, now, final, budget, &npages, &npicks);
+    if (!final)
+        pick_from(LIST_AGAIN, now, 0, budget, &npages, &npicks);
+    if (!npages)
+        return;
+    uint64_t ts = mt__now(), t0 = clock_ns();
+    long rc = syscall(SYS_move_pages, 0, (unsigned long)npages, pages, NULL, status, 0);
+    uint64_t spent = clock_ns() - t0;
+    if (rc < 0) {
+        mt__warn_once(MT__WARN_NUMA, "move_pages cannot report page placement (%s); the trace "
+                      "has no NUMA placement", strerror(errno));
+        mt__placement_reset();
+        disabled = 1;
+        return;
+    }
+    stat_ticks++;
+    stat_pages += npages;
+    stat_ns += spent;
+    if (spent > stat_max_ns)
+        stat_max_ns = spent;
+    for (uint32_t i = 0; i < npicks; i++)
+        settle(&picks[i], ts);
+}
+
+size_t mt__placement_poll(uint64_t now, int final, const mt_event_t **out)
+{
+    *out = events;
+    if (held)
+        return nevents; /* the tick is being redone: the same answers */
+    nevents = 0;
+    query(now, final);
+    held = 1;
+    if (final && mt__opt.verbose)
+        mt__say("placement: %llu pages asked in %llu ticks, %llu us in all, at most %llu us "
+                "in one tick; %llu objects not tracked (table full)",
+                (unsigned long long)stat_pages, (unsigned long long)stat_ticks,
+                (unsigned long long)(stat_ns / 1000), (unsigned long long)(stat_max_ns / 1000),
+                (unsigned long long)stat_skipped);
+    return nevents;
+}
+
+void mt__placement_done(void)
+{
+    held = 0;
+    nevents = 0;
+}
+
+void mt__placement_reset(void)
+{
+    free(objs);
+    free(slots);
+    objs = NULL;
+    slots = NULL;
+    objs_cap = objs_used = live = 0;
+    slot_bits = 0;
+    free_head = NIL;
+    for (int l = 0; l < NLISTS; l++)
+        lists[l].head = lists[l].tail = NIL;
+    held = 0;
+    nevents = 0;
+    stat_ticks = stat_pages = stat_ns = stat_max_ns = stat_skipped = 0;
+}
