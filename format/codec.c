@@ -1,9 +1,13 @@
 /* codec.c - the event block codec: one thread's events, delta/varint encoded.
  *
  * Block:  u8 version (1), u32 LE event count, varint thread seq, varint base ts.
- * Event:  u8 type, [u8 kind], varint ts delta, then the fields mt__layouts[]
- *         lists for that type, in the fixed order ptr, size, arg0..2, stack,
- *         cpu, node. mt__layouts[] is the one table of what a type stores.
+ * Event:  u8 head = type (bits 0-3) | kind code (bits 4-6) | same place (bit 7),
+ *         [u8 kind when the kind code is 7], varint ts delta, then the fields
+ *         mt__layouts[] lists for that type, in the fixed order ptr, size,
+ *         arg0..2, stack, cpu, node. Kinds 0-6 live in the head byte; cpu and
+ *         node are left out when "same place" says they equal the previous
+ *         placed event's in the block. mt__layouts[] is the one table of what
+ *         a type stores.
  * The decoder trusts nothing: every read is bounds-checked (see FORMAT.md).
  */
 #include <string.h>
@@ -57,9 +61,27 @@ static const mt__layout_t mt__layouts[MT_EV_TYPE_MAX + 1] = {
     [MT_EV_POOL_FREE] = {MT__F_PTR, {MT__A_NONE, MT__A_UINT, MT__A_NONE}, 0},
 };
 
+#define MT__HEAD_TYPE 0x0f
+#define MT__HEAD_KIND_SHIFT 4
+#define MT__HEAD_KIND_BYTE 7 /* kind code: the kind follows in its own byte */
+#define MT__HEAD_SAME_PLACE 0x80
+#define MT__F_PLACE (MT__F_CPU | MT__F_NODE)
+
 static const mt__layout_t *mt__layout(uint8_t type)
 {
     return type >= 1 && type <= MT_EV_TYPE_MAX ? &mt__layouts[type] : NULL;
+}
+
+/* LEB128 as mt_varint_put, inlined on the encoder's hot path. */
+static inline size_t mt__put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
 }
 
 /* ---- encoder ----------------------------------------------------------- */
@@ -80,38 +102,51 @@ static size_t mt__encode_arg(uint8_t *q, uint8_t how, uint64_t v)
 {
     switch (how) {
     case MT__A_UINT:
-        return mt_varint_put(q, v);
+        return mt__put(q, v);
     case MT__A_SINT:
-        return mt_varint_put(q, mt_zigzag((int64_t)v));
+        return mt__put(q, mt_zigzag((int64_t)v));
     case MT__A_WEIGHT:
-        return mt_varint_put(q, mt_zigzag((int64_t)(v - MT_WEIGHT_ONE)));
+        return mt__put(q, mt_zigzag((int64_t)(v - MT_WEIGHT_ONE)));
     default:
         return 0;
     }
 }
 
-/* Encodes E after an event at PREV_TS / PREV_PTR into Q (room for
+/* Encodes E after the previous event ENC remembers into Q (room for
  * MT_EVENT_MAX_ENCODED bytes); returns the length. */
 static size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event_t *e,
-                               uint64_t prev_ts, uint64_t prev_ptr)
+                               const mt_block_encoder_t *enc, uint64_t prev_ts)
 {
     uint8_t *start = q;
-    *q++ = e->type;
-    if (l->fields & MT__F_KIND)
+    uint8_t head = e->type;
+    int kind_byte = 0, same_place = 0;
+    if (l->fields & MT__F_KIND) {
+        kind_byte = e->kind >= MT__HEAD_KIND_BYTE;
+        head |= (uint8_t)((kind_byte ? MT__HEAD_KIND_BYTE : e->kind) << MT__HEAD_KIND_SHIFT);
+    }
+    if ((l->fields & MT__F_PLACE) == MT__F_PLACE && e->cpu == enc->prev_cpu &&
+        e->node == enc->prev_node) {
+        same_place = 1;
+        head |= MT__HEAD_SAME_PLACE;
+    }
+    *q++ = head;
+    if (kind_byte)
         *q++ = e->kind;
-    q += mt_varint_put(q, e->ts - prev_ts);
+    q += mt__put(q, e->ts - prev_ts);
     if (l->fields & MT__F_PTR)
-        q += mt_varint_put(q, mt_zigzag((int64_t)(e->ptr - prev_ptr)));
+        q += mt__put(q, mt_zigzag((int64_t)(e->ptr - enc->prev_ptr)));
     if (l->fields & MT__F_SIZE)
-        q += mt_varint_put(q, e->size);
+        q += mt__put(q, e->size);
     for (int i = 0; i < 3; i++)
         q += mt__encode_arg(q, l->arg[i], e->arg[i]);
     if (l->fields & MT__F_STACK)
-        q += mt_varint_put(q, e->stack);
-    if (l->fields & MT__F_CPU)
-        q += mt_varint_put(q, e->cpu);
-    if (l->fields & MT__F_NODE)
-        q += mt_varint_put(q, mt_zigzag(e->node));
+        q += mt__put(q, e->stack);
+    if (!same_place) {
+        if (l->fields & MT__F_CPU)
+            q += mt__put(q, e->cpu);
+        if (l->fields & MT__F_NODE)
+            q += mt__put(q, mt_zigzag(e->node));
+    }
     return (size_t)(q - start);
 }
 
@@ -125,19 +160,23 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     if (enc->count == UINT32_MAX)
         return MT_EFULL;
 
-    /* Worst case: a 10-byte base ts (first event only) + 73 bytes of event. */
+    /* Worst case: a 10-byte base ts (first event only) + 73 bytes of event.
+     * Encode in place when that fits, else through a scratch buffer. */
     uint8_t tmp[10 + MT_EVENT_MAX_ENCODED];
+    int direct = enc->cap - enc->len >= sizeof tmp;
+    uint8_t *q = direct ? enc->buf + enc->len : tmp;
     size_t n = 0;
     uint64_t prev_ts = enc->prev_ts;
     if (enc->count == 0) {
-        n = mt_varint_put(tmp, e->ts);
+        n = mt__put(q, e->ts);
         prev_ts = e->ts;
     }
-    n += mt__encode_event(tmp + n, l, e, prev_ts, enc->prev_ptr);
-    if (n > enc->cap - enc->len)
-        return MT_EFULL;
-
-    memcpy(enc->buf + enc->len, tmp, n);
+    n += mt__encode_event(q + n, l, e, enc, prev_ts);
+    if (!direct) {
+        if (n > enc->cap - enc->len)
+            return MT_EFULL;
+        memcpy(enc->buf + enc->len, tmp, n);
+    }
     enc->len += n;
     if (enc->count == 0)
         enc->base_ts = e->ts;
@@ -145,6 +184,10 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     enc->prev_ts = e->ts;
     if (l->fields & MT__F_PTR)
         enc->prev_ptr = e->ptr;
+    if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
+        enc->prev_cpu = e->cpu;
+        enc->prev_node = e->node;
+    }
     return 0;
 }
 
@@ -228,14 +271,26 @@ int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
         return mt__corrupt(dec); /* fewer events than the count says */
 
     memset(e, 0, sizeof *e);
-    e->type = *dec->p++;
+    uint8_t head = *dec->p++;
+    e->type = head & MT__HEAD_TYPE;
     const mt__layout_t *l = mt__layout(e->type);
     if (!l)
         return mt__corrupt(dec);
-    if (l->fields & MT__F_KIND) {
-        if (dec->p >= dec->end || *dec->p > l->kind_max)
+    uint8_t kind_code = (head >> MT__HEAD_KIND_SHIFT) & 7;
+    int same_place = (head & MT__HEAD_SAME_PLACE) != 0;
+    if (!(l->fields & MT__F_KIND) && kind_code)
+        return mt__corrupt(dec);
+    if (same_place && (l->fields & MT__F_PLACE) != MT__F_PLACE)
+        return mt__corrupt(dec);
+    if (kind_code == MT__HEAD_KIND_BYTE) {
+        /* A kind of 7 or more in its own byte; smaller ones use the head. */
+        if (dec->p >= dec->end || *dec->p < MT__HEAD_KIND_BYTE || *dec->p > l->kind_max)
             return mt__corrupt(dec);
         e->kind = *dec->p++;
+    } else {
+        if (kind_code > l->kind_max)
+            return mt__corrupt(dec);
+        e->kind = kind_code;
     }
     if (!mt__get(dec, &v) || v > UINT64_MAX - dec->prev_ts)
         return mt__corrupt(dec);
@@ -255,12 +310,16 @@ int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
             return mt__corrupt(dec);
         e->stack = (uint32_t)v;
     }
-    if (l->fields & MT__F_CPU) {
+    if (same_place) {
+        e->cpu = dec->prev_cpu;
+        e->node = dec->prev_node;
+    }
+    if ((l->fields & MT__F_CPU) && !same_place) {
         if (!mt__get(dec, &v) || v > UINT16_MAX)
             return mt__corrupt(dec);
         e->cpu = (uint16_t)v;
     }
-    if (l->fields & MT__F_NODE) {
+    if ((l->fields & MT__F_NODE) && !same_place) {
         if (!mt__get(dec, &v))
             return mt__corrupt(dec);
         int64_t node = mt_unzigzag(v);
@@ -273,5 +332,9 @@ int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
     dec->prev_ts = e->ts;
     if (l->fields & MT__F_PTR)
         dec->prev_ptr = e->ptr;
+    if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
+        dec->prev_cpu = e->cpu;
+        dec->prev_node = e->node;
+    }
     return 1;
 }

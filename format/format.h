@@ -98,6 +98,8 @@ typedef struct mt_block_encoder {
     uint32_t count; /* events so far */
     uint32_t thread;
     uint64_t base_ts, prev_ts, prev_ptr;
+    uint16_t prev_cpu; /* where the previous placed event ran (0, 0 at the start) */
+    int16_t prev_node;
 } mt_block_encoder_t;
 
 /* Starts a block for thread sequence number THREAD in BUF[CAP]
@@ -115,6 +117,8 @@ typedef struct mt_block_decoder {
     uint32_t thread;
     uint32_t count, left;
     uint64_t prev_ts, prev_ptr;
+    uint16_t prev_cpu;
+    int16_t prev_node;
 } mt_block_decoder_t;
 
 /* Opens a block for decoding. Returns 0 or MT_ECORRUPT. */

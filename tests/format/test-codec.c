@@ -101,10 +101,10 @@ static const mt_event_t *known_events(size_t *n)
 
 static const uint8_t known_bytes[] = {
     0x01, 0x04, 0x00, 0x00, 0x00, 0x03, 0xe8, 0x07,             /* v1, count 4, thread 3, base 1000 */
-    0x01, 0x00, 0x00, 0x80, 0x80, 0x08, 0x18, 0x00, 0x05, 0x02, 0x00, /* first malloc: 11 */
-    0x01, 0x00, 0x64, 0x40, 0x18, 0x00, 0x05, 0x02, 0x00,       /* exact malloc: 9 */
-    0x02, 0x00, 0x32, 0x3f,                                     /* free: 4 */
-    0x01, 0x01, 0x32, 0x80, 0x01, 0xe8, 0x07, 0x80, 0x80, 0x04, 0xac, 0x02, 0x01, 0x01, /* calloc: 14 */
+    0x01, 0x00, 0x80, 0x80, 0x08, 0x18, 0x00, 0x05, 0x02, 0x00, /* first malloc: 10 */
+    0x81, 0x64, 0x40, 0x18, 0x00, 0x05,                         /* exact malloc, same cpu: 6 */
+    0x02, 0x32, 0x3f,                                           /* free: 3 */
+    0x11, 0x32, 0x80, 0x01, 0xe8, 0x07, 0x80, 0x80, 0x04, 0xac, 0x02, 0x01, 0x01, /* calloc: 13 */
 };
 
 Test(codec, known_sequence_exact_bytes)
@@ -115,10 +115,10 @@ Test(codec, known_sequence_exact_bytes)
     size_t len = encode(buf, 3, evs, n, lens);
 
     /* The first add also writes the 2-byte base ts into the header. */
-    cr_assert_eq(lens[0], 2 + 11);
-    cr_assert_eq(lens[1], 9, "an exact malloc with small deltas costs 9 bytes");
-    cr_assert_eq(lens[2], 4, "a free with small deltas costs 4 bytes");
-    cr_assert_eq(lens[3], 14);
+    cr_assert_eq(lens[0], 2 + 10);
+    cr_assert_eq(lens[1], 6, "an exact malloc with small deltas on the same cpu costs 6 bytes");
+    cr_assert_eq(lens[2], 3, "a free with small deltas costs 3 bytes");
+    cr_assert_eq(lens[3], 13);
     cr_assert_eq(len, sizeof known_bytes);
     cr_assert_arr_eq(buf, known_bytes, sizeof known_bytes);
 
@@ -135,7 +135,9 @@ static const mt_event_t *all_types(size_t *n, const size_t **lens)
 {
     static mt_event_t evs[MT_EV_TYPE_MAX];
     /* the header is 6 bytes + the base ts, which evs[0] pays for */
-    static const size_t expect[MT_EV_TYPE_MAX] = {1 + 16, 6, 14, 13, 6, 7, 12, 4, 13, 4};
+    /* kinds below 7 ride in the head byte; POLICY and POOL_ALLOC run where
+     * the MMAP did, so their cpu and node are left out */
+    static const size_t expect[MT_EV_TYPE_MAX] = {1 + 16, 6, 13, 10, 6, 7, 9, 4, 12, 3};
     evs[0] = ev(MT_EV_MMAP, 0, 0x1000, 8192);
     evs[0].arg[0] = 3 | (0x22ull << 32);
     evs[0].arg[1] = (uint64_t)-1; /* fd of an anonymous map */
@@ -178,7 +180,7 @@ Test(codec, every_type_round_trips_with_exact_sizes)
         total += lens[i];
     }
     cr_assert_eq(len, total);
-    cr_assert_eq(len, 102);
+    cr_assert_eq(len, 93);
 
     mt_event_t out[MT_EV_TYPE_MAX];
     cr_assert_eq(decode_all(buf, len, out, n, NULL), (int)n);
@@ -199,10 +201,10 @@ Test(codec, extreme_values_round_trip_within_the_worst_case)
     evs[2] = alloc_ev(UINT64_MAX, 0, 0, UINT64_MAX, 0, 0, INT16_MAX, MT_AK_MAX);
     evs[3] = alloc_ev(UINT64_MAX, UINT64_MAX, 1, 0, 0, 0, 0, MT_AK_MALLOC);
     size_t len = encode(buf, UINT32_MAX, evs, 4, lens);
-    cr_assert_eq(lens[1], 73, "the largest event there is");
+    cr_assert_eq(lens[1], 72, "the largest event there is");
     cr_assert(lens[1] <= MT_EVENT_MAX_ENCODED);
-    cr_assert_eq(lens[2], 1 + 1 + 1 + 10 + 1 + 3 + 1 + 1 + 3);
-    cr_assert_eq(lens[3], 1 + 1 + 1 + 1 + 1 + 3 + 1 + 1 + 1, "ptr wraps: delta -1");
+    cr_assert_eq(lens[2], 1 + 1 + 10 + 1 + 3 + 1 + 1 + 3);
+    cr_assert_eq(lens[3], 1 + 1 + 1 + 1 + 3 + 1 + 1 + 1, "ptr wraps: delta -1");
     cr_assert_eq(len - lens[0] - lens[1] - lens[2] - lens[3], 5 + 5, "thread u32 max");
 
     mt_event_t out[4];
@@ -222,8 +224,8 @@ Test(codec, unused_fields_are_not_stored_and_decode_as_zero)
     e.stack = 3, e.cpu = 4, e.node = 5;
     memset(e.pad, 0xaa, sizeof e.pad);
     size_t len = encode(buf, 0, &e, 1, NULL);
-    /* header 5 + thread 1 + base 1, then type, kind, dts, ptr zigzag 0x80 (2). */
-    cr_assert_eq(len, 7 + 5);
+    /* header 5 + thread 1 + base 1, then head (type and kind), dts, ptr zigzag 0x80 (2). */
+    cr_assert_eq(len, 7 + 4);
 
     mt_event_t out;
     cr_assert_eq(decode_all(buf, len, &out, 1, NULL), 1);
@@ -290,12 +292,13 @@ Test(codec, encoder_reports_full_at_the_exact_byte)
          i++)
         added++;
     cr_assert_eq(rc, MT_EFULL);
-    /* 6 header + 1 base ts + 10 (first ptr takes 2 bytes) + 12 x 9 = 125; a 9-byte
-     * event does not fit in the 3 bytes left of 128. */
-    cr_assert_eq(added, 13);
-    cr_assert_eq(enc.len, 125);
-    cr_assert_eq(mt_block_finish(&enc), 125);
-    cr_assert_eq(decode_all(buf, 125, NULL, 0, NULL), 13);
+    /* 6 header + 1 base ts + 7 (first ptr takes 2 bytes; cpu and node equal the
+     * block's initial 0, 0 and are left out) + 19 x 6 = 128: the buffer is full
+     * to the byte, and a 20th 6-byte event does not fit. */
+    cr_assert_eq(added, 20);
+    cr_assert_eq(enc.len, 128);
+    cr_assert_eq(mt_block_finish(&enc), 128);
+    cr_assert_eq(decode_all(buf, 128, NULL, 0, NULL), 20);
 }
 
 /* ---- hostile input ----------------------------------------------------- */
@@ -397,29 +400,43 @@ Test(codec, crafted_corruption)
     CRAFT(1, 0, MT_EV_RSS, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00);
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "11-byte varint");
 
+    /* Head byte: type | kind << 4 | same-place << 7; kind code 7 = own byte. */
+#define HEAD(type, kind) ((uint8_t)((type) | (kind) << 4))
     /* kinds out of range: ALLOC 6, FREE 4, POLICY 4; MREMAP takes any byte */
-    CRAFT(1, 0, MT_EV_ALLOC, MT_AK_MAX + 1, 0, 0, 0, 0, 0, 0, 0);
+    CRAFT(1, 0, HEAD(MT_EV_ALLOC, MT_AK_MAX + 1), 0, 0, 0, 0, 0, 0, 0);
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
-    CRAFT(1, 0, MT_EV_ALLOC, MT_AK_MAX, 0, 0, 0, 0, 0, 0, 0);
-    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), 1);
-    CRAFT(1, 0, MT_EV_FREE, MT_FK_MAX + 1, 0, 0);
+    CRAFT(1, 0, HEAD(MT_EV_ALLOC, MT_AK_MAX), 0, 0, 0, 0, 0, 0, 0);
+    cr_assert_eq(decode_all(buf, len, &e, 1, NULL), 1);
+    cr_assert_eq(e.kind, MT_AK_MAX);
+    CRAFT(1, 0, HEAD(MT_EV_FREE, MT_FK_MAX + 1), 0, 0);
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
-    CRAFT(1, 0, MT_EV_POLICY, MT_PK_MAX + 1, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    CRAFT(1, 0, HEAD(MT_EV_POLICY, MT_PK_MAX + 1), 0, 0, 0, 0, 0, 0, 0, 0, 0);
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
-    CRAFT(1, 0, MT_EV_MREMAP, 0xff, 0, 0, 0, 0, 0, 0);
+    CRAFT(1, 0, HEAD(MT_EV_MREMAP, 7), 0xff, 0, 0, 0, 0, 0, 0);
     cr_assert_eq(decode_all(buf, len, &e, 1, NULL), 1);
     cr_assert_eq(e.kind, 0xff);
-    CRAFT(1, 0, MT_EV_FREE); /* kind byte missing */
+    CRAFT(1, 0, HEAD(MT_EV_MREMAP, 7)); /* kind byte missing */
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+    CRAFT(1, 0, HEAD(MT_EV_MREMAP, 7), 3, 0, 0, 0, 0, 0, 0); /* small kind in its own byte */
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+    CRAFT(1, 0, HEAD(MT_EV_RSS, 1), 0, 5); /* a kind on a type without one */
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+    CRAFT(1, 0, MT_EV_FREE | 0x80, 0, 0); /* same place on a type without cpu/node */
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+    /* same place at the start of a block: cpu 0, node 0 */
+    CRAFT(1, 0, MT_EV_ALLOC | 0x80, 0, 0, 0, 0, 0);
+    cr_assert_eq(decode_all(buf, len, &e, 1, NULL), 1);
+    cr_assert_eq(e.cpu, 0);
+    cr_assert_eq(e.node, 0);
 
     /* ALLOC fields out of their C types: stack 2^32, cpu 65536, node 32768 */
-    CRAFT(1, 0, MT_EV_ALLOC, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x10, 0, 0);
+    CRAFT(1, 0, MT_EV_ALLOC, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x10, 0, 0);
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
-    CRAFT(1, 0, MT_EV_ALLOC, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x04, 0);
+    CRAFT(1, 0, MT_EV_ALLOC, 0, 0, 0, 0, 0, 0x80, 0x80, 0x04, 0);
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
-    CRAFT(1, 0, MT_EV_ALLOC, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x04);
+    CRAFT(1, 0, MT_EV_ALLOC, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x04);
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
-    CRAFT(1, 0, MT_EV_ALLOC, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff, 0x03,
+    CRAFT(1, 0, MT_EV_ALLOC, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff, 0x03,
           0xff, 0xff, 0x03);
     cr_assert_eq(decode_all(buf, len, &e, 1, NULL), 1, "the largest in-range values");
     cr_assert_eq(e.stack, UINT32_MAX);
