@@ -313,6 +313,14 @@ void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts);
 void mt__record_free(mt__thread_t *t, void *p, int kind) __attribute__((noinline, cold));
 void mt__record_map(mt__thread_t *t, const mt_event_t *proto, int with_stack);
 void mt__wake_writer(void);
+/* The pieces of the sampled path, for other recorders (pool.c): enter and
+ * leave mtrace keeping errno; push into the thread's ring (a full ring drops
+ * the event, counted, or with MTRACE_LOSSLESS and MAY_WAIT waits a bounded
+ * time for a live writer; returns 1 when pushed); fill in cpu and node. */
+void mt__record_enter(void);
+void mt__record_leave(mt__thread_t *t);
+int mt__record_push(mt__thread_t *t, const mt_event_t *e, int may_wait);
+void mt__record_locate(mt_event_t *e);
 
 /* ---- hooks_cxx.c ------------------------------------------------------- */
 

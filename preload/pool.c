@@ -11,21 +11,15 @@
  * in each process is preceded by the pool's name (MT_POOL_KIND_NAME records),
  * announced once per process through a small lock-free table.
  */
-#include <errno.h>
-#include <sched.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
 
 #define MTRACE_NO_ANNOTATIONS /* this file is the other side of them */
 #include "mtrace/mtrace.h"
 
-#define LOSSLESS_WAIT_MS 2000
 #define POOL_TAG ((uintptr_t)1 << 63)
 #define NAME_SLOTS 256 /* pools whose names are announced; more stay nameless */
-
-static MT__TLS int saved_errno;
 
 /* Pools seen by this process: id, and the pid that announced its name (a fork
  * child announces again into its own trace). */
@@ -33,47 +27,6 @@ static struct {
     uint64_t id;
     int announced; /* pid, 0 = not yet; atomic */
 } names[NAME_SLOTS];
-
-static void enter(void)
-{
-    mt__enter();
-    saved_errno = errno;
-}
-
-static void leave(mt__thread_t *t)
-{
-    errno = saved_errno;
-    mt__leave((mt__scope_t){t, 0});
-}
-
-/* record.c's push: a full ring drops (counted), or with MTRACE_LOSSLESS
- * waits a bounded time for a live writer. Returns 1 when pushed. */
-static int push(mt__thread_t *t, const mt_event_t *e)
-{
-    int half;
-    for (int waited_ms = 0;; waited_ms++) {
-        if (mt__ring_push(&t->ring, e, &half)) {
-            if (half)
-                mt__wake_writer();
-            return 1;
-        }
-        if (!mt__opt.lossless || waited_ms >= LOSSLESS_WAIT_MS ||
-            !__atomic_load_n(&mt__writer_alive, __ATOMIC_ACQUIRE))
-            break;
-        mt__wake_writer();
-        struct timespec ms = {0, 1000000L};
-        nanosleep(&ms, NULL);
-    }
-    t->ring.dropped++;
-    return 0;
-}
-
-static void locate(mt_event_t *e)
-{
-    int cpu = sched_getcpu();
-    e->cpu = (uint16_t)(cpu < 0 ? 0 : cpu);
-    e->node = cpu < 0 ? MT_NODE_UNKNOWN : mt__node_of_cpu(cpu);
-}
 
 static uint64_t load_le(const unsigned char *p)
 {
@@ -117,7 +70,7 @@ static void announce(mt__thread_t *t, uint64_t id, const char *name, uint64_t ts
         e.size = load_le(p + 8);
         e.arg[0] = load_le(p + 16);
         e.arg[1] = id;
-        if (!push(t, &e)) {
+        if (!mt__record_push(t, &e, 1)) {
             __atomic_store_n(&names[i].announced, 0, __ATOMIC_RELEASE);
             return;
         }
@@ -134,7 +87,7 @@ static __attribute__((noinline, cold)) void record_alloc(mt__thread_t *t, const 
     t->countdown = mt__sampler_next(&t->rng);
     if (!p)
         return;
-    enter();
+    mt__record_enter();
     mt_event_t e = {0};
     e.ts = mt__now();
     e.type = MT_EV_POOL_ALLOC;
@@ -146,10 +99,10 @@ static __attribute__((noinline, cold)) void record_alloc(mt__thread_t *t, const 
     if (pool)
         announce(t, e.arg[1], pool, e.ts);
     e.stack = mt__unwind_stack();
-    locate(&e);
+    mt__record_locate(&e);
     mt__liveset_insert((uintptr_t)p | POOL_TAG);
-    push(t, &e);
-    leave(t);
+    mt__record_push(t, &e, 1);
+    mt__record_leave(t);
 }
 
 /* Recorded before the pool can reuse P (the caller's contract), with no
@@ -160,14 +113,14 @@ static __attribute__((noinline, cold)) void record_free(mt__thread_t *t, const c
     if (!mt__record_claim_free((void *)((uintptr_t)p | POOL_TAG)) ||
         !__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
         return;
-    enter();
+    mt__record_enter();
     mt_event_t e = {0};
     e.ts = mt__now();
     e.type = MT_EV_POOL_FREE;
     e.ptr = (uintptr_t)p;
     e.arg[1] = mt_pool_id(pool);
-    push(t, &e);
-    leave(t);
+    mt__record_push(t, &e, 1);
+    mt__record_leave(t);
 }
 
 MT__EXPORT void mt_pool_event(const char *pool, int op, const void *ptr, size_t size)

@@ -19,17 +19,18 @@
 
 static MT__TLS int saved_errno;
 
-static void enter(void)
+void mt__record_enter(void)
 {
     mt__enter();
     saved_errno = errno;
 }
 
-static void leave(mt__thread_t *t)
+void mt__record_leave(mt__thread_t *t)
 {
     errno = saved_errno;
     mt__leave((mt__scope_t){t, 0});
 }
+
 
 void mt__wake_writer(void)
 {
@@ -42,14 +43,14 @@ void mt__wake_writer(void)
  * stopped or absent writer can never hang the program. Mapping events never
  * wait: the next allocator may call mmap holding its own locks, which the
  * writer's allocations need. */
-static void push(mt__thread_t *t, const mt_event_t *e, int may_wait)
+int mt__record_push(mt__thread_t *t, const mt_event_t *e, int may_wait)
 {
     int half;
     for (int waited_ms = 0;; waited_ms++) {
         if (mt__ring_push(&t->ring, e, &half)) {
             if (half)
                 mt__wake_writer();
-            return;
+            return 1;
         }
         if (!may_wait || !mt__opt.lossless || waited_ms >= LOSSLESS_WAIT_MS ||
             !__atomic_load_n(&mt__writer_alive, __ATOMIC_ACQUIRE))
@@ -59,9 +60,10 @@ static void push(mt__thread_t *t, const mt_event_t *e, int may_wait)
         nanosleep(&ms, NULL);
     }
     t->ring.dropped++;
+    return 0;
 }
 
-static void locate(mt_event_t *e)
+void mt__record_locate(mt_event_t *e)
 {
     int cpu = sched_getcpu();
     e->cpu = (uint16_t)(cpu < 0 ? 0 : cpu);
@@ -77,7 +79,7 @@ void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
     t->countdown = mt__sampler_next(&t->rng);
     if (!p)
         return;
-    enter();
+    mt__record_enter();
     mt_event_t e = {0};
     e.ts = mt__now();
     e.type = MT_EV_ALLOC;
@@ -86,10 +88,10 @@ void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
     e.size = size;
     e.arg[0] = mt__sampler_weight(size);
     e.stack = mt__unwind_stack();
-    locate(&e);
+    mt__record_locate(&e);
     mt__liveset_insert((uintptr_t)p);
-    push(t, &e, 1);
-    leave(t);
+    mt__record_push(t, &e, 1);
+    mt__record_leave(t);
 }
 
 int mt__record_claim_free(void *p)
@@ -107,25 +109,25 @@ void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
         return;
-    enter();
+    mt__record_enter();
     mt_event_t e = {0};
     e.ts = ts;
     e.type = MT_EV_FREE;
     e.kind = (uint8_t)kind;
     e.ptr = (uintptr_t)p;
-    push(t, &e, 1);
-    leave(t);
+    mt__record_push(t, &e, 1);
+    mt__record_leave(t);
 }
 
 void mt__record_map(mt__thread_t *t, const mt_event_t *proto, int with_stack)
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
         return;
-    enter();
+    mt__record_enter();
     mt_event_t e = *proto;
     if (with_stack)
         e.stack = mt__unwind_stack();
-    locate(&e);
-    push(t, &e, 0);
-    leave(t);
+    mt__record_locate(&e);
+    mt__record_push(t, &e, 0);
+    mt__record_leave(t);
 }
