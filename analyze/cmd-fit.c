@@ -366,8 +366,10 @@ static int analyse(const fit_opts_t *o, mt_session_t *s, collect_t *col, fit_t *
         free(keep_row);
         return mt_error("fit: out of memory");
     }
-    memcpy(sorted, col->pairs, k * sizeof(*sorted));
-    qsort(sorted, k, sizeof(*sorted), cmp_pair_size);
+    if (k) {
+        memcpy(sorted, col->pairs, k * sizeof(*sorted));
+        qsort(sorted, k, sizeof(*sorted), cmp_pair_size);
+    }
     for (size_t i = 0; i < k && !err; i++)
         err = mt_sizes_push(&f->h, sorted[i].size, sorted[i].w);
     free(sorted);

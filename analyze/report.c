@@ -72,7 +72,7 @@ static uint32_t row_for(mt_report_t *rep, group_map_t *g, size_t *cap, const uin
     size_t mask = ((size_t)1 << g->bits) - 1, j = h >> (64 - g->bits);
     for (; g->row[j]; j = (j + 1) & mask) {
         mt_row_t *r = &rep->rows[g->row[j] - 1];
-        if (g->hash[j] == h && r->nkey == n && memcmp(r->key, key, n * sizeof(*key)) == 0)
+        if (g->hash[j] == h && r->nkey == n && (!n || !memcmp(r->key, key, n * sizeof(*key))))
             return g->row[j] - 1;
     }
     if (rep->nrows == *cap) {
@@ -87,7 +87,8 @@ static uint32_t row_for(mt_report_t *rep, group_map_t *g, size_t *cap, const uin
     memset(r, 0, sizeof(*r));
     if (n && !(r->key = malloc(n * sizeof(*key))))
         return UINT32_MAX;
-    memcpy(r->key, key, n * sizeof(*key));
+    if (n) /* a stack of no frames (an empty stack record) has no key */
+        memcpy(r->key, key, n * sizeof(*key));
     r->nkey = n;
     g->hash[j] = h;
     g->row[j] = (uint32_t)++rep->nrows;

@@ -8,10 +8,12 @@
  * tick: its txn is aborted, later puts and the commit return the same error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 
 #define MT__MAP_INITIAL (64ull << 20)
 #define MT__MAP_MAX (64ull << 30)
+#define MT__FD_FLOOR 100 /* LMDB's descriptors are opened at or above this */
 
 struct mt_writer {
     MDB_env *env;
@@ -100,6 +103,42 @@ static int mt__init_env(mt_writer_t *w)
     return mt_writer_commit(w);
 }
 
+/* Fills the free descriptors below FLOOR with /dev/null (at most MAX) so that
+ * the files LMDB opens next get numbers at or above it; returns how many
+ * HELD. A daemon that closes every fd and opens its own files gets the
+ * lowest numbers: keeping LMDB's far above them means a reused number almost
+ * never points a commit at the program's file (mt_writer_check_fd catches
+ * the rest before each commit). */
+static int mt__hold_low_fds(int floor, int *held, int max)
+{
+    int n = 0;
+    while (n < max) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            break;
+        if (fd >= floor) {
+            close(fd);
+            break;
+        }
+        held[n++] = fd;
+    }
+    return n;
+}
+
+static int mt__env_open_high(MDB_env *env, const char *dir)
+{
+    int held[MT__FD_FLOOR];
+    struct rlimit lim;
+    int floor = MT__FD_FLOOR;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < (rlim_t)floor * 4)
+        floor = (int)(lim.rlim_cur / 4); /* leave the program most of a small limit */
+    int n = mt__hold_low_fds(floor, held, MT__FD_FLOOR);
+    int rc = mdb_env_open(env, dir, MDB_NOSYNC, 0600);
+    while (n > 0)
+        close(held[--n]);
+    return rc;
+}
+
 int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t *opts)
 {
     struct stat st;
@@ -131,7 +170,7 @@ int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t 
     }
     if ((rc = mdb_env_set_maxdbs(w->env, MT__DB_COUNT)) ||
         (rc = mdb_env_set_mapsize(w->env, (size_t)w->map_size)) ||
-        (rc = mdb_env_open(w->env, dir, MDB_NOSYNC, 0600)) || (rc = mdb_env_get_fd(w->env, &fd)))
+        (rc = mt__env_open_high(w->env, dir)) || (rc = mdb_env_get_fd(w->env, &fd)))
         goto fail;
     if (fstat(fd, &st) != 0) {
         rc = errno;

@@ -61,6 +61,7 @@ int mt__init(void)
                                       __ATOMIC_ACQUIRE))
         return expect;
     mt__scope_t scope = mt__enter();
+    mt__log_setup();
     if (mt__real_resolve() < 0) {
         /* Nothing to forward to: keep serving from the bootstrap arena. */
         mt__warn("cannot find the next malloc/free (dlsym RTLD_NEXT); mtrace is off");

@@ -65,6 +65,8 @@ void mt__warn_once(int key, const char *fmt, ...) __attribute__((format(printf, 
 void mt__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mt__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mt__vlog(const char *prefix, const char *fmt, va_list ap);
+/* Remembers which file fd 2 is, at start: lines go there only while it is. */
+void mt__log_setup(void);
 
 /* ---- options.c --------------------------------------------------------- */
 

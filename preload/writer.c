@@ -65,8 +65,16 @@ static int put_events(uint32_t seq, uint64_t n, const mt_event_t *(*fetch)(void 
 {
     mt_block_encoder_t enc;
     mt_block_begin(&enc, block_buf, sizeof block_buf, seq);
+    uint64_t last_ts = 0;
     for (uint64_t i = 0; i < n; i++) {
-        const mt_event_t *e = fetch(ctx, i);
+        /* A signal handler's allocation inside a hook can push an event with a
+         * later time before the interrupted hook pushes its own: keep the
+         * stream in order (the block codec refuses time going backwards). */
+        mt_event_t ordered = *fetch(ctx, i);
+        if (ordered.ts < last_ts)
+            ordered.ts = last_ts;
+        last_ts = ordered.ts;
+        const mt_event_t *e = &ordered;
         int rc = mt_block_add(&enc, e);
         if (rc == MT_EFULL) {
             if ((rc = flush_block(&enc, ts)))
