@@ -278,27 +278,26 @@ uint32_t mt__unwind_slow(uint64_t *pcs, uint32_t max);
 /* ---- liveset.c ----------------------------------------------------------- */
 
 /* The set of live sampled pointers, so that free records only those. */
-#define MT__LIVE_BITS 20
+#define MT__LIVE_BITS 16
+#define MT__LIVE_COUNT_SHIFT 56
+#define MT__LIVE_COUNT_MASK ((uintptr_t)0x3f << MT__LIVE_COUNT_SHIFT)
 int mt__liveset_setup(void);
 void mt__liveset_insert(uintptr_t p);
 /* Removes P and returns 1 if it was a live sample. */
 int mt__liveset_remove(uintptr_t p);
 /* Enters bootstrap pointer P so that free's inline check finds it. */
 void mt__liveset_mark_bootstrap(uintptr_t p);
-/* Direct-mapped by (p >> 4); static, so the hooks address it directly. */
+/* Direct-mapped by (p >> 4): a sampled pointer, and in bits 56-61 how many
+ * samples of the slot went to the overflow table. Static, so the hooks
+ * address it directly. */
 extern uintptr_t mt__live_slots[1u << MT__LIVE_BITS];
-/* Nonzero while the overflow area holds samples, or when every free must be
- * recorded (MTRACE_SAMPLE=all): free then takes the slow check. */
-extern uint64_t mt__live_overflow;
-extern int mt__record_all_frees;
+extern int mt__record_all_frees; /* every free is recorded (all slots count overflow) */
 
 /* The hooks' inline negative check: 0 means P is certainly not a sample. */
 static inline int mt__free_maybe_sampled(uintptr_t p)
 {
-    /* A plain read of the counter: a stale zero can only miss a sample that
-     * another thread is inserting right now, for a pointer this thread
-     * cannot be freeing yet. */
-    return mt__live_slots[(p >> 4) & ((1u << MT__LIVE_BITS) - 1)] == p || mt__live_overflow != 0;
+    uintptr_t word = mt__live_slots[(p >> 4) & ((1u << MT__LIVE_BITS) - 1)];
+    return word == p || (word & MT__LIVE_COUNT_MASK) != 0;
 }
 
 /* ---- record.c ------------------------------------------------------------ */
