@@ -1,8 +1,9 @@
 /* hooks_alloc.c - the malloc family, generated from hooks.def.
  *
  * Fast path of every hook: call the next allocator, bump this thread's exact
- * counters, subtract the bytes from the sampling countdown. Only when the
- * countdown crosses zero does anything else happen (record.c). The pointer
+ * counters, add the bytes to the sampling debt. Only when the debt turns
+ * positive (the countdown of SAMPLING.md crossed zero) does anything else
+ * happen (record.c). Kept negated so that the step is lea, add, jump. The pointer
  * returned is exactly the next allocator's: no header, no realignment.
  */
 #include <errno.h>
@@ -78,7 +79,7 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
 }
 
 /* Each hook is split so that its fast path needs no stack frame: count,
- * step the sampling countdown, tail-call the next allocator. The first call
+ * add to the sampling debt, tail-call the next allocator. The first call
  * of a thread, calls from inside mtrace, and sampled calls leave through the
  * out-of-line functions below. A call that bypasses recording (before init,
  * inside mtrace, shim off) is served by the next allocator, or by the
@@ -106,7 +107,7 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
             return sym##_bypass args;                                        \
         size_t req = bytes;                                                  \
         MT__BUMP(t, MT_EP_##ep, req);                                        \
-        if (mt__likely((t->countdown -= (int64_t)req + 1) >= 0))             \
+        if (mt__likely(!mt__debt_add(&t->sample_debt, (int64_t)req + 1)))             \
             return forward;                                                  \
         return sym##_sampled args;                                           \
     }
@@ -182,7 +183,7 @@ static void *realloc_hook(void *p, size_t size, int ep, void *(*forward)(void *,
         else
             mt__record_free_at(t, p, MT_FK_REALLOC, ts);
     }
-    if (mt__unlikely((t->countdown -= (int64_t)size + 1) < 0))
+    if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
         mt__record_alloc(t, q, size, MT_AK_REALLOC);
     return q;
 }
@@ -228,7 +229,7 @@ MT__EXPORT int posix_memalign(void **out, size_t align, size_t size)
     }
     int rc = mt__real.posix_memalign(out, align, size);
     MT__BUMP(t, MT_EP_POSIX_MEMALIGN, size);
-    if (mt__unlikely((t->countdown -= (int64_t)size + 1) < 0))
+    if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
         mt__record_alloc(t, rc == 0 ? *out : NULL, size, MT_AK_ALIGNED);
     return rc;
 }

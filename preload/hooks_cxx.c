@@ -73,7 +73,7 @@ static void scope_release(mt__scope_t *s)
             p = next ? next args : malloc(bytes);                          \
         }                                                                  \
         MT__BUMP(t, MT_EP_##ep, bytes);                                    \
-        if (mt__unlikely((t->countdown -= (int64_t)(bytes) + 1) < 0))      \
+        if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)(bytes) + 1)))      \
             mt__record_alloc(t, p, bytes, kind);                           \
         return p;                                                          \
     }

@@ -26,6 +26,20 @@
 typedef struct mt__thread mt__thread_t;
 #define MT__EXPORT __attribute__((visibility("default")))
 
+/* Adds N to *DEBT and says whether it became positive: one add to memory and
+ * a conditional jump on x86-64 (compilers otherwise load, add, store and
+ * test). */
+static inline int mt__debt_add(int64_t *debt, int64_t n)
+{
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+    int positive;
+    __asm__("addq %2, %0" : "+m"(*debt), "=@ccg"(positive) : "r"(n) : "cc");
+    return positive;
+#else
+    return (*debt += n) > 0;
+#endif
+}
+
 /* Bumps an exact counter of the calling thread. Only the owner writes it;
  * the writer thread reads it with relaxed atomic loads. Plain adds keep the
  * hot path to two add-to-memory instructions; an aligned 64-bit store is
@@ -168,7 +182,7 @@ void mt__ring_consume(mt__ring_t *r, uint64_t n);
 
 /* Per-thread state, plain data in its own mmap'd region (with its ring). */
 struct mt__thread {
-    int64_t countdown;                 /* bytes until the next sample */
+    int64_t sample_debt;               /* minus the bytes until the next sample */
     uint64_t calls[MT_EP_COUNT];       /* exact counters, owner-written */
     uint64_t bytes[MT_EP_COUNT];
     uint64_t rng;                      /* sampler state */
@@ -293,11 +307,14 @@ void mt__liveset_mark_bootstrap(uintptr_t p);
 extern uintptr_t mt__live_slots[1u << MT__LIVE_BITS];
 extern int mt__record_all_frees; /* every free is recorded (all slots count overflow) */
 
-/* The hooks' inline negative check: 0 means P is certainly not a sample. */
+/* The hooks' inline negative check: 0 means P is certainly not a sample.
+ * Any bit above 55 sends the free to the slow path: an overflow count, or a
+ * pool object's tag (rare, and the slow path tells them apart); testing the
+ * whole top byte is one instruction shorter than testing the count bits. */
 static inline int mt__free_maybe_sampled(uintptr_t p)
 {
     uintptr_t word = mt__live_slots[(p >> 4) & ((1u << MT__LIVE_BITS) - 1)];
-    return word == p || (word & MT__LIVE_COUNT_MASK) != 0;
+    return word == p || (word >> MT__LIVE_COUNT_SHIFT) != 0;
 }
 
 /* ---- record.c ------------------------------------------------------------ */

