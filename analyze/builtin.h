@@ -2,18 +2,24 @@
  *
  * Adding a new subcommand FOO:
  *  1. Write analyze/cmd-FOO.c defining `int cmd_FOO(int argc, char **argv)`.
- *     argv[0] is "FOO"; parse with getopt_long after `optind = 0; opterr = 0;`
- *     (the dispatcher has already consumed its own options).
- *  2. Give it a `static const char usage[]` and handle -h/--help by printing
- *     it to stdout and returning MT_EXIT_OK; `mtrace-analyze help FOO` runs
- *     exactly that. Document the --json keys scripts may rely on there.
+ *     argv[0] is "FOO" (the dispatcher has already consumed its own
+ *     options). Parse with mt_cli_parse (cli.c): it handles the shared
+ *     options (-n, --match, --depth, --by, --pool, --json, --help) that
+ *     FOO's longopts name, and passes the others to FOO's own handler.
+ *  2. Give it a `static const char usage[]` for mt_cli_init; --help prints
+ *     it to stdout and the command exits with MT_EXIT_OK;
+ *     `mtrace-analyze help FOO` runs exactly that. Document the --json keys
+ *     scripts may rely on there.
  *  3. Report failures with `return mt_error(...)` (MT_EXIT_ERROR) or
  *     `return mt_usage_error("FOO", ...)` (MT_EXIT_USAGE): one line naming the
  *     operation, the cause and the next step. Never exit(); main() exits, and
- *     checks that stdout was written completely.
- *  4. Open traces with mt_trace_open() (trace_open.c), print text with the
- *     units.c formatters and JSON with json.c. Read every trace before
- *     printing anything, so a bad argument never leaves half a report.
+ *     checks that stdout was written completely. End with mt_cli_end.
+ *  4. Run a stack report with mt_cli_run, which opens and replays the traces
+ *     (trace_open.c, replay.c) and calls the command's report function; take
+ *     its rows (report.c) from mt_cli_rows. Print text with the units.c
+ *     formatters and JSON with json.c between mt_cli_json_begin and
+ *     mt_cli_json_end. Read every trace before printing anything, so a bad
+ *     argument never leaves half a report.
  *  5. Declare cmd_FOO below, add one row to commands[] in analyze/main.c
  *     (name, function, one-line summary) and add cmd-FOO.c to analyze_src in
  *     analyze/meson.build.

@@ -414,57 +414,43 @@ static void print_json(mt_json_t *j, const info_report_t *rep, bool verbose)
 
 /* ---- command ---------------------------------------------------------- */
 
+/* -v, the option of info alone (mt_cli_parse's OWN). */
+static int info_option(void *ctx, int opt, const char *arg)
+{
+    (void)arg;
+    if (opt != 'v')
+        return MT_CLI_SHARED;
+    *(bool *)ctx = true;
+    return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"json", optional_argument, NULL, 'j'},
+        MT_CLI_OPT_JSON,
         {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
+        MT_CLI_OPT_HELP,
         {NULL, 0, NULL, 0},
     };
-    int json = -1; /* -1 text, else MT_JSON_PRETTY / MT_JSON_COMPACT */
     bool verbose = false;
-    int opt;
-
-    optind = 0; /* glibc: full re-initialisation of getopt */
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'j':
-            if (!optarg || strcmp(optarg, "pretty") == 0)
-                json = MT_JSON_PRETTY;
-            else if (strcmp(optarg, "compact") == 0)
-                json = MT_JSON_COMPACT;
-            else
-                return mt_usage_error("info", "--json=%s: expected 'pretty' or 'compact'",
-                                      optarg);
-            break;
-        case 'v':
-            verbose = true;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return MT_EXIT_OK;
-        case ':':
-            return mt_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return mt_usage_error("info", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    int ntraces = argc - optind;
-    if (ntraces <= 0)
-        return mt_usage_error("info", "no TRACE given; pass one or more trace "
-                                      "directories, e.g. mtrace.<command>.<pid>");
+    mt_cli_t c;
+    mt_cli_init(&c, "info", usage);
+    int rc = mt_cli_parse(&c, argc, argv, ":vh", longopts, info_option, &verbose);
+    if (!rc)
+        rc = mt_cli_need_traces(&c);
+    if (rc)
+        return mt_cli_end(&c, rc);
+    int json = c.json, ntraces = c.ntraces;
+    char **paths = c.traces;
 
     info_report_t *reps = calloc((size_t)ntraces, sizeof(*reps));
     if (!reps)
         return mt_error("info: out of memory");
-    int rc = MT_EXIT_OK;
     for (int i = 0; i < ntraces; i++) {
         mt_reader_t *r;
-        int one = mt_trace_open(argv[optind + i], &r);
+        int one = mt_trace_open(paths[i], &r);
         if (one == 0) {
-            one = collect(r, argv[optind + i], &reps[i]);
+            one = collect(r, paths[i], &reps[i]);
             mt_reader_close(r);
         }
         if (one != 0)

@@ -9,11 +9,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "builtin.h"
 #include "internal.h"
@@ -110,10 +107,12 @@ static int cmp_size_count(const void *a, const void *b)
     return x->size > y->size ? -1 : x->size < y->size;
 }
 
-/* Attaches to every row the sizes of its live blocks, most frequent first.
- * Memory: one item per live allocation, for the time of the call. */
-static int attach_sizes(mt_report_t *rep)
+/* Attaches to every row the sizes of its live blocks, most frequent first
+ * (mt_cli_rows's FILL; CTX unused). Memory: one item per live allocation,
+ * for the time of the call. */
+static int attach_sizes(mt_report_t *rep, void *ctx)
 {
+    (void)ctx;
     collect_t c = {rep, NULL, 0, 0, false};
     mt_replay_foreach_live(rep->rp, collect_live, &c);
     if (c.oom) {
@@ -155,15 +154,10 @@ static bool keep_live(const mt_stack_stats_t *st)
     return st->live_w > 0;
 }
 
-static int cmp_u128(mt_u128 a, mt_u128 b)
-{
-    return a > b ? -1 : a < b;
-}
-
 static int by_bytes(const mt_row_t *a, const mt_row_t *b)
 {
-    int c = cmp_u128(a->agg.live_bw, b->agg.live_bw);
-    return c ? c : cmp_u128(a->agg.live_w, b->agg.live_w);
+    int c = mt_cmp_desc(a->agg.live_bw, b->agg.live_bw);
+    return c ? c : mt_cmp_desc(a->agg.live_w, b->agg.live_w);
 }
 
 /* Growth: more intervals with an increase first, then the larger increase
@@ -180,11 +174,8 @@ static int by_growth(const mt_row_t *a, const mt_row_t *b)
 }
 
 typedef struct leaks_opts {
-    long top, depth;
-    bool growth, has_match;
-    regex_t match;
-    int json;
-    mt_replay_options_t ro;
+    mt_cli_t cli;
+    bool growth;
 } leaks_opts_t;
 
 static void print_sizes(const sizes_t *s)
@@ -204,24 +195,21 @@ static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_re
                        size_t nshow, uint64_t tb, uint64_t tc)
 {
     char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX];
-    uint64_t interval = 0;
-    for (size_t i = 0; i < rp->ntraces; i++)
-        if (rp->traces[i].info.sample_interval > interval)
-            interval = rp->traces[i].info.sample_interval;
     printf("%s in %s objects %s", mt_fmt_bytes(a, tb), mt_fmt_count(b, tc),
            rp->complete ? "not freed before exit" : "live when the trace stopped");
     if (rp->sampled)
-        printf(" (sampled every %s; estimates)\n", mt_fmt_bytes(c, interval));
+        printf(" (sampled every %s; estimates)\n",
+               mt_fmt_bytes(c, mt_report_sample_interval(rp)));
     else
         printf(" (every call recorded; exact)\n");
     if (!rp->complete)
         printf("the program had not ended cleanly (still running, killed or crashed): "
                "some of this may be freed later\n");
     if (!rep->nrows) {
-        printf("\n(no live allocations%s)\n", o->has_match ? " match" : "");
+        printf("\n(no live allocations%s)\n", o->cli.has_match ? " match" : "");
         return;
     }
-    size_t depth = o->depth >= 0 ? (size_t)o->depth : 12;
+    size_t depth = mt_cli_depth(&o->cli, 12);
     for (size_t i = 0; i < nshow; i++) {
         const mt_row_t *r = &rep->rows[i];
         const mt_stack_stats_t *st = &r->agg;
@@ -241,16 +229,14 @@ static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_re
         putchar('\n');
         mt_report_print_frames(r, depth);
     }
-    if (nshow < rep->nrows)
-        printf("\n... %s more entries (-n 0 shows all)\n", mt_fmt_count(a, rep->nrows - nshow));
+    mt_report_print_more(nshow, rep->nrows, "entries");
 }
 
 static void print_json(const leaks_opts_t *o, const mt_replay_t *rp, const mt_report_t *rep,
                        size_t nshow, uint64_t tb, uint64_t tc)
 {
     mt_json_t j;
-    mt_json_init(&j, stdout, o->json);
-    mt_json_begin_object(&j);
+    mt_cli_json_begin(&j, &o->cli);
     mt_json_kv_u64(&j, "total_bytes", tb);
     mt_json_kv_u64(&j, "total_count", tc);
     mt_report_json_traces(&j, rp);
@@ -287,150 +273,69 @@ static void print_json(const leaks_opts_t *o, const mt_replay_t *rp, const mt_re
             mt_json_end_array(&j);
         }
         mt_json_kv_u64(&j, "stacks", r->nstacks);
-        mt_report_json_frames(&j, r, o->depth > 0 ? (size_t)o->depth : 0);
+        mt_report_json_frames(&j, r, mt_cli_depth(&o->cli, 0));
         mt_json_end_object(&j);
     }
     mt_json_end_array(&j);
-    mt_json_end_object(&j);
-    if (mt_json_end(&j) != 0)
-        mt_error("leaks: internal error: malformed JSON output");
+    mt_cli_json_end(&j, &o->cli);
 }
 
-static int run(const leaks_opts_t *o, mt_session_t *s)
+/* The report of the current replay (mt_cli_run's REPORT). */
+static int report(void *ctx, mt_session_t *s)
 {
-    int rc = mt_session_replay(s, &o->ro);
-    if (rc)
-        return rc;
+    const leaks_opts_t *o = ctx;
     mt_report_t rep;
-    int err = mt_report_build(&rep, &s->rp, s->sym, false, keep_live);
-    if (!err)
-        err = attach_sizes(&rep);
-    if (!err && o->has_match)
-        err = mt_report_match(&rep, &o->match);
-    if (err) {
-        mt_report_free(&rep);
-        return mt_replay_error(&s->rp, err);
-    }
-    mt_report_sort(&rep, o->growth ? by_growth : by_bytes);
-    mt_u128 bw = 0, w = 0;
-    for (size_t i = 0; i < rep.nrows; i++) {
-        bw += rep.rows[i].agg.live_bw;
-        w += rep.rows[i].agg.live_w;
-    }
-    uint64_t tb = mt_bw_bytes(bw), tc = mt_bw_bytes(w);
-    size_t nshow = o->top > 0 && (size_t)o->top < rep.nrows ? (size_t)o->top : rep.nrows;
-    for (size_t i = 0; i < nshow; i++)
-        if (mt_report_frames(&rep, &rep.rows[i])) {
-            mt_report_free(&rep);
-            return mt_error("leaks: out of memory symbolizing");
+    size_t nshow;
+    int rc = mt_cli_rows(&o->cli, s, &rep, keep_live, attach_sizes, NULL,
+                         o->growth ? by_growth : by_bytes, &nshow);
+    if (!rc) {
+        mt_u128 bw = 0, w = 0;
+        for (size_t i = 0; i < rep.nrows; i++) {
+            bw += rep.rows[i].agg.live_bw;
+            w += rep.rows[i].agg.live_w;
         }
-    if (o->json >= 0)
-        print_json(o, &s->rp, &rep, nshow, tb, tc);
-    else
-        print_text(o, &s->rp, &rep, nshow, tb, tc);
+        uint64_t tb = mt_bw_bytes(bw), tc = mt_bw_bytes(w);
+        if (o->cli.json >= 0)
+            print_json(o, &s->rp, &rep, nshow, tb, tc);
+        else
+            print_text(o, &s->rp, &rep, nshow, tb, tc);
+    }
     mt_report_free(&rep);
-    return MT_EXIT_OK;
+    return rc;
+}
+
+/* The options of leaks alone (mt_cli_parse's OWN). */
+static int leaks_option(void *ctx, int opt, const char *arg)
+{
+    leaks_opts_t *o = ctx;
+    if (opt != 's')
+        return MT_CLI_SHARED;
+    if (strcmp(arg, "growth") == 0)
+        o->growth = true;
+    else if (strcmp(arg, "bytes") == 0)
+        o->growth = false;
+    else
+        return mt_usage_error("leaks", "--sort %s: expected 'bytes' or 'growth'", arg);
+    return 0;
 }
 
 int cmd_leaks(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"top", required_argument, NULL, 'n'},
+        MT_CLI_OPT_TOP,
         {"sort", required_argument, NULL, 's'},
-        {"match", required_argument, NULL, 'm'},
-        {"depth", required_argument, NULL, 'd'},
-        {"pool", required_argument, NULL, 'p'},
-        {"json", optional_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
+        MT_CLI_OPT_MATCH,
+        MT_CLI_OPT_DEPTH,
+        MT_CLI_OPT_POOL,
+        MT_CLI_OPT_JSON,
+        MT_CLI_OPT_HELP,
         {NULL, 0, NULL, 0},
     };
-    leaks_opts_t o;
-    memset(&o, 0, sizeof(o));
-    o.top = 10;
-    o.depth = -1;
-    o.json = -1;
-    o.ro.pool = MT_POOL_NONE;
-    o.ro.progress = isatty(STDERR_FILENO);
-    o.ro.growth = true; /* cheap next to the live table; shown in JSON either way */
-    int opt, rc = 0;
-    char *end;
-
-    optind = 0;
-    opterr = 0;
-    while (!rc && (opt = getopt_long(argc, argv, ":n:s:m:d:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-        case 'd': {
-            long v = strtol(optarg, &end, 10);
-            if (end == optarg || *end || v < (opt == 'd'))
-                rc = mt_usage_error("leaks", "%s %s: expected a whole number >= %d",
-                                    opt == 'n' ? "-n" : "--depth", optarg, opt == 'd');
-            else if (opt == 'n')
-                o.top = v;
-            else
-                o.depth = v;
-            break;
-        }
-        case 's':
-            if (strcmp(optarg, "growth") == 0)
-                o.growth = true;
-            else if (strcmp(optarg, "bytes") == 0)
-                o.growth = false;
-            else
-                rc = mt_usage_error("leaks", "--sort %s: expected 'bytes' or 'growth'", optarg);
-            break;
-        case 'm': {
-            if (o.has_match)
-                regfree(&o.match);
-            o.has_match = false;
-            int e = regcomp(&o.match, optarg, REG_EXTENDED | REG_NOSUB);
-            if (e) {
-                char msg[256];
-                regerror(e, &o.match, msg, sizeof(msg));
-                rc = mt_usage_error("leaks", "--match '%s': %s", optarg, msg);
-            } else {
-                o.has_match = true;
-            }
-            break;
-        }
-        case 'p':
-            if (mt_parse_pool(optarg, &o.ro.pool))
-                rc = mt_usage_error("leaks", "--pool %s: expected a pool id or 'all'", optarg);
-            break;
-        case 'j':
-            if (!optarg || strcmp(optarg, "pretty") == 0)
-                o.json = MT_JSON_PRETTY;
-            else if (strcmp(optarg, "compact") == 0)
-                o.json = MT_JSON_COMPACT;
-            else
-                rc = mt_usage_error("leaks", "--json=%s: expected 'pretty' or 'compact'", optarg);
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            rc = -1;
-            break;
-        case ':':
-            rc = mt_usage_error("leaks", "option '%s' needs a value", argv[optind - 1]);
-            break;
-        default:
-            rc = mt_usage_error("leaks", "unknown option '%s'", argv[optind - 1]);
-            break;
-        }
-    }
-    if (!rc && argc - optind <= 0)
-        rc = mt_usage_error("leaks", "no TRACE given; pass one or more trace directories, "
-                                     "e.g. mtrace.<command>.<pid>");
-    if (rc) {
-        if (o.has_match)
-            regfree(&o.match);
-        return rc < 0 ? MT_EXIT_OK : rc;
-    }
-    mt_session_t s;
-    rc = mt_session_open(&s, argc - optind, argv + optind);
+    leaks_opts_t o = {0};
+    mt_cli_init(&o.cli, "leaks", usage);
+    o.cli.ro.growth = true; /* cheap next to the live table; shown in JSON either way */
+    int rc = mt_cli_parse(&o.cli, argc, argv, ":n:s:m:d:h", longopts, leaks_option, &o);
     if (!rc)
-        rc = run(&o, &s);
-    mt_session_close(&s);
-    if (o.has_match)
-        regfree(&o.match);
-    return rc;
+        rc = mt_cli_run(&o.cli, report, &o);
+    return mt_cli_end(&o.cli, rc);
 }

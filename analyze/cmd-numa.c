@@ -9,11 +9,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "builtin.h"
 #include "internal.h"
@@ -60,16 +57,6 @@ static const char usage[] =
     "\n"
     "Exit status: 0 success, 1 a trace could not be read, 2 usage error.\n";
 
-typedef struct numa_opts {
-    long top;
-    long depth; /* -1: default */
-    bool by_function;
-    bool has_match;
-    regex_t match;
-    int json; /* -1 text */
-    mt_replay_options_t ro;
-} numa_opts_t;
-
 /* The analysis whose stacks keep_placed / keep_calls look at. */
 static const mt_numa_t *keep_nu;
 static const mt_replay_t *keep_rp;
@@ -97,9 +84,11 @@ static mt_numa_stack_t *row_numa(const mt_row_t *r)
     return r->extra;
 }
 
-/* Sums the numa data of every stack into its row (row->extra). */
-static int fill_rows(mt_report_t *rep, const mt_numa_t *nu)
+/* Sums the numa data NU of every stack into its row (row->extra);
+ * mt_cli_rows's FILL. */
+static int fill_rows(mt_report_t *rep, void *ctx)
 {
+    const mt_numa_t *nu = ctx;
     for (size_t i = 0; i < rep->nrows; i++) {
         mt_numa_stack_t *s = calloc(1, sizeof(*s) + MT_NUMA_NODES * sizeof(mt_u128));
         if (!s)
@@ -124,8 +113,7 @@ static mt_u128 row_total(const mt_row_t *r)
 
 static int by_total(const mt_row_t *a, const mt_row_t *b)
 {
-    mt_u128 x = row_total(a), y = row_total(b);
-    return x > y ? -1 : x < y;
+    return mt_cmp_desc(row_total(a), row_total(b));
 }
 
 static uint64_t row_calls(const mt_row_t *r)
@@ -136,8 +124,7 @@ static uint64_t row_calls(const mt_row_t *r)
 
 static int by_calls(const mt_row_t *a, const mt_row_t *b)
 {
-    uint64_t x = row_calls(a), y = row_calls(b);
-    return x > y ? -1 : x < y;
+    return mt_cmp_desc(row_calls(a), row_calls(b));
 }
 
 /* The node columns: topology nodes and every node something landed on. */
@@ -208,13 +195,13 @@ static void print_policy_text(const mt_numa_stack_t *s)
     putchar('\n');
 }
 
-static void print_text(const numa_opts_t *o, const mt_replay_t *rp, const mt_numa_t *nu,
+static void print_text(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t *nu,
                        const mt_report_t *placed, size_t nplaced, const mt_report_t *calls,
                        size_t ncalls)
 {
     char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX], e[MT_FMT_MAX];
     int cols[MT_NUMA_NODES], ncols = columns(nu, cols);
-    size_t depth = o->depth >= 0 ? (size_t)o->depth : 8;
+    size_t depth = mt_cli_depth(o, 8);
 
     printf("numa: %d node%s; %s of %s regions and %s of %s heap samples placed (%s)\n", ncols,
            ncols == 1 ? "" : "s", mt_fmt_count(a, nu->regions_placed), mt_fmt_count(b, nu->regions),
@@ -288,8 +275,7 @@ static void print_text(const numa_opts_t *o, const mt_replay_t *rp, const mt_num
         print_policy_text(s);
         mt_report_print_frames(r, depth);
     }
-    if (nplaced < placed->nrows)
-        printf("\n... %s more stacks (-n 0 shows all)\n", mt_fmt_count(a, placed->nrows - nplaced));
+    mt_report_print_more(nplaced, placed->nrows, "stacks");
 
     printf("\npolicy calls by stack%s:\n", o->has_match ? " (matching)" : "");
     if (!calls->nrows)
@@ -311,8 +297,7 @@ static void print_text(const numa_opts_t *o, const mt_replay_t *rp, const mt_num
         putchar('\n');
         mt_report_print_frames(r, depth);
     }
-    if (ncalls < calls->nrows)
-        printf("\n... %s more stacks (-n 0 shows all)\n", mt_fmt_count(a, calls->nrows - ncalls));
+    mt_report_print_more(ncalls, calls->nrows, "stacks");
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -327,16 +312,15 @@ static void json_mask(mt_json_t *j, const char *key, uint64_t mask)
     mt_json_end_array(j);
 }
 
-static void print_json(const numa_opts_t *o, const mt_replay_t *rp, const mt_numa_t *nu,
+static void print_json(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t *nu,
                        const mt_report_t *placed, size_t nplaced, const mt_report_t *calls,
                        size_t ncalls)
 {
     int cols[MT_NUMA_NODES], ncols = columns(nu, cols);
-    size_t depth = o->depth > 0 ? (size_t)o->depth : 0;
+    size_t depth = mt_cli_depth(o, 0);
     char m[32];
     mt_json_t j;
-    mt_json_init(&j, stdout, o->json);
-    mt_json_begin_object(&j);
+    mt_cli_json_begin(&j, o);
     mt_json_key(&j, "nodes");
     mt_json_begin_array(&j);
     for (int k = 0; k < ncols; k++) {
@@ -460,164 +444,60 @@ static void print_json(const numa_opts_t *o, const mt_replay_t *rp, const mt_num
         }
     }
     mt_json_end_array(&j);
-    mt_json_end_object(&j);
-    if (mt_json_end(&j) != 0)
-        mt_error("numa: internal error: malformed JSON output");
+    mt_cli_json_end(&j, o);
 }
 
 /* ---- command ------------------------------------------------------------- */
 
-static int build(mt_report_t *rep, mt_session_t *s, const mt_numa_t *nu, const numa_opts_t *o,
-                 bool (*keep)(const mt_stack_stats_t *),
-                 int (*cmp)(const mt_row_t *, const mt_row_t *), size_t *nshow)
+/* The report of the current replay (mt_cli_run's REPORT). */
+static int report(void *ctx, mt_session_t *s)
 {
-    keep_nu = nu;
-    keep_rp = &s->rp;
-    int err = mt_report_build(rep, &s->rp, s->sym, o->by_function, keep);
-    if (!err)
-        err = fill_rows(rep, nu);
-    if (!err && o->has_match)
-        err = mt_report_match(rep, &o->match);
-    if (err)
-        return err;
-    mt_report_sort(rep, cmp);
-    *nshow = o->top > 0 && (size_t)o->top < rep->nrows ? (size_t)o->top : rep->nrows;
-    for (size_t i = 0; i < *nshow; i++)
-        if ((err = mt_report_frames(rep, &rep->rows[i])) != 0)
-            return err;
-    return 0;
-}
-
-static int report(numa_opts_t *o, mt_session_t *s)
-{
-    mt_numa_t nu;
-    if (mt_numa_init(&nu, &o->ro))
-        return mt_error("numa: out of memory");
-    int rc = mt_session_replay(s, &o->ro);
-    if (rc) {
-        mt_numa_free(&nu);
-        return rc;
-    }
-    int err = mt_numa_finish(&nu, &s->rp);
+    const mt_cli_t *o = ctx;
+    mt_numa_t *nu = o->ro.ctx;
     mt_report_t placed, calls;
     memset(&placed, 0, sizeof(placed));
     memset(&calls, 0, sizeof(calls));
     size_t nplaced = 0, ncalls = 0;
-    if (!err)
-        err = build(&placed, s, &nu, o, keep_placed, by_total, &nplaced);
-    if (!err)
-        err = build(&calls, s, &nu, o, keep_calls, by_calls, &ncalls);
-    if (err) {
-        rc = mt_replay_error(&s->rp, err);
-    } else if (o->json >= 0) {
-        print_json(o, &s->rp, &nu, &placed, nplaced, &calls, ncalls);
-    } else {
-        print_text(o, &s->rp, &nu, &placed, nplaced, &calls, ncalls);
-    }
+    keep_nu = nu;
+    keep_rp = &s->rp;
+    int err = mt_numa_finish(nu, &s->rp);
+    int rc = err ? mt_replay_error(&s->rp, err) : MT_EXIT_OK;
+    if (!rc)
+        rc = mt_cli_rows(o, s, &placed, keep_placed, fill_rows, nu, by_total, &nplaced);
+    if (!rc)
+        rc = mt_cli_rows(o, s, &calls, keep_calls, fill_rows, nu, by_calls, &ncalls);
+    if (!rc && o->json >= 0)
+        print_json(o, &s->rp, nu, &placed, nplaced, &calls, ncalls);
+    else if (!rc)
+        print_text(o, &s->rp, nu, &placed, nplaced, &calls, ncalls);
     mt_report_free(&placed);
     mt_report_free(&calls);
-    mt_numa_free(&nu);
     keep_nu = NULL;
     keep_rp = NULL;
     return rc;
 }
 
-static int parse_long(const char *opt, const char *s, long min, long *v)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-    if (end == s || *end || n < min)
-        return mt_usage_error("numa", "%s %s: expected a whole number >= %ld", opt, s, min);
-    *v = n;
-    return 0;
-}
-
 int cmd_numa(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"top", required_argument, NULL, 'n'},
-        {"match", required_argument, NULL, 'm'},
-        {"depth", required_argument, NULL, 'd'},
-        {"by", required_argument, NULL, 'y'},
-        {"json", optional_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
+        MT_CLI_OPT_TOP,
+        MT_CLI_OPT_MATCH,
+        MT_CLI_OPT_DEPTH,
+        MT_CLI_OPT_BY,
+        MT_CLI_OPT_JSON,
+        MT_CLI_OPT_HELP,
         {NULL, 0, NULL, 0},
     };
-    numa_opts_t o;
-    memset(&o, 0, sizeof(o));
-    o.top = 10;
-    o.depth = -1;
-    o.json = -1;
-    o.ro.pool = MT_POOL_NONE;
-    o.ro.progress = isatty(STDERR_FILENO);
-    int opt, rc = 0;
-
-    optind = 0;
-    opterr = 0;
-    while (!rc && (opt = getopt_long(argc, argv, ":n:m:d:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-            rc = parse_long("-n", optarg, 0, &o.top);
-            break;
-        case 'm': {
-            int e;
-            if (o.has_match)
-                regfree(&o.match);
-            o.has_match = false;
-            if ((e = regcomp(&o.match, optarg, REG_EXTENDED | REG_NOSUB)) != 0) {
-                char msg[256];
-                regerror(e, &o.match, msg, sizeof(msg));
-                rc = mt_usage_error("numa", "--match '%s': %s", optarg, msg);
-            } else {
-                o.has_match = true;
-            }
-            break;
-        }
-        case 'd':
-            rc = parse_long("--depth", optarg, 1, &o.depth);
-            break;
-        case 'y':
-            if (strcmp(optarg, "function") == 0)
-                o.by_function = true;
-            else if (strcmp(optarg, "stack") == 0)
-                o.by_function = false;
-            else
-                rc = mt_usage_error("numa", "--by %s: expected 'function' or 'stack'", optarg);
-            break;
-        case 'j':
-            if (!optarg || strcmp(optarg, "pretty") == 0)
-                o.json = MT_JSON_PRETTY;
-            else if (strcmp(optarg, "compact") == 0)
-                o.json = MT_JSON_COMPACT;
-            else
-                rc = mt_usage_error("numa", "--json=%s: expected 'pretty' or 'compact'", optarg);
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            rc = -1;
-            break;
-        case ':':
-            rc = mt_usage_error("numa", "option '%s' needs a value", argv[optind - 1]);
-            break;
-        default:
-            rc = mt_usage_error("numa", "unknown option '%s'", argv[optind - 1]);
-            break;
-        }
+    mt_cli_t c;
+    mt_cli_init(&c, "numa", usage);
+    int rc = mt_cli_parse(&c, argc, argv, ":n:m:d:h", longopts, NULL, NULL);
+    if (!rc) {
+        mt_numa_t nu;
+        if (mt_numa_init(&nu, &c.ro)) /* hooks the replay: c.ro.ctx = &nu */
+            rc = mt_error("numa: out of memory");
+        else
+            rc = mt_cli_run(&c, report, &c);
+        mt_numa_free(&nu);
     }
-    if (!rc && argc - optind <= 0)
-        rc = mt_usage_error("numa", "no TRACE given; pass one or more trace directories, "
-                                    "e.g. mtrace.<command>.<pid>");
-    if (rc) {
-        if (o.has_match)
-            regfree(&o.match);
-        return rc < 0 ? MT_EXIT_OK : rc;
-    }
-    mt_session_t s;
-    rc = mt_session_open(&s, argc - optind, argv + optind);
-    if (!rc)
-        rc = report(&o, &s);
-    mt_session_close(&s);
-    if (o.has_match)
-        regfree(&o.match);
-    return rc;
+    return mt_cli_end(&c, rc);
 }

@@ -8,6 +8,7 @@
 #ifndef MT_ANALYZE_INTERNAL_H
 #define MT_ANALYZE_INTERNAL_H
 
+#include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -275,7 +276,7 @@ const char *mt_sym_basename(const char *path);
 
 /* ---- report.c ---------------------------------------------------------- */
 
-/* One entry of a top or leaks report: the stacks of rp that symbolize to the
+/* One entry of a stack report: the stacks of rp that symbolize to the
  * same frames (the same stack in a parent and its fork children), or with
  * --by function, that allocate from the same function. */
 typedef struct mt_row {
@@ -307,26 +308,34 @@ int mt_report_frames(mt_report_t *rep, mt_row_t *row);
 /* Drops the rows none of whose frames has a function, file or module that
  * matches RE. Returns 0 or ENOMEM. */
 int mt_report_match(mt_report_t *rep, const void *re /* regex_t */);
+/* True when a frame of ROW (symbolized) has a function, file or module that
+ * matches RE. */
+bool mt_row_matches(const mt_row_t *row, const void *re /* regex_t */);
+/* Frees what ROW owns (a row dropped from rep->rows). */
+void mt_row_free(mt_row_t *row);
+/* KEEP for mt_report_build: the stacks that allocated. */
+bool mt_keep_allocating(const mt_stack_stats_t *st);
+/* Order of a descending sort on one weighted sum: -1 when A comes first. */
+static inline int mt_cmp_desc(mt_u128 a, mt_u128 b)
+{
+    return a > b ? -1 : a < b;
+}
 /* Sorts the rows with CMP, ties broken by the first stack's order. */
 void mt_report_sort(mt_report_t *rep, int (*cmp)(const mt_row_t *a, const mt_row_t *b));
 /* Prints at most DEPTH (0 = all) frames of ROW, indented, one per line. */
 void mt_report_print_frames(const mt_row_t *row, size_t depth);
 /* Writes "frames": [{function, file, line, module, address, inlined, offset}]. */
 void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth);
-/* The --json header keys shared by top and leaks: estimated, sample_interval,
+/* Prints "... N more WHAT (-n 0 shows all)" when SHOWN < TOTAL. */
+void mt_report_print_more(size_t shown, size_t total, const char *what);
+/* The largest sample interval of RP's traces (0: every call recorded). */
+uint64_t mt_report_sample_interval(const mt_replay_t *rp);
+/* The --json header keys shared by the reports: estimated, sample_interval,
  * complete, traces: [{trace, pid, command, complete, sample_interval}]. */
 void mt_report_json_traces(mt_json_t *j, const mt_replay_t *rp);
 void mt_report_free(mt_report_t *rep);
 
-/* ---- options shared by top and leaks (report.c) ----------------------- */
-
-/* Parses a byte size with an optional K/M/G/T suffix (binary). */
-int mt_parse_size(const char *s, uint64_t *v);
-/* Parses --pool: "all", a pool id (a number), or a pool name, whose id is
- * mt_pool_id(NAME) (mtrace/mtrace.h). MT_EINVAL for "" or "-...". */
-int mt_parse_pool(const char *s, int64_t *pool);
-
-/* ---- session (report.c): the traces of one top / leaks command -------- */
+/* ---- cli.c: the traces of one report command --------------------------- */
 
 typedef struct mt_session {
     int ntraces;
@@ -346,5 +355,91 @@ int mt_session_replay(mt_session_t *s, const mt_replay_options_t *opt);
 /* Takes a fresh snapshot of every trace (live mode). Returns an exit status. */
 int mt_session_refresh(mt_session_t *s);
 void mt_session_close(mt_session_t *s);
+
+/* ---- cli.c: the frame of a report subcommand ---------------------------- */
+
+struct option; /* <getopt.h> */
+
+/* The options every report subcommand shares, and its TRACE arguments. */
+typedef struct mt_cli {
+    const char *cmd;          /* the subcommand ("top"), named in messages */
+    const char *usage;        /* printed by --help; NULL when the command prints its own */
+    long top;                 /* -n: entries shown, 0 = all (default 10) */
+    long depth;               /* --depth: frames shown, -1 = the command's default */
+    bool by_function;         /* --by function */
+    bool has_match;           /* --match: MATCH holds a compiled regex */
+    regex_t match;
+    int json;                 /* --json: -1 text, else MT_JSON_PRETTY or MT_JSON_COMPACT */
+    long interval_ms;         /* -i: live mode period, 0 = report once */
+    mt_replay_options_t ro;   /* --pool, and the command's own replay options */
+    int ntraces;              /* the TRACE arguments, set by mt_cli_parse */
+    char **traces;
+} mt_cli_t;
+
+/* What an OWN option handler returns for an option it leaves to the shared
+ * ones. */
+#define MT_CLI_SHARED (-2)
+
+/* The longopts rows of the shared options (<getopt.h>), with the values
+ * mt_cli_parse handles them by; a command lists those it takes. */
+#define MT_CLI_OPT_TOP {"top", required_argument, NULL, 'n'}
+#define MT_CLI_OPT_MATCH {"match", required_argument, NULL, 'm'}
+#define MT_CLI_OPT_DEPTH {"depth", required_argument, NULL, 'd'}
+#define MT_CLI_OPT_BY {"by", required_argument, NULL, 'y'}
+#define MT_CLI_OPT_POOL {"pool", required_argument, NULL, 'p'}
+#define MT_CLI_OPT_JSON {"json", optional_argument, NULL, 'j'}
+#define MT_CLI_OPT_HELP {"help", no_argument, NULL, 'h'}
+
+/* Sets C to the defaults for subcommand CMD with --help text USAGE. */
+void mt_cli_init(mt_cli_t *c, const char *cmd, const char *usage);
+/* Parses ARGV with getopt_long (SHORTOPTS starts with ':'). Each option goes
+ * to OWN(CTX, OPT, OPTARG) first when OWN is not NULL; what it returns
+ * MT_CLI_SHARED for is handled here: -n, -m, -d, --by, --pool, --json, -h,
+ * a missing value, an unknown option. Sets c->ntraces and c->traces to the
+ * arguments left. Returns 0, -1 when --help was printed, or a usage error's
+ * exit status (after printing it). */
+int mt_cli_parse(mt_cli_t *c, int argc, char **argv, const char *shortopts,
+                 const struct option *longopts, int (*own)(void *ctx, int opt, const char *arg),
+                 void *ctx);
+/* Parses OPT's value S as a whole number >= MIN into *V. Returns 0 or
+ * MT_EXIT_USAGE (printed). */
+int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long *v);
+/* Returns 0 when some TRACE was given, else prints a usage error and
+ * returns MT_EXIT_USAGE. */
+int mt_cli_need_traces(const mt_cli_t *c);
+/* How many of N entries -n shows. */
+size_t mt_cli_shown(const mt_cli_t *c, size_t n);
+/* How many frames per entry --depth shows; DFLT without it (0 = all). */
+size_t mt_cli_depth(const mt_cli_t *c, size_t dflt);
+/* Checks that TRACEs were given, opens them, replays them with c->ro and
+ * calls REPORT(CTX, SESSION) to print: once, or with -i every
+ * c->interval_ms ms until SIGINT or SIGTERM, re-reading the traces each
+ * time. Returns an exit status. */
+int mt_cli_run(mt_cli_t *c, int (*report)(void *ctx, mt_session_t *s), void *ctx);
+/* Frees C and turns the status RC of the calls above into the command's
+ * exit status. */
+int mt_cli_end(mt_cli_t *c, int rc);
+
+/* The rows a report lists: the stacks of S's replay for which KEEP is true,
+ * grouped by stack or --by function, given per-row data by FILL(REP, CTX)
+ * (NULL: none; returns 0 or an errno), kept when --match matches, sorted with
+ * CMP; the first *NSHOW (-n) of them symbolized. Returns an exit status,
+ * after printing any error; free REP with mt_report_free either way. */
+int mt_cli_rows(const mt_cli_t *c, mt_session_t *s, mt_report_t *rep,
+                bool (*keep)(const mt_stack_stats_t *st),
+                int (*fill)(mt_report_t *rep, void *ctx), void *ctx,
+                int (*cmp)(const mt_row_t *a, const mt_row_t *b), size_t *nshow);
+
+/* Starts the --json document on stdout: its top-level object (compact in
+ * live mode, one line per refresh). */
+void mt_cli_json_begin(mt_json_t *j, const mt_cli_t *c);
+/* Closes that object and ends the document; reports malformed output. */
+void mt_cli_json_end(mt_json_t *j, const mt_cli_t *c);
+
+/* Parses a byte size with an optional K/M/G/T suffix (binary). */
+int mt_parse_size(const char *s, uint64_t *v);
+/* Parses --pool: "all", a pool id (a number), or a pool name, whose id is
+ * mt_pool_id(NAME) (mtrace/mtrace.h). MT_EINVAL for "" or "-...". */
+int mt_parse_pool(const char *s, int64_t *pool);
 
 #endif

@@ -1,8 +1,8 @@
-/* report.c - what top and leaks share: stacks grouped into report rows by
- * their module-relative program counters (so a stack recorded in a parent
- * and in its fork children is one row), or by allocating function; lazy
- * symbolization of the rows that are printed or matched; frames as text and
- * JSON; the option parsers both commands use.
+/* report.c - the rows of the stack reports (top, leaks, numa, fit): stacks
+ * grouped by their module-relative program counters (so a stack recorded in
+ * a parent and in its fork children is one row), or by allocating function;
+ * lazy symbolization of the rows that are printed or matched; --match;
+ * frames and the trace header as text and JSON.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -11,8 +11,6 @@
 #include <string.h>
 
 #include "internal.h"
-#define MTRACE_NO_ANNOTATIONS /* mt_pool_id only */
-#include "mtrace/mtrace.h"
 
 /* ---- grouping --------------------------------------------------------- */
 
@@ -251,6 +249,31 @@ int mt_report_frames(mt_report_t *rep, mt_row_t *row)
     return 0;
 }
 
+bool mt_row_matches(const mt_row_t *row, const void *re)
+{
+    for (size_t f = 0; f < row->nframes; f++) {
+        const mt_frame_t *fr = &row->frames[f];
+        if ((fr->function && !regexec(re, fr->function, 0, NULL, 0)) ||
+            (fr->file && !regexec(re, fr->file, 0, NULL, 0)) ||
+            (fr->module && !regexec(re, fr->module, 0, NULL, 0)))
+            return true;
+    }
+    return false;
+}
+
+void mt_row_free(mt_row_t *row)
+{
+    free(row->key);
+    free(row->frames);
+    free(row->agg.growth);
+    free(row->extra);
+}
+
+bool mt_keep_allocating(const mt_stack_stats_t *st)
+{
+    return st->alloc_w > 0;
+}
+
 int mt_report_match(mt_report_t *rep, const void *re)
 {
     size_t k = 0;
@@ -258,21 +281,10 @@ int mt_report_match(mt_report_t *rep, const void *re)
         mt_row_t *r = &rep->rows[i];
         if (mt_report_frames(rep, r))
             return ENOMEM;
-        bool hit = false;
-        for (size_t f = 0; f < r->nframes && !hit; f++) {
-            const mt_frame_t *fr = &r->frames[f];
-            hit = (fr->function && !regexec(re, fr->function, 0, NULL, 0)) ||
-                  (fr->file && !regexec(re, fr->file, 0, NULL, 0)) ||
-                  (fr->module && !regexec(re, fr->module, 0, NULL, 0));
-        }
-        if (hit) {
+        if (mt_row_matches(r, re))
             rep->rows[k++] = *r;
-        } else {
-            free(r->key);
-            free(r->frames);
-            free(r->agg.growth);
-            free(r->extra);
-        }
+        else
+            mt_row_free(r);
     }
     rep->nrows = k;
     /* row_of_stack now names dropped and moved rows: rebuild it. */
@@ -307,12 +319,8 @@ void mt_report_sort(mt_report_t *rep, int (*cmp)(const mt_row_t *a, const mt_row
 
 void mt_report_free(mt_report_t *rep)
 {
-    for (size_t i = 0; i < rep->nrows; i++) {
-        free(rep->rows[i].key);
-        free(rep->rows[i].frames);
-        free(rep->rows[i].agg.growth);
-        free(rep->rows[i].extra);
-    }
+    for (size_t i = 0; i < rep->nrows; i++)
+        mt_row_free(&rep->rows[i]);
     free(rep->rows);
     free(rep->row_of_stack);
     memset(rep, 0, sizeof(*rep));
@@ -401,14 +409,26 @@ void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth)
     mt_json_end_array(j);
 }
 
-void mt_report_json_traces(mt_json_t *j, const mt_replay_t *rp)
+void mt_report_print_more(size_t shown, size_t total, const char *what)
+{
+    char a[MT_FMT_MAX];
+    if (shown < total)
+        printf("\n... %s more %s (-n 0 shows all)\n", mt_fmt_count(a, total - shown), what);
+}
+
+uint64_t mt_report_sample_interval(const mt_replay_t *rp)
 {
     uint64_t interval = 0;
     for (size_t i = 0; i < rp->ntraces; i++)
         if (rp->traces[i].info.sample_interval > interval)
             interval = rp->traces[i].info.sample_interval;
+    return interval;
+}
+
+void mt_report_json_traces(mt_json_t *j, const mt_replay_t *rp)
+{
     mt_json_kv_bool(j, "estimated", rp->sampled);
-    mt_json_kv_u64(j, "sample_interval", interval);
+    mt_json_kv_u64(j, "sample_interval", mt_report_sample_interval(rp));
     mt_json_kv_bool(j, "complete", rp->complete);
     mt_json_key(j, "traces");
     mt_json_begin_array(j);
@@ -425,121 +445,4 @@ void mt_report_json_traces(mt_json_t *j, const mt_replay_t *rp)
         mt_json_end_object(j);
     }
     mt_json_end_array(j);
-}
-
-/* ---- option parsers ------------------------------------------------------ */
-
-int mt_parse_size(const char *s, uint64_t *v)
-{
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-')
-        return MT_EINVAL;
-    unsigned long long n = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return MT_EINVAL;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (shift && (*end == 'i' || *end == 'I'))
-        end++;
-    if (shift && (*end == 'b' || *end == 'B'))
-        end++;
-    else if (!shift && (*end == 'b' || *end == 'B'))
-        end++;
-    if (*end || (shift && n > (UINT64_MAX >> shift)))
-        return MT_EINVAL;
-    *v = (uint64_t)n << shift;
-    return 0;
-}
-
-int mt_parse_pool(const char *s, int64_t *pool)
-{
-    if (strcmp(s, "all") == 0) {
-        *pool = MT_POOL_ALL;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(s, &end, 0);
-    if (*s >= '0' && *s <= '9' && !errno && end != s && !*end && n <= INT64_MAX) {
-        *pool = (int64_t)n; /* a pool id */
-        return 0;
-    }
-    /* A pool name: its id is the hash the annotations record. */
-    if (!*s || *s == '-')
-        return MT_EINVAL;
-    *pool = (int64_t)mt_pool_id(s);
-    return 0;
-}
-
-/* ---- session ------------------------------------------------------------- */
-
-int mt_session_open(mt_session_t *s, int n, char **paths)
-{
-    memset(s, 0, sizeof(*s));
-    s->ntraces = n;
-    s->paths = paths;
-    if (!(s->readers = calloc((size_t)n, sizeof(*s->readers))) || !(s->sym = mt_sym_new())) {
-        mt_session_close(s);
-        return mt_error("out of memory opening %d traces", n);
-    }
-    int rc = MT_EXIT_OK;
-    for (int i = 0; i < n; i++) {
-        int one = mt_trace_open(paths[i], &s->readers[i]);
-        if (one)
-            rc = one; /* keep going: report every bad trace at once */
-    }
-    if (rc)
-        mt_session_close(s);
-    return rc;
-}
-
-int mt_session_replay(mt_session_t *s, const mt_replay_options_t *opt)
-{
-    if (s->replayed)
-        mt_replay_free(&s->rp);
-    s->replayed = false;
-    int err = mt_replay_init(&s->rp, opt);
-    if (err) {
-        mt_replay_free(&s->rp);
-        return mt_error("out of memory");
-    }
-    s->replayed = true;
-    for (int i = 0; i < s->ntraces; i++)
-        if ((err = mt_replay_add(&s->rp, s->paths[i], s->readers[i])) != 0)
-            return mt_replay_error(&s->rp, err);
-    for (int i = 0; i < s->ntraces; i++)
-        if ((err = mt_sym_add_trace(s->sym, (uint32_t)i, s->readers[i])) != 0)
-            return mt_trace_error(s->paths[i], "the module map", err);
-    if ((err = mt_replay_run(&s->rp)) != 0)
-        return mt_replay_error(&s->rp, err);
-    return MT_EXIT_OK;
-}
-
-int mt_session_refresh(mt_session_t *s)
-{
-    for (int i = 0; i < s->ntraces; i++) {
-        int err = mt_reader_refresh(s->readers[i]);
-        if (err)
-            return mt_trace_error(s->paths[i], "a new snapshot", err);
-    }
-    return MT_EXIT_OK;
-}
-
-void mt_session_close(mt_session_t *s)
-{
-    if (s->replayed)
-        mt_replay_free(&s->rp);
-    mt_sym_free(s->sym);
-    for (int i = 0; s->readers && i < s->ntraces; i++)
-        if (s->readers[i])
-            mt_reader_close(s->readers[i]);
-    free(s->readers);
-    memset(s, 0, sizeof(*s));
 }

@@ -228,6 +228,18 @@ void mt_sizes_free(mt_sizes_t *h)
     memset(h, 0, sizeof(*h));
 }
 
+void mt_sizes_bucket(const mt_sizes_t *h, size_t *i, mt_bucket_t *b)
+{
+    uint64_t sz = h->size[*i];
+    b->lo = sz ? (uint64_t)1 << (63 - __builtin_clzll(sz)) : 0;
+    b->hi = sz ? b->lo + (b->lo - 1) : 0;
+    b->w = b->bw = 0;
+    for (; *i < h->n && h->size[*i] <= b->hi; ++*i) {
+        b->w += h->w[*i];
+        b->bw += (mt_u128)h->size[*i] * h->w[*i];
+    }
+}
+
 void mt_waste_compute(const mt_classes_t *c, const mt_sizes_t *h, mt_waste_t *out)
 {
     memset(out, 0, sizeof(*out));

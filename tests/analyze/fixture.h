@@ -4,6 +4,10 @@
 #ifndef MT_TEST_FIXTURE_H
 #define MT_TEST_FIXTURE_H
 
+/* STR(FX_PID): a number as a string literal, to paste into expected output. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 #define FX_PID 4242
 #define FX_PPID 1
 #define FX_COMMAND "fixture-srv"

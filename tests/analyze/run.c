@@ -71,6 +71,17 @@ const char *mt_test_program(const char *var)
     return p;
 }
 
+void mt_run_analyze(mt_run_t *r, const char *const *args)
+{
+    const char *argv[24] = {ANALYZE};
+    size_t n = 1;
+    for (; args[n - 1] && n < 23; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    mt_run(r, NULL, argv);
+    cr_assert_eq(r->signal, 0, "mtrace-analyze died of signal %d\n%s", r->signal, r->err);
+}
+
 char *mt_test_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");
@@ -89,6 +100,19 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 void mt_test_rmtree(const char *dir)
 {
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void mt_test_trace_setup(char **tmp, char *trace, size_t cap, const char *name)
+{
+    *tmp = mt_test_tmpdir();
+    cr_assert((size_t)snprintf(trace, cap, "%s/%s", *tmp, name) < cap);
+}
+
+void mt_test_trace_teardown(char **tmp)
+{
+    mt_test_rmtree(*tmp);
+    free(*tmp);
+    *tmp = NULL;
 }
 
 void mt_make_trace(const char *dir, const char *variant)

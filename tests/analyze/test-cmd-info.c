@@ -12,23 +12,17 @@
 #include "fixture.h"
 #include "run.h"
 
-#define ANALYZE mt_test_program("MTRACE_ANALYZE")
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 static char *tmp;
 static char trace[4200];
 
 static void setup(void)
 {
-    tmp = mt_test_tmpdir();
-    snprintf(trace, sizeof(trace), "%s/mtrace.fixture-srv.4242", tmp);
+    mt_test_trace_setup(&tmp, trace, sizeof(trace), "mtrace.fixture-srv.4242");
 }
 
 static void teardown(void)
 {
-    mt_test_rmtree(tmp);
-    free(tmp);
+    mt_test_trace_teardown(&tmp);
 }
 
 TestSuite(info, .init = setup, .fini = teardown);
@@ -36,13 +30,9 @@ TestSuite(info, .init = setup, .fini = teardown);
 /* mtrace-analyze info ARGS... (NULL-terminated, at most 6). */
 static void info(mt_run_t *r, const char *a1, const char *a2, const char *a3, const char *a4)
 {
-    const char *argv[] = {ANALYZE, "info", a1, a2, a3, a4, NULL};
-    mt_run(r, NULL, argv);
-    cr_assert_eq(r->signal, 0, "mtrace-analyze died of signal %d\n%s", r->signal, r->err);
+    const char *args[] = {"info", a1, a2, a3, a4, NULL};
+    mt_run_analyze(r, args);
 }
-
-#define expect_has(hay, needle) \
-    cr_expect(strstr((hay), (needle)), "missing %s\nin:\n%s", (needle), (hay))
 
 Test(info, json_exact_numbers)
 {

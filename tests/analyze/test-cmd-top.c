@@ -12,43 +12,20 @@
 #include "fixture.h"
 #include "run.h"
 
-#define ANALYZE mt_test_program("MTRACE_ANALYZE")
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 static char *tmp;
 static char trace[4200];
 
 static void setup(void)
 {
-    tmp = mt_test_tmpdir();
-    snprintf(trace, sizeof(trace), "%s/mtrace.gen.100", tmp);
+    mt_test_trace_setup(&tmp, trace, sizeof(trace), "mtrace.gen.100");
 }
 
 static void teardown(void)
 {
-    mt_test_rmtree(tmp);
-    free(tmp);
+    mt_test_trace_teardown(&tmp);
 }
 
 TestSuite(top, .init = setup, .fini = teardown);
-
-/* Runs mtrace-analyze with the arguments up to the first NULL. */
-static void run_args(mt_run_t *r, const char *const *args)
-{
-    const char *argv[16] = {ANALYZE};
-    size_t n = 1;
-    for (; args[n - 1] && n < 15; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    mt_run(r, NULL, argv);
-    cr_assert_eq(r->signal, 0, "mtrace-analyze died of signal %d\n%s", r->signal, r->err);
-}
-
-#define analyze(r, ...) run_args(r, (const char *const[]){__VA_ARGS__, NULL})
-
-#define expect_has(hay, needle) \
-    cr_expect(strstr((hay), (needle)), "missing %s\nin:\n%s", (needle), (hay))
 
 #define FRAME_401 "{\"function\":null,\"file\":null,\"line\":null,\"module\":\"" FX_R_MODULE \
                   "\",\"address\":\"0x401000\",\"inlined\":false,\"offset\":4096}"
@@ -59,7 +36,7 @@ Test(top, json_exact)
 {
     mt_make_trace(trace, "replay");
     mt_run_t r;
-    analyze(&r, "top", "--json=compact", trace, NULL, NULL);
+    mt_analyze(&r, "top", "--json=compact", trace, NULL, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_expect_str_empty(r.err);
     cr_expect_eq(mt_count_lines(r.out), 1);
@@ -80,13 +57,13 @@ Test(top, json_exact)
                       "\"offset\":139637976727568}]}]}");
     mt_run_free(&r);
 
-    analyze(&r, "top", "--json=compact", "--sort", "temp", "-n1", trace);
+    mt_analyze(&r, "top", "--json=compact", "--sort", "temp", "-n1", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "\"stacks\":[{\"bytes\":200,\"count\":2,");
     cr_expect(!strstr(r.out, "\"bytes\":12288"), "-n 1 shows one entry:\n%s", r.out);
     mt_run_free(&r);
 
-    analyze(&r, "top", "--json=compact", "--max-size", "100", trace, NULL);
+    mt_analyze(&r, "top", "--json=compact", "--max-size", "100", trace, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "{\"total_bytes\":216,\"total_count\":3,\"total_exact\":true,");
     mt_run_free(&r);
@@ -96,7 +73,7 @@ Test(top, text)
 {
     mt_make_trace(trace, "replay");
     mt_run_t r;
-    analyze(&r, "top", trace, NULL, NULL, NULL);
+    mt_analyze(&r, "top", trace, NULL, NULL, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_expect(strncmp(r.out, "malloc total 12.2 KiB in 6 calls (every call recorded; exact)\n"
                              "peak heap 12.1 KiB at 70 ns; 12.0 KiB live in 4 objects at the "
@@ -115,13 +92,13 @@ Test(top, text)
     expect_has(r.out, "    0x7f0000000010  -  ?\n");
     mt_run_free(&r);
 
-    analyze(&r, "top", "--match", "nothing-matches-this", trace, NULL);
+    mt_analyze(&r, "top", "--match", "nothing-matches-this", trace, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "malloc (matching) total 0 B in 0 calls");
     expect_has(r.out, "(no allocation stacks match)");
     mt_run_free(&r);
 
-    analyze(&r, "top", "--match", "libfix", "--json=compact", trace, NULL);
+    mt_analyze(&r, "top", "--match", "libfix", "--json=compact", trace, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "\"total_bytes\":12488,\"total_count\":5,\"total_exact\":true");
     expect_has(r.out, "\"entries\":2,");
@@ -132,7 +109,7 @@ Test(top, leaks)
 {
     mt_make_trace(trace, "replay");
     mt_run_t r;
-    analyze(&r, "leaks", "--json=compact", trace, NULL, NULL);
+    mt_analyze(&r, "leaks", "--json=compact", trace, NULL, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "{\"total_bytes\":" STR(FX_R_LIVE) ",\"total_count\":4,");
     expect_has(r.out, "\"ended\":\"exit\",\"sort\":\"bytes\",\"entries\":2,");
@@ -144,7 +121,7 @@ Test(top, leaks)
                       "\"sizes\":[{\"size\":16,\"count\":1}]");
     mt_run_free(&r);
 
-    analyze(&r, "leaks", trace, NULL, NULL, NULL);
+    mt_analyze(&r, "leaks", trace, NULL, NULL, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_expect(strncmp(r.out, "12.0 KiB in 4 objects not freed before exit (every call "
                              "recorded; exact)\n", 70) == 0, "%s", r.out);
@@ -153,7 +130,7 @@ Test(top, leaks)
     expect_has(r.out, "#2   16 B (0.1%) in 1 object (25.0%), 1 x 16 B\n");
     mt_run_free(&r);
 
-    analyze(&r, "leaks", "--sort", "growth", "--json=compact", trace, NULL);
+    mt_analyze(&r, "leaks", "--sort", "growth", "--json=compact", trace, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "\"sort\":\"growth\"");
     mt_run_free(&r);
@@ -165,7 +142,7 @@ Test(top, corrupt_block)
     const char *cmds[] = {"top", "leaks"};
     for (int i = 0; i < 2; i++) {
         mt_run_t r;
-        analyze(&r, cmds[i], trace, NULL, NULL, NULL);
+        mt_analyze(&r, cmds[i], trace, NULL, NULL, NULL);
         cr_expect_eq(r.status, 1);
         cr_expect_str_empty(r.out, "nothing is printed before the error:\n%s", r.out);
         expect_has(r.err, "mtrace-analyze: error: ");
@@ -186,14 +163,14 @@ Test(top, usage_errors)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         mt_run_t r;
-        analyze(&r, bad[i][0], bad[i][1], bad[i][2], trace, NULL);
+        mt_analyze(&r, bad[i][0], bad[i][1], bad[i][2], trace, NULL);
         cr_expect_eq(r.status, 2, "%s %s %s: %d\n%s", bad[i][0], bad[i][1], bad[i][2], r.status,
                      r.err);
         cr_expect_str_empty(r.out);
         mt_run_free(&r);
     }
     mt_run_t r;
-    analyze(&r, "leaks", NULL, NULL, NULL, NULL);
+    mt_analyze(&r, "leaks", NULL, NULL, NULL, NULL);
     cr_expect_eq(r.status, 2);
     expect_has(r.err, "no TRACE given");
     mt_run_free(&r);
@@ -203,11 +180,11 @@ Test(top, info_trims_rewritten_title)
 {
     mt_make_trace(trace, "title");
     mt_run_t r;
-    analyze(&r, "info", trace, NULL, NULL, NULL);
+    mt_analyze(&r, "info", trace, NULL, NULL, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "\nargs      'redis-server *:6379'\n");
     mt_run_free(&r);
-    analyze(&r, "info", "--json=compact", trace, NULL, NULL);
+    mt_analyze(&r, "info", "--json=compact", trace, NULL, NULL);
     expect_has(r.out, "\"argv\":[\"redis-server *:6379\"],");
     mt_run_free(&r);
 }

@@ -10,39 +10,20 @@
 #include "run.h"
 #include "tracegen.h"
 
-#define ANALYZE mt_test_program("MTRACE_ANALYZE")
-
 static char *tmp;
 static char trace[4200];
 
 static void setup(void)
 {
-    tmp = mt_test_tmpdir();
-    snprintf(trace, sizeof(trace), "%s/mtrace.gen.100", tmp);
+    mt_test_trace_setup(&tmp, trace, sizeof(trace), "mtrace.gen.100");
 }
 
 static void teardown(void)
 {
-    mt_test_rmtree(tmp);
-    free(tmp);
+    mt_test_trace_teardown(&tmp);
 }
 
 TestSuite(fit, .init = setup, .fini = teardown);
-
-static void run_args(mt_run_t *r, const char *const *args)
-{
-    const char *argv[24] = {ANALYZE};
-    size_t n = 1;
-    for (; args[n - 1] && n < 23; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    mt_run(r, NULL, argv);
-    cr_assert_eq(r->signal, 0, "mtrace-analyze died of signal %d\n%s", r->signal, r->err);
-}
-
-#define analyze(r, ...) run_args(r, (const char *const[]){__VA_ARGS__, NULL})
-#define expect_has(hay, needle) \
-    cr_expect(strstr((hay), (needle)), "missing %s\nin:\n%s", (needle), (hay))
 
 /* The name records of pool NAME, as libmtrace.so writes them. */
 static size_t name_events(mt_event_t *ev, uint64_t ts, const char *name)
@@ -100,7 +81,7 @@ Test(fit, heap_json_exact)
 {
     make_trace();
     mt_run_t r;
-    analyze(&r, "fit", "--json=compact", "--classes", "16,32,128", trace);
+    mt_analyze(&r, "fit", "--json=compact", "--classes", "16,32,128", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_expect_str_empty(r.err);
     /* requested 30 + 48 + 100 + 5000; waste 3*6 + 2*8 + 28; 5000 oversize. */
@@ -128,7 +109,7 @@ Test(fit, optimize_and_chunk_json)
 {
     make_trace();
     mt_run_t r;
-    analyze(&r, "fit", "--json=compact", "--classes", "16,32,128", "--optimize", "2",
+    mt_analyze(&r, "fit", "--json=compact", "--classes", "16,32,128", "--optimize", "2",
             "--chunk", "4K", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     /* Best 2 classes over 10 x3, 24 x2, 100, 5000: {100, 5000} wastes
@@ -150,7 +131,7 @@ Test(fit, optimize_and_chunk_json)
                       "\"unfit_bytes\":5000}");
     mt_run_free(&r);
 
-    analyze(&r, "fit", "--json=compact", "--classes", "16,32,128", "--chunk", "1K..9K", trace);
+    mt_analyze(&r, "fit", "--json=compact", "--classes", "16,32,128", "--chunk", "1K..9K", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     /* Candidates 1024, 4096, 8192, 9216: all leave no tail for 16/32/128;
      * the smallest wins. */
@@ -164,7 +145,7 @@ Test(fit, pool_by_name)
 {
     make_trace();
     mt_run_t r;
-    analyze(&r, "fit", "--json=compact", "--pool", "kv-values-of-a-long-pool-name", "--classes",
+    mt_analyze(&r, "fit", "--json=compact", "--pool", "kv-values-of-a-long-pool-name", "--classes",
             "32,64", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     /* 30 x4 -> 32, 60 -> 64: waste 8 + 4; the name records are not objects. */
@@ -173,24 +154,24 @@ Test(fit, pool_by_name)
     expect_has(r.out, "\"pool\":\"kv-values-of-a-long-pool-name\",\"pool_id\":");
     mt_run_free(&r);
 
-    analyze(&r, "fit", "--pool", "kv-values-of-a-long-pool-name", "--classes", "32,64", trace);
+    mt_analyze(&r, "fit", "--pool", "kv-values-of-a-long-pool-name", "--classes", "32,64", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "pool kv-values-of-a-long-pool-name: 5 requests, 180 B requested "
                       "(every call recorded; exact)\n");
     expect_has(r.out, "rounding waste 12 B (6.7% of requested)\n");
     mt_run_free(&r);
 
-    analyze(&r, "fit", "--pool", "nope", trace);
+    mt_analyze(&r, "fit", "--pool", "nope", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "(no requests; pools in the trace: kv-values-of-a-long-pool-name other)");
     mt_run_free(&r);
 
     /* top takes pool names too. */
-    analyze(&r, "top", "--json=compact", "--pool", "other", trace);
+    mt_analyze(&r, "top", "--json=compact", "--pool", "other", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "{\"total_bytes\":8,\"total_count\":1,");
     mt_run_free(&r);
-    analyze(&r, "leaks", "--json=compact", "--pool", "kv-values-of-a-long-pool-name", trace);
+    mt_analyze(&r, "leaks", "--json=compact", "--pool", "kv-values-of-a-long-pool-name", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "\"total_bytes\":150,");
     mt_run_free(&r);
@@ -200,7 +181,7 @@ Test(fit, optimize_text_and_by_stack)
 {
     make_trace();
     mt_run_t r;
-    analyze(&r, "fit", "--classes", "16,32,128", "--optimize", "2", "--by-stack", trace);
+    mt_analyze(&r, "fit", "--classes", "16,32,128", "--optimize", "2", "--by-stack", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "malloc: 7 requests, 5.1 KiB requested (every call recorded; exact)\n"
                       "classes: 3 (16, 32, 128)\n"
@@ -236,7 +217,7 @@ Test(fit, usage_errors)
         mt_run_free(&r);
     }
     mt_run_t r;
-    analyze(&r, "fit", "--help");
+    mt_analyze(&r, "fit", "--help");
     cr_expect_eq(r.status, 0);
     expect_has(r.out, "commit 078e62e");
     expect_has(r.out, "mmap threshold (128 KiB)");

@@ -7,13 +7,10 @@
 
 #include "run.h"
 
-#define ANALYZE mt_test_program("MTRACE_ANALYZE")
-
 static void run(mt_run_t *r, const char *a1, const char *a2, const char *a3)
 {
-    const char *argv[] = {ANALYZE, a1, a2, a3, NULL};
-    mt_run(r, NULL, argv);
-    cr_assert_eq(r->signal, 0, "mtrace-analyze died of signal %d", r->signal);
+    const char *args[] = {a1, a2, a3, NULL};
+    mt_run_analyze(r, args);
 }
 
 Test(main, help_and_version)
