@@ -301,11 +301,19 @@ void mt__liveset_insert(uintptr_t p);
 int mt__liveset_remove(uintptr_t p);
 /* Enters bootstrap pointer P so that free's inline check finds it. */
 void mt__liveset_mark_bootstrap(uintptr_t p);
-/* Direct-mapped by (p >> 4): a sampled pointer, and in bits 56-61 how many
+/* Direct-mapped by (p >> 3): a sampled pointer, and in bits 56-61 how many
  * samples of the slot went to the overflow table. Static, so the hooks
  * address it directly. */
 extern uintptr_t mt__live_slots[1u << MT__LIVE_BITS];
 extern int mt__record_all_frees; /* every free is recorded (all slots count overflow) */
+
+/* P's word: indexed by address bits 3-18, so that the index is one AND of
+ * the pointer (a byte offset into the table) on the free path. */
+static inline uintptr_t *mt__live_word(uintptr_t p)
+{
+    return (uintptr_t *)((char *)mt__live_slots +
+                         (p & ((uintptr_t)((1u << MT__LIVE_BITS) - 1) << 3)));
+}
 
 /* The hooks' inline negative check: 0 means P is certainly not a sample.
  * Any bit above 55 sends the free to the slow path: an overflow count, or a
@@ -313,7 +321,7 @@ extern int mt__record_all_frees; /* every free is recorded (all slots count over
  * whole top byte is one instruction shorter than testing the count bits. */
 static inline int mt__free_maybe_sampled(uintptr_t p)
 {
-    uintptr_t word = mt__live_slots[(p >> 4) & ((1u << MT__LIVE_BITS) - 1)];
+    uintptr_t word = *mt__live_word(p);
     return word == p || (word >> MT__LIVE_COUNT_SHIFT) != 0;
 }
 

@@ -1,6 +1,6 @@
 /* liveset.c - which pointers are live samples, so free records only those.
  *
- * A direct-mapped table indexed by (ptr >> 4), 2^16 words (512 KiB, so the
+ * A direct-mapped table indexed by address bits 3-18, 2^16 words (512 KiB, so the
  * probe on every free stays in cache). A word holds a sampled pointer, and in
  * its bits 56-61 how many samples of this slot went to the overflow table
  * because the slot was taken. The common negative check on free, inlined in
@@ -84,7 +84,7 @@ void mt__liveset_insert(uintptr_t p)
 {
     if (mt__record_all_frees)
         return;
-    uintptr_t *word = &mt__live_slots[(p >> 4) & DIRECT_MASK];
+    uintptr_t *word = mt__live_word(p);
     uintptr_t cur = __atomic_load_n(word, __ATOMIC_RELAXED);
     while ((cur & ~MT__LIVE_COUNT_MASK) == 0) {
         if (__atomic_compare_exchange_n(word, &cur, cur | p, 0, __ATOMIC_RELEASE,
@@ -112,7 +112,7 @@ void mt__liveset_mark_bootstrap(uintptr_t p)
 
 int mt__liveset_remove(uintptr_t p)
 {
-    uintptr_t *word = &mt__live_slots[(p >> 4) & DIRECT_MASK];
+    uintptr_t *word = mt__live_word(p);
     uintptr_t cur = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     while ((cur & ~MT__LIVE_COUNT_MASK) == p) {
         if (__atomic_compare_exchange_n(word, &cur, cur & MT__LIVE_COUNT_MASK, 0,

@@ -8,7 +8,7 @@ mt__options_t mt__opt;
 
 static uintptr_t word_of(uintptr_t p)
 {
-    return mt__live_slots[(p >> 4) & ((1u << MT__LIVE_BITS) - 1)];
+    return *mt__live_word(p);
 }
 
 Test(liveset, insert_check_remove)
@@ -30,8 +30,8 @@ Test(liveset, colliding_pointers_count_in_their_slot_only)
 {
     mt__opt.sample = 512 << 10;
     cr_assert_eq(mt__liveset_setup(), 0);
-    /* Same slot: addresses 1 MiB apart (2^16 slots of 16 bytes). */
-    uintptr_t a = 0x10000010, b = a + (1u << 20), c = b + (1u << 20);
+    /* Same slot: addresses 512 KiB apart (2^16 slots of 8 bytes). */
+    uintptr_t a = 0x10000010, b = a + (1u << 19), c = b + (1u << 19);
     uintptr_t elsewhere = a + 16;
     mt__liveset_insert(a);
     mt__liveset_insert(b);
@@ -39,8 +39,8 @@ Test(liveset, colliding_pointers_count_in_their_slot_only)
     cr_assert_eq(word_of(a) >> MT__LIVE_COUNT_SHIFT, 2, "two samples overflowed from a's slot");
     cr_assert_eq(word_of(a) & ~MT__LIVE_COUNT_MASK, a);
     cr_assert_eq(mt__free_maybe_sampled(elsewhere), 0, "other slots stay on the fast path");
-    cr_assert_eq(mt__free_maybe_sampled(a + (3u << 20)), 1, "this slot takes the slow path");
-    cr_assert_eq(mt__liveset_remove(a + (3u << 20)), 0, "never inserted");
+    cr_assert_eq(mt__free_maybe_sampled(a + (3u << 19)), 1, "this slot takes the slow path");
+    cr_assert_eq(mt__liveset_remove(a + (3u << 19)), 0, "never inserted");
     cr_assert_eq(mt__liveset_remove(b), 1);
     cr_assert_eq(word_of(a) >> MT__LIVE_COUNT_SHIFT, 1);
     cr_assert_eq(mt__liveset_remove(a), 1);
