@@ -347,6 +347,12 @@ void mt__record_enter(void);
 void mt__record_leave(mt__thread_t *t);
 int mt__record_push(mt__thread_t *t, const mt_event_t *e, int may_wait);
 void mt__record_locate(mt_event_t *e);
+/* The start of every sampled allocation: redraws the thread's sampling debt
+ * and says whether P is to be recorded (recording still on, P not NULL). */
+int mt__record_sample_due(mt__thread_t *t, const void *p);
+/* Fills an allocation event of TYPE: time, KIND, P, SIZE, weight, stack,
+ * cpu and node. Call between mt__record_enter and mt__record_leave. */
+void mt__record_fill_alloc(mt_event_t *e, int type, int kind, const void *p, size_t size);
 
 /* ---- hooks_cxx.c ------------------------------------------------------- */
 

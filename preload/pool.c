@@ -80,26 +80,14 @@ static void announce(mt__thread_t *t, uint64_t id, const char *name, uint64_t ts
 static __attribute__((noinline, cold)) void record_alloc(mt__thread_t *t, const char *pool,
                                                          const void *p, size_t size)
 {
-    if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED)) {
-        t->sample_debt = INT64_MIN / 2; /* stopped for good: stay on the fast path */
-        return;
-    }
-    t->sample_debt = -mt__sampler_next(&t->rng);
-    if (!p)
+    if (!mt__record_sample_due(t, p))
         return;
     mt__record_enter();
     mt_event_t e = {0};
-    e.ts = mt__now();
-    e.type = MT_EV_POOL_ALLOC;
-    e.kind = MT_POOL_KIND_OBJECT;
-    e.ptr = (uintptr_t)p;
-    e.size = size;
-    e.arg[0] = mt__sampler_weight(size);
+    mt__record_fill_alloc(&e, MT_EV_POOL_ALLOC, MT_POOL_KIND_OBJECT, p, size);
     e.arg[1] = mt_pool_id(pool);
     if (pool)
         announce(t, e.arg[1], pool, e.ts);
-    e.stack = mt__unwind_stack();
-    mt__record_locate(&e);
     mt__liveset_insert((uintptr_t)p | POOL_TAG);
     mt__record_push(t, &e, 1);
     mt__record_leave(t);

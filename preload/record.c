@@ -70,25 +70,35 @@ void mt__record_locate(mt_event_t *e)
     e->node = cpu < 0 ? MT_NODE_UNKNOWN : mt__node_of_cpu(cpu);
 }
 
-void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
+int mt__record_sample_due(mt__thread_t *t, const void *p)
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED)) {
         t->sample_debt = INT64_MIN / 2; /* stopped for good: stay on the fast path */
-        return;
+        return 0;
     }
     t->sample_debt = -mt__sampler_next(&t->rng);
-    if (!p)
+    return p != NULL;
+}
+
+void mt__record_fill_alloc(mt_event_t *e, int type, int kind, const void *p, size_t size)
+{
+    e->ts = mt__now();
+    e->type = (uint8_t)type;
+    e->kind = (uint8_t)kind;
+    e->ptr = (uintptr_t)p;
+    e->size = size;
+    e->arg[0] = mt__sampler_weight(size);
+    e->stack = mt__unwind_stack();
+    mt__record_locate(e);
+}
+
+void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
+{
+    if (!mt__record_sample_due(t, p))
         return;
     mt__record_enter();
     mt_event_t e = {0};
-    e.ts = mt__now();
-    e.type = MT_EV_ALLOC;
-    e.kind = (uint8_t)kind;
-    e.ptr = (uintptr_t)p;
-    e.size = size;
-    e.arg[0] = mt__sampler_weight(size);
-    e.stack = mt__unwind_stack();
-    mt__record_locate(&e);
+    mt__record_fill_alloc(&e, MT_EV_ALLOC, kind, p, size);
     mt__liveset_insert((uintptr_t)p);
     mt__record_push(t, &e, 1);
     mt__record_leave(t);
