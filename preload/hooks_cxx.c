@@ -67,13 +67,13 @@ static void scope_release(mt__scope_t *s)
             mt__count_late(MT_EP_##ep, bytes);                             \
             return next ? next args : malloc(bytes);                       \
         }                                                                  \
+        MT__BUMP(t, MT_EP_##ep, bytes); /* before: a call that throws counts */ \
         void *p;                                                           \
         {                                                                  \
             GUARDED(t);                                                    \
             p = next ? next args : malloc(bytes);                          \
         }                                                                  \
-        MT__BUMP(t, MT_EP_##ep, bytes);                                    \
-        if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)(bytes) + 1)))      \
+        if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)(bytes) + 1))) \
             mt__record_alloc(t, p, bytes, kind);                           \
         return p;                                                          \
     }

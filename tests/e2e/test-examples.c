@@ -170,3 +170,21 @@ Test(examples, cxx_exact_totals)
     free(base);
     e2e_result_free(&r);
 }
+
+/* operator new[] throwing std::bad_alloc through the hook: every call is
+ * counted (the three that threw too), and the thread is still traced after
+ * the exceptions, so the guard was dropped while they unwound. */
+Test(examples, cxx_throwing_new_is_counted_and_recovers)
+{
+    const char *argv[] = {"cxx_throw", NULL};
+    e2e_result_t r;
+    char *info = e2e_traced_info("throw", argv, NULL, &r);
+    cr_expect_str_eq(r.out, "caught 3\n");
+    expect_clean(info, "exit");
+    EXPECT_EQ("operator new[] calls", e2e_entry(info, "operator new[]", "calls"), 8);
+    EXPECT_EQ("operator new[] bytes", e2e_entry(info, "operator new[]", "bytes"),
+              3ll * (1ll << 60) + 5 * 40);
+    EXPECT_EQ("operator delete[] calls", e2e_entry(info, "operator delete[]", "calls"), 5);
+    free(info);
+    e2e_result_free(&r);
+}
