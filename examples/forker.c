@@ -3,12 +3,14 @@
  *   forker fork           parent: 2 x malloc(1000), fork, wait, 2 x free
  *                         child:  5 x malloc(200), 2 x free, _exit(0)
  *   forker exec PATH ARG  parent: 1 x malloc(1000), fork, wait, 1 x free
- *                         child:  2 x malloc(300), 1 x free, execv(PATH, ARG...)
+ *                         child:  2 x malloc(300), 1 x free, execv(PATH, ARG...);
+ *                         if execv fails: 1 x malloc(50), _exit(127)
  *
  * Exact totals per process (tests/e2e/test-lifecycle.c):
  *   fork:  parent 2 calls 2000 bytes 2 frees; child 5 calls 1000 bytes 2 frees, "_exit"
  *   exec:  parent 1 call  1000 bytes 1 free;  child before exec 2 calls 600 bytes
- *          1 free, "exec"; the exec'd image has its own totals.
+ *          1 free, "exec"; the exec'd image has its own totals. With a PATH
+ *          that cannot be run: child 3 calls 650 bytes 1 free, "_exit".
  * The parent exits with the child's exit status and prints one line.
  */
 #include <stdlib.h>
@@ -68,6 +70,8 @@ static int do_exec(char **argv)
         mt_example_keep(q);
         free(p);
         execv(argv[0], argv);
+        void *after = malloc(50); /* the exec failed: still traced */
+        mt_example_keep(after);
         _exit(127);
     }
     int rc = wait_child(pid);

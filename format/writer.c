@@ -172,7 +172,9 @@ int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t 
         (rc = mdb_env_set_mapsize(w->env, (size_t)w->map_size)) ||
         (rc = mt__env_open_high(w->env, dir)) || (rc = mdb_env_get_fd(w->env, &fd)))
         goto fail;
-    if (fstat(fd, &st) != 0) {
+    /* LMDB opens data.mdb without O_CLOEXEC: a program that execs (or
+     * posix_spawns) must not hand the trace to the new image. */
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 || fstat(fd, &st) != 0) {
         rc = errno;
         goto fail;
     }

@@ -387,6 +387,11 @@ void mt__placement_reset(void);
 int mt__writer_start(const char *dir, pid_t parent_pid);
 /* Asks the writer to finish (final tick, END_REASON) and waits a bounded time. */
 void mt__writer_stop(const char *end_reason);
+/* Commits everything buffered now, marking the trace complete with
+ * END_REASON, and waits a bounded time; the writer keeps running (exec: if
+ * it fails, mt__writer_reopen marks the trace incomplete again). */
+void mt__writer_sync(const char *end_reason);
+void mt__writer_reopen(void);
 /* Fork child: forgets the parent's writer without touching its LMDB env. */
 void mt__writer_after_fork(void);
 /* fork's prepare and parent handlers: no tick runs across a fork. */

@@ -36,6 +36,10 @@ static int running;          /* the writer thread exists */
 static int stop_requested;   /* atomic */
 static const char *stop_reason;
 static uint32_t done;        /* futex word: 1 when the thread has finished */
+static uint32_t sync_asked;  /* ticks asked for by mt__writer_sync (atomic) */
+static uint32_t sync_done;   /* futex word: the last of them committed */
+static const char *sync_reason;
+static int reopen_pending;   /* a failed exec: the trace is not complete after all */
 static mt__thread_t *threads; /* writer-private list */
 static uint32_t stack_cursor;
 static uint64_t events_total, blocks_total, block_bytes_total;
@@ -225,6 +229,12 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         rc = mt_writer_put_meta(trace, MT_META_END_REASON, end_reason, strlen(end_reason));
         if (!rc)
             rc = mt_writer_put_meta_u64(trace, MT_META_COMPLETE, 1);
+    } else if (!rc && __atomic_load_n(&reopen_pending, __ATOMIC_ACQUIRE)) {
+        rc = mt_writer_put_meta(trace, MT_META_END_REASON, "", 0);
+        if (!rc)
+            rc = mt_writer_put_meta_u64(trace, MT_META_COMPLETE, 0);
+        if (!rc)
+            __atomic_store_n(&reopen_pending, 0, __ATOMIC_RELEASE);
     }
     return rc;
 }
@@ -366,7 +376,12 @@ static void *writer_main(void *arg)
         wait_for_work(seen);
         if (__atomic_load_n(&stop_requested, __ATOMIC_ACQUIRE))
             break;
-        failed = tick(NULL);
+        uint32_t asked = __atomic_load_n(&sync_asked, __ATOMIC_ACQUIRE);
+        failed = tick(asked != sync_done ? sync_reason : NULL);
+        if (asked != sync_done) {
+            __atomic_store_n(&sync_done, asked, __ATOMIC_RELEASE);
+            syscall(SYS_futex, &sync_done, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+        }
     }
     if (!failed) {
         tick(stop_reason);
@@ -435,6 +450,45 @@ int mt__writer_start(const char *dir, pid_t parent_pid)
     return 0;
 }
 
+/* Waits until *WORD equals WANT or the writer is gone, at most STOP_WAIT_MS;
+ * returns 0 when it does. */
+static int wait_writer(uint32_t *word, uint32_t want)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        uint32_t cur = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+        if (cur == want)
+            return 0;
+        if (!__atomic_load_n(&mt__writer_alive, __ATOMIC_ACQUIRE) && word != &done)
+            return -1;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (waited_ms >= STOP_WAIT_MS) {
+            mt__warn("the trace writer did not answer within %d ms; %s may miss its last events",
+                     STOP_WAIT_MS, trace_dir);
+            return -1;
+        }
+        struct timespec slice = {0, 50 * 1000000L};
+        syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, cur, &slice, NULL, 0);
+    }
+}
+
+void mt__writer_sync(const char *end_reason)
+{
+    if (!running || !__atomic_load_n(&mt__writer_alive, __ATOMIC_ACQUIRE))
+        return;
+    sync_reason = end_reason;
+    uint32_t asked = __atomic_add_fetch(&sync_asked, 1, __ATOMIC_ACQ_REL);
+    mt__wake_writer();
+    wait_writer(&sync_done, asked);
+}
+
+void mt__writer_reopen(void)
+{
+    __atomic_store_n(&reopen_pending, 1, __ATOMIC_RELEASE);
+}
+
 void mt__writer_stop(const char *end_reason)
 {
     if (!running)
@@ -442,19 +496,7 @@ void mt__writer_stop(const char *end_reason)
     stop_reason = end_reason;
     __atomic_store_n(&stop_requested, 1, __ATOMIC_RELEASE);
     mt__wake_writer();
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long waited_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (waited_ms >= STOP_WAIT_MS) {
-            mt__warn("the trace writer did not finish within %d ms; %s may miss its last events",
-                     STOP_WAIT_MS, trace_dir);
-            break;
-        }
-        struct timespec slice = {0, 50 * 1000000L};
-        syscall(SYS_futex, &done, FUTEX_WAIT_PRIVATE, 0, &slice, NULL, 0);
-    }
+    wait_writer(&done, 1);
     running = 0;
     __atomic_store_n(&mt__recording, 0, __ATOMIC_RELEASE);
 }
@@ -471,6 +513,8 @@ void mt__writer_after_fork(void)
     running = 0;
     mt__writer_alive = 0;
     stop_requested = 0;
+    sync_asked = sync_done = 0;
+    reopen_pending = 0;
     done = 0;
     threads = NULL;
     stack_cursor = 0;

@@ -175,6 +175,33 @@ Test(lifecycle, exec_starts_new_trace)
     e2e_result_free(&r);
 }
 
+/* An exec that fails returns to a program that goes on: the child's trace,
+ * committed as complete for the exec, keeps recording and ends with _exit. */
+Test(lifecycle, failed_exec_keeps_tracing)
+{
+    const char *argv[] = {"forker", "exec", "/nonexistent/mtrace-no-such-program", NULL};
+    e2e_result_t r;
+    traces_t t;
+
+    e2e_run_traced(&r, argv, NULL);
+    cr_assert_eq(r.exit_code, 127, "forker exited %d; stderr: %s", r.exit_code, r.err);
+    cr_expect_str_eq(r.out, "forker: exec'd child failed\n");
+    read_traces(&t);
+    cr_assert_eq(t.n, 2, "want 2 traces (parent, child), found %d", t.n);
+    const char *parent = trace_of(&t, r.pid, "forker");
+    cr_assert_not_null(parent);
+    expect_totals("parent", parent, 1, 1000, 1);
+    const char *child = NULL;
+    for (int i = 0; i < t.n; i++)
+        if (t.info[i] != parent)
+            child = t.info[i];
+    cr_assert_not_null(child);
+    expect_totals("child", child, 3, 650, 1);
+    expect_end("child", child, "_exit");
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
 /* SIGKILL: what was committed before the kill is readable, and the trace
  * says it did not end cleanly. */
 Test(lifecycle, sigkill_leaves_readable_incomplete_trace)
