@@ -75,7 +75,9 @@ static int shared_option(mt_cli_t *c, int opt, char **argv)
         return 0;
     case 'p':
         if (mt_parse_pool(optarg, &c->ro.pool))
-            return mt_usage_error(c->cmd, "--pool %s: expected a pool id or 'all'", optarg);
+            return mt_usage_error(c->cmd, "--pool %s: expected a pool name, a pool id or 'all'",
+                                  optarg);
+        c->pool_arg = optarg;
         return 0;
     case 'j':
         if (!optarg || strcmp(optarg, "pretty") == 0)

@@ -8,7 +8,6 @@
  * it re-reads the traces every interval until SIGINT (live mode).
  */
 #include <getopt.h>
-#include <inttypes.h>
 #include <string.h>
 
 #include "builtin.h"
@@ -36,8 +35,8 @@ static const char usage[] =
     "  -d, --depth D          show D frames per entry (default 12 in text, all in JSON)\n"
     "      --by function|stack  group by allocating function (the innermost\n"
     "                         frame) or by whole stack (default)\n"
-    "      --pool NAME        report pool allocations (annotation API) of pool\n"
-    "                         id NAME, or of every pool with 'all'\n"
+    "      --pool NAME        report the pool allocations (annotation API) of the\n"
+    "                         pool NAME (or a pool id), or of every pool: 'all'\n"
     "  -i, --interval MS      live mode: re-read the traces every MS ms and print\n"
     "                         again, until interrupted (works while recording)\n"
     "      --json[=pretty|compact]  print JSON (compact in live mode, one line\n"
@@ -130,7 +129,7 @@ static const char *what_name(const top_opts_t *o, char *buf, size_t cap)
     else if (o->cli.ro.pool == MT_POOL_ALL)
         snprintf(buf, cap, "pool");
     else
-        snprintf(buf, cap, "pool %" PRId64, o->cli.ro.pool);
+        snprintf(buf, cap, "pool %s", o->cli.pool_arg);
     return buf;
 }
 
@@ -153,7 +152,8 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
            mt_fmt_bytes(a, mt_bw_bytes(rp->peak_bw)), mt_fmt_duration(b, rp->peak_ns),
            mt_fmt_bytes(c, mt_bw_bytes(rp->live_bw)), mt_fmt_count(d, mt_w_objects(rp->live_w)),
            rp->complete ? "" : " (trace still running or not ended cleanly)");
-    printf("; %s temporary allocations\n", mt_fmt_count(a, mt_w_objects(rp->temp_w)));
+    uint64_t temp = mt_w_objects(rp->temp_w);
+    printf("; %s temporary allocation%s\n", mt_fmt_count(a, temp), temp == 1 ? "" : "s");
     if (rp->ntraces > 1)
         printf("%zu traces merged\n", rp->ntraces);
     if (!rep->nrows) {

@@ -372,6 +372,7 @@ typedef struct mt_cli {
     int json;                 /* --json: -1 text, else MT_JSON_PRETTY or MT_JSON_COMPACT */
     long interval_ms;         /* -i: live mode period, 0 = report once */
     mt_replay_options_t ro;   /* --pool, and the command's own replay options */
+    const char *pool_arg;     /* --pool as given (a name, an id or "all"), for titles */
     int ntraces;              /* the TRACE arguments, set by mt_cli_parse */
     char **traces;
 } mt_cli_t;
