@@ -1,0 +1,109 @@
+/* test-sampling.c - default sampling against recording every call, on the
+ * deterministic examples/bench_alloc: the exact counters must be the same
+ * in both traces, and the per-stack byte estimates of the sampled trace
+ * must be close to the exact ones (SAMPLING.md: the relative error of a
+ * stack with B bytes is about sqrt(512 KiB / B); the stacks checked have
+ * hundreds of MiB, so 20% is more than five standard errors).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static void setup(void)
+{
+    e2e_tmpdir();
+}
+
+TestSuite(sampling, .init = setup, .fini = e2e_tmpdir_remove, .timeout = 60);
+
+#define MAX_STACKS 64
+
+typedef struct stack_bytes {
+    char key[512]; /* the stack's function names, innermost first */
+    long long bytes;
+} stack_bytes_t;
+
+/* Traces bench_alloc with ENV into <tmp>/LABEL.<pid>; returns its info JSON
+ * and fills STACKS from `top -n 0 --json`. */
+static char *trace_bench(const char *label, const char *sample_env, stack_bytes_t *stacks,
+                         int *n)
+{
+    const char *argv[] = {"bench_alloc", "2", "2000000", NULL};
+    const char *env[] = {sample_env, NULL};
+    char *info = e2e_traced_info(label, argv, env, NULL);
+
+    char *dirs[8], prefix[512];
+    int nd = e2e_list_dirs(e2e_tmpdir(), dirs, 8);
+    const char *trace = NULL;
+    snprintf(prefix, sizeof prefix, "%s/%s.", e2e_tmpdir(), label);
+    for (int i = 0; i < nd; i++)
+        if (strncmp(dirs[i], prefix, strlen(prefix)) == 0)
+            trace = dirs[i];
+    cr_assert_not_null(trace);
+    const char *cmd[] = {e2e_analyze(), "top", "-n", "0", "--json=compact", trace, NULL};
+    e2e_result_t r;
+    e2e_run(&r, cmd, NULL, NULL);
+    cr_assert_eq(r.exit_code, 0, "top exited %d: %s", r.exit_code, r.err);
+    const char *arr = e2e_json_get(r.out, "stacks");
+    cr_assert_not_null(arr);
+    *n = 0;
+    for (int i = 0; e2e_json_at(arr, i) && *n < MAX_STACKS; i++) {
+        const char *st = e2e_json_at(arr, i);
+        stack_bytes_t *sb = &stacks[(*n)++];
+        sb->bytes = e2e_int(st, "bytes");
+        sb->key[0] = '\0';
+        const char *frames = e2e_json_get(st, "frames");
+        for (int j = 0; frames && e2e_json_at(frames, j); j++) {
+            char fn[128];
+            if (!e2e_json_str(e2e_json_at(frames, j), "function", fn, sizeof fn))
+                snprintf(fn, sizeof fn, "?");
+            strncat(sb->key, fn, sizeof sb->key - strlen(sb->key) - 2);
+            strncat(sb->key, "/", sizeof sb->key - strlen(sb->key) - 1);
+        }
+    }
+    e2e_free_list(dirs, nd);
+    e2e_result_free(&r);
+    return info;
+}
+
+Test(sampling, counters_exact_and_estimates_close)
+{
+    static stack_bytes_t exact[MAX_STACKS], sampled[MAX_STACKS];
+    int ne, ns;
+    char *all = trace_bench("all", "MTRACE_SAMPLE=all", exact, &ne);
+    char *def = trace_bench("default", "MTRACE_SAMPLE", sampled, &ns);
+
+    cr_expect_eq(e2e_int(def, "sample_interval"), 512 * 1024);
+    static const char *const entries[] = {"malloc", "calloc", "realloc", "free"};
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+        cr_expect_eq(e2e_entry(def, entries[i], "calls"), e2e_entry(all, entries[i], "calls"),
+                     "%s calls differ between sampled and exact traces", entries[i]);
+        cr_expect_eq(e2e_entry(def, entries[i], "bytes"), e2e_entry(all, entries[i], "bytes"),
+                     "%s bytes differ", entries[i]);
+    }
+    cr_expect_gt(e2e_entry(all, "malloc", "calls"), 1000000);
+
+    long long total = 0;
+    for (int i = 0; i < ne; i++)
+        total += exact[i].bytes;
+    int checked = 0;
+    for (int i = 0; i < ne; i++) {
+        if (exact[i].bytes * 10 < total)
+            continue; /* under 10% of the bytes: too few samples to bound tightly */
+        long long est = 0;
+        for (int j = 0; j < ns; j++)
+            if (strcmp(sampled[j].key, exact[i].key) == 0)
+                est = sampled[j].bytes;
+        double err = (double)(est - exact[i].bytes) / (double)exact[i].bytes;
+        cr_expect(err > -0.2 && err < 0.2, "stack %s: estimated %lld, exact %lld (%.1f%%)",
+                  exact[i].key, est, exact[i].bytes, 100 * err);
+        checked++;
+    }
+    cr_expect_geq(checked, 2, "no stack big enough to check");
+    cr_log_info("checked %d stacks", checked);
+    free(all);
+    free(def);
+}
