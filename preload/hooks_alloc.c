@@ -62,6 +62,16 @@ static void *mt__next_pvalloc(size_t size)
     return mt__next_memalign(page, rounded);
 }
 
+/* reallocarray is realloc after an overflow check, as in glibc. */
+static void *realloc_next(void *p, size_t size, int overflow)
+{
+    if (overflow) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return mt__real.realloc(p, size);
+}
+
 static void mt__next_free_sized(void *p, size_t size)
 {
     if (mt__real.free_sized)
@@ -155,14 +165,14 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
 
 /* realloc is a free of the old block and an allocation of the new one. The
  * free's time is taken before the real call; it is recorded only if the call
- * released the old block (a failed realloc leaves it live). */
-static void *realloc_hook(void *p, size_t size, int ep, void *(*forward)(void *, size_t, size_t),
-                          size_t n, size_t m)
+ * released the old block (a failed realloc leaves it live; realloc(p, 0)
+ * frees it). The call is counted before the allocator runs, like malloc's. */
+static void *realloc_hook(void *p, size_t size, int ep, int overflow)
 {
     mt__thread_t *t = mt__tls_thread;
     if (mt__unlikely(mt__bootstrap_owns(p))) {
         size_t old = mt__bootstrap_size(p);
-        void *q = malloc(size);
+        void *q = overflow ? realloc_next(p, 0, 1) : malloc(size);
         if (q)
             memcpy(q, p, old < size ? old : size);
         return q;
@@ -171,14 +181,14 @@ static void *realloc_hook(void *p, size_t size, int ep, void *(*forward)(void *,
         if (mt__unlikely(!mt__real.malloc))
             return mt__bootstrap_alloc(size, 16);
         mt__count_late(ep, size);
-        return forward(p, n, m);
+        return realloc_next(p, size, overflow);
     }
+    MT__BUMP(t, ep, size);
     int was_sampled = p && mt__free_maybe_sampled((uintptr_t)p) && mt__record_claim_free(p);
     uint64_t ts = was_sampled ? mt__now() : 0;
-    void *q = forward(p, n, m);
-    MT__BUMP(t, ep, size);
+    void *q = realloc_next(p, size, overflow);
     if (mt__unlikely(was_sampled)) {
-        if (q == NULL && size != 0)
+        if (q == NULL && (size != 0 || overflow))
             mt__liveset_insert((uintptr_t)p); /* failed: the old block lives on */
         else
             mt__record_free_at(t, p, MT_FK_REALLOC, ts);
@@ -188,32 +198,18 @@ static void *realloc_hook(void *p, size_t size, int ep, void *(*forward)(void *,
     return q;
 }
 
-static void *forward_realloc(void *p, size_t size, size_t unused)
-{
-    (void)unused;
-    return mt__real.realloc(p, size);
-}
-
-static void *forward_reallocarray(void *p, size_t n, size_t m)
-{
-    if (mt__real.reallocarray)
-        return mt__real.reallocarray(p, n, m);
-    size_t bytes;
-    if (__builtin_mul_overflow(n, m, &bytes)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return mt__real.realloc(p, bytes);
-}
-
 MT__EXPORT void *realloc(void *p, size_t size)
 {
-    return realloc_hook(p, size, MT_EP_REALLOC, forward_realloc, size, 0);
+    return realloc_hook(p, size, MT_EP_REALLOC, 0);
 }
 
+/* Not forwarded to the next reallocarray: glibc's calls realloc through the
+ * PLT, which would count the call a second time, as a realloc. */
 MT__EXPORT void *reallocarray(void *p, size_t n, size_t m)
 {
-    return realloc_hook(p, mt__calloc_bytes(n, m), MT_EP_REALLOCARRAY, forward_reallocarray, n, m);
+    size_t bytes;
+    int overflow = __builtin_mul_overflow(n, m, &bytes);
+    return realloc_hook(p, overflow ? 0 : bytes, MT_EP_REALLOCARRAY, overflow);
 }
 
 MT__EXPORT int posix_memalign(void **out, size_t align, size_t size)
@@ -227,8 +223,8 @@ MT__EXPORT int posix_memalign(void **out, size_t align, size_t size)
         mt__count_late(MT_EP_POSIX_MEMALIGN, size);
         return mt__real.posix_memalign(out, align, size);
     }
-    int rc = mt__real.posix_memalign(out, align, size);
     MT__BUMP(t, MT_EP_POSIX_MEMALIGN, size);
+    int rc = mt__real.posix_memalign(out, align, size);
     if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
         mt__record_alloc(t, rc == 0 ? *out : NULL, size, MT_AK_ALIGNED);
     return rc;

@@ -1,10 +1,17 @@
 /* hooks_cxx.c - C++ operator new and delete, generated from hooks_cxx.def.
  *
- * Each operator forwards to the next definition (libstdc++, or an allocator
- * that replaces it) with the recursion guard set, so the malloc it makes
- * inside is not counted twice. operator new may throw: this file is built
- * with -fexceptions and the guard is dropped by a cleanup that also runs
- * while the exception unwinds through the hook.
+ * Each operator counts its call and forwards it to the next definition
+ * (libstdc++, or an allocator that replaces it). libstdc++'s operators call
+ * back into the hooks (new -> malloc, new[] -> new, nothrow new -> new,
+ * sized delete -> delete, delete -> free): those inner calls are the same
+ * call and must not be counted again, so the hook forwards with the
+ * thread's state parked in mt__tls_pass, and the first malloc-family hook
+ * reached takes it back before it calls the allocator (internal.h). An
+ * operator hook reached while the state is parked is itself an inner half
+ * and forwards without counting. Nothing is held while the allocator or a
+ * new_handler runs: a longjmp out of them leaves the thread traced. This
+ * file is built with -fexceptions so that an exception thrown through
+ * operator new also restores the state.
  */
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -50,12 +57,16 @@ void mt__cxx_resolve(void)
         cxx_next[i] = dlsym(RTLD_NEXT, cxx_names[i]);
 }
 
-static void scope_release(mt__scope_t *s)
+static void pass_release(mt__thread_t **t)
 {
-    mt__leave(*s);
+    mt__pass_end(*t);
 }
 
-#define GUARDED(t) mt__scope_t scope __attribute__((cleanup(scope_release))) = mt__enter()
+/* Forwards the rest of the block's call with the state parked; restored
+ * when the block ends, also by unwinding. */
+#define FORWARDING(t)                                                       \
+    mt__thread_t *fwd_ __attribute__((cleanup(pass_release))) = (t);        \
+    mt__pass_begin(fwd_)
 
 #define MT_NEW_HOOK(sym, ep, kind, params, args, bytes)                     \
     MT__EXPORT void *sym params                                            \
@@ -63,14 +74,18 @@ static void scope_release(mt__scope_t *s)
         typedef void *(*fn_t) params;                                      \
         fn_t next = (fn_t)next_symbol(CXX_##sym);                          \
         mt__thread_t *t = mt__tls_thread;                                  \
-        if (mt__unlikely(!t) && !(t = mt__hook_slow())) {                  \
-            mt__count_late(MT_EP_##ep, bytes);                             \
-            return next ? next args : malloc(bytes);                       \
+        if (mt__unlikely(!t)) {                                            \
+            if (mt__tls_pass) /* inner half: the outer hook counted it */  \
+                return next ? next args : malloc(bytes);                   \
+            if (!(t = mt__hook_slow())) {                                  \
+                mt__count_late(MT_EP_##ep, bytes);                         \
+                return next ? next args : malloc(bytes);                   \
+            }                                                              \
         }                                                                  \
         MT__BUMP(t, MT_EP_##ep, bytes); /* before: a call that throws counts */ \
         void *p;                                                           \
         {                                                                  \
-            GUARDED(t);                                                    \
+            FORWARDING(t);                                                 \
             p = next ? next args : malloc(bytes);                          \
         }                                                                  \
         if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)(bytes) + 1))) \
@@ -86,18 +101,21 @@ static void scope_release(mt__scope_t *s)
             return;                                                        \
         fn_t next = (fn_t)next_symbol(CXX_##sym);                          \
         mt__thread_t *t = mt__tls_thread;                                  \
-        if (mt__unlikely(!t) && !(t = mt__hook_slow())) {                  \
-            mt__count_late(MT_EP_##ep, 0);                                 \
-            if (next)                                                      \
-                next args;                                                 \
-            else                                                           \
-                free(p);                                                   \
-            return;                                                        \
+        if (mt__unlikely(!t)) {                                            \
+            if (!mt__tls_pass && !(t = mt__hook_slow()))                   \
+                mt__count_late(MT_EP_##ep, 0);                             \
+            if (!t) { /* inner half, or not traced */                      \
+                if (next)                                                  \
+                    next args;                                             \
+                else                                                       \
+                    free(p);                                               \
+                return;                                                    \
+            }                                                              \
         }                                                                  \
         MT__BUMP(t, MT_EP_##ep, 0);                                        \
         if (mt__unlikely(mt__free_maybe_sampled((uintptr_t)p)))            \
             mt__record_free(t, p, kind);                                   \
-        GUARDED(t);                                                        \
+        FORWARDING(t);                                                     \
         if (next)                                                          \
             next args;                                                     \
         else                                                               \

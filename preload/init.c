@@ -92,7 +92,14 @@ int mt__init(void)
 
 mt__thread_t *mt__hook_slow(void)
 {
-    if (mt__tls_guard || mt__tls_exiting)
+    if (mt__tls_guard)
+        return NULL;
+    mt__thread_t *pass = mt__tls_pass;
+    if (pass) {
+        mt__pass_end(pass); /* before the inner half calls the allocator */
+        return NULL;
+    }
+    if (mt__tls_exiting)
         return NULL;
     int state = __atomic_load_n(&mt__state, __ATOMIC_ACQUIRE);
     if (state == MT__UNINIT)

@@ -62,7 +62,8 @@ extern uintptr_t mt__self_lo, mt__self_hi; /* libmtrace.so's own text, for frame
  * Returns the state after the attempt. */
 int mt__init(void);
 /* The hooks' slow path: the state to record with, or NULL when the call must
- * pass straight through (inside mtrace, shim off, thread exiting). */
+ * pass straight through (inside mtrace, shim off, thread exiting, or the
+ * inner half of a forwarded call: see mt__tls_pass). */
 mt__thread_t *mt__hook_slow(void);
 /* Counts a call that passed through on a thread past its exit destructor. */
 void mt__count_late(int ep, uint64_t bytes);
@@ -109,7 +110,6 @@ typedef struct mt__real {
     void *(*malloc)(size_t);
     void *(*calloc)(size_t, size_t);
     void *(*realloc)(void *, size_t);
-    void *(*reallocarray)(void *, size_t, size_t);
     void (*free)(void *);
     void *(*memalign)(size_t, size_t);
     void *(*aligned_alloc)(size_t, size_t);
@@ -203,6 +203,29 @@ struct mt__thread {
 extern MT__TLS mt__thread_t *mt__tls_thread; /* NULL while inside mtrace */
 extern MT__TLS int mt__tls_guard;            /* nonzero while inside mtrace */
 extern MT__TLS int mt__tls_exiting;          /* thread passed its mtrace destructor */
+
+/* A hook that counted its call and forwards it to a next definition that
+ * calls back into the hooks (libstdc++'s operator new calls malloc, new[]
+ * calls new, sized delete calls delete, ...) parks the thread's state here
+ * and sets mt__tls_thread to NULL. The first allocator hook the call reaches
+ * is its inner half: it takes the state back before it calls anything
+ * (mt__hook_slow) and passes through uncounted. No guard is held across the
+ * allocator, so a longjmp out of it, or out of a new_handler, leaves nothing
+ * behind; the unsampled fast path is unchanged (it already tests for NULL). */
+extern MT__TLS mt__thread_t *mt__tls_pass;
+
+static inline void mt__pass_begin(mt__thread_t *t)
+{
+    mt__tls_pass = t;
+    mt__tls_thread = NULL;
+}
+
+/* After the forwarded call returned (or unwound): normal state again. */
+static inline void mt__pass_end(mt__thread_t *t)
+{
+    mt__tls_pass = NULL;
+    mt__tls_thread = t;
+}
 
 /* Enters mtrace on this thread: every allocation until mt__leave passes
  * straight through, uncounted. Scopes nest. */

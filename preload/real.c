@@ -19,7 +19,6 @@ int mt__real_resolve(void)
     RESOLVE(malloc, "malloc");
     RESOLVE(calloc, "calloc");
     RESOLVE(realloc, "realloc");
-    RESOLVE(reallocarray, "reallocarray");
     RESOLVE(free, "free");
     RESOLVE(memalign, "memalign");
     RESOLVE(aligned_alloc, "aligned_alloc");

@@ -16,6 +16,7 @@
 MT__TLS mt__thread_t *mt__tls_thread;
 MT__TLS int mt__tls_guard;
 MT__TLS int mt__tls_exiting;
+MT__TLS mt__thread_t *mt__tls_pass;
 MT__TLS mt__cfi_rule_t *mt__tls_cfi_cache;
 static MT__TLS int destructor_rounds;
 

@@ -1,0 +1,144 @@
+/* test-hooks.c - the hooks count each call once and keep recording after a
+ * longjmp out of the allocator.
+ *
+ * examples/entry_points calls every counted entry point once with a size no
+ * other call uses; examples/longjmp_hooks jumps out of faulting or failing
+ * allocator calls and allocates after each jump. Both are C++ programs, so
+ * each also runs as "baseline" (libstdc++'s load-time emergency pool) and
+ * the exact difference is asserted.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static void setup(void)
+{
+    e2e_tmpdir();
+}
+
+TestSuite(hooks, .init = setup, .fini = e2e_tmpdir_remove, .timeout = 60);
+
+#define EXPECT_EQ(what, got, want)                                                          \
+    cr_expect_eq((long long)(got), (long long)(want), "%s: got %lld, want %lld", (what),    \
+                 (long long)(got), (long long)(want))
+
+static long long entry_delta(const char *full, const char *base, const char *name,
+                             const char *field)
+{
+    return e2e_entry(full, name, field) - e2e_entry(base, name, field);
+}
+
+static void expect_entry(const char *full, const char *base, const char *name, long long calls,
+                         long long bytes)
+{
+    char what[96];
+    snprintf(what, sizeof what, "%s calls", name);
+    EXPECT_EQ(what, entry_delta(full, base, name, "calls"), calls);
+    snprintf(what, sizeof what, "%s bytes", name);
+    EXPECT_EQ(what, entry_delta(full, base, name, "bytes"), bytes);
+}
+
+/* Every entry point exactly once, under its own name only: reallocarray is
+ * not also a realloc, new[] not also a new, sized delete not also a delete,
+ * and so on. The numbers are those of the example's header. */
+Test(hooks, every_entry_point_is_counted_once)
+{
+    const char *full_argv[] = {"entry_points", NULL};
+    const char *base_argv[] = {"entry_points", "baseline", NULL};
+    e2e_result_t r;
+    char *full = e2e_traced_info("full", full_argv, NULL, &r);
+    char *base = e2e_traced_info("base", base_argv, NULL, NULL);
+    cr_expect_str_eq(r.out, "entry points: 8\n");
+
+    expect_entry(full, base, "malloc", 1, 101);
+    expect_entry(full, base, "calloc", 1, 111);
+    expect_entry(full, base, "realloc", 1, 121);
+    expect_entry(full, base, "reallocarray", 1, 133);
+    expect_entry(full, base, "memalign", 1, 141);
+    expect_entry(full, base, "aligned_alloc", 1, 192);
+    expect_entry(full, base, "posix_memalign", 1, 151);
+    expect_entry(full, base, "valloc", 1, 161);
+    expect_entry(full, base, "pvalloc", 1, 171);
+    expect_entry(full, base, "operator new", 4, 181 + 201 + 221 + 241);
+    expect_entry(full, base, "operator new[]", 4, 191 + 211 + 231 + 251);
+    expect_entry(full, base, "free", 1, 0);
+    expect_entry(full, base, "cfree", 1, 0);
+    expect_entry(full, base, "free_sized", 1, 161);
+    expect_entry(full, base, "free_aligned_sized", 1, 192);
+    expect_entry(full, base, "operator delete", 6, 0);
+    expect_entry(full, base, "operator delete[]", 6, 0);
+    expect_entry(full, base, "mmap", 2, 8192 + 4096);
+    expect_entry(full, base, "munmap", 2, 8192 + 8192);
+    expect_entry(full, base, "mremap", 1, 8192);
+    expect_entry(full, base, "mbind", 1, 8192);
+    expect_entry(full, base, "set_mempolicy", 1, 0);
+    expect_entry(full, base, "move_pages", 1, 1);
+    expect_entry(full, base, "migrate_pages", 1, 0);
+    expect_entry(full, base, "pool alloc", 1, 271);
+    expect_entry(full, base, "pool free", 1, 0);
+    /* The sums: 9 C calls + 8 C++ news; 1 free + 3 free-likes + 12 deletes
+     * (the pool's calls are counted apart). */
+    EXPECT_EQ("alloc_calls delta", e2e_int(full, "alloc_calls") - e2e_int(base, "alloc_calls"),
+              17);
+    EXPECT_EQ("alloc_bytes delta", e2e_int(full, "alloc_bytes") - e2e_int(base, "alloc_bytes"),
+              101 + 111 + 121 + 133 + 141 + 192 + 151 + 161 + 171 + 844 + 884);
+    EXPECT_EQ("free_calls delta", e2e_int(full, "free_calls") - e2e_int(base, "free_calls"), 16);
+    free(full);
+    free(base);
+    e2e_result_free(&r);
+}
+
+/* leaks --json of TRACE: total_bytes and total_count. */
+static void leaks_of(const char *trace, long long *bytes, long long *count)
+{
+    const char *argv[] = {e2e_analyze(), "leaks", "--json", trace, NULL};
+    e2e_result_t r;
+    e2e_run(&r, argv, NULL, NULL);
+    cr_assert_eq(r.exit_code, 0, "leaks failed: %s", r.err);
+    const char *obj = strchr(r.out, '{');
+    cr_assert_not_null(obj, "no JSON from leaks: %s", r.out);
+    *bytes = e2e_int(obj, "total_bytes");
+    *count = e2e_int(obj, "total_count");
+    e2e_result_free(&r);
+}
+
+/* After a siglongjmp out of glibc's free and realloc (SIGSEGV on a bad
+ * pointer), out of libstdc++'s operator delete, sized delete and delete[]
+ * (the free inside faults), and out of operator new, new[] and aligned new
+ * (the new_handler jumps), the thread is still counted and recorded: every
+ * later malloc and free is in the totals and the final leak is found. */
+Test(hooks, longjmp_out_of_a_hook_keeps_recording)
+{
+    const char *full_argv[] = {"longjmp_hooks", NULL};
+    const char *base_argv[] = {"longjmp_hooks", "baseline", NULL};
+    e2e_result_t r;
+    char *full = e2e_traced_info("full", full_argv, NULL, &r);
+    char *base = e2e_traced_info("base", base_argv, NULL, NULL);
+    cr_expect_str_eq(r.out, "jumped 8\n");
+
+    expect_entry(full, base, "malloc", 9, 1001 + 1002 + 1003 + 1004 + 1005 + 1006 + 1007 + 1008 + 777);
+    EXPECT_EQ("free calls", entry_delta(full, base, "free", "calls"), 9);
+    expect_entry(full, base, "realloc", 1, 64);
+    EXPECT_EQ("operator delete calls", entry_delta(full, base, "operator delete", "calls"), 2);
+    EXPECT_EQ("operator delete[] calls", entry_delta(full, base, "operator delete[]", "calls"), 1);
+    expect_entry(full, base, "operator new", 2, 2ll << 60);
+    expect_entry(full, base, "operator new[]", 1, 1ll << 60);
+
+    char trace[4096];
+    snprintf(trace, sizeof trace, "%s/full.%d", e2e_tmpdir(), (int)r.pid);
+    long long bytes, count, base_bytes, base_count;
+    leaks_of(trace, &bytes, &count);
+    char *dirs[4];
+    int n = e2e_list_dirs(e2e_tmpdir(), dirs, 4);
+    cr_assert_eq(n, 2, "want the full and base traces, found %d", n);
+    leaks_of(dirs[0], &base_bytes, &base_count); /* "base.<pid>" sorts first */
+    e2e_free_list(dirs, n);
+    EXPECT_EQ("leaked bytes", bytes - base_bytes, 777);
+    EXPECT_EQ("leaked blocks", count - base_count, 1);
+    free(full);
+    free(base);
+    e2e_result_free(&r);
+}
