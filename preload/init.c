@@ -150,6 +150,8 @@ __attribute__((constructor)) static void mt__on_load(void)
     if (__atomic_load_n(&mt__state, __ATOMIC_ACQUIRE) != MT__ON)
         return;
     mt__scope_t scope = mt__enter();
+    mt__unwind_warm();
+    mt__sampler_weight(1); /* libm's expm1: its PLT binds lazily too */
     mt__numa_setup();
     if (mt__opt.verbose)
         mt__options_print();

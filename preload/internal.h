@@ -299,7 +299,9 @@ typedef struct mt__cfi_rule {
 /* Fills RULE for code address PC from its .eh_frame FDE. */
 void mt__cfi_find(uintptr_t pc, mt__cfi_rule_t *rule);
 
-/* Each thread caches rules in its own region (thread.c), lock-free. */
+/* Each thread caches rules in its own region (thread.c), lock-free. The
+ * region holds, right after the cache, the MT_MAX_FRAMES words a stack is
+ * captured into (unwind.c), so that capture takes little of the stack. */
 #define MT__CFI_CACHE_BITS 12
 extern MT__TLS mt__cfi_rule_t *mt__tls_cfi_cache;
 
@@ -311,6 +313,10 @@ uint32_t mt__unwind_stack(void);
  * The fast path returns -1 when a frame needs the general unwinder. */
 int mt__unwind_fast(uint64_t *pcs, uint32_t max);
 uint32_t mt__unwind_slow(uint64_t *pcs, uint32_t max);
+/* Runs both capture paths once, from the constructor: libgcc_s binds its
+ * PLT lazily (_dl_find_object, ...), and the resolver needs about 3 KiB of
+ * stack, which the first sampled call must not take from a small thread. */
+void mt__unwind_warm(void);
 
 /* ---- liveset.c ----------------------------------------------------------- */
 

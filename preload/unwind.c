@@ -15,13 +15,14 @@
  * reused those numbers, libunwind "re-opens" the pipe by closing the
  * program's own files. Frames inside libmtrace.so are cut from the top.
  */
-#include <string.h>
 #include <unwind.h>
 
 #include "internal.h"
 
+/* PCS is the caller's buffer, or for mt__unwind_stack the thread's region
+ * (after its rule cache): a stack on the stack would take 1 KiB of it. */
 typedef struct capture {
-    uint64_t pcs[MT_MAX_FRAMES];
+    uint64_t *pcs;
     uint32_t n, max;
 } capture_t;
 
@@ -50,10 +51,8 @@ static void capture_slow(capture_t *c)
 
 uint32_t mt__unwind_slow(uint64_t *pcs, uint32_t max)
 {
-    capture_t c;
-    c.max = max < MT_MAX_FRAMES ? max : MT_MAX_FRAMES;
+    capture_t c = {pcs, 0, max < MT_MAX_FRAMES ? max : MT_MAX_FRAMES};
     capture_slow(&c);
-    memcpy(pcs, c.pcs, c.n * sizeof *pcs);
     return c.n;
 }
 
@@ -118,19 +117,25 @@ static int capture_fast(capture_t *c)
 
 int mt__unwind_fast(uint64_t *pcs, uint32_t max)
 {
-    capture_t c;
-    c.max = max < MT_MAX_FRAMES ? max : MT_MAX_FRAMES;
-    if (capture_fast(&c) < 0)
-        return -1;
-    memcpy(pcs, c.pcs, c.n * sizeof *pcs);
-    return (int)c.n;
+    capture_t c = {pcs, 0, max < MT_MAX_FRAMES ? max : MT_MAX_FRAMES};
+    return capture_fast(&c) < 0 ? -1 : (int)c.n;
 }
 
 uint32_t mt__unwind_stack(void)
 {
-    capture_t c;
-    c.max = (uint32_t)mt__opt.depth;
+    mt__cfi_rule_t *cache = mt__tls_cfi_cache;
+    if (!cache)
+        return 0; /* past the thread's exit destructor */
+    capture_t c = {(uint64_t *)(cache + (1u << MT__CFI_CACHE_BITS)), 0, (uint32_t)mt__opt.depth};
     if (capture_fast(&c) < 0)
         capture_slow(&c);
     return c.n ? mt__stack_intern(c.pcs, c.n) : 0;
+}
+
+void mt__unwind_warm(void)
+{
+    uint64_t pc;
+    mt__cfi_rule_t rule;
+    mt__cfi_find((uintptr_t)&mt__unwind_warm, &rule);
+    mt__unwind_slow(&pc, 1);
 }

@@ -142,3 +142,45 @@ Test(hooks, longjmp_out_of_a_hook_keeps_recording)
     free(base);
     e2e_result_free(&r);
 }
+
+/* The stack a hook may take beyond what the program's own calls need, as
+ * README ("Stack") states it; examples/small_stack needs 362 bytes bare. */
+#define HOOK_STACK 1024
+#define SMALL_STACK_HEADROOM "1536"
+
+/* A thread with 1.5 KiB of stack left below the frame that calls malloc,
+ * calloc, realloc and free: run bare it prints "small_stack: ok", and so it
+ * must under the shim, both when every call is sampled and when its 16 MiB
+ * malloc is the process's first sampled call (which once bound libgcc_s's
+ * and mtrace's PLT entries lazily, on that thread's stack). */
+Test(hooks, small_stack_thread_runs_as_bare)
+{
+    cr_assert_geq(1536, 362 + HOOK_STACK);
+    const char *argv[] = {"small_stack", SMALL_STACK_HEADROOM, NULL};
+    const char *bare_argv[] = {e2e_example("small_stack"), SMALL_STACK_HEADROOM, NULL};
+    e2e_result_t bare;
+    e2e_run(&bare, bare_argv, NULL, NULL);
+    cr_assert_eq(bare.exit_code, 0, "bare run failed (signal %d)", bare.signal);
+    cr_assert_str_eq(bare.out, "small_stack: ok\n");
+
+    e2e_result_t r;
+    char *info = e2e_traced_info("all", argv, NULL, &r);
+    cr_expect_str_eq(r.out, bare.out);
+    cr_expect(e2e_bool(info, "complete"));
+    EXPECT_EQ("sample_interval", e2e_int(info, "sample_interval"), 0);
+    EXPECT_EQ("malloc calls", e2e_entry(info, "malloc", "calls"), 3);
+    EXPECT_EQ("malloc bytes", e2e_entry(info, "malloc", "bytes"), 32 + 64 + (16 << 20));
+    EXPECT_EQ("threads", e2e_int(info, "threads"), 2);
+    free(info);
+    e2e_result_free(&r);
+
+    const char *dflt[] = {"MTRACE_SAMPLE", NULL}; /* the default mean, 512 KiB */
+    info = e2e_traced_info("default", argv, dflt, &r);
+    cr_expect_str_eq(r.out, bare.out);
+    cr_expect(e2e_bool(info, "complete"));
+    EXPECT_EQ("sample_interval", e2e_int(info, "sample_interval"), 512 << 10);
+    EXPECT_EQ("malloc calls", e2e_entry(info, "malloc", "calls"), 3);
+    free(info);
+    e2e_result_free(&r);
+    e2e_result_free(&bare);
+}
