@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -100,9 +101,25 @@ MT__EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ..
 
 /* ---- NUMA policy: arguments as in the kernel's system calls ---------- */
 
+/* Reads LEN (4 or 8) bytes at P without faulting, keeping errno: P is the
+ * program's and may be bad, in which case the call failed with EFAULT, and
+ * so must the hook rather than crash. 0 when P cannot be read. */
+static uint64_t peek(const void *p, size_t len)
+{
+    uint64_t v = 0;
+    if (!p)
+        return 0;
+    int saved = errno;
+    struct iovec local = {&v, len}, remote = {(void *)p, len};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
+        v = 0;
+    errno = saved;
+    return len == 4 ? (uint64_t)(int64_t)(int32_t)v : v;
+}
+
 static uint64_t first_mask_word(const unsigned long *mask, unsigned long maxnode)
 {
-    return mask && maxnode ? (uint64_t)mask[0] : 0;
+    return maxnode ? peek(mask, sizeof *mask) : 0;
 }
 
 static long policy_result(long rc)
@@ -146,8 +163,8 @@ MT__EXPORT long move_pages(int pid, unsigned long count, void **pages, const int
     long rc = syscall(SYS_move_pages, pid, count, pages, nodes, status, flags);
     if (t) {
         MT__BUMP(t, MT_EP_MOVE_PAGES, count);
-        uint64_t first = count && pages ? (uintptr_t)pages[0] : 0;
-        uint64_t target = count && nodes ? (uint64_t)(int64_t)nodes[0] : (uint64_t)-1;
+        uint64_t first = count ? peek(pages, sizeof *pages) : 0;
+        uint64_t target = count && nodes ? peek(nodes, sizeof *nodes) : (uint64_t)-1;
         record(t, MT_EV_POLICY, mt__now(), first, count, 1, target,
                (uint32_t)pid | ((uint64_t)(uint32_t)flags << 32), (uint64_t)policy_result(rc),
                MT_PK_MOVE_PAGES);

@@ -184,3 +184,23 @@ Test(hooks, small_stack_thread_runs_as_bare)
     e2e_result_free(&r);
     e2e_result_free(&bare);
 }
+
+/* The NUMA policy wrappers read the program's mask, page and node lists
+ * for the trace: at a bad address the system call fails with EFAULT, and
+ * the wrapper must return just that (it read them directly and crashed). */
+Test(hooks, policy_calls_with_bad_pointers_fail_as_the_kernel)
+{
+    const char *argv[] = {"bad_policy", NULL};
+    e2e_result_t r;
+    char *info = e2e_traced_info("bad", argv, NULL, &r);
+    cr_expect_str_eq(r.out, "bad_policy: 4 of 4 as the kernel\n");
+    cr_expect(e2e_bool(info, "complete"));
+    EXPECT_EQ("mbind calls", e2e_entry(info, "mbind", "calls"), 1);
+    EXPECT_EQ("mbind bytes", e2e_entry(info, "mbind", "bytes"), 4096);
+    EXPECT_EQ("set_mempolicy calls", e2e_entry(info, "set_mempolicy", "calls"), 1);
+    EXPECT_EQ("move_pages calls", e2e_entry(info, "move_pages", "calls"), 1);
+    EXPECT_EQ("move_pages bytes", e2e_entry(info, "move_pages", "bytes"), 1);
+    EXPECT_EQ("migrate_pages calls", e2e_entry(info, "migrate_pages", "calls"), 1);
+    free(info);
+    e2e_result_free(&r);
+}
