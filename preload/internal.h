@@ -3,7 +3,9 @@
  * Invariants: hooks never lock, never call LMDB and never call dlsym after
  * init; everything a hook touches lives in mmap'd or static memory. A thread
  * is "inside mtrace" while mt__tls_thread is NULL and mt__tls_guard is set:
- * every allocation it makes then passes straight to the real allocator.
+ * every allocation it makes then passes straight to the real allocator. The
+ * guard is never held while the next allocator or the program's code runs
+ * (a longjmp out of them would leave it set): see mt__tls_pass.
  */
 #ifndef MT_PRELOAD_INTERNAL_H
 #define MT_PRELOAD_INTERNAL_H
