@@ -3,21 +3,26 @@
  * a program linked to Debian's libjemalloc.
  *
  * Exact facts (tests/e2e/test-allocators.c asserts them, keep in sync):
- *   mallocx   5 calls 8394004 bytes  (100; 1000 zeroed; 4096 aligned to 64;
+ *   mallocx   6 calls 8394304 bytes  (100; 1000 zeroed; 4096 aligned to 64;
  *                                     8 MiB, for which jemalloc maps a new
- *                                     extent from inside itself; 200)
+ *                                     extent from inside itself; 200; 300)
  *   rallocx   1 call     3000 bytes  (the 1000-byte block grows to 3000)
  *   xallocx   2 calls  100110 bytes  (the 100-byte block, class 112, to 110:
  *                                     done in place; the 200-byte block,
  *                                     class 224, to 100000: refused, unchanged)
- *   dallocx   2 calls                (the 4096-byte and the 8 MiB blocks)
+ *   dallocx   3 calls                (the 4096-byte and the 8 MiB blocks,
+ *                                     a malloc'ed 400-byte block)
  *   sdallocx  1 call      200 bytes  (the 200-byte block, with its size)
+ *   malloc    1 call      400 bytes  (mixed: freed with dallocx)
+ *   free      1 call                 (mixed: the mallocx'ed 300-byte block)
  *   map_own   1 mmap of 1 MiB, every page written, left mapped
  *   leaked    2 blocks   3110 bytes  (the 110-byte block, the 3000-byte block)
  * No other allocation call, mmap or munmap: the output goes through write(2).
+ * (libjemalloc loads libstdc++, whose start-up pool is the baseline's leak.)
  * "jemalloc_api baseline" does none of it.
  */
 #include <jemalloc/jemalloc.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "example.h"
@@ -44,6 +49,14 @@ __attribute__((noinline)) static int use_api(void)
     dallocx(aligned, MALLOCX_ALIGN(64));
     dallocx(big, 0);
     sdallocx(sized, 200, 0);
+    /* jemalloc's API and the standard one free each other's blocks. */
+    void *mixed = mallocx(300, 0), *plain = malloc(400);
+    if (!mixed || !plain)
+        return -1;
+    mt_example_keep(mixed);
+    mt_example_keep(plain);
+    free(mixed);
+    dallocx(plain, 0);
     leaked[0] = small;
     leaked[1] = zeroed;
     mt_example_keep(leaked);

@@ -3,7 +3,8 @@
  * mapping of its own, in a program linked to Debian's libtcmalloc.
  *
  * Exact facts (tests/e2e/test-allocators.c asserts them, keep in sync):
- *   tc_malloc          2 calls  210 bytes (tc_malloc 100, _skip_new_handler 110)
+ *   tc_malloc          3 calls  710 bytes (tc_malloc 100, _skip_new_handler 110,
+ *                                          tc_malloc 500 freed with free)
  *   tc_calloc          1 call   120 bytes (4 x 30)
  *   tc_realloc         2 calls 1430 bytes (NULL to 130, then to 1300)
  *   tc_memalign        1 call   140 bytes
@@ -13,7 +14,9 @@
  *   tc_new             6 calls 1350 bytes (200 plain, 210 nothrow, 220 aligned,
  *                                          230 aligned nothrow, 240, 250 aligned)
  *   tc_newarray        7 calls 2310 bytes (300 .. 360 the same way, 360 plain)
- *   tc_free            4 calls  140 bytes (tc_free x2, tc_cfree, tc_free_sized 140)
+ *   tc_free            5 calls  140 bytes (tc_free x2, tc_cfree, tc_free_sized 140,
+ *                                          tc_free of a malloc'ed 600-byte block)
+ *   malloc, free       1 call each, 600 bytes (mixed with tc_free, tc_malloc)
  *   tc_delete          6 calls            (plain, nothrow, aligned, aligned
  *                                          nothrow, sized, sized aligned)
  *   tc_deletearray     6 calls            (the same forms)
@@ -23,6 +26,7 @@
  */
 #include <gperftools/tcmalloc.h>
 #include <new>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "example.h"
@@ -42,6 +46,14 @@ __attribute__((noinline)) static int free_all(void)
     tc_cfree(b);
     tc_free_sized(c, 140);
     tc_free(d);
+    /* tcmalloc's API and the standard one free each other's blocks. */
+    void *mixed = tc_malloc(500), *plain = malloc(600);
+    if (!mixed || !plain)
+        return -1;
+    mt_example_keep(mixed);
+    mt_example_keep(plain);
+    free(mixed);
+    tc_free(plain);
 
     void *n[6] = {tc_new(200), tc_new_nothrow(210, std::nothrow), tc_new_aligned(220, al),
                   tc_new_aligned_nothrow(230, al, std::nothrow), tc_new(240),
