@@ -4,7 +4,10 @@
  * (none twice when the allocator calls itself), every free matched, the
  * leaks exact, and the mappings the allocator makes for itself kept out of
  * the program's mmap totals and NUMA regions. Built with -DHAVE_JEMALLOC
- * and/or -DHAVE_TCMALLOC, for the libraries meson found.
+ * and/or -DHAVE_TCMALLOC, for the libraries meson found. And a glibc
+ * program that probes for them (examples/alloc_probe.c) must still find
+ * none of the probe symbols, and be served by the shim's stand-ins when it
+ * calls the private API it finds.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -26,18 +29,19 @@ TestSuite(allocators, .init = setup, .fini = e2e_tmpdir_remove, .timeout = 60);
                  (long long)(got), (long long)(want))
 
 /* Runs EXAMPLE (ARG: NULL or "baseline") under the shim with every call
- * recorded into <tmpdir>/LABEL.<pid>; returns its info JSON (malloc'd) and
- * its trace directory in *TRACE (malloc'd). */
-static char *traced(const char *example, const char *label, const char *arg, char **trace)
+ * recorded into <tmpdir>/LABEL.<pid>, expecting it to print WANT (or
+ * "EXAMPLE: done" when WANT is NULL and ARG too); returns its info JSON
+ * (malloc'd) and its trace directory in *TRACE (malloc'd). */
+static char *traced_saying(const char *example, const char *label, const char *arg,
+                           const char *want, char **trace)
 {
     const char *argv[] = {example, arg, NULL};
     e2e_result_t r;
     char *info = e2e_traced_info(label, argv, NULL, &r);
-    if (!arg) {
-        char want[128];
-        snprintf(want, sizeof want, "%s: done\n", example);
-        cr_expect_str_eq(r.out, want);
-    }
+    char done[128];
+    snprintf(done, sizeof done, "%s: done\n", example);
+    if (want || !arg)
+        cr_expect_str_eq(r.out, want ? want : done);
     e2e_result_free(&r);
     char *dirs[64], prefix[256];
     int n = e2e_list_dirs(e2e_tmpdir(), dirs, 64);
@@ -49,6 +53,11 @@ static char *traced(const char *example, const char *label, const char *arg, cha
     e2e_free_list(dirs, n);
     cr_assert_not_null(*trace);
     return info;
+}
+
+static char *traced(const char *example, const char *label, const char *arg, char **trace)
+{
+    return traced_saying(example, label, arg, NULL, trace);
 }
 
 /* `mtrace-analyze CMD --json=compact [--match RE] TRACE`: stdout (malloc'd). */
@@ -227,3 +236,32 @@ Test(allocators, tcmalloc_private_api_exact)
     free(base_trace);
 }
 #endif
+
+/* The numbers are in examples/alloc_probe.c. */
+Test(allocators, glibc_program_probes_nothing_and_is_served)
+{
+    const char *argv[] = {e2e_example("alloc_probe"), NULL};
+    e2e_result_t r;
+    e2e_run(&r, argv, NULL, NULL);
+    EXPECT_EQ("exit without the shim", r.exit_code, 0);
+    cr_expect_str_eq(r.out, "alloc_probe: no probe found; no private API\n");
+    e2e_result_free(&r);
+
+    char *trace;
+    char *info = traced_saying("alloc_probe", "probe", NULL,
+                               "alloc_probe: no probe found; private API served\n", &trace);
+    EXPECT_EQ("mallocx calls", e2e_entry(info, "mallocx", "calls"), 1);
+    EXPECT_EQ("mallocx bytes", e2e_entry(info, "mallocx", "bytes"), 256);
+    EXPECT_EQ("rallocx calls", e2e_entry(info, "rallocx", "calls"), 1);
+    EXPECT_EQ("rallocx bytes", e2e_entry(info, "rallocx", "bytes"), 8192);
+    EXPECT_EQ("xallocx calls", e2e_entry(info, "xallocx", "calls"), 1);
+    EXPECT_EQ("dallocx calls", e2e_entry(info, "dallocx", "calls"), 1);
+    EXPECT_EQ("tc_malloc calls", e2e_entry(info, "tc_malloc", "calls"), 1);
+    EXPECT_EQ("tc_free calls", e2e_entry(info, "tc_free", "calls"), 1);
+    /* glibc's malloc is the next allocator: no mapping is its own. */
+    EXPECT_EQ("allocator mmap calls", e2e_entry(info, "allocator mmap", "calls"), 0);
+    EXPECT_EQ("mmap calls", e2e_entry(info, "mmap", "calls"), 0);
+    expect_leaks(trace, "^use_found$", 0, 0);
+    free(info);
+    free(trace);
+}
