@@ -12,7 +12,9 @@
  * what the program mapped. The caller's address decides it, not a
  * thread-local "inside malloc" mark: nothing to reset when a signal handler
  * longjmps out of an allocator, no extra work on the malloc fast path, and
- * the allocator's background threads are covered too.
+ * the allocator's background threads are covered too. The image is the one
+ * defining the next malloc; a library that embeds its allocator with other
+ * code would have that code's mappings counted as the allocator's.
  */
 /* Both mmap and mmap64 are defined here: keep the headers from renaming one
  * to the other. off_t is 64 bits on the only ABI this targets (LP64). */
