@@ -158,7 +158,13 @@ typedef struct mt_counter {
 } mt_counter_t;
 
 /* Entry points with exact counters. X(ID, "name", family). The family says
- * which info total the entry point adds to. Append only. */
+ * which info total the entry point adds to. Append only. The tc_* entries
+ * group tcmalloc's variants as operator new/delete do: tc_malloc also counts
+ * tc_malloc_skip_new_handler; tc_free also tc_cfree and tc_free_sized; tc_new
+ * and tc_newarray their nothrow and aligned forms; tc_delete and
+ * tc_deletearray their sized, nothrow and aligned forms. "allocator mmap" and
+ * friends are mapping calls made from inside the next allocator's own code
+ * (jemalloc's extents, tcmalloc's spans): not the program's, not in "mmap". */
 #define MT_FAMILY_ALLOC 1
 #define MT_FAMILY_FREE 2
 #define MT_FAMILY_MAP 3
@@ -190,7 +196,27 @@ typedef struct mt_counter {
     X(MOVE_PAGES, "move_pages", MT_FAMILY_POLICY)              \
     X(MIGRATE_PAGES, "migrate_pages", MT_FAMILY_POLICY)        \
     X(POOL_ALLOC, "pool alloc", MT_FAMILY_POOL)                \
-    X(POOL_FREE, "pool free", MT_FAMILY_POOL)
+    X(POOL_FREE, "pool free", MT_FAMILY_POOL)                  \
+    X(MALLOCX, "mallocx", MT_FAMILY_ALLOC)                     \
+    X(RALLOCX, "rallocx", MT_FAMILY_ALLOC)                     \
+    X(XALLOCX, "xallocx", MT_FAMILY_ALLOC)                     \
+    X(DALLOCX, "dallocx", MT_FAMILY_FREE)                      \
+    X(SDALLOCX, "sdallocx", MT_FAMILY_FREE)                    \
+    X(TC_MALLOC, "tc_malloc", MT_FAMILY_ALLOC)                 \
+    X(TC_CALLOC, "tc_calloc", MT_FAMILY_ALLOC)                 \
+    X(TC_REALLOC, "tc_realloc", MT_FAMILY_ALLOC)               \
+    X(TC_MEMALIGN, "tc_memalign", MT_FAMILY_ALLOC)             \
+    X(TC_POSIX_MEMALIGN, "tc_posix_memalign", MT_FAMILY_ALLOC) \
+    X(TC_VALLOC, "tc_valloc", MT_FAMILY_ALLOC)                 \
+    X(TC_PVALLOC, "tc_pvalloc", MT_FAMILY_ALLOC)               \
+    X(TC_NEW, "tc_new", MT_FAMILY_ALLOC)                       \
+    X(TC_NEW_ARRAY, "tc_newarray", MT_FAMILY_ALLOC)            \
+    X(TC_FREE, "tc_free", MT_FAMILY_FREE)                      \
+    X(TC_DELETE, "tc_delete", MT_FAMILY_FREE)                  \
+    X(TC_DELETE_ARRAY, "tc_deletearray", MT_FAMILY_FREE)       \
+    X(ALLOCATOR_MMAP, "allocator mmap", MT_FAMILY_MAP)         \
+    X(ALLOCATOR_MUNMAP, "allocator munmap", MT_FAMILY_MAP)     \
+    X(ALLOCATOR_MREMAP, "allocator mremap", MT_FAMILY_MAP)
 
 typedef enum mt_entry_point {
 #define MT__EP_ENUM(id, name, family) MT_EP_##id,

@@ -238,3 +238,52 @@ MT__EXPORT size_t malloc_usable_size(void *p)
         return 0;
     return mt__real.malloc_usable_size(p);
 }
+
+/* Allocator-private entry points (jemalloc's *allocx, tcmalloc's tc_*), from
+ * hooks_private.def through the same shapes, each generated as a static
+ * counted_<symbol> behind an exported <symbol> that first sends the
+ * allocator's calls to itself straight through (mt__private_nested). The
+ * counted path forwards through mt__next_<symbol>, a real call, so that a
+ * tail call inside the allocator still shows a return address in mtrace.
+ * hooks_private.c says why these symbols are exported at all. */
+#define MT__PRIVATE_API __attribute__((visibility("default")))
+#undef MT__EXPORT
+#define MT__EXPORT static
+#define MT_PRIVATE_ALLOC(sym, ep, kind, params, args, bytes, align) static void *counted_##sym params;
+#define MT_PRIVATE_FREE(sym, ep, kind, params, args, bytes) static void counted_##sym params;
+#define MT_PRIVATE_REALLOC(sym, ep, params, size, fwdargs, narg, marg)
+#define MT_PRIVATE_OTHER(ret, sym, params)
+#include "hooks_private.def"
+#undef MT_PRIVATE_ALLOC
+#undef MT_PRIVATE_FREE
+#undef MT_PRIVATE_REALLOC
+#undef MT_PRIVATE_OTHER
+#define MT_PRIVATE_ALLOC(sym, ep, kind, params, args, bytes, align)                       \
+    MT_ALLOC_HOOK(counted_##sym, ep, kind, params, args, bytes, mt__next_##sym args,      \
+                  mt__bootstrap_alloc(bytes, align))                                      \
+    MT__PRIVATE_API void *sym params                                                      \
+    {                                                                                     \
+        if (mt__unlikely(mt__private_nested(__builtin_return_address(0))))                \
+            return MT__PRIV_CALL(sym, args);                                              \
+        return counted_##sym args;                                                        \
+    }
+#define MT_PRIVATE_FREE(sym, ep, kind, params, args, bytes)                               \
+    MT_FREE_HOOK(counted_##sym, ep, kind, params, args, bytes, mt__next_##sym args)       \
+    MT__PRIVATE_API void sym params                                                       \
+    {                                                                                     \
+        if (mt__unlikely(mt__private_nested(__builtin_return_address(0))))                \
+            MT__PRIV_CALL(sym, args);                                                     \
+        else                                                                              \
+            counted_##sym args;                                                           \
+    }
+#define MT_PRIVATE_REALLOC(sym, ep, params, size, fwdargs, narg, marg)                    \
+    MT__PRIVATE_API void *sym params                                                      \
+    {                                                                                     \
+        if (mt__unlikely(mt__private_nested(__builtin_return_address(0))))                \
+            return mt__fwd_##sym(p, narg, marg);                                          \
+        return realloc_hook(p, size, MT_EP_##ep, mt__fwd_##sym, narg, marg);              \
+    }
+#define MT_PRIVATE_OTHER(ret, sym, params) /* hooks_private.c */
+#include "hooks_private.def"
+#undef MT__EXPORT
+#define MT__EXPORT __attribute__((visibility("default")))

@@ -5,7 +5,16 @@
  * and before init. Every call is counted and recorded with its stack; the
  * mapping calls are rare next to malloc. glibc's malloc maps memory through
  * internal calls that never come here, which is correct: its heap is seen
- * as malloc events.
+ * as malloc events. jemalloc and tcmalloc call mmap through the PLT: a
+ * mapping call whose caller lies in the next allocator's image is its own
+ * (extents, spans, metadata), counted as "allocator mmap/munmap/mremap" and
+ * not recorded, so that the program's mmap totals and NUMA regions hold only
+ * what the program mapped. The caller's address decides it, not a
+ * thread-local "inside malloc" mark: nothing to reset when a signal handler
+ * longjmps out of an allocator, no extra work on the malloc fast path, and
+ * the allocator's background threads are covered too. The image is the one
+ * defining the next malloc; a library that embeds its allocator with other
+ * code would have that code's mappings counted as the allocator's.
  */
 /* Both mmap and mmap64 are defined here: keep the headers from renaming one
  * to the other. off_t is 64 bits on the only ABI this targets (LP64). */
@@ -40,8 +49,24 @@ static void record(mt__thread_t *t, int type, uint64_t ts, uint64_t ptr, uint64_
     mt__record_map(t, &e, with_stack);
 }
 
-MT__EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+/* A mapping call from the next allocator's own code: counted under EP, not recorded. */
+static void allocator_call(int ep, uint64_t len)
 {
+    mt__thread_t *t = tracer();
+    if (t)
+        MT__BUMP(t, ep, len);
+    else
+        mt__count_late(ep, len);
+}
+
+static void *map(const void *caller, void *addr, size_t len, int prot, int flags, int fd,
+                 off_t off)
+{
+    if (mt__unlikely(mt__from_allocator(caller))) {
+        void *p = mt__sys_mmap(addr, len, prot, flags, fd, off);
+        allocator_call(MT_EP_ALLOCATOR_MMAP, len);
+        return p;
+    }
     mt__thread_t *t = tracer();
     void *p = mt__sys_mmap(addr, len, prot, flags, fd, off);
     if (!t) {
@@ -55,14 +80,24 @@ MT__EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t
     return p;
 }
 
+MT__EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return map(__builtin_return_address(0), addr, len, prot, flags, fd, off);
+}
+
 MT__EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    return mmap(addr, len, prot, flags, fd, off);
+    return map(__builtin_return_address(0), addr, len, prot, flags, fd, off);
 }
 
 /* Recorded with a time taken before the call, like free. */
 MT__EXPORT int munmap(void *addr, size_t len)
 {
+    if (mt__unlikely(mt__from_allocator(__builtin_return_address(0)))) {
+        int rc = mt__sys_munmap(addr, len);
+        allocator_call(MT_EP_ALLOCATOR_MUNMAP, len);
+        return rc;
+    }
     mt__thread_t *t = tracer();
     uint64_t ts = t ? mt__now() : 0;
     int rc = mt__sys_munmap(addr, len);
@@ -84,6 +119,11 @@ MT__EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ..
         va_start(ap, flags);
         target = va_arg(ap, void *);
         va_end(ap);
+    }
+    if (mt__unlikely(mt__from_allocator(__builtin_return_address(0)))) {
+        void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, target);
+        allocator_call(MT_EP_ALLOCATOR_MREMAP, new_len);
+        return p;
     }
     mt__thread_t *t = tracer();
     uint64_t ts = t ? mt__now() : 0;

@@ -390,6 +390,69 @@ void mt__record_fill_alloc(mt_event_t *e, int type, int kind, const void *p, siz
 /* Resolves the next operator new/delete definitions. */
 void mt__cxx_resolve(void);
 
+/* ---- hooks_private.c ---------------------------------------------------- */
+
+/* The next definitions of the allocator-private entry points of
+ * hooks_private.def (NULL when no later library defines one), and the
+ * stand-ins (mt__emul_<symbol>) that serve a call when it is NULL. */
+#define MT_PRIVATE_ALLOC(sym, ep, kind, params, args, bytes, align) void *(*sym) params;
+#define MT_PRIVATE_FREE(sym, ep, kind, params, args, bytes) void (*sym) params;
+#define MT_PRIVATE_REALLOC(sym, ep, params, size, fwdargs, narg, marg) void *(*sym) params;
+#define MT_PRIVATE_OTHER(ret, sym, params) ret (*sym) params;
+typedef struct mt__priv {
+#include "hooks_private.def"
+} mt__priv_t;
+#undef MT_PRIVATE_ALLOC
+#undef MT_PRIVATE_FREE
+#undef MT_PRIVATE_REALLOC
+#undef MT_PRIVATE_OTHER
+#define MT_PRIVATE_ALLOC(sym, ep, kind, params, args, bytes, align) \
+    void *mt__emul_##sym params;                                       \
+    void *mt__next_##sym params;
+#define MT_PRIVATE_FREE(sym, ep, kind, params, args, bytes) \
+    void mt__emul_##sym params;                              \
+    void mt__next_##sym params;
+#define MT_PRIVATE_REALLOC(sym, ep, params, size, fwdargs, narg, marg) \
+    void *mt__emul_##sym params;                                   \
+    void *mt__fwd_##sym(void *p, size_t n, size_t m);
+#define MT_PRIVATE_OTHER(ret, sym, params) ret mt__emul_##sym params;
+#include "hooks_private.def"
+#undef MT_PRIVATE_ALLOC
+#undef MT_PRIVATE_FREE
+#undef MT_PRIVATE_REALLOC
+#undef MT_PRIVATE_OTHER
+
+extern mt__priv_t mt__priv;
+/* The next call of private entry point SYM, or its stand-in. */
+#define MT__PRIV_CALL(sym, args) (mt__priv.sym ? mt__priv.sym args : mt__emul_##sym args)
+/* The alignment jemalloc's FLAGS ask for (MALLOCX_LG_ALIGN), at least 16. */
+static inline size_t mt__mallocx_align(int flags)
+{
+    return (flags & 0x3f) ? (size_t)1 << (flags & 0x3f) : 16;
+}
+/* Resolves mt__priv and finds the next allocator's image (at init). */
+void mt__private_resolve(void);
+/* The address range [lo, lo + len) of the next allocator's loaded image when
+ * that is not libc (len 0 otherwise): mapping calls made from code in it are
+ * the allocator's own (hooks_map.c). */
+extern uintptr_t mt__allocator_lo, mt__allocator_len;
+static inline int mt__from_allocator(const void *caller)
+{
+    return (uintptr_t)caller - mt__allocator_lo < mt__allocator_len;
+}
+/* Whether a private entry point called from CALLER is the allocator's own
+ * call: made from its image, or reached through a tail call inside it from
+ * one of mtrace's forwarders (mt__next_<symbol>: tcmalloc's tc_valloc jumps
+ * to tc_memalign, its sized frees to tc_free, through the PLT). Such a call
+ * is passed straight through, uncounted. Decided by the return address
+ * alone, so nothing is left to reset when an exception or a longjmp leaves
+ * the allocator. */
+static inline int mt__private_nested(const void *caller)
+{
+    return mt__from_allocator(caller) ||
+           (uintptr_t)caller - mt__self_lo < mt__self_hi - mt__self_lo;
+}
+
 /* ---- numa.c -------------------------------------------------------------- */
 
 /* CPU -> node table and the topology, built at start from libnuma. */

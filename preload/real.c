@@ -37,5 +37,6 @@ int mt__real_resolve(void)
     RESOLVE(Exit_, "_Exit");
     if (!mt__real.malloc || !mt__real.free || !mt__real.calloc || !mt__real.realloc)
         return -1;
+    mt__private_resolve(); /* jemalloc's and tcmalloc's own entry points */
     return 0;
 }

@@ -6,7 +6,7 @@
 
 Test(entry_points, names_and_families)
 {
-    cr_assert_eq(MT_EP_COUNT, 26);
+    cr_assert_eq(MT_EP_COUNT, 46);
     cr_assert_str_eq(mt_entry_point_names[MT_EP_MALLOC], "malloc");
     cr_assert_str_eq(mt_entry_point_names[MT_EP_NEW_ARRAY], "operator new[]");
     cr_assert_str_eq(mt_entry_point_names[MT_EP_FREE_ALIGNED_SIZED], "free_aligned_sized");
@@ -16,6 +16,12 @@ Test(entry_points, names_and_families)
     cr_assert_eq(mt_entry_point_family[MT_EP_MREMAP], MT_FAMILY_MAP);
     cr_assert_eq(mt_entry_point_family[MT_EP_MIGRATE_PAGES], MT_FAMILY_POLICY);
     cr_assert_eq(mt_entry_point_family[MT_EP_POOL_ALLOC], MT_FAMILY_POOL);
+    cr_assert_str_eq(mt_entry_point_names[MT_EP_MALLOCX], "mallocx");
+    cr_assert_str_eq(mt_entry_point_names[MT_EP_TC_DELETE_ARRAY], "tc_deletearray");
+    cr_assert_str_eq(mt_entry_point_names[MT_EP_ALLOCATOR_MMAP], "allocator mmap");
+    cr_assert_eq(mt_entry_point_family[MT_EP_XALLOCX], MT_FAMILY_ALLOC);
+    cr_assert_eq(mt_entry_point_family[MT_EP_SDALLOCX], MT_FAMILY_FREE);
+    cr_assert_eq(mt_entry_point_family[MT_EP_ALLOCATOR_MREMAP], MT_FAMILY_MAP);
 }
 
 Test(entry_points, every_entry_is_a_distinct_valid_counter_name)
@@ -30,9 +36,9 @@ Test(entry_points, every_entry_is_a_distinct_valid_counter_name)
         for (int j = 0; j < i; j++)
             cr_assert_str_neq(mt_entry_point_names[i], mt_entry_point_names[j]);
     }
-    cr_assert_eq(per_family[MT_FAMILY_ALLOC], 11);
-    cr_assert_eq(per_family[MT_FAMILY_FREE], 6);
-    cr_assert_eq(per_family[MT_FAMILY_MAP], 3);
+    cr_assert_eq(per_family[MT_FAMILY_ALLOC], 23);
+    cr_assert_eq(per_family[MT_FAMILY_FREE], 11);
+    cr_assert_eq(per_family[MT_FAMILY_MAP], 6);
     cr_assert_eq(per_family[MT_FAMILY_POLICY], 4);
     cr_assert_eq(per_family[MT_FAMILY_POOL], 2);
 }
