@@ -63,13 +63,23 @@ static void *mt__next_pvalloc(size_t size)
 }
 
 /* reallocarray is realloc after an overflow check, as in glibc. */
-static void *realloc_next(void *p, size_t size, int overflow)
+/* How realloc_hook calls the next allocator: FORWARD(p, n, m). */
+typedef void *(*realloc_fn)(void *, size_t, size_t);
+
+static void *forward_realloc(void *p, size_t size, size_t unused)
+{
+    (void)unused;
+    return mt__real.realloc(p, size);
+}
+
+/* FORWARD(p, n, m), or ENOMEM for a reallocarray whose n * m overflows. */
+static void *realloc_next(void *p, int overflow, realloc_fn forward, size_t n, size_t m)
 {
     if (overflow) {
         errno = ENOMEM;
         return NULL;
     }
-    return mt__real.realloc(p, size);
+    return forward(p, n, m);
 }
 
 static void mt__next_free_sized(void *p, size_t size)
@@ -166,13 +176,16 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
 /* realloc is a free of the old block and an allocation of the new one. The
  * free's time is taken before the real call; it is recorded only if the call
  * released the old block (a failed realloc leaves it live; realloc(p, 0)
- * frees it). The call is counted before the allocator runs, like malloc's. */
-static void *realloc_hook(void *p, size_t size, int ep, int overflow)
+ * frees it). The call is counted before the allocator runs, like malloc's.
+ * SIZE is the new size; FORWARD(p, n, m) makes the call (realloc's, or an
+ * allocator-private one such as rallocx). */
+static void *realloc_hook(void *p, size_t size, int ep, int overflow, realloc_fn forward, size_t n,
+                          size_t m)
 {
     mt__thread_t *t = mt__tls_thread;
     if (mt__unlikely(mt__bootstrap_owns(p))) {
         size_t old = mt__bootstrap_size(p);
-        void *q = overflow ? realloc_next(p, 0, 1) : malloc(size);
+        void *q = overflow ? realloc_next(p, 1, forward, n, m) : malloc(size);
         if (q)
             memcpy(q, p, old < size ? old : size);
         return q;
@@ -181,12 +194,12 @@ static void *realloc_hook(void *p, size_t size, int ep, int overflow)
         if (mt__unlikely(!mt__real.malloc))
             return mt__bootstrap_alloc(size, 16);
         mt__count_late(ep, size);
-        return realloc_next(p, size, overflow);
+        return realloc_next(p, overflow, forward, n, m);
     }
     MT__BUMP(t, ep, size);
     int was_sampled = p && mt__free_maybe_sampled((uintptr_t)p) && mt__record_claim_free(p);
     uint64_t ts = was_sampled ? mt__now() : 0;
-    void *q = realloc_next(p, size, overflow);
+    void *q = realloc_next(p, overflow, forward, n, m);
     if (mt__unlikely(was_sampled)) {
         if (q == NULL && (size != 0 || overflow))
             mt__liveset_insert((uintptr_t)p); /* failed: the old block lives on */
@@ -200,7 +213,7 @@ static void *realloc_hook(void *p, size_t size, int ep, int overflow)
 
 MT__EXPORT void *realloc(void *p, size_t size)
 {
-    return realloc_hook(p, size, MT_EP_REALLOC, 0);
+    return realloc_hook(p, size, MT_EP_REALLOC, 0, forward_realloc, size, 0);
 }
 
 /* Not forwarded to the next reallocarray: glibc's calls realloc through the
@@ -209,7 +222,7 @@ MT__EXPORT void *reallocarray(void *p, size_t n, size_t m)
 {
     size_t bytes;
     int overflow = __builtin_mul_overflow(n, m, &bytes);
-    return realloc_hook(p, overflow ? 0 : bytes, MT_EP_REALLOCARRAY, overflow);
+    return realloc_hook(p, overflow ? 0 : bytes, MT_EP_REALLOCARRAY, overflow, forward_realloc, bytes, 0);
 }
 
 MT__EXPORT int posix_memalign(void **out, size_t align, size_t size)
@@ -281,7 +294,7 @@ MT__EXPORT size_t malloc_usable_size(void *p)
     {                                                                                     \
         if (mt__unlikely(mt__private_nested(__builtin_return_address(0))))                \
             return mt__fwd_##sym(p, narg, marg);                                          \
-        return realloc_hook(p, size, MT_EP_##ep, mt__fwd_##sym, narg, marg);              \
+        return realloc_hook(p, size, MT_EP_##ep, 0, mt__fwd_##sym, narg, marg);           \
     }
 #define MT_PRIVATE_OTHER(ret, sym, params) /* hooks_private.c */
 #include "hooks_private.def"
