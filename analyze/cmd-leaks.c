@@ -188,14 +188,16 @@ static void print_sizes(const sizes_t *s)
         printf(", %s x %s", mt_fmt_count(a, mt_w_objects(s->v[i].w)),
                mt_fmt_bytes(b, s->v[i].size));
     if (s->distinct > show)
-        printf(", %zu other sizes", s->distinct - show);
+        printf(", %zu other %s", s->distinct - show,
+               mt_plural(s->distinct - show, "size", "sizes"));
 }
 
 static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_report_t *rep,
                        size_t nshow, uint64_t tb, uint64_t tc)
 {
     char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX];
-    printf("%s in %s objects %s", mt_fmt_bytes(a, tb), mt_fmt_count(b, tc),
+    printf("%s in %s %s %s", mt_fmt_bytes(a, tb), mt_fmt_count(b, tc),
+           mt_plural(tc, "object", "objects"),
            rp->complete ? "not freed before exit" : "live when the trace stopped");
     if (rp->sampled)
         printf(" (sampled every %s; estimates)\n",
@@ -214,14 +216,15 @@ static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_re
         const mt_row_t *r = &rep->rows[i];
         const mt_stack_stats_t *st = &r->agg;
         uint64_t bytes = mt_bw_bytes(st->live_bw), count = mt_w_objects(st->live_w);
-        printf("\n#%-3zu %s (%s) in %s object%s (%s)", i + 1, mt_fmt_bytes(a, bytes),
-               mt_fmt_percent(b, bytes, tb), mt_fmt_count(c, count), count == 1 ? "" : "s",
+        printf("\n#%-3zu %s (%s) in %s %s (%s)", i + 1, mt_fmt_bytes(a, bytes),
+               mt_fmt_percent(b, bytes, tb), mt_fmt_count(c, count),
+               mt_plural(count, "object", "objects"),
                mt_fmt_percent(d, count, tc));
         print_sizes(r->extra);
         printf("%s\n", rp->sampled ? ", estimated" : "");
         uint64_t calls = mt_w_objects(st->alloc_w);
-        printf("     allocated %s in %s call%s", mt_fmt_bytes(a, mt_bw_bytes(st->alloc_bw)),
-               mt_fmt_count(b, calls), calls == 1 ? "" : "s");
+        printf("     allocated %s in %s %s", mt_fmt_bytes(a, mt_bw_bytes(st->alloc_bw)),
+               mt_fmt_count(b, calls), mt_plural(calls, "call", "calls"));
         if (o->growth)
             printf("; grew in %u of %d intervals, %s -> %s", st->growth_steps,
                    MT_GROWTH_POINTS - 1, mt_fmt_bytes(c, st->growth[0]),
@@ -229,7 +232,7 @@ static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_re
         putchar('\n');
         mt_report_print_frames(r, depth);
     }
-    mt_report_print_more(nshow, rep->nrows, "entries");
+    mt_report_print_more(nshow, rep->nrows, "entry", "entries");
 }
 
 static void print_json(const leaks_opts_t *o, const mt_replay_t *rp, const mt_report_t *rep,

@@ -140,20 +140,22 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
     totals_t t = totals(o, rp, rep);
     char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX], w[32];
 
-    printf("%s%s total %s in %s calls", what_name(o, w, sizeof(w)),
+    printf("%s%s total %s in %s %s", what_name(o, w, sizeof(w)),
            cli->has_match || cli->ro.min_size || cli->ro.max_size ? " (matching)" : "",
-           mt_fmt_bytes(a, t.bytes), mt_fmt_count(b, t.count));
+           mt_fmt_bytes(a, t.bytes), mt_fmt_count(b, t.count), mt_plural(t.count, "call", "calls"));
     if (rp->sampled)
         printf(" (sampled every %s; %s)\n", mt_fmt_bytes(c, mt_report_sample_interval(rp)),
                t.exact ? "totals exact, stacks are estimates" : "estimates");
     else
         printf(" (every call recorded; exact)\n");
-    printf("peak heap %s at %s; %s live in %s objects at the end%s",
+    uint64_t live = mt_w_objects(rp->live_w);
+    printf("peak heap %s at %s; %s live in %s %s at the end%s",
            mt_fmt_bytes(a, mt_bw_bytes(rp->peak_bw)), mt_fmt_duration(b, rp->peak_ns),
-           mt_fmt_bytes(c, mt_bw_bytes(rp->live_bw)), mt_fmt_count(d, mt_w_objects(rp->live_w)),
-           rp->complete ? "" : " (trace still running or not ended cleanly)");
+           mt_fmt_bytes(c, mt_bw_bytes(rp->live_bw)), mt_fmt_count(d, live),
+           mt_plural(live, "object", "objects"), rp->complete ? "" : " (trace still running or not ended cleanly)");
     uint64_t temp = mt_w_objects(rp->temp_w);
-    printf("; %s temporary allocation%s\n", mt_fmt_count(a, temp), temp == 1 ? "" : "s");
+    printf("; %s temporary %s\n", mt_fmt_count(a, temp),
+           mt_plural(temp, "allocation", "allocations"));
     if (rp->ntraces > 1)
         printf("%zu traces merged\n", rp->ntraces);
     if (!rep->nrows) {
@@ -165,12 +167,14 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
         const mt_row_t *r = &rep->rows[i];
         const mt_stack_stats_t *st = &r->agg;
         uint64_t bytes = mt_bw_bytes(st->alloc_bw), count = mt_w_objects(st->alloc_w);
-        printf("\n#%-3zu %s (%s) in %s call%s (%s)%s\n", i + 1, mt_fmt_bytes(a, bytes),
-               mt_fmt_percent(b, bytes, t.bytes), mt_fmt_count(c, count), count == 1 ? "" : "s",
+        printf("\n#%-3zu %s (%s) in %s %s (%s)%s\n", i + 1, mt_fmt_bytes(a, bytes),
+               mt_fmt_percent(b, bytes, t.bytes), mt_fmt_count(c, count),
+               mt_plural(count, "call", "calls"),
                mt_fmt_percent(d, count, t.count), rp->sampled ? ", estimated" : "");
         uint64_t lc = mt_w_objects(st->live_w);
-        printf("     peak %s, live %s in %s object%s", mt_fmt_bytes(a, mt_bw_bytes(st->peak_bw)),
-               mt_fmt_bytes(b, mt_bw_bytes(st->live_bw)), mt_fmt_count(c, lc), lc == 1 ? "" : "s");
+        printf("     peak %s, live %s in %s %s", mt_fmt_bytes(a, mt_bw_bytes(st->peak_bw)),
+               mt_fmt_bytes(b, mt_bw_bytes(st->live_bw)), mt_fmt_count(c, lc),
+               mt_plural(lc, "object", "objects"));
         printf(", %s temporary", mt_fmt_count(a, mt_w_objects(st->temp_w)));
         if (st->min_size == st->max_size)
             printf(", size %s\n", mt_fmt_bytes(b, st->min_size));
@@ -178,7 +182,7 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
             printf(", sizes %s..%s\n", mt_fmt_bytes(b, st->min_size), mt_fmt_bytes(c, st->max_size));
         mt_report_print_frames(r, depth);
     }
-    mt_report_print_more(nshow, rep->nrows, "entries");
+    mt_report_print_more(nshow, rep->nrows, "entry", "entries");
 }
 
 static void print_json(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, size_t nshow)

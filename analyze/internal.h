@@ -99,6 +99,12 @@ const char *mt_fmt_bytes(char *buf, uint64_t v);
 /* Durations: "0 ns", "850 ns", "12.5 us", "3.2 ms", "12.3 s",
  * "2 min 05 s", "1 h 02 min". */
 const char *mt_fmt_duration(char *buf, uint64_t ns);
+/* The noun for N things: ONE when N is 1, else MANY ("1 object", "0 objects",
+ * "2 entries"). Every count printed with a noun goes through it. */
+static inline const char *mt_plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
 /* PART of WHOLE as a percentage with one decimal: "43.9%"; "-" when WHOLE
  * is 0. */
 const char *mt_fmt_percent(char *buf, uint64_t part, uint64_t whole);
@@ -326,8 +332,8 @@ void mt_report_sort(mt_report_t *rep, int (*cmp)(const mt_row_t *a, const mt_row
 void mt_report_print_frames(const mt_row_t *row, size_t depth);
 /* Writes "frames": [{function, file, line, module, address, inlined, offset}]. */
 void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth);
-/* Prints "... N more WHAT (-n 0 shows all)" when SHOWN < TOTAL. */
-void mt_report_print_more(size_t shown, size_t total, const char *what);
+/* Prints "... N more ONE|MANY (-n 0 shows all)" when SHOWN < TOTAL. */
+void mt_report_print_more(size_t shown, size_t total, const char *one, const char *many);
 /* The largest sample interval of RP's traces (0: every call recorded). */
 uint64_t mt_report_sample_interval(const mt_replay_t *rp);
 /* The --json header keys shared by the reports: estimated, sample_interval,

@@ -413,7 +413,8 @@ void mt_report_print_frames(const mt_row_t *row, size_t depth)
                fr->inlined ? "  (inlined)" : "");
     }
     if (n < row->nframes)
-        printf("    ... %zu more frames (--depth)\n", row->nframes - n);
+        printf("    ... %zu more %s (--depth)\n", row->nframes - n,
+               mt_plural(row->nframes - n, "frame", "frames"));
 }
 
 void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth)
@@ -443,11 +444,12 @@ void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth)
     mt_json_end_array(j);
 }
 
-void mt_report_print_more(size_t shown, size_t total, const char *what)
+void mt_report_print_more(size_t shown, size_t total, const char *one, const char *many)
 {
     char a[MT_FMT_MAX];
     if (shown < total)
-        printf("\n... %s more %s (-n 0 shows all)\n", mt_fmt_count(a, total - shown), what);
+        printf("\n... %s more %s (-n 0 shows all)\n", mt_fmt_count(a, total - shown),
+               mt_plural(total - shown, one, many));
 }
 
 uint64_t mt_report_sample_interval(const mt_replay_t *rp)

@@ -77,7 +77,7 @@ Test(top, text)
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_expect(strncmp(r.out, "malloc total 12.2 KiB in 6 calls (every call recorded; exact)\n"
                              "peak heap 12.1 KiB at 70 ns; 12.0 KiB live in 4 objects at the "
-                             "end; 1 temporary allocations\n\n"
+                             "end; 1 temporary allocation\n\n"
                              "#1   12 KiB (98.3%) in 3 calls (50.0%)\n"
                              "     peak 12 KiB, live 12 KiB in 3 objects, 0 temporary, size 4 KiB\n"
                              "    libfix.so+0x1000  -  libfix.so\n"
@@ -133,6 +133,30 @@ Test(top, leaks)
     mt_analyze(&r, "leaks", "--sort", "growth", "--json=compact", trace, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_has(r.out, "\"sort\":\"growth\"");
+    mt_run_free(&r);
+}
+
+/* One call, one live object: singular nouns everywhere (was "1 calls",
+ * "live in 1 objects"). */
+Test(top, singular_nouns)
+{
+    mt_make_trace(trace, "replay");
+    mt_run_t r;
+    mt_analyze(&r, "top", "--max-size", "16", trace, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strncmp(r.out, "malloc (matching) total 16 B in 1 call (every call recorded; "
+                             "exact)\n"
+                             "peak heap 16 B at 70 ns; 16 B live in 1 object at the end; "
+                             "0 temporary allocations\n\n"
+                             "#1   16 B (100.0%) in 1 call (100.0%)\n"
+                             "     peak 16 B, live 16 B in 1 object, 0 temporary, size 16 B\n",
+                      200) == 0,
+              "%s", r.out);
+    mt_run_free(&r);
+
+    mt_analyze(&r, "leaks", "-n", "1", trace, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    expect_has(r.out, "\n... 1 more entry (-n 0 shows all)\n");
     mt_run_free(&r);
 }
 
