@@ -112,6 +112,11 @@ static void add_stats(mt_row_t *r, const mt_stack_stats_t *st)
     a->peak_w += st->peak_w;
     a->peak_bw += st->peak_bw;
     a->temp_w += st->temp_w;
+    a->alloc_var_w = mt_est_var_add(a->alloc_var_w, st->alloc_var_w);
+    a->alloc_var_bw = mt_est_var_add(a->alloc_var_bw, st->alloc_var_bw);
+    a->live_var_w = mt_est_var_add(a->live_var_w, st->live_var_w);
+    a->live_var_bw = mt_est_var_add(a->live_var_bw, st->live_var_bw);
+    a->peak_var_bw = mt_est_var_add(a->peak_var_bw, st->peak_var_bw);
     if (st->min_size < a->min_size)
         a->min_size = st->min_size;
     if (st->max_size > a->max_size)

@@ -41,17 +41,23 @@ Test(top, json_exact)
     cr_expect_str_empty(r.err);
     cr_expect_eq(mt_count_lines(r.out), 1);
     expect_has(r.out, "{\"total_bytes\":" STR(FX_R_BYTES) ",\"total_count\":" STR(FX_R_CALLS)
-                      ",\"total_exact\":true,\"estimated\":false,\"sample_interval\":0,"
+                      ",\"total_exact\":true,\"total_bytes_error\":0,\"total_count_error\":0,"
+                      "\"confidence\":0.95,\"estimated\":false,\"sample_interval\":0,"
                       "\"complete\":true,");
-    expect_has(r.out, "\"peak_bytes\":" STR(FX_R_PEAK) ",\"peak_ns\":70,\"live_bytes\":"
-                      STR(FX_R_LIVE) ",\"live_count\":4,\"temp_count\":1,\"entries\":3,");
+    expect_has(r.out, "\"peak_bytes\":" STR(FX_R_PEAK) ",\"peak_bytes_error\":0,\"peak_ns\":70,"
+                      "\"live_bytes\":" STR(FX_R_LIVE) ",\"live_bytes_error\":0,\"live_count\":4,"
+                      "\"live_count_error\":0,\"temp_count\":1,\"entries\":3,");
     expect_has(r.out, "\"unknown_frees\":1");
-    expect_has(r.out, "\"stacks\":[{\"bytes\":12288,\"count\":3,\"peak_bytes\":12288,"
-                      "\"live_bytes\":12288,\"live_count\":3,\"temp_count\":0,\"min_size\":4096,"
+    expect_has(r.out, "\"stacks\":[{\"bytes\":12288,\"bytes_error\":0,\"count\":3,"
+                      "\"count_error\":0,\"peak_bytes\":12288,\"peak_bytes_error\":0,"
+                      "\"live_bytes\":12288,\"live_bytes_error\":0,\"live_count\":3,"
+                      "\"live_count_error\":0,\"temp_count\":0,\"min_size\":4096,"
                       "\"max_size\":4096,\"stacks\":1,\"frames\":[" FRAME_401 "," FRAME_402 "]},"
-                      "{\"bytes\":200,\"count\":2,\"peak_bytes\":100,\"live_bytes\":0,"
-                      "\"live_count\":0,\"temp_count\":1,\"min_size\":100,\"max_size\":100,");
-    expect_has(r.out, "{\"bytes\":16,\"count\":1,");
+                      "{\"bytes\":200,\"bytes_error\":0,\"count\":2,\"count_error\":0,"
+                      "\"peak_bytes\":100,\"peak_bytes_error\":0,\"live_bytes\":0,"
+                      "\"live_bytes_error\":0,\"live_count\":0,\"live_count_error\":0,"
+                      "\"temp_count\":1,\"min_size\":100,\"max_size\":100,");
+    expect_has(r.out, "{\"bytes\":16,\"bytes_error\":0,\"count\":1,");
     expect_has(r.out, "\"frames\":[{\"function\":null,\"file\":null,\"line\":null,"
                       "\"module\":null,\"address\":\"0x7f0000000010\",\"inlined\":false,"
                       "\"offset\":139637976727568}]}]}");
@@ -59,13 +65,14 @@ Test(top, json_exact)
 
     mt_analyze(&r, "top", "--json=compact", "--sort", "temp", "-n1", trace);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    expect_has(r.out, "\"stacks\":[{\"bytes\":200,\"count\":2,");
+    expect_has(r.out, "\"stacks\":[{\"bytes\":200,\"bytes_error\":0,\"count\":2,");
     cr_expect(!strstr(r.out, "\"bytes\":12288"), "-n 1 shows one entry:\n%s", r.out);
     mt_run_free(&r);
 
     mt_analyze(&r, "top", "--json=compact", "--max-size", "100", trace, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    expect_has(r.out, "{\"total_bytes\":216,\"total_count\":3,\"total_exact\":true,");
+    expect_has(r.out, "{\"total_bytes\":216,\"total_count\":3,\"total_exact\":true,"
+                      "\"total_bytes_error\":0,\"total_count_error\":0,");
     mt_run_free(&r);
 }
 
@@ -111,14 +118,18 @@ Test(top, leaks)
     mt_run_t r;
     mt_analyze(&r, "leaks", "--json=compact", trace, NULL, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    expect_has(r.out, "{\"total_bytes\":" STR(FX_R_LIVE) ",\"total_count\":4,");
+    expect_has(r.out, "{\"total_bytes\":" STR(FX_R_LIVE) ",\"total_count\":4,"
+                      "\"total_bytes_error\":0,\"total_count_error\":0,\"confidence\":0.95,");
     expect_has(r.out, "\"ended\":\"exit\",\"sort\":\"bytes\",\"entries\":2,");
-    expect_has(r.out, "\"stacks\":[{\"bytes\":12288,\"count\":3,\"allocated_bytes\":12288,"
-                      "\"allocated_count\":3,\"sizes\":[{\"size\":4096,\"count\":3}],"
+    expect_has(r.out, "\"stacks\":[{\"bytes\":12288,\"bytes_error\":0,\"count\":3,"
+                      "\"count_error\":0,\"allocated_bytes\":12288,\"allocated_bytes_error\":0,"
+                      "\"allocated_count\":3,\"allocated_count_error\":0,"
+                      "\"sizes\":[{\"size\":4096,\"count\":3}],"
                       "\"distinct_sizes\":1,\"growth_steps\":");
     expect_has(r.out, "\"frames\":[" FRAME_401 "," FRAME_402 "]}");
-    expect_has(r.out, "{\"bytes\":16,\"count\":1,\"allocated_bytes\":16,\"allocated_count\":1,"
-                      "\"sizes\":[{\"size\":16,\"count\":1}]");
+    expect_has(r.out, "{\"bytes\":16,\"bytes_error\":0,\"count\":1,\"count_error\":0,"
+                      "\"allocated_bytes\":16,\"allocated_bytes_error\":0,\"allocated_count\":1,"
+                      "\"allocated_count_error\":0,\"sizes\":[{\"size\":16,\"count\":1}]");
     mt_run_free(&r);
 
     mt_analyze(&r, "leaks", trace, NULL, NULL, NULL);
