@@ -47,12 +47,14 @@ static const char usage[] =
     "                         confidence (0.95), estimated, sample_interval,\n"
     "                         complete, sort, by, peak_bytes, peak_bytes_error,\n"
     "                         peak_ns, live_bytes, live_bytes_error, live_count,\n"
-    "                         live_count_error, temp_count, entries, traces:\n"
+    "                         live_count_error, temp_count, temp_count_error,\n"
+    "                         entries, traces:\n"
     "                         [{trace, pid, command, complete, sample_interval,\n"
     "                         events, unknown_frees}], stacks: [{bytes,\n"
     "                         bytes_error, count, count_error, peak_bytes,\n"
     "                         peak_bytes_error, live_bytes, live_bytes_error,\n"
     "                         live_count, live_count_error, temp_count,\n"
+    "                         temp_count_error,\n"
     "                         min_size, max_size, stacks, frames:\n"
     "                         [{function, file, line, module, address (hex\n"
     "                         string), inlined, offset (when file is null)}]}];\n"
@@ -170,7 +172,7 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
            mt_fmt_count_est(d, live, rp->live_var_w),
            mt_plural(live, "object", "objects"), rp->complete ? "" : " (trace still running or not ended cleanly)");
     uint64_t temp = mt_w_objects(rp->temp_w);
-    printf("; %s temporary %s\n", mt_fmt_count(a, temp),
+    printf("; %s temporary %s\n", mt_fmt_count_est(a, temp, rp->temp_var_w),
            mt_plural(temp, "allocation", "allocations"));
     if (rp->ntraces > 1)
         printf("%zu traces merged\n", rp->ntraces);
@@ -194,7 +196,7 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
                mt_fmt_bytes_est(b, mt_bw_bytes(st->live_bw), st->live_var_bw),
                mt_fmt_count_est(c, lc, st->live_var_w),
                mt_plural(lc, "object", "objects"));
-        printf(", %s temporary", mt_fmt_count(a, mt_w_objects(st->temp_w)));
+        printf(", %s temporary", mt_fmt_count_est(a, mt_w_objects(st->temp_w), st->temp_var_w));
         if (st->min_size == st->max_size)
             printf(", size %s\n", mt_fmt_bytes(b, st->min_size));
         else
@@ -227,6 +229,7 @@ static void print_json(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
     mt_json_kv_u64(&j, "live_count", mt_w_objects(rp->live_w));
     mt_json_kv_error(&j, "live_count_error", rp->live_var_w);
     mt_json_kv_u64(&j, "temp_count", mt_w_objects(rp->temp_w));
+    mt_json_kv_error(&j, "temp_count_error", rp->temp_var_w);
     mt_json_kv_u64(&j, "entries", rep->nrows);
     mt_json_key(&j, "stacks");
     mt_json_begin_array(&j);
@@ -245,6 +248,7 @@ static void print_json(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
         mt_json_kv_u64(&j, "live_count", mt_w_objects(st->live_w));
         mt_json_kv_error(&j, "live_count_error", st->live_var_w);
         mt_json_kv_u64(&j, "temp_count", mt_w_objects(st->temp_w));
+        mt_json_kv_error(&j, "temp_count_error", st->temp_var_w);
         mt_json_kv_u64(&j, "min_size", st->min_size);
         mt_json_kv_u64(&j, "max_size", st->max_size);
         mt_json_kv_u64(&j, "stacks", r->nstacks);

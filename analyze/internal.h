@@ -176,7 +176,7 @@ typedef struct mt_stack_stats {
     uint64_t temp_w;          /* temporary: freed by the allocating thread before
                                  that thread's next allocation */
     /* Variances of the estimates above (estimate.c); 0 when exact. */
-    mt_u128 alloc_var_w, alloc_var_bw, live_var_w, live_var_bw, peak_var_bw;
+    mt_u128 alloc_var_w, alloc_var_bw, live_var_w, live_var_bw, peak_var_bw, temp_var_w;
     uint64_t min_size, max_size; /* of its allocations (min UINT64_MAX when none) */
     uint64_t *growth;         /* MT_GROWTH_POINTS live bytes, when options.growth */
     uint32_t growth_filled;   /* internal: points recorded so far */
@@ -207,7 +207,7 @@ typedef struct mt_replay {
     /* Totals over every stack. */
     uint64_t alloc_w, live_w, peak_w, temp_w;
     mt_u128 alloc_bw, live_bw, peak_bw;
-    mt_u128 live_var_w, live_var_bw, peak_var_bw; /* their variances (estimate.c) */
+    mt_u128 live_var_w, live_var_bw, peak_var_bw, temp_var_w; /* their variances (estimate.c) */
     uint64_t peak_ns;         /* when the peak was first reached (merged timeline) */
     uint64_t span_ns;         /* end of the merged timeline */
     uint64_t frees, unknown_frees, events;

@@ -487,8 +487,11 @@ static void on_free(mt_replay_t *rp, cursor_t *c, const mt_event_t *e)
         return;
     }
     if (c->last_valid && c->last_ptr == e->ptr) {
+        mt_u128 v = mt_est_var_objects(le->weight);
         rp->stacks[le->stack].temp_w += le->weight;
+        rp->stacks[le->stack].temp_var_w = mt_est_var_add(rp->stacks[le->stack].temp_var_w, v);
         rp->temp_w += le->weight;
+        rp->temp_var_w = mt_est_var_add(rp->temp_var_w, v);
         c->last_valid = false;
     }
     rp->frees++;

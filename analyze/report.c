@@ -117,6 +117,7 @@ static void add_stats(mt_row_t *r, const mt_stack_stats_t *st)
     a->live_var_w = mt_est_var_add(a->live_var_w, st->live_var_w);
     a->live_var_bw = mt_est_var_add(a->live_var_bw, st->live_var_bw);
     a->peak_var_bw = mt_est_var_add(a->peak_var_bw, st->peak_var_bw);
+    a->temp_var_w = mt_est_var_add(a->temp_var_w, st->temp_var_w);
     if (st->min_size < a->min_size)
         a->min_size = st->min_size;
     if (st->max_size > a->max_size)

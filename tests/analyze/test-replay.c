@@ -160,8 +160,10 @@ Test(replay, variances_of_estimates)
         tg_alloc_w(20, 0x2000, 1000, 1, 98304),
         tg_alloc(30, 0x3000, 7, 2), /* exact: no variance */
         tg_free(40, 0x1000),
+        tg_alloc_w(50, 0x4000, 10, 3, 2 * MT_WEIGHT_ONE), /* temporary, w = 2 */
+        tg_free(60, 0x4000),
     };
-    tg_block(1, ev, 4);
+    tg_block(1, ev, 6);
     tg_close(1);
     cr_assert_eq(replay(NULL, false), 0);
     const mt_stack_stats_t *s1 = stack(0, 1), *s2 = stack(0, 2);
@@ -179,6 +181,11 @@ Test(replay, variances_of_estimates)
     cr_expect(rp.peak_var_bw == 810000 * one2);
     cr_expect(rp.live_var_bw == 750000 * one2);
     cr_expect(s2->alloc_var_bw == 0 && s2->live_var_w == 0);
+    cr_expect(s1->temp_var_w == 0, "the free at t=40 is not of the thread's last allocation");
+    /* Temporary count of stack 3: one sample of weight 2, w (w - 1) = 2. */
+    cr_expect(stack(0, 3)->temp_var_w == 2 * one2);
+    cr_expect(rp.temp_var_w == 2 * one2);
+    cr_expect_eq(mt_est_bound(rp.temp_var_w), 3);
 }
 
 /* Blocks of two threads stored out of time order; a pointer allocated by
