@@ -50,12 +50,26 @@ __attribute__((noinline)) uint64_t o2_chain(uint64_t n)
 /* With -fno-toplevel-reorder this lands right after o2_chain in .text, so
  * libdwfl's unit for its addresses is this one, and the nearest line is one
  * of o2_chain's. */
+#if defined(__x86_64__)
 __asm__(".text\n"
         ".globl o2_no_debug\n"
         ".type o2_no_debug, @function\n"
         "o2_no_debug:\n"
-        "  sub $8, %rsp\n"
-        "  call o2_return_address@PLT\n"
+        "  sub $8, %rsp\n"                  /* 4 bytes */
+        "  call o2_return_address@PLT\n"    /* 5 bytes: returns to +9 */
         "  add $8, %rsp\n"
         "  ret\n"
         ".size o2_no_debug, .-o2_no_debug\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".globl o2_no_debug\n"
+        ".type o2_no_debug, %function\n"
+        "o2_no_debug:\n"
+        "  stp x29, x30, [sp, #-16]!\n"     /* 4 bytes */
+        "  bl o2_return_address\n"          /* 4 bytes: returns to +8 */
+        "  ldp x29, x30, [sp], #16\n"
+        "  ret\n"
+        ".size o2_no_debug, .-o2_no_debug\n");
+#else
+#error "symbolize-o2.c: no assembly fixture for this architecture"
+#endif
