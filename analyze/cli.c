@@ -198,7 +198,7 @@ int mt_session_open(mt_session_t *s, int n, char **paths)
     s->paths = paths;
     if (!(s->readers = calloc((size_t)n, sizeof(*s->readers))) || !(s->sym = mt_sym_new())) {
         mt_session_close(s);
-        return mt_error("out of memory opening %d traces", n);
+        return mt_error("out of memory opening %d %s", n, mt_plural((uint64_t)n, "trace", "traces"));
     }
     int rc = MT_EXIT_OK;
     for (int i = 0; i < n; i++) {

@@ -117,7 +117,8 @@ static void print_classes_line(const mt_classes_t *c)
     if (c->n == 0)
         return;
     if (c->source) {
-        printf("classes: %s, %zu classes from %s to %s\n", c->name, c->n,
+        printf("classes: %s, %zu %s from %s to %s\n", c->name, c->n,
+               mt_plural(c->n, "class", "classes"),
                mt_fmt_bytes(a, c->v[0]), mt_fmt_bytes(b, c->v[c->n - 1]));
         return;
     }
@@ -140,10 +141,11 @@ static void print_chunk_text(const mt_fit_opts_t *o, const mt_fit_t *f, const mt
 {
     char a[MT_FMT_MAX], b[MT_FMT_MAX], d[MT_FMT_MAX], e[MT_FMT_MAX];
     if (o->chunk_range)
-        printf("  best chunk size in %s..%s: %s (tried %s sizes: both ends and every "
+        printf("  best chunk size in %s..%s: %s (tried %s %s: both ends and every "
                "multiple of 4 KiB between)\n",
                mt_fmt_bytes(a, o->chunk_min), mt_fmt_bytes(b, o->chunk_max),
-               mt_fmt_bytes(d, ch->chunk), mt_fmt_count(e, f->candidates));
+               mt_fmt_bytes(d, ch->chunk), mt_fmt_count(e, f->candidates),
+               mt_plural(f->candidates, "size", "sizes"));
     printf("  %12s %12s %12s %12s\n", "class", "objects", "tail/chunk", "requests");
     for (size_t k = 0; k < c->n; k++) {
         if (!use[k].w)
@@ -162,8 +164,9 @@ static void print_chunk_text(const mt_fit_opts_t *o, const mt_fit_t *f, const mt
            mt_fmt_bytes(d, tail_bytes(ch->tail_b)), mt_fmt_bytes(e, tail_bytes(total)),
            percent(total, (double)requested));
     if (ch->unfit_w)
-        printf("  %s request(s) (%s) have a class larger than the chunk: not counted\n",
-               mt_fmt_count(a, objs(ch->unfit_w)), mt_fmt_bytes(b, objs(ch->unfit_bw)));
+        printf("  %s %s (%s) %s a class larger than the chunk: not counted\n",
+               mt_fmt_count(a, objs(ch->unfit_w)), mt_plural(objs(ch->unfit_w), "request", "requests"),
+               mt_fmt_bytes(b, objs(ch->unfit_bw)), mt_plural(objs(ch->unfit_w), "has", "have"));
 }
 
 static void print_text(const mt_fit_opts_t *o, mt_session_t *s, const mt_fit_collect_t *col, mt_fit_t *f)
@@ -199,8 +202,10 @@ static void print_text(const mt_fit_opts_t *o, mt_session_t *s, const mt_fit_col
     printf("rounding waste %s (%s of requested)\n", mt_fmt_bytes(a, waste),
            mt_fmt_percent(b, waste, requested));
     if (f->waste.over_w)
-        printf("oversize (above the largest class, not rounded): %s request(s), %s\n",
-               mt_fmt_count(a, objs(f->waste.over_w)), mt_fmt_bytes(b, objs(f->waste.over_bw)));
+        printf("oversize (above the largest class, not rounded): %s %s, %s\n",
+               mt_fmt_count(a, objs(f->waste.over_w)),
+               mt_plural(objs(f->waste.over_w), "request", "requests"),
+               mt_fmt_bytes(b, objs(f->waste.over_bw)));
 
     size_t ntop = mt_cli_shown(&o->cli, f->h.n);
     printf("\n%zu distinct sizes; the %zu most requested:\n", f->h.n, ntop);
@@ -231,23 +236,25 @@ static void print_text(const mt_fit_opts_t *o, mt_session_t *s, const mt_fit_col
     }
     if (f->has_opt) {
         uint64_t ow = objs(f->opt_waste_bw);
-        printf("\noptimal %zu classes for these requests (exact, over %zu distinct sizes):\n",
-               f->opt.n, f->h.n);
+        printf("\noptimal %zu %s for these requests (exact, over %zu distinct %s):\n",
+               f->opt.n, mt_plural(f->opt.n, "class", "classes"), f->h.n,
+               mt_plural(f->h.n, "size", "sizes"));
         print_class_list(&f->opt);
         printf("  rounding waste %s (%s) instead of %s (%s) with %s", mt_fmt_bytes(a, ow),
                mt_fmt_percent(b, ow, requested), mt_fmt_bytes(c, waste),
                mt_fmt_percent(d, waste, requested),
                o->classes.source ? o->classes.name : "the classes in use");
         if (f->waste.over_w)
-            printf(" (which leave %s request(s) oversize)",
-                   mt_fmt_count(a, objs(f->waste.over_w)));
+            printf(" (which leave %s %s oversize)", mt_fmt_count(a, objs(f->waste.over_w)),
+                   mt_plural(objs(f->waste.over_w), "request", "requests"));
         printf("\n");
     }
     if (o->chunk) {
         printf("\npool chunks, classes in use:\n");
         print_chunk_text(o, f, &o->classes, f->use, &f->chunk, requested);
         if (f->has_opt) {
-            printf("\npool chunks, optimal %zu classes:\n", f->opt.n);
+            printf("\npool chunks, optimal %zu %s:\n", f->opt.n,
+                   mt_plural(f->opt.n, "class", "classes"));
             print_chunk_text(o, f, &f->opt, f->opt_use, &f->opt_chunk, requested);
         }
     }
@@ -259,9 +266,10 @@ static void print_text(const mt_fit_opts_t *o, mt_session_t *s, const mt_fit_col
             const mt_fit_row_t *rw = r->extra;
             uint64_t ww = objs(rw->waste_bw);
             uint64_t calls = objs(rw->w);
-            printf("\n#%-3zu %s wasted (%s of all waste) on %s requested in %s call%s", i + 1,
+            printf("\n#%-3zu %s wasted (%s of all waste) on %s requested in %s %s", i + 1,
                    mt_fmt_bytes(a, ww), mt_fmt_percent(b, ww, objs(f->rows_waste_bw)),
-                   mt_fmt_bytes(c, objs(rw->bw)), mt_fmt_count(d, calls), calls == 1 ? "" : "s");
+                   mt_fmt_bytes(c, objs(rw->bw)), mt_fmt_count(d, calls),
+                   mt_plural(calls, "call", "calls"));
             if (rw->over_w)
                 printf(", %s oversize", mt_fmt_count(a, objs(rw->over_w)));
             if (r->agg.min_size == r->agg.max_size)
@@ -270,7 +278,7 @@ static void print_text(const mt_fit_opts_t *o, mt_session_t *s, const mt_fit_col
                 printf(", sizes %" PRIu64 "..%" PRIu64 "\n", r->agg.min_size, r->agg.max_size);
             mt_report_print_frames(r, depth);
         }
-        mt_report_print_more(f->nrows, f->rep.nrows, "stacks");
+        mt_report_print_more(f->nrows, f->rep.nrows, "stack", "stacks");
     }
 }
 

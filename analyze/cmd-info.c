@@ -268,8 +268,8 @@ static void print_text(const info_report_t *rep, bool verbose)
     if (rep->nexited)
         printf(" (%s exited)", mt_fmt_count(b, rep->nexited));
     putchar('\n');
-    printf("events    %s in %s blocks", mt_fmt_count(a, rep->events.calls),
-           mt_fmt_count(b, rep->blocks.calls));
+    printf("events    %s in %s %s", mt_fmt_count(a, rep->events.calls),
+           mt_fmt_count(b, rep->blocks.calls), mt_plural(rep->blocks.calls, "block", "blocks"));
     if (rep->events.calls)
         printf(" (%.1f bytes/event)", (double)rep->blocks.bytes / (double)rep->events.calls);
     printf(", %s dropped", mt_fmt_count(c, rep->dropped.calls));
@@ -278,8 +278,9 @@ static void print_text(const info_report_t *rep, bool verbose)
     putchar('\n');
     printf("stacks    %s distinct", mt_fmt_count(a, rep->stacks.calls));
     if (rep->stacks_lost.calls)
-        printf(", %s samples without a stack (stack table full)",
-               mt_fmt_count(b, rep->stacks_lost.calls));
+        printf(", %s %s without a stack (stack table full)",
+               mt_fmt_count(b, rep->stacks_lost.calls),
+               mt_plural(rep->stacks_lost.calls, "sample", "samples"));
     putchar('\n');
     if (rep->trace_bytes)
         printf("size      %s on disk (data.mdb)\n", mt_fmt_bytes(a, rep->trace_bytes));

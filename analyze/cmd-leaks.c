@@ -22,7 +22,9 @@ static const char usage[] =
     "stack, with their bytes, objects and sizes: not freed before exit when\n"
     "the program ended cleanly, live when the trace stopped otherwise.\n"
     "Several TRACEs (a process and its children) are replayed together.\n"
-    "With sampling, numbers are estimates; with MTRACE_SAMPLE=all they are exact.\n"
+    "With sampling, numbers are estimates, printed as '12.3 MiB \u00b1 1.1 MiB' (the\n"
+    "half-width of the 95% confidence interval, preload/SAMPLING.md); with\n"
+    "MTRACE_SAMPLE=all they are exact.\n"
     "\n"
     "Options:\n"
     "  -n, --top N            show N entries (default 10; 0 = all)\n"
@@ -35,15 +37,20 @@ static const char usage[] =
     "                         (or a pool id), or of every pool: 'all'\n"
     "      --json[=pretty|compact]  print JSON. Keys: total_bytes and total_count\n"
     "                         (live bytes and objects of the stacks listed and\n"
-    "                         not listed), estimated, sample_interval, complete,\n"
+    "                         not listed), total_bytes_error, total_count_error,\n"
+    "                         confidence (0.95), estimated, sample_interval, complete,\n"
     "                         ended ('exit' or 'stopped'), sort, traces: [{trace,\n"
     "                         pid, command, complete, sample_interval, events,\n"
-    "                         unknown_frees}], stacks: [{bytes, count (live),\n"
-    "                         allocated_bytes, allocated_count, sizes: [{size,\n"
+    "                         unknown_frees}], stacks: [{bytes, bytes_error,\n"
+    "                         count (live), count_error, allocated_bytes,\n"
+    "                         allocated_bytes_error, allocated_count,\n"
+    "                         allocated_count_error, sizes: [{size,\n"
     "                         count}], distinct_sizes, growth_steps, growth\n"
     "                         (16 live byte samples over the run), stacks,\n"
     "                         frames: [{function, file, line, module, address,\n"
     "                         inlined, offset}]}]; frames innermost first.\n"
+    "                         Each *_error is the \u00b1 of the number before it\n"
+    "                         (95% confidence; 0 when that number is exact).\n"
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 success, 1 a trace could not be read, 2 usage error.\n";
@@ -188,18 +195,28 @@ static void print_sizes(const sizes_t *s)
         printf(", %s x %s", mt_fmt_count(a, mt_w_objects(s->v[i].w)),
                mt_fmt_bytes(b, s->v[i].size));
     if (s->distinct > show)
-        printf(", %zu other sizes", s->distinct - show);
+        printf(", %zu other %s", s->distinct - show,
+               mt_plural(s->distinct - show, "size", "sizes"));
 }
 
+/* Live bytes and objects of all the rows, and their variances. */
+typedef struct leak_totals {
+    uint64_t bytes, count;
+    mt_u128 var_bytes, var_count;
+} leak_totals_t;
+
 static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_report_t *rep,
-                       size_t nshow, uint64_t tb, uint64_t tc)
+                       size_t nshow, const leak_totals_t *t)
 {
     char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX];
-    printf("%s in %s objects %s", mt_fmt_bytes(a, tb), mt_fmt_count(b, tc),
+    uint64_t tb = t->bytes, tc = t->count;
+    printf("%s in %s %s %s", mt_fmt_bytes_est(a, tb, t->var_bytes),
+           mt_fmt_count_est(b, tc, t->var_count),
+           mt_plural(tc, "object", "objects"),
            rp->complete ? "not freed before exit" : "live when the trace stopped");
     if (rp->sampled)
-        printf(" (sampled every %s; estimates)\n",
-               mt_fmt_bytes(c, mt_report_sample_interval(rp)));
+        printf(" (sampled every %s; estimates, \u00b1 at %.0f%% confidence)\n",
+               mt_fmt_bytes(c, mt_report_sample_interval(rp)), 100 * MT_EST_CONFIDENCE);
     else
         printf(" (every call recorded; exact)\n");
     if (!rp->complete)
@@ -214,14 +231,17 @@ static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_re
         const mt_row_t *r = &rep->rows[i];
         const mt_stack_stats_t *st = &r->agg;
         uint64_t bytes = mt_bw_bytes(st->live_bw), count = mt_w_objects(st->live_w);
-        printf("\n#%-3zu %s (%s) in %s object%s (%s)", i + 1, mt_fmt_bytes(a, bytes),
-               mt_fmt_percent(b, bytes, tb), mt_fmt_count(c, count), count == 1 ? "" : "s",
+        printf("\n#%-3zu %s (%s) in %s %s (%s)", i + 1,
+               mt_fmt_bytes_est(a, bytes, st->live_var_bw), mt_fmt_percent(b, bytes, tb),
+               mt_fmt_count_est(c, count, st->live_var_w),
+               mt_plural(count, "object", "objects"),
                mt_fmt_percent(d, count, tc));
         print_sizes(r->extra);
         printf("%s\n", rp->sampled ? ", estimated" : "");
         uint64_t calls = mt_w_objects(st->alloc_w);
-        printf("     allocated %s in %s call%s", mt_fmt_bytes(a, mt_bw_bytes(st->alloc_bw)),
-               mt_fmt_count(b, calls), calls == 1 ? "" : "s");
+        printf("     allocated %s in %s %s",
+               mt_fmt_bytes_est(a, mt_bw_bytes(st->alloc_bw), st->alloc_var_bw),
+               mt_fmt_count_est(b, calls, st->alloc_var_w), mt_plural(calls, "call", "calls"));
         if (o->growth)
             printf("; grew in %u of %d intervals, %s -> %s", st->growth_steps,
                    MT_GROWTH_POINTS - 1, mt_fmt_bytes(c, st->growth[0]),
@@ -229,16 +249,19 @@ static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_re
         putchar('\n');
         mt_report_print_frames(r, depth);
     }
-    mt_report_print_more(nshow, rep->nrows, "entries");
+    mt_report_print_more(nshow, rep->nrows, "entry", "entries");
 }
 
 static void print_json(const leaks_opts_t *o, const mt_replay_t *rp, const mt_report_t *rep,
-                       size_t nshow, uint64_t tb, uint64_t tc)
+                       size_t nshow, const leak_totals_t *t)
 {
     mt_json_t j;
     mt_cli_json_begin(&j, &o->cli);
-    mt_json_kv_u64(&j, "total_bytes", tb);
-    mt_json_kv_u64(&j, "total_count", tc);
+    mt_json_kv_u64(&j, "total_bytes", t->bytes);
+    mt_json_kv_u64(&j, "total_count", t->count);
+    mt_json_kv_error(&j, "total_bytes_error", t->var_bytes);
+    mt_json_kv_error(&j, "total_count_error", t->var_count);
+    mt_json_kv_double(&j, "confidence", MT_EST_CONFIDENCE);
     mt_report_json_traces(&j, rp);
     mt_json_kv_string(&j, "ended", rp->complete ? "exit" : "stopped");
     mt_json_kv_string(&j, "sort", o->growth ? "growth" : "bytes");
@@ -251,9 +274,13 @@ static void print_json(const leaks_opts_t *o, const mt_replay_t *rp, const mt_re
         const sizes_t *s = r->extra;
         mt_json_begin_object(&j);
         mt_json_kv_u64(&j, "bytes", mt_bw_bytes(st->live_bw));
+        mt_json_kv_error(&j, "bytes_error", st->live_var_bw);
         mt_json_kv_u64(&j, "count", mt_w_objects(st->live_w));
+        mt_json_kv_error(&j, "count_error", st->live_var_w);
         mt_json_kv_u64(&j, "allocated_bytes", mt_bw_bytes(st->alloc_bw));
+        mt_json_kv_error(&j, "allocated_bytes_error", st->alloc_var_bw);
         mt_json_kv_u64(&j, "allocated_count", mt_w_objects(st->alloc_w));
+        mt_json_kv_error(&j, "allocated_count_error", st->alloc_var_w);
         mt_json_key(&j, "sizes");
         mt_json_begin_array(&j);
         for (size_t k = 0; s && k < s->n; k++) {
@@ -290,15 +317,19 @@ static int report(void *ctx, mt_session_t *s)
                          o->growth ? by_growth : by_bytes, &nshow);
     if (!rc) {
         mt_u128 bw = 0, w = 0;
+        leak_totals_t t = {0};
         for (size_t i = 0; i < rep.nrows; i++) {
             bw += rep.rows[i].agg.live_bw;
             w += rep.rows[i].agg.live_w;
+            t.var_bytes = mt_est_var_add(t.var_bytes, rep.rows[i].agg.live_var_bw);
+            t.var_count = mt_est_var_add(t.var_count, rep.rows[i].agg.live_var_w);
         }
-        uint64_t tb = mt_bw_bytes(bw), tc = mt_bw_bytes(w);
+        t.bytes = mt_bw_bytes(bw);
+        t.count = mt_bw_bytes(w);
         if (o->cli.json >= 0)
-            print_json(o, &s->rp, &rep, nshow, tb, tc);
+            print_json(o, &s->rp, &rep, nshow, &t);
         else
-            print_text(o, &s->rp, &rep, nshow, tb, tc);
+            print_text(o, &s->rp, &rep, nshow, &t);
     }
     mt_report_free(&rep);
     return rc;

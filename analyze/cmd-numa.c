@@ -203,9 +203,11 @@ static void print_text(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
     int cols[MT_NUMA_NODES], ncols = columns(nu, cols);
     size_t depth = mt_cli_depth(o, 8);
 
-    printf("numa: %d node%s; %s of %s regions and %s of %s heap samples placed (%s)\n", ncols,
-           ncols == 1 ? "" : "s", mt_fmt_count(a, nu->regions_placed), mt_fmt_count(b, nu->regions),
+    printf("numa: %d %s; %s of %s %s and %s of %s heap %s placed (%s)\n", ncols,
+           mt_plural((uint64_t)ncols, "node", "nodes"), mt_fmt_count(a, nu->regions_placed),
+           mt_fmt_count(b, nu->regions), mt_plural(nu->regions, "region", "regions"),
            mt_fmt_count(c, nu->heap_placed), mt_fmt_count(d, nu->heap_objects),
+           mt_plural(nu->heap_objects, "sample", "samples"),
            rp->sampled ? "heap bytes are estimates" : "every call recorded; exact");
     if (!rp->complete)
         printf("(trace still running or not ended cleanly)\n");
@@ -244,9 +246,11 @@ static void print_text(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
     printf("local %s (%s), remote %s (%s) of the allocating thread's node\n", mt_fmt_bytes(a, local),
            mt_fmt_percent(b, local, local + remote), mt_fmt_bytes(c, remote),
            mt_fmt_percent(d, remote, local + remote));
-    printf("migrated %s in %s moves; policy mismatches %s in %s objects\n",
+    printf("migrated %s in %s %s; policy mismatches %s in %s %s\n",
            mt_fmt_bytes(a, mt_bw_bytes(nu->migrated_bw)), mt_fmt_count(b, nu->migrations),
-           mt_fmt_bytes(c, mt_bw_bytes(nu->mismatch_bw)), mt_fmt_count(d, nu->mismatched_objects));
+           mt_plural(nu->migrations, "move", "moves"), mt_fmt_bytes(c, mt_bw_bytes(nu->mismatch_bw)),
+           mt_fmt_count(d, nu->mismatched_objects),
+           mt_plural(nu->mismatched_objects, "object", "objects"));
     printf("policy calls:");
     for (int k = 0; k <= MT_PK_MAX; k++)
         printf("%s %s %s", k ? "," : "", mt_numa_call_names[k], mt_fmt_count(a, nu->calls[k]));
@@ -267,15 +271,15 @@ static void print_text(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
         if (s->unknown_bw)
             printf(", unknown %s", mt_fmt_bytes(a, mt_bw_bytes(s->unknown_bw)));
         putchar('\n');
-        printf("     local %s, remote %s, migrated %s; %s region%s, %s heap sample%s\n",
+        printf("     local %s, remote %s, migrated %s; %s %s, %s heap %s\n",
                mt_fmt_bytes(a, mt_bw_bytes(s->local_bw)), mt_fmt_bytes(b, mt_bw_bytes(s->remote_bw)),
                mt_fmt_bytes(c, mt_bw_bytes(s->migrated_bw)), mt_fmt_count(d, s->regions),
-               s->regions == 1 ? "" : "s", mt_fmt_count(e, s->heap_objects),
-               s->heap_objects == 1 ? "" : "s");
+               mt_plural(s->regions, "region", "regions"), mt_fmt_count(e, s->heap_objects),
+               mt_plural(s->heap_objects, "sample", "samples"));
         print_policy_text(s);
         mt_report_print_frames(r, depth);
     }
-    mt_report_print_more(nplaced, placed->nrows, "stacks");
+    mt_report_print_more(nplaced, placed->nrows, "stack", "stacks");
 
     printf("\npolicy calls by stack%s:\n", o->has_match ? " (matching)" : "");
     if (!calls->nrows)
@@ -287,8 +291,8 @@ static void print_text(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
         printf("\n#%-3zu", i + 1);
         for (int k = 0; k <= MT_PK_MAX; k++)
             if (s->calls[k])
-                printf(" %s %s call%s", mt_numa_call_names[k], mt_fmt_count(a, s->calls[k]),
-                       s->calls[k] == 1 ? "" : "s");
+                printf(" %s %s %s", mt_numa_call_names[k], mt_fmt_count(a, s->calls[k]),
+                       mt_plural(s->calls[k], "call", "calls"));
         if (s->calls[MT_PK_MBIND] || s->calls[MT_PK_SET_MEMPOLICY])
             printf(": %s nodes %s", mt_numa_mode_name(s->call_mode, m),
                    mt_numa_mask_text(s->call_mask, nodes, sizeof(nodes)));
@@ -297,7 +301,7 @@ static void print_text(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
         putchar('\n');
         mt_report_print_frames(r, depth);
     }
-    mt_report_print_more(ncalls, calls->nrows, "stacks");
+    mt_report_print_more(ncalls, calls->nrows, "stack", "stacks");
 }
 
 /* ---- JSON ------------------------------------------------------------------ */

@@ -20,7 +20,9 @@ static const char usage[] =
     "and its fork/exec children) are replayed together on one timeline; the\n"
     "same stack in several of them is one entry. With sampling (the default)\n"
     "per-stack numbers are estimates and totals are exact; with\n"
-    "MTRACE_SAMPLE=all everything is exact.\n"
+    "MTRACE_SAMPLE=all everything is exact. An estimate is printed as\n"
+    "'12.3 MiB \u00b1 1.1 MiB': the half-width of its 95% confidence interval\n"
+    "(preload/SAMPLING.md); exact numbers have no \u00b1.\n"
     "\n"
     "Options:\n"
     "  -n, --top N            show N entries (default 10; 0 = all)\n"
@@ -41,15 +43,24 @@ static const char usage[] =
     "                         again, until interrupted (works while recording)\n"
     "      --json[=pretty|compact]  print JSON (compact in live mode, one line\n"
     "                         per refresh). Keys: total_bytes, total_count,\n"
-    "                         total_exact, estimated, sample_interval, complete,\n"
-    "                         sort, peak_bytes, peak_ns, live_bytes, live_count,\n"
-    "                         temp_count, traces: [{trace, pid, command, complete,\n"
-    "                         sample_interval, events, unknown_frees}], stacks:\n"
-    "                         [{bytes, count, peak_bytes, live_bytes, live_count,\n"
-    "                         temp_count, min_size, max_size, stacks, frames:\n"
+    "                         total_exact, total_bytes_error, total_count_error,\n"
+    "                         confidence (0.95), estimated, sample_interval,\n"
+    "                         complete, sort, by, peak_bytes, peak_bytes_error,\n"
+    "                         peak_ns, live_bytes, live_bytes_error, live_count,\n"
+    "                         live_count_error, temp_count, temp_count_error,\n"
+    "                         entries, traces:\n"
+    "                         [{trace, pid, command, complete, sample_interval,\n"
+    "                         events, unknown_frees}], stacks: [{bytes,\n"
+    "                         bytes_error, count, count_error, peak_bytes,\n"
+    "                         peak_bytes_error, live_bytes, live_bytes_error,\n"
+    "                         live_count, live_count_error, temp_count,\n"
+    "                         temp_count_error,\n"
+    "                         min_size, max_size, stacks, frames:\n"
     "                         [{function, file, line, module, address (hex\n"
     "                         string), inlined, offset (when file is null)}]}];\n"
     "                         frames innermost first, unknown parts null.\n"
+    "                         Each *_error is the \u00b1 of the number before it\n"
+    "                         (95% confidence; 0 when that number is exact).\n"
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 success, 1 a trace could not be read, 2 usage error.\n";
@@ -96,6 +107,7 @@ static int (*const comparators[])(const mt_row_t *, const mt_row_t *) = {
 
 typedef struct totals {
     uint64_t bytes, count;
+    mt_u128 var_bytes, var_count; /* 0 when exact */
     bool exact;
 } totals_t;
 
@@ -115,6 +127,8 @@ static totals_t totals(const top_opts_t *o, const mt_replay_t *rp, const mt_repo
     for (size_t i = 0; i < rep->nrows; i++) {
         bw += rep->rows[i].agg.alloc_bw;
         w += rep->rows[i].agg.alloc_w;
+        t.var_bytes = mt_est_var_add(t.var_bytes, rep->rows[i].agg.alloc_var_bw);
+        t.var_count = mt_est_var_add(t.var_count, rep->rows[i].agg.alloc_var_w);
     }
     t.bytes = mt_bw_bytes(bw);
     t.count = mt_bw_bytes(w); /* w / 65536, rounded */
@@ -140,20 +154,26 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
     totals_t t = totals(o, rp, rep);
     char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX], w[32];
 
-    printf("%s%s total %s in %s calls", what_name(o, w, sizeof(w)),
+    printf("%s%s total %s in %s %s", what_name(o, w, sizeof(w)),
            cli->has_match || cli->ro.min_size || cli->ro.max_size ? " (matching)" : "",
-           mt_fmt_bytes(a, t.bytes), mt_fmt_count(b, t.count));
+           mt_fmt_bytes_est(a, t.bytes, t.var_bytes), mt_fmt_count_est(b, t.count, t.var_count),
+           mt_plural(t.count, "call", "calls"));
     if (rp->sampled)
-        printf(" (sampled every %s; %s)\n", mt_fmt_bytes(c, mt_report_sample_interval(rp)),
-               t.exact ? "totals exact, stacks are estimates" : "estimates");
+        printf(" (sampled every %s; %s, \u00b1 at %.0f%% confidence)\n",
+               mt_fmt_bytes(c, mt_report_sample_interval(rp)),
+               t.exact ? "totals exact, stacks are estimates" : "estimates",
+               100 * MT_EST_CONFIDENCE);
     else
         printf(" (every call recorded; exact)\n");
-    printf("peak heap %s at %s; %s live in %s objects at the end%s",
-           mt_fmt_bytes(a, mt_bw_bytes(rp->peak_bw)), mt_fmt_duration(b, rp->peak_ns),
-           mt_fmt_bytes(c, mt_bw_bytes(rp->live_bw)), mt_fmt_count(d, mt_w_objects(rp->live_w)),
-           rp->complete ? "" : " (trace still running or not ended cleanly)");
+    uint64_t live = mt_w_objects(rp->live_w);
+    printf("peak heap %s at %s; %s live in %s %s at the end%s",
+           mt_fmt_bytes_est(a, mt_bw_bytes(rp->peak_bw), rp->peak_var_bw),
+           mt_fmt_duration(b, rp->peak_ns), mt_fmt_bytes_est(c, mt_bw_bytes(rp->live_bw), rp->live_var_bw),
+           mt_fmt_count_est(d, live, rp->live_var_w),
+           mt_plural(live, "object", "objects"), rp->complete ? "" : " (trace still running or not ended cleanly)");
     uint64_t temp = mt_w_objects(rp->temp_w);
-    printf("; %s temporary allocation%s\n", mt_fmt_count(a, temp), temp == 1 ? "" : "s");
+    printf("; %s temporary %s\n", mt_fmt_count_est(a, temp, rp->temp_var_w),
+           mt_plural(temp, "allocation", "allocations"));
     if (rp->ntraces > 1)
         printf("%zu traces merged\n", rp->ntraces);
     if (!rep->nrows) {
@@ -165,20 +185,25 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
         const mt_row_t *r = &rep->rows[i];
         const mt_stack_stats_t *st = &r->agg;
         uint64_t bytes = mt_bw_bytes(st->alloc_bw), count = mt_w_objects(st->alloc_w);
-        printf("\n#%-3zu %s (%s) in %s call%s (%s)%s\n", i + 1, mt_fmt_bytes(a, bytes),
-               mt_fmt_percent(b, bytes, t.bytes), mt_fmt_count(c, count), count == 1 ? "" : "s",
+        printf("\n#%-3zu %s (%s) in %s %s (%s)%s\n", i + 1,
+               mt_fmt_bytes_est(a, bytes, st->alloc_var_bw), mt_fmt_percent(b, bytes, t.bytes),
+               mt_fmt_count_est(c, count, st->alloc_var_w),
+               mt_plural(count, "call", "calls"),
                mt_fmt_percent(d, count, t.count), rp->sampled ? ", estimated" : "");
         uint64_t lc = mt_w_objects(st->live_w);
-        printf("     peak %s, live %s in %s object%s", mt_fmt_bytes(a, mt_bw_bytes(st->peak_bw)),
-               mt_fmt_bytes(b, mt_bw_bytes(st->live_bw)), mt_fmt_count(c, lc), lc == 1 ? "" : "s");
-        printf(", %s temporary", mt_fmt_count(a, mt_w_objects(st->temp_w)));
+        printf("     peak %s, live %s in %s %s",
+               mt_fmt_bytes_est(a, mt_bw_bytes(st->peak_bw), st->peak_var_bw),
+               mt_fmt_bytes_est(b, mt_bw_bytes(st->live_bw), st->live_var_bw),
+               mt_fmt_count_est(c, lc, st->live_var_w),
+               mt_plural(lc, "object", "objects"));
+        printf(", %s temporary", mt_fmt_count_est(a, mt_w_objects(st->temp_w), st->temp_var_w));
         if (st->min_size == st->max_size)
             printf(", size %s\n", mt_fmt_bytes(b, st->min_size));
         else
             printf(", sizes %s..%s\n", mt_fmt_bytes(b, st->min_size), mt_fmt_bytes(c, st->max_size));
         mt_report_print_frames(r, depth);
     }
-    mt_report_print_more(nshow, rep->nrows, "entries");
+    mt_report_print_more(nshow, rep->nrows, "entry", "entries");
 }
 
 static void print_json(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, size_t nshow)
@@ -190,14 +215,21 @@ static void print_json(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
     mt_json_kv_u64(&j, "total_bytes", t.bytes);
     mt_json_kv_u64(&j, "total_count", t.count);
     mt_json_kv_bool(&j, "total_exact", t.exact);
+    mt_json_kv_error(&j, "total_bytes_error", t.var_bytes);
+    mt_json_kv_error(&j, "total_count_error", t.var_count);
+    mt_json_kv_double(&j, "confidence", MT_EST_CONFIDENCE);
     mt_report_json_traces(&j, rp);
     mt_json_kv_string(&j, "sort", sort_names[o->sort]);
     mt_json_kv_string(&j, "by", o->cli.by_function ? "function" : "stack");
     mt_json_kv_u64(&j, "peak_bytes", mt_bw_bytes(rp->peak_bw));
+    mt_json_kv_error(&j, "peak_bytes_error", rp->peak_var_bw);
     mt_json_kv_u64(&j, "peak_ns", rp->peak_ns);
     mt_json_kv_u64(&j, "live_bytes", mt_bw_bytes(rp->live_bw));
+    mt_json_kv_error(&j, "live_bytes_error", rp->live_var_bw);
     mt_json_kv_u64(&j, "live_count", mt_w_objects(rp->live_w));
+    mt_json_kv_error(&j, "live_count_error", rp->live_var_w);
     mt_json_kv_u64(&j, "temp_count", mt_w_objects(rp->temp_w));
+    mt_json_kv_error(&j, "temp_count_error", rp->temp_var_w);
     mt_json_kv_u64(&j, "entries", rep->nrows);
     mt_json_key(&j, "stacks");
     mt_json_begin_array(&j);
@@ -206,11 +238,17 @@ static void print_json(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
         const mt_stack_stats_t *st = &r->agg;
         mt_json_begin_object(&j);
         mt_json_kv_u64(&j, "bytes", mt_bw_bytes(st->alloc_bw));
+        mt_json_kv_error(&j, "bytes_error", st->alloc_var_bw);
         mt_json_kv_u64(&j, "count", mt_w_objects(st->alloc_w));
+        mt_json_kv_error(&j, "count_error", st->alloc_var_w);
         mt_json_kv_u64(&j, "peak_bytes", mt_bw_bytes(st->peak_bw));
+        mt_json_kv_error(&j, "peak_bytes_error", st->peak_var_bw);
         mt_json_kv_u64(&j, "live_bytes", mt_bw_bytes(st->live_bw));
+        mt_json_kv_error(&j, "live_bytes_error", st->live_var_bw);
         mt_json_kv_u64(&j, "live_count", mt_w_objects(st->live_w));
+        mt_json_kv_error(&j, "live_count_error", st->live_var_w);
         mt_json_kv_u64(&j, "temp_count", mt_w_objects(st->temp_w));
+        mt_json_kv_error(&j, "temp_count_error", st->temp_var_w);
         mt_json_kv_u64(&j, "min_size", st->min_size);
         mt_json_kv_u64(&j, "max_size", st->max_size);
         mt_json_kv_u64(&j, "stacks", r->nstacks);

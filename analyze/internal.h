@@ -99,6 +99,12 @@ const char *mt_fmt_bytes(char *buf, uint64_t v);
 /* Durations: "0 ns", "850 ns", "12.5 us", "3.2 ms", "12.3 s",
  * "2 min 05 s", "1 h 02 min". */
 const char *mt_fmt_duration(char *buf, uint64_t ns);
+/* The noun for N things: ONE when N is 1, else MANY ("1 object", "0 objects",
+ * "2 entries"). Every count printed with a noun goes through it. */
+static inline const char *mt_plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
 /* PART of WHOLE as a percentage with one decimal: "43.9%"; "-" when WHOLE
  * is 0. */
 const char *mt_fmt_percent(char *buf, uint64_t part, uint64_t whole);
@@ -169,6 +175,8 @@ typedef struct mt_stack_stats {
     mt_u128 peak_bw;
     uint64_t temp_w;          /* temporary: freed by the allocating thread before
                                  that thread's next allocation */
+    /* Variances of the estimates above (estimate.c); 0 when exact. */
+    mt_u128 alloc_var_w, alloc_var_bw, live_var_w, live_var_bw, peak_var_bw, temp_var_w;
     uint64_t min_size, max_size; /* of its allocations (min UINT64_MAX when none) */
     uint64_t *growth;         /* MT_GROWTH_POINTS live bytes, when options.growth */
     uint32_t growth_filled;   /* internal: points recorded so far */
@@ -199,6 +207,7 @@ typedef struct mt_replay {
     /* Totals over every stack. */
     uint64_t alloc_w, live_w, peak_w, temp_w;
     mt_u128 alloc_bw, live_bw, peak_bw;
+    mt_u128 live_var_w, live_var_bw, peak_var_bw, temp_var_w; /* their variances (estimate.c) */
     uint64_t peak_ns;         /* when the peak was first reached (merged timeline) */
     uint64_t span_ns;         /* end of the merged timeline */
     uint64_t frees, unknown_frees, events;
@@ -234,6 +243,34 @@ void mt_replay_free(mt_replay_t *rp);
  * on_event hooks that attribute other events to stacks); UINT32_MAX when out
  * of memory. Pointers into rp->stacks do not survive it. */
 uint32_t mt_replay_stack_index(mt_replay_t *rp, uint32_t trace, uint32_t id);
+
+/* ---- estimate.c -------------------------------------------------------- */
+
+/* Error bounds of estimates (preload/SAMPLING.md, "Error bounds"). A
+ * variance is kept in units of (MT_WEIGHT_ONE)^2 objects^2 or bytes^2, summed
+ * over the samples of an estimate (mt_est_var_add), and turned into the
+ * half-width of a MT_EST_CONFIDENCE confidence interval by mt_est_bound. */
+#define MT_EST_CONFIDENCE 0.95
+#define MT_EST_Z 1.959963984540054L /* the normal quantile of 1 - (1 - 0.95) / 2 */
+
+/* Variance that a sample of weight WEIGHT (16.16) adds to an estimated
+ * object count: W (W - ONE), 0 for a record made with certainty (W = ONE). */
+mt_u128 mt_est_var_objects(uint64_t weight);
+/* The same for an estimated byte sum, for a sample of SIZE bytes:
+ * SIZE^2 W (W - ONE), saturating. */
+mt_u128 mt_est_var_bytes(uint64_t size, uint64_t weight);
+/* A + B, saturating. */
+mt_u128 mt_est_var_add(mt_u128 a, mt_u128 b);
+/* Half-width of the confidence interval of an estimate whose summed
+ * variance is VAR: ceil(MT_EST_Z * sqrt(VAR) / ONE) objects or bytes; 0 when
+ * VAR is 0 (exact). */
+uint64_t mt_est_bound(mt_u128 var);
+/* BYTES (mt_fmt_bytes) or COUNT (mt_fmt_count) followed by " ± BOUND" when
+ * VAR is not 0, into BUF[MT_FMT_MAX]: "12.3 MiB ± 1.1 MiB", "567 ± 40". */
+const char *mt_fmt_bytes_est(char *buf, uint64_t bytes, mt_u128 var);
+const char *mt_fmt_count_est(char *buf, uint64_t count, mt_u128 var);
+/* Writes KEY: mt_est_bound(VAR) (0 for an exact number). */
+void mt_json_kv_error(mt_json_t *j, const char *key, mt_u128 var);
 
 /* ---- symbolize.c ------------------------------------------------------- */
 
@@ -326,8 +363,8 @@ void mt_report_sort(mt_report_t *rep, int (*cmp)(const mt_row_t *a, const mt_row
 void mt_report_print_frames(const mt_row_t *row, size_t depth);
 /* Writes "frames": [{function, file, line, module, address, inlined, offset}]. */
 void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth);
-/* Prints "... N more WHAT (-n 0 shows all)" when SHOWN < TOTAL. */
-void mt_report_print_more(size_t shown, size_t total, const char *what);
+/* Prints "... N more ONE|MANY (-n 0 shows all)" when SHOWN < TOTAL. */
+void mt_report_print_more(size_t shown, size_t total, const char *one, const char *many);
 /* The largest sample interval of RP's traces (0: every call recorded). */
 uint64_t mt_report_sample_interval(const mt_replay_t *rp);
 /* The --json header keys shared by the reports: estimated, sample_interval,

@@ -393,6 +393,7 @@ static void stack_touch(mt_replay_t *rp, mt_stack_stats_t *st)
     if (st->snap_gen != p->peak_gen) {
         st->peak_w = st->live_w;
         st->peak_bw = st->live_bw;
+        st->peak_var_bw = st->live_var_bw;
         st->snap_gen = p->peak_gen;
     }
     if (st->growth) {
@@ -408,11 +409,16 @@ static void live_remove(mt_replay_t *rp, live_t *t, live_ent_t *e)
 {
     mt_stack_stats_t *st = &rp->stacks[e->stack];
     mt_u128 bw = (mt_u128)e->size * e->weight;
+    mt_u128 vw = mt_est_var_objects(e->weight), vbw = mt_est_var_bytes(e->size, e->weight);
     stack_touch(rp, st);
     st->live_w -= e->weight;
     st->live_bw -= bw;
+    st->live_var_w -= vw;
+    st->live_var_bw -= vbw;
     rp->live_w -= e->weight;
     rp->live_bw -= bw;
+    rp->live_var_w -= vw;
+    rp->live_var_bw -= vbw;
     live_del(t, e);
 }
 
@@ -426,9 +432,12 @@ static int on_alloc(mt_replay_t *rp, cursor_t *c, const mt_event_t *e)
         return ENOMEM;
     uint64_t w = mt_event_weight(e);
     mt_u128 bw = (mt_u128)e->size * w;
+    mt_u128 vw = mt_est_var_objects(w), vbw = mt_est_var_bytes(e->size, w);
     mt_stack_stats_t *st = &rp->stacks[si];
     st->alloc_w += w;
     st->alloc_bw += bw;
+    st->alloc_var_w = mt_est_var_add(st->alloc_var_w, vw);
+    st->alloc_var_bw = mt_est_var_add(st->alloc_var_bw, vbw);
     if (e->size < st->min_size)
         st->min_size = e->size;
     if (e->size > st->max_size)
@@ -450,13 +459,18 @@ static int on_alloc(mt_replay_t *rp, cursor_t *c, const mt_event_t *e)
     stack_touch(rp, st);
     st->live_w += w;
     st->live_bw += bw;
+    st->live_var_w += vw;
+    st->live_var_bw += vbw;
     rp->live_w += w;
     rp->live_bw += bw;
+    rp->live_var_w += vw;
+    rp->live_var_bw += vbw;
     if (rp->live_bw > rp->peak_bw) {
         /* Every stack's current live total is now its peak contribution:
          * stacks that change later snapshot it first (stack_touch). */
         rp->peak_bw = rp->live_bw;
         rp->peak_w = rp->live_w;
+        rp->peak_var_bw = rp->live_var_bw;
         rp->peak_ns = c->key;
         P(rp)->peak_gen++;
     }
@@ -473,8 +487,11 @@ static void on_free(mt_replay_t *rp, cursor_t *c, const mt_event_t *e)
         return;
     }
     if (c->last_valid && c->last_ptr == e->ptr) {
+        mt_u128 v = mt_est_var_objects(le->weight);
         rp->stacks[le->stack].temp_w += le->weight;
+        rp->stacks[le->stack].temp_var_w = mt_est_var_add(rp->stacks[le->stack].temp_var_w, v);
         rp->temp_w += le->weight;
+        rp->temp_var_w = mt_est_var_add(rp->temp_var_w, v);
         c->last_valid = false;
     }
     rp->frees++;
@@ -666,6 +683,7 @@ static void finish(mt_replay_t *rp)
         if (st->snap_gen != p->peak_gen) { /* unchanged since the last peak */
             st->peak_w = st->live_w;
             st->peak_bw = st->live_bw;
+            st->peak_var_bw = st->live_var_bw;
             st->snap_gen = p->peak_gen;
         }
         if (st->growth) {

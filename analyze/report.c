@@ -1,7 +1,7 @@
 /* report.c - the rows of the stack reports (top, leaks, numa, fit): stacks
- * grouped by their module-relative program counters (so a stack recorded in
- * a parent and in its fork children is one row), or by allocating function;
- * lazy symbolization of the rows that are printed or matched; --match;
+ * grouped by their symbolized frames (so a stack recorded in a parent and in
+ * its fork children is one row, and so are two call sites that print alike,
+ * e.g. the copies of an unrolled loop), or by allocating function; --match;
  * frames and the trace header as text and JSON.
  */
 #include <errno.h>
@@ -112,6 +112,12 @@ static void add_stats(mt_row_t *r, const mt_stack_stats_t *st)
     a->peak_w += st->peak_w;
     a->peak_bw += st->peak_bw;
     a->temp_w += st->temp_w;
+    a->alloc_var_w = mt_est_var_add(a->alloc_var_w, st->alloc_var_w);
+    a->alloc_var_bw = mt_est_var_add(a->alloc_var_bw, st->alloc_var_bw);
+    a->live_var_w = mt_est_var_add(a->live_var_w, st->live_var_w);
+    a->live_var_bw = mt_est_var_add(a->live_var_bw, st->live_var_bw);
+    a->peak_var_bw = mt_est_var_add(a->peak_var_bw, st->peak_var_bw);
+    a->temp_var_w = mt_est_var_add(a->temp_var_w, st->temp_var_w);
     if (st->min_size < a->min_size)
         a->min_size = st->min_size;
     if (st->max_size > a->max_size)
@@ -142,6 +148,28 @@ static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs
     return 0;
 }
 
+#define MAX_PC_FRAMES 32 /* source frames kept per pc (inlined ones included) */
+#define KEY_WORDS 5       /* grouping key words per source frame */
+
+/* Appends to KEY what the frames of PC print as: function, file, line and
+ * inlined flag, module, and the offset when there is no file (the frame
+ * prints as function+offset or module+offset). Strings are interned, so
+ * equal text is an equal pointer. Returns the words written (at most
+ * KEY_WORDS * MAX_PC_FRAMES). */
+static size_t frame_key(mt_symbolizer_t *sym, uint32_t trace, uint64_t pc, uint64_t *key)
+{
+    mt_frame_t fr[MAX_PC_FRAMES];
+    size_t n = mt_sym_pc(sym, trace, pc, fr, MAX_PC_FRAMES), k = 0;
+    for (size_t i = 0; i < n; i++) {
+        key[k++] = (uint64_t)(uintptr_t)fr[i].function;
+        key[k++] = (uint64_t)(uintptr_t)fr[i].file;
+        key[k++] = (uint64_t)fr[i].line << 1 | fr[i].inlined;
+        key[k++] = (uint64_t)(uintptr_t)fr[i].module;
+        key[k++] = fr[i].file ? 0 : fr[i].offset;
+    }
+    return k;
+}
+
 int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, bool by_function,
                     bool (*keep)(const mt_stack_stats_t *st))
 {
@@ -154,7 +182,11 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
     group_map_t g = {0};
     size_t cap = 0;
     int rc = 0;
-    uint64_t pcs[MT_MAX_FRAMES], key[2 * MT_MAX_FRAMES];
+    uint64_t pcs[MT_MAX_FRAMES];
+    size_t key_cap = KEY_WORDS * MAX_PC_FRAMES * 8;
+    uint64_t *key = malloc(key_cap * sizeof(*key));
+    if (!key)
+        return ENOMEM;
     for (size_t i = 0; i < rp->nstacks; i++) {
         const mt_stack_stats_t *st = &rp->stacks[i];
         rep->row_of_stack[i] = UINT32_MAX;
@@ -177,12 +209,19 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
                 n = 1;
             }
         }
-        for (uint32_t f = 0; !nk && f < n; f++) {
-            uint32_t file;
-            mt_sym_locate(sym, st->trace, pcs[f], &file, &key[2 * f + 1]);
-            key[2 * f] = file;
-            if (f + 1 == n)
-                nk = 2 * (size_t)n;
+        bool whole = nk == 0; /* the whole stack is the key */
+        for (uint32_t f = 0; whole && f < n; f++) {
+            if (key_cap - nk < KEY_WORDS * MAX_PC_FRAMES) {
+                size_t c = 2 * key_cap;
+                uint64_t *grown = realloc(key, c * sizeof(*key));
+                if (!grown) {
+                    rc = ENOMEM;
+                    goto out;
+                }
+                key = grown;
+                key_cap = c;
+            }
+            nk += frame_key(sym, st->trace, pcs[f], key + nk);
         }
         uint32_t ri = row_for(rep, &g, &cap, key, nk);
         if (ri == UINT32_MAX) {
@@ -205,6 +244,7 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
             a->growth_steps += a->growth[k] > a->growth[k - 1];
     }
 out:
+    free(key);
     free(g.hash);
     free(g.row);
     return rc;
@@ -379,7 +419,8 @@ void mt_report_print_frames(const mt_row_t *row, size_t depth)
                fr->inlined ? "  (inlined)" : "");
     }
     if (n < row->nframes)
-        printf("    ... %zu more frames (--depth)\n", row->nframes - n);
+        printf("    ... %zu more %s (--depth)\n", row->nframes - n,
+               mt_plural(row->nframes - n, "frame", "frames"));
 }
 
 void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth)
@@ -409,11 +450,12 @@ void mt_report_json_frames(mt_json_t *j, const mt_row_t *row, size_t depth)
     mt_json_end_array(j);
 }
 
-void mt_report_print_more(size_t shown, size_t total, const char *what)
+void mt_report_print_more(size_t shown, size_t total, const char *one, const char *many)
 {
     char a[MT_FMT_MAX];
     if (shown < total)
-        printf("\n... %s more %s (-n 0 shows all)\n", mt_fmt_count(a, total - shown), what);
+        printf("\n... %s more %s (-n 0 shows all)\n", mt_fmt_count(a, total - shown),
+               mt_plural(total - shown, one, many));
 }
 
 uint64_t mt_report_sample_interval(const mt_replay_t *rp)

@@ -424,7 +424,36 @@ static const char *source_path(mt_symbolizer_t *s, Dwarf_Die *cu, const char *fi
     return intern(s, buf[0] ? buf : "/");
 }
 
-/* Appends the frames of module-relative address REL of F. */
+/* True when CU has a subprogram with code (a C or C++ unit, not one
+ * assembled from a .S file, whose line table is all it describes). */
+static bool cu_has_functions(Dwarf_Die *cu)
+{
+    Dwarf_Die child;
+    if (dwarf_child(cu, &child) != 0)
+        return false;
+    do {
+        Dwarf_Addr lo;
+        if (dwarf_tag(&child) == DW_TAG_subprogram &&
+            (dwarf_lowpc(&child, &lo) == 0 || dwarf_hasattr(&child, DW_AT_ranges)))
+            return true;
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+}
+
+/* Appends the frames of module-relative address REL of F.
+ *
+ * libdwfl hands back the CU whose address range starts last at or before
+ * the address, gaps included, and the nearest line at or before it: code
+ * without debug information (_start, hand-written assembly) that follows a
+ * unit gets a line of that unit. So a line is believed only when the CU's
+ * ranges contain the address and, in a unit that describes its functions,
+ * a subprogram does too.
+ *
+ * Inlined frames: dwarf_getscopes stops at the innermost inlined instance
+ * (its later entries are the scopes of the abstract definition), so the
+ * physical chain is taken from dwarf_getscopes_die on that instance: every
+ * inlined_subroutine up to the subprogram. Each frame's line is the call
+ * site (DW_AT_call_file, DW_AT_call_line) of the frame inside it. */
 static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
 {
     mt_frame_t base = {.module = f->path, .offset = rel};
@@ -440,16 +469,33 @@ static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
     const char *symname = dwfl_module_addrinfo(f->mod, a, &soff, &sym, NULL, NULL, NULL);
     const char *src = NULL;
     int line = 0;
-    Dwfl_Line *ln = dwfl_module_getsrc(f->mod, a);
-    if (ln)
-        src = dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL);
 
     Dwarf_Addr bias = 0;
     Dwarf_Die *cu = dwfl_module_addrdie(f->mod, a, &bias);
+    if (cu && dwarf_haspc(cu, a - bias) <= 0)
+        cu = NULL; /* in a gap between units */
     Dwarf_Die *scopes = NULL;
     int nscopes = cu ? dwarf_getscopes(cu, a - bias, &scopes) : 0;
+    int first = 0; /* the innermost function-like scope */
+    while (first < nscopes && dwarf_tag(&scopes[first]) != DW_TAG_inlined_subroutine &&
+           dwarf_tag(&scopes[first]) != DW_TAG_subprogram)
+        first++;
+    if (first < nscopes && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine) {
+        Dwarf_Die inl = scopes[first];
+        free(scopes);
+        scopes = NULL;
+        nscopes = dwarf_getscopes_die(&inl, &scopes);
+        first = 0;
+    }
+    if (cu && first >= nscopes && cu_has_functions(cu))
+        cu = NULL; /* no function of this unit covers it: not its code */
+    if (cu) {
+        Dwfl_Line *ln = dwfl_module_getsrc(f->mod, a);
+        if (ln)
+            src = dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL);
+    }
     int pushed = 0;
-    for (int i = 0; i < nscopes && pushed < MAX_INLINE - 1; i++) {
+    for (int i = first; cu && i < nscopes && pushed < MAX_INLINE - 1; i++) {
         Dwarf_Die *d = &scopes[i];
         int tag = dwarf_tag(d);
         if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)

@@ -186,11 +186,11 @@ Test(fit, optimize_text_and_by_stack)
     expect_has(r.out, "malloc: 7 requests, 5.1 KiB requested (every call recorded; exact)\n"
                       "classes: 3 (16, 32, 128)\n"
                       "rounding waste 62 B (1.2% of requested)\n"
-                      "oversize (above the largest class, not rounded): 1 request(s), 4.9 KiB\n");
+                      "oversize (above the largest class, not rounded): 1 request, 4.9 KiB\n");
     expect_has(r.out, "optimal 2 classes for these requests (exact, over 4 distinct sizes):\n"
                       "    100, 5000\n"
                       "  rounding waste 422 B (8.1%) instead of 62 B (1.2%) with the classes in "
-                      "use (which leave 1 request(s) oversize)\n");
+                      "use (which leave 1 request oversize)\n");
     /* Stack 1 wastes 34 B, stack 2 28 B (and has the oversize request). */
     expect_has(r.out, "#1   34 B wasted (54.8% of all waste) on 78 B requested in 5 calls, "
                       "sizes 10..24\n");

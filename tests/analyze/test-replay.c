@@ -148,6 +148,46 @@ Test(replay, weighted_estimates)
     cr_expect(rp.sampled);
 }
 
+/* Variances of the same kind of trace (estimate.c): stack 1 has a sample of
+ * 100 bytes at weight 3 (p = 1/3) and one of 1000 bytes at weight 1.5; the
+ * first is freed. Per sample s^2 w (w - 1) bytes^2 and w (w - 1) objects^2:
+ * 10000 * 6 + 1e6 * 0.75 = 810000 (sd 900 bytes), 6.75 objects^2. */
+Test(replay, variances_of_estimates)
+{
+    tg_open(dir1, 524288, 0, 100);
+    mt_event_t ev[] = {
+        tg_alloc_w(10, 0x1000, 100, 1, 3 * MT_WEIGHT_ONE),
+        tg_alloc_w(20, 0x2000, 1000, 1, 98304),
+        tg_alloc(30, 0x3000, 7, 2), /* exact: no variance */
+        tg_free(40, 0x1000),
+        tg_alloc_w(50, 0x4000, 10, 3, 2 * MT_WEIGHT_ONE), /* temporary, w = 2 */
+        tg_free(60, 0x4000),
+    };
+    tg_block(1, ev, 6);
+    tg_close(1);
+    cr_assert_eq(replay(NULL, false), 0);
+    const mt_stack_stats_t *s1 = stack(0, 1), *s2 = stack(0, 2);
+    mt_u128 one2 = (mt_u128)MT_WEIGHT_ONE * MT_WEIGHT_ONE;
+    cr_expect(s1->alloc_var_bw == 810000 * one2);
+    cr_expect(s1->alloc_var_w == 6 * one2 + (mt_u128)98304 * 32768);
+    cr_expect_eq(mt_est_bound(s1->alloc_var_bw), 1764);
+    cr_expect_eq(mt_est_bound(s1->alloc_var_w), 6);
+    /* Live at the end: the 1000-byte sample only (sd 866 bytes). */
+    cr_expect(s1->live_var_bw == 750000 * one2);
+    cr_expect_eq(mt_est_bound(s1->live_var_bw), 1698);
+    cr_expect_eq(mt_est_bound(s1->live_var_w), 2);
+    /* Peak (t = 30, 1807 bytes): both samples of stack 1 were live. */
+    cr_expect(s1->peak_var_bw == 810000 * one2);
+    cr_expect(rp.peak_var_bw == 810000 * one2);
+    cr_expect(rp.live_var_bw == 750000 * one2);
+    cr_expect(s2->alloc_var_bw == 0 && s2->live_var_w == 0);
+    cr_expect(s1->temp_var_w == 0, "the free at t=40 is not of the thread's last allocation");
+    /* Temporary count of stack 3: one sample of weight 2, w (w - 1) = 2. */
+    cr_expect(stack(0, 3)->temp_var_w == 2 * one2);
+    cr_expect(rp.temp_var_w == 2 * one2);
+    cr_expect_eq(mt_est_bound(rp.temp_var_w), 3);
+}
+
 /* Blocks of two threads stored out of time order; a pointer allocated by
  * thread 1 is freed by thread 2, once before it was allocated (ignored) and
  * once after. */

@@ -1,8 +1,9 @@
 /* test-symbolize.c - analyze/symbolize.c on this test program itself: its
  * module record is built from dl_iterate_phdr (the real load bias), and
  * return addresses taken at known lines must come back as the right
- * function, file and line, inlined frames included. Fallbacks: a missing
- * file, a build-id mismatch and an address outside every module. */
+ * function, file and line, inlined frames included (also three levels deep
+ * at -O2, symbolize-o2.c). Fallbacks: a missing file, a build-id mismatch,
+ * an address outside every module, code without debug information. */
 #include <criterion/criterion.h>
 #include <elf.h>
 #include <link.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "symbolize-o2.h"
 
 static mt_module_t self;
 static int marker_line, inner_line, outer_line;
@@ -138,6 +140,50 @@ Test(symbolize, inlined_frames)
     cr_expect(!fr[1].inlined);
     cr_expect_eq(fr[1].line, (uint32_t)outer_line);
     cr_expect(ends_with(fr[1].file, "test-symbolize.c"), "%s", fr[1].file);
+    mt_sym_free(s);
+}
+
+/* o2_chain inlines o2_level1, which inlines o2_level2, which inlines
+ * o2_level3 (-O2): every level is a frame, and each line is the call in
+ * that function (what `addr2line -i` prints), not only the innermost. */
+Test(symbolize, nested_inlined_frames_at_O2)
+{
+    load_self();
+    mt_symbolizer_t *s = mt_sym_new();
+    cr_assert_eq(mt_sym_add_module(s, 0, &self), 0);
+    uint64_t pc = o2_chain(5);
+    mt_frame_t fr[8];
+    size_t n = mt_sym_pc(s, 0, pc, fr, 8);
+    cr_assert_eq(n, 4, "three inlined levels and o2_chain: %zu frames", n);
+    const char *fn[] = {"o2_level3", "o2_level2", "o2_level1", "o2_chain"};
+    const int line[] = {o2_level3_line, o2_level2_line, o2_level1_line, o2_chain_line};
+    for (size_t i = 0; i < 4; i++) {
+        cr_expect_str_eq(fr[i].function, fn[i], "frame %zu", i);
+        cr_expect_eq(fr[i].line, (uint32_t)line[i], "frame %zu (%s): line %u, not %d", i,
+                     fn[i], fr[i].line, line[i]);
+        cr_expect(ends_with(fr[i].file, "/tests/analyze/symbolize-o2.c"), "%s", fr[i].file);
+        cr_expect_eq(fr[i].inlined, i < 3, "frame %zu", i);
+    }
+    mt_sym_free(s);
+}
+
+/* o2_no_debug is assembly placed after o2_chain, inside the range of that
+ * unit's line table but in no function of it: its name comes from the
+ * symbol table, and it gets no file and line (not one of o2_chain's). */
+Test(symbolize, no_line_for_code_without_debug_info)
+{
+    load_self();
+    mt_symbolizer_t *s = mt_sym_new();
+    cr_assert_eq(mt_sym_add_module(s, 0, &self), 0);
+    uint64_t pc = o2_no_debug();
+    mt_frame_t fr[8];
+    size_t n = mt_sym_pc(s, 0, pc, fr, 8);
+    cr_assert_eq(n, 1);
+    cr_expect_str_eq(fr[0].function, "o2_no_debug");
+    cr_expect_null(fr[0].file, "a line of another function: %s:%u", fr[0].file, fr[0].line);
+    cr_expect_eq(fr[0].line, 0);
+    cr_expect_eq(fr[0].offset, O2_NO_DEBUG_RETURN, "o2_no_debug+%d (after its call), not %lu",
+                 O2_NO_DEBUG_RETURN, (unsigned long)fr[0].offset);
     mt_sym_free(s);
 }
 

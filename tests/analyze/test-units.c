@@ -19,6 +19,14 @@ Test(units, count)
     cr_assert_str_eq(mt_fmt_count(b, UINT64_MAX), "18,446,744,073,709,551,615");
 }
 
+Test(units, plural)
+{
+    cr_expect_str_eq(mt_plural(0, "object", "objects"), "objects");
+    cr_expect_str_eq(mt_plural(1, "object", "objects"), "object");
+    cr_expect_str_eq(mt_plural(2, "entry", "entries"), "entries");
+    cr_expect_str_eq(mt_plural(UINT64_MAX, "class", "classes"), "classes");
+}
+
 Test(units, bytes)
 {
     char b[MT_FMT_MAX];

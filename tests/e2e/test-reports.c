@@ -113,3 +113,28 @@ Test(reports, top_counts_every_call_of_leaky)
     cr_expect_eq(count, 39);
     free(json);
 }
+
+/* examples/unrolled.c: the unrolled loop has two malloc call sites on line
+ * 20 of unrolled_pair. They print identically, so they are one entry: 200
+ * calls of 64 bytes, made of the two recorded stacks. */
+Test(reports, call_sites_that_print_alike_are_one_entry)
+{
+    const char *args[] = {"top", "-n", "0", NULL};
+    char *json = report("unrolled", args);
+    const char *stacks = e2e_json_get(json, "stacks");
+    cr_assert_not_null(stacks);
+    int found = 0;
+    for (int i = 0; e2e_json_at(stacks, i); i++) {
+        const char *s = e2e_json_at(stacks, i);
+        const char *f = e2e_json_at(e2e_json_get(s, "frames"), 0);
+        if (!f || strcmp(e2e_str(f, "function"), "unrolled_pair") != 0)
+            continue;
+        found++;
+        cr_expect_eq(e2e_int(s, "count"), 200, "count %lld", e2e_int(s, "count"));
+        cr_expect_eq(e2e_int(s, "bytes"), 12800);
+        cr_expect_eq(e2e_int(s, "stacks"), 2, "two call sites merged");
+        expect_frame(s, "unrolled_pair", "examples/unrolled.c", 20);
+    }
+    cr_expect_eq(found, 1, "%d entries for unrolled_pair's malloc line", found);
+    free(json);
+}

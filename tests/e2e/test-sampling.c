@@ -24,6 +24,7 @@ TestSuite(sampling, .init = setup, .fini = e2e_tmpdir_remove, .timeout = 60);
 typedef struct stack_bytes {
     char key[512]; /* the stack's function names, innermost first */
     long long bytes;
+    long long bytes_error; /* the reported 95% bound (0 when exact) */
 } stack_bytes_t;
 
 /* Traces bench_alloc with ENV into <tmp>/LABEL.<pid>; returns its info JSON
@@ -54,6 +55,7 @@ static char *trace_bench(const char *label, const char *sample_env, stack_bytes_
         const char *st = e2e_json_at(arr, i);
         stack_bytes_t *sb = &stacks[(*n)++];
         sb->bytes = e2e_int(st, "bytes");
+        sb->bytes_error = e2e_int(st, "bytes_error");
         sb->key[0] = '\0';
         const char *frames = e2e_json_get(st, "frames");
         for (int j = 0; frames && e2e_json_at(frames, j); j++) {
@@ -106,4 +108,49 @@ Test(sampling, counters_exact_and_estimates_close)
     cr_log_info("checked %d stacks", checked);
     free(all);
     free(def);
+}
+
+/* The 95% bound that `top` reports with each sampled estimate
+ * (SAMPLING.md, "Error bounds") against the exact bytes of the same stack
+ * from a trace of every call. A 95% interval misses 1 time in 20, so one
+ * run cannot require each interval to cover: the check is that the exact
+ * value lies within twice the bound (3.9 standard errors: a miss about 1 run
+ * in 10,000 per stack), that the bound has the size the formula predicts for
+ * stacks of hundreds of MiB (above 0, under 20% of the value), and that the
+ * exact trace reports no error at all. */
+Test(sampling, reported_bound_covers_the_exact_value)
+{
+    static stack_bytes_t exact[MAX_STACKS], sampled[MAX_STACKS];
+    int ne, ns;
+    free(trace_bench("all", "MTRACE_SAMPLE=all", exact, &ne));
+    free(trace_bench("default", "MTRACE_SAMPLE", sampled, &ns));
+    long long total = 0;
+    for (int i = 0; i < ne; i++) {
+        cr_expect_eq(exact[i].bytes_error, 0, "exact trace, stack %s: error %lld", exact[i].key,
+                     exact[i].bytes_error);
+        total += exact[i].bytes;
+    }
+    int checked = 0, within_bound = 0;
+    for (int i = 0; i < ne; i++) {
+        if (exact[i].bytes * 10 < total)
+            continue;
+        const stack_bytes_t *s = NULL;
+        for (int j = 0; j < ns; j++)
+            if (strcmp(sampled[j].key, exact[i].key) == 0)
+                s = &sampled[j];
+        cr_assert_not_null(s, "stack %s not in the sampled trace", exact[i].key);
+        long long diff = llabs(s->bytes - exact[i].bytes);
+        cr_expect_gt(s->bytes_error, 0, "stack %s: a sampled estimate without a bound",
+                     s->key);
+        cr_expect_lt(s->bytes_error, exact[i].bytes / 5, "stack %s: bound %lld of %lld", s->key,
+                     s->bytes_error, exact[i].bytes);
+        cr_expect_leq(diff, 2 * s->bytes_error,
+                      "stack %s: estimated %lld +- %lld, exact %lld (off by %.2f bounds)", s->key,
+                      s->bytes, s->bytes_error, exact[i].bytes,
+                      (double)diff / (double)s->bytes_error);
+        within_bound += diff <= s->bytes_error;
+        checked++;
+    }
+    cr_expect_geq(checked, 2, "no stack big enough to check");
+    cr_log_info("%d of %d stacks within the 95%% bound", within_bound, checked);
 }
