@@ -48,6 +48,8 @@ static const char usage[] =
     "      --title TEXT       the SVG's title\n"
     "      --width PX         the SVG's width in pixels (default 1200)\n"
     "  -h, --help             show this help\n"
+    "(--json is not offered: --folded is the text form; 'top --json' gives the\n"
+    "same stacks as JSON.)\n"
     "\n"
     "Examples:\n"
     "  mtrace-analyze flamegraph -o heap.svg mtrace.myprog.*\n"
@@ -71,6 +73,12 @@ typedef struct flame_opts {
 static const char *const titles[MT_FLAME_NWEIGHTS] = {
     "Allocated bytes", "Allocation calls", "Bytes live at the end",
     "Bytes live at the peak heap", "Temporary allocations",
+};
+
+/* What the root's value is, after the number: "44 KiB allocated". */
+static const char *const totals[MT_FLAME_NWEIGHTS] = {
+    "allocated", "allocation calls", "live at the end", "live at the peak heap",
+    "temporary allocations",
 };
 
 static bool keep_bytes(const mt_stack_stats_t *st) { return st->alloc_bw > 0; }
@@ -163,7 +171,7 @@ static int write_output(const flame_opts_t *o, const mt_replay_t *rp, const mt_f
         uint64_t v = f->root.total[MT_FLAME_NEW];
         printf("wrote %s: %zu frames, %s %s\n", o->output, f->nodes,
                mt_flame_weight_is_bytes(o->weight) ? mt_fmt_bytes(a, v) : mt_fmt_count(a, v),
-               titles[o->weight]);
+               totals[o->weight]);
     }
     /* Errors writing stdout are main's to report. */
     return MT_EXIT_OK;
@@ -189,8 +197,8 @@ static int report(void *ctx, mt_session_t *s)
     if (!rc) {
         mt_flame_finish(&f);
         if (!f.root.total[MT_FLAME_NEW] && !f.root.total[MT_FLAME_BASE])
-            mt_warning("flamegraph: no allocation stacks%s to draw",
-                       o->cli.has_match ? " match" : "");
+            mt_warning("flamegraph: no allocation stacks to draw%s",
+                       o->cli.has_match ? " (none matches --match)" : "");
         rc = write_output(o, &s->rp, &f);
     }
     mt_flame_free(&f);
