@@ -2,8 +2,9 @@
  * every call recorded: the folded stacks of each weight, filters and the
  * differential profile of "flame double" (one stack doubles) line for line
  * with the values flame.c lists; the SVG well-formed XML (xmllint) even
- * with C++ template names, and rendered by headless Chromium with the
- * example's functions, zoom and search. Tools that are absent skip.
+ * with C++ template names; in headless Chromium the example's functions
+ * label their frames, zoom and search work (from the URL), and a real
+ * mouse click (cdp-click.py, DevTools protocol) zooms. Absent tools skip.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -279,7 +280,7 @@ static char *chromium_dom(const char *chromium, const char *svg, const char *que
                          "--disable-background-networking", "--disable-component-update",
                          "--no-first-run", prof_arg, "--dump-dom", url, NULL};
     e2e_result_t r;
-    e2e_run_for(&r, cmd, (const char *[]){"HOME", NULL}, NULL, 50.0);
+    e2e_run_for(&r, cmd, NULL, NULL, 50.0);
     cr_assert_eq(r.exit_code, 0, "chromium exited %d: %s", r.exit_code, r.err);
     char *dom = r.out;
     r.out = NULL;
@@ -346,5 +347,41 @@ Test(flame, chromium_renders_functions_zoom_and_search)
     g = frame_of(dom, "make_buffer");
     cr_expect(strstr(g, "fill=\"rgb(230,0,230)\""), "make_buffer highlighted: %s", g);
     free(dom);
+    free(t);
+}
+
+/* A real click: cdp-click.py moves the mouse onto build_index and clicks it
+ * through the DevTools protocol, then hands back the document. */
+Test(flame, chromium_click_zooms_and_hover_shows_details)
+{
+    const char *found = in_path("chromium");
+    if (!found)
+        cr_skip_test("chromium not installed (Debian: chromium; tools/install-deps)");
+    char chromium[4200], python[4200];
+    snprintf(chromium, sizeof(chromium), "%s", found);
+    if (!(found = in_path("python3")))
+        cr_skip_test("python3 not installed");
+    snprintf(python, sizeof(python), "%s", found);
+    const char *script = getenv("MTRACE_CDP_CLICK");
+    cr_assert_not_null(script, "MTRACE_CDP_CLICK not set (tests/e2e/meson.build)");
+    const char *argv[] = {"flame", NULL};
+    char *t = trace("flame", argv);
+    char svg[4200];
+    snprintf(svg, sizeof(svg), "%s", write_svg(t, "flame", "1200"));
+
+    e2e_result_t r;
+    e2e_run_for(&r, (const char *[]){python, script, chromium, svg, "build_index", NULL},
+                NULL, NULL, 55.0);
+    cr_assert_eq(r.exit_code, 0, "cdp-click.py exited %d: %s", r.exit_code, r.err);
+    const char *dom = r.out;
+    cr_expect(strstr(dom, "mt:zoomed=\"build_index\""), "the click did not zoom");
+    const char *g = frame_of(dom, "build_index");
+    cr_expect(strstr(g, "<rect x=\"10.00\"") && strstr(g, "width=\"1180.00\""), "%s", g);
+    g = frame_of(dom, "make_buffer");
+    cr_expect(strstr(g, "class=\"f hide\""), "%s", g);
+    cr_expect(strstr(dom, "<text id=\"unzoom\" class=\"button\""), "Reset zoom shown");
+    cr_expect(strstr(dom, ">build_index  flame  4.2 KiB (4,352 bytes), 20.0%</text>"),
+              "hover details line");
+    e2e_result_free(&r);
     free(t);
 }
