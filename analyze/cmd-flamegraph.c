@@ -47,9 +47,15 @@ static const char usage[] =
     "                         pool id, or of every pool: 'all'\n"
     "      --title TEXT       the SVG's title\n"
     "      --width PX         the SVG's width in pixels (default 1200)\n"
+    "      --json[=pretty|compact]  the folded stacks as JSON. Keys: weight, unit\n"
+    "                         (bytes or objects), total, base_total (--diff),\n"
+    "                         frames (nodes of the tree), estimated,\n"
+    "                         sample_interval, complete, traces: [{trace, pid,\n"
+    "                         command, complete, sample_interval, events,\n"
+    "                         unknown_frees}], stacks: [{frames: [{name (as\n"
+    "                         in --folded), module, inlined}] root first, value,\n"
+    "                         base (--diff)}]\n"
     "  -h, --help             show this help\n"
-    "(--json is not offered: --folded is the text form; 'top --json' gives the\n"
-    "same stacks as JSON.)\n"
     "\n"
     "Examples:\n"
     "  mtrace-analyze flamegraph -o heap.svg mtrace.myprog.*\n"
@@ -149,6 +155,21 @@ static int write_output(const flame_opts_t *o, const mt_replay_t *rp, const mt_f
     int err;
     if (o->folded) {
         err = mt_flame_write_folded(f, out);
+    } else if (o->cli.json >= 0) {
+        mt_json_t j;
+        mt_json_init(&j, out, o->cli.json);
+        mt_json_begin_object(&j);
+        mt_json_kv_string(&j, "weight", mt_flame_weight_names[o->weight]);
+        mt_json_kv_string(&j, "unit", mt_flame_weight_is_bytes(o->weight) ? "bytes" : "objects");
+        mt_json_kv_u64(&j, "total", f->root.total[MT_FLAME_NEW]);
+        if (f->diff)
+            mt_json_kv_u64(&j, "base_total", f->root.total[MT_FLAME_BASE]);
+        mt_json_kv_u64(&j, "frames", f->nodes);
+        mt_report_json_traces(&j, rp);
+        err = mt_flame_write_json(f, &j);
+        mt_json_end_object(&j);
+        if (!err && mt_json_end(&j) != 0)
+            return mt_error("flamegraph: internal error: malformed JSON output");
     } else {
         char sub[512], title[256];
         subtitle(o, rp, sub, sizeof(sub));
@@ -247,9 +268,6 @@ static int flame_option(void *ctx, int opt, const char *arg)
         if (o->width > 100000)
             return mt_usage_error("flamegraph", "--width %s: at most 100000 pixels", arg);
         return 0;
-    case 'j':
-        return mt_usage_error("flamegraph", "flamegraph has no --json; use --folded for "
-                                            "machine-readable stacks, or 'top --json'");
     default:
         return MT_CLI_SHARED;
     }
@@ -278,12 +296,14 @@ int cmd_flamegraph(int argc, char **argv)
     int rc = mt_cli_parse(&o.cli, argc, argv, ":w:o:m:h", longopts, flame_option, &o);
     if (!rc && o.cli.ro.max_size && o.cli.ro.min_size > o.cli.ro.max_size)
         rc = mt_usage_error("flamegraph", "--min-size is larger than --max-size");
-    if (!rc && o.folded && (o.title || o.width))
-        rc = mt_usage_error("flamegraph", "--title and --width are for the SVG; drop them "
-                                          "or --folded");
+    if (!rc && o.folded && o.cli.json >= 0)
+        rc = mt_usage_error("flamegraph", "--folded and --json are two formats; give one");
+    if (!rc && (o.folded || o.cli.json >= 0) && (o.title || o.width))
+        rc = mt_usage_error("flamegraph", "--title and --width are for the SVG; drop them, "
+                                          "or --%s", o.folded ? "folded" : "json");
     if (!rc)
         rc = mt_cli_need_traces(&o.cli);
-    if (!rc && !o.folded && !o.output && isatty(STDOUT_FILENO))
+    if (!rc && !o.folded && o.cli.json < 0 && !o.output && isatty(STDOUT_FILENO))
         rc = mt_usage_error("flamegraph", "not writing an SVG to a terminal; give -o FILE.svg, "
                                           "redirect standard output, or use --folded");
     if (!rc)

@@ -211,6 +211,50 @@ int mt_flame_write_folded(const mt_flame_t *f, FILE *out)
     return rc;
 }
 
+/* ---- JSON ------------------------------------------------------------------ */
+
+static void write_json(const mt_flame_t *f, const mt_flame_node_t *n,
+                       const mt_flame_node_t **path, size_t depth, mt_json_t *j)
+{
+    if (n != &f->root) {
+        path[depth++] = n;
+        if (n->self[MT_FLAME_NEW] || (f->diff && n->self[MT_FLAME_BASE])) {
+            mt_json_begin_object(j);
+            mt_json_key(j, "frames");
+            mt_json_begin_array(j);
+            for (size_t i = 0; i < depth; i++) {
+                mt_json_begin_object(j);
+                mt_json_kv_string(j, "name", path[i]->name);
+                mt_json_key(j, "module");
+                path[i]->module ? mt_json_string(j, path[i]->module) : mt_json_null(j);
+                mt_json_kv_bool(j, "inlined", path[i]->inlined);
+                mt_json_end_object(j);
+            }
+            mt_json_end_array(j);
+            mt_json_kv_u64(j, "value", n->self[MT_FLAME_NEW]);
+            if (f->diff)
+                mt_json_kv_u64(j, "base", n->self[MT_FLAME_BASE]);
+            mt_json_end_object(j);
+        }
+    }
+    for (const mt_flame_node_t *c = n->child; c; c = c->next)
+        write_json(f, c, path, depth, j);
+}
+
+int mt_flame_write_json(const mt_flame_t *f, mt_json_t *j)
+{
+    /* A path has max_depth frames at most. */
+    const mt_flame_node_t **path = malloc((f->max_depth + 1) * sizeof(*path));
+    if (!path)
+        return ENOMEM;
+    mt_json_key(j, "stacks");
+    mt_json_begin_array(j);
+    write_json(f, &f->root, path, 0, j);
+    mt_json_end_array(j);
+    free(path);
+    return 0;
+}
+
 static void free_children(mt_flame_node_t *n)
 {
     mt_flame_node_t *c = n->child;

@@ -65,6 +65,12 @@ void mt_flame_finish(mt_flame_t *f);
  * F is a differential tree (difffolded.pl's format). Returns 0 or the errno
  * of the write. */
 int mt_flame_write_folded(const mt_flame_t *f, FILE *out);
+/* Writes the key "stacks" and the same paths as mt_flame_write_folded as a
+ * JSON array: [{"frames": [{"name", "module", "inlined"}] root first,
+ * "value", and "base" when F is differential}]. Flat, so that deep stacks
+ * stay within the writer's nesting limit. Returns 0 or ENOMEM (before
+ * writing anything). */
+int mt_flame_write_json(const mt_flame_t *f, mt_json_t *j);
 void mt_flame_free(mt_flame_t *f);
 
 /* ---- flame_svg.c ---------------------------------------------------------- */

@@ -57,6 +57,23 @@ Test(flamegraph, folded_exact)
     mt_run_free(&r);
 }
 
+Test(flamegraph, json_exact)
+{
+    mt_run_t r;
+    mt_analyze(&r, "flamegraph", "--json=compact", "--diff", trace, "-w", "count", "--min-size",
+               "100", "--max-size", "100", trace);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_str_empty(r.err);
+    cr_expect_eq(mt_count_lines(r.out), 1);
+    expect_has(r.out, "{\"weight\":\"count\",\"unit\":\"objects\",\"total\":2,"
+                      "\"base_total\":2,\"frames\":2,\"estimated\":false,");
+    expect_has(r.out, ",\"stacks\":[{\"frames\":[{\"name\":\"libfix.so+0x2000\","
+                      "\"module\":\"libfix.so\",\"inlined\":false},{\"name\":"
+                      "\"libfix.so+0x3000\",\"module\":\"libfix.so\",\"inlined\":false}],"
+                      "\"value\":2,\"base\":2}]}\n");
+    mt_run_free(&r);
+}
+
 Test(flamegraph, svg_file)
 {
     char svg[4300];
@@ -83,10 +100,9 @@ Test(flamegraph, svg_file)
 Test(flamegraph, errors)
 {
     mt_run_t r;
-    mt_analyze(&r, "flamegraph", "--json", trace);
+    mt_analyze(&r, "flamegraph", "--json", "--folded", trace);
     cr_expect_eq(r.status, 2);
-    expect_has(r.err, "error: flamegraph has no --json; use --folded for machine-readable "
-                      "stacks, or 'top --json'\n");
+    expect_has(r.err, "error: --folded and --json are two formats; give one\n");
     mt_run_free(&r);
     mt_analyze(&r, "flamegraph", "--weight", "bogus", trace);
     cr_expect_eq(r.status, 2);
