@@ -35,5 +35,6 @@ int cmd_top(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
 int cmd_numa(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_flamegraph(int argc, char **argv);
 
 #endif

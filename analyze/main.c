@@ -27,6 +27,7 @@ static const mt_command_t commands[] = {
     {"top", cmd_top, "the stacks that allocate the most (bytes, calls, peak, live, temporary)"},
     {"leaks", cmd_leaks, "what is still allocated at the end, by stack and size"},
     {"numa", cmd_numa, "which NUMA node memory landed on, by stack; policies and mismatches"},
+    {"flamegraph", cmd_flamegraph, "allocation stacks as a flame graph (interactive SVG, folded stacks)"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
 };
 
