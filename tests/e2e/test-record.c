@@ -222,3 +222,55 @@ Test(record, usage_errors)
     cr_expect(strstr(r.out, "usage: mtrace-record [options] [--] PROGRAM [ARGS...]"), "%s", r.out);
     e2e_result_free(&r);
 }
+
+/* A directory holding an older run (leaky) and a newer one (forker's parent,
+ * its fork child and the image the child exec'd): `top` and `leaks` with no
+ * TRACE read the newer run, all three of its traces, and say so on stderr. */
+Test(record, reports_default_to_the_newest_run_here)
+{
+    e2e_result_t r;
+    const char *older[] = {"-q", "-s", "all", e2e_example("leaky"), NULL};
+    run_record(&r, older, NULL);
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
+    e2e_result_free(&r);
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* distinct start times */
+    char forker[4096];
+    snprintf(forker, sizeof forker, "%s", e2e_example("forker"));
+    const char *newer[] = {"-q", "-s", "all", forker, "exec", e2e_example("leaky"), NULL};
+    run_record(&r, newer, NULL);
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
+    e2e_result_free(&r);
+    char *dirs[8];
+    int n = e2e_list_dirs(e2e_tmpdir(), dirs, 8);
+    cr_assert_eq(n, 4, "%d traces", n);
+    e2e_free_list(dirs, n);
+
+    const char *cmds[] = {"top", "leaks"};
+    for (int c = 0; c < 2; c++) {
+        const char *argv[] = {e2e_analyze(), cmds[c], "--json", NULL};
+        e2e_run(&r, argv, NULL, e2e_tmpdir());
+        cr_expect_eq(r.exit_code, 0, "%s: %s", cmds[c], r.err);
+        const char *traces = e2e_json_get(r.out, "traces");
+        cr_assert(traces, "%s: no traces key: %s", cmds[c], r.out);
+        int forker = 0, leaky = 0, count = 0;
+        for (const char *t; (t = e2e_json_at(traces, count)); count++) {
+            const char *cmd = e2e_str(t, "command");
+            forker += strcmp(cmd, "forker") == 0;
+            leaky += strcmp(cmd, "leaky") == 0;
+        }
+        cr_expect_eq(count, 3, "%s read %d traces", cmds[c], count);
+        cr_expect_eq(forker, 2, "%s: forker's parent and fork child", cmds[c]);
+        cr_expect_eq(leaky, 1, "%s: only the leaky that forker's child exec'd", cmds[c]);
+        cr_expect(strstr(r.err, "no TRACE given; reading the newest run here: "), "%s", r.err);
+        e2e_result_free(&r);
+    }
+
+    /* In a directory without traces: one line, exit 1. */
+    const char *argv[] = {e2e_analyze(), "top", NULL};
+    e2e_run(&r, argv, NULL, "/");
+    cr_expect_eq(r.exit_code, 1);
+    cr_expect_eq(e2e_count_lines(r.err), 1, "%s", r.err);
+    cr_expect(strstr(r.err, "no trace in the current directory"), "%s", r.err);
+    e2e_result_free(&r);
+}
