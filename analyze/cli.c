@@ -114,12 +114,17 @@ int mt_cli_parse(mt_cli_t *c, int argc, char **argv, const char *shortopts,
     return rc;
 }
 
-int mt_cli_need_traces(const mt_cli_t *c)
+int mt_cli_need_traces(mt_cli_t *c)
 {
     if (c->ntraces > 0)
         return 0;
-    return mt_usage_error(c->cmd, "no TRACE given; pass one or more trace directories, "
-                                  "e.g. mtrace.<command>.<pid>");
+    size_t n;
+    int rc = mt_discover_traces(".", &c->found, &n);
+    if (rc)
+        return rc;
+    c->traces = c->found;
+    c->ntraces = (int)n;
+    return 0;
 }
 
 size_t mt_cli_shown(const mt_cli_t *c, size_t n)
@@ -134,6 +139,10 @@ size_t mt_cli_depth(const mt_cli_t *c, size_t dflt)
 
 int mt_cli_end(mt_cli_t *c, int rc)
 {
+    for (int i = 0; c->found && i < c->ntraces; i++)
+        free(c->found[i]);
+    free(c->found);
+    c->found = NULL;
     if (c->has_match)
         regfree(&c->match);
     c->has_match = false;

@@ -486,5 +486,5 @@ int cmd_info(int argc, char **argv)
     for (int i = 0; i < ntraces; i++)
         report_free(&reps[i]);
     free(reps);
-    return rc;
+    return mt_cli_end(&c, rc);
 }

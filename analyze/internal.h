@@ -412,6 +412,7 @@ typedef struct mt_cli {
     const char *pool_arg;     /* --pool as given (a name, an id or "all"), for titles */
     int ntraces;              /* the TRACE arguments, set by mt_cli_parse */
     char **traces;
+    char **found;             /* traces chosen by mt_cli_need_traces when none were given */
 } mt_cli_t;
 
 /* What an OWN option handler returns for an option it leaves to the shared
@@ -444,7 +445,7 @@ int mt_cli_parse(mt_cli_t *c, int argc, char **argv, const char *shortopts,
 int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long *v);
 /* Returns 0 when some TRACE was given, else prints a usage error and
  * returns MT_EXIT_USAGE. */
-int mt_cli_need_traces(const mt_cli_t *c);
+int mt_cli_need_traces(mt_cli_t *c);
 /* How many of N entries -n shows. */
 size_t mt_cli_shown(const mt_cli_t *c, size_t n);
 /* How many frames per entry --depth shows; DFLT without it (0 = all). */
@@ -479,5 +480,25 @@ int mt_parse_size(const char *s, uint64_t *v);
 /* Parses --pool: "all", a pool id (a number), or a pool name, whose id is
  * mt_pool_id(NAME) (mtrace/mtrace.h). MT_EINVAL for "" or "-...". */
 int mt_parse_pool(const char *s, int64_t *pool);
+
+/* ---- discover.c ---------------------------------------------------------- */
+
+/* The identity of a trace found in a directory. */
+typedef struct mt_found_trace {
+    char *path;
+    uint64_t pid, ppid, parent_pid; /* parent_pid: set in a fork child's trace */
+    uint64_t start_ns, duration_ns; /* wall clock start; length so far */
+    bool ended;                     /* the trace ended cleanly */
+    bool exec;                      /* ... by exec: the same pid goes on in a new trace */
+} mt_found_trace_t;
+
+/* Marks in CHOSEN[N] the newest run among the traces T[N]: the root of the
+ * trace that started last and all of that root's descendants (fork, exec and
+ * fork+exec children). Returns how many are chosen. */
+size_t mt_discover_pick(const mt_found_trace_t *t, size_t n, bool *chosen);
+/* Finds the newest run among the trace directories in DIR, says on stderr
+ * which it chose, and returns them in *PATHS (malloc'd, *COUNT of them,
+ * oldest first). Returns 0, or MT_EXIT_ERROR after one message (no trace). */
+int mt_discover_traces(const char *dir, char ***paths, size_t *count);
 
 #endif

@@ -87,8 +87,10 @@ void mt__log_setup(void);
 
 /* ---- options.c --------------------------------------------------------- */
 
+#define MT__OPT_TEXT 4096 /* bytes of a text option, its NUL included */
 typedef struct mt__options { /* numbers are all u64: one table stores them */
-    char out[4096];       /* MTRACE_OUT template */
+    char out[MT__OPT_TEXT];      /* MTRACE_OUT template */
+    char manifest[MT__OPT_TEXT]; /* MTRACE_MANIFEST: list of traces written (launcher) */
     uint64_t sample;      /* MTRACE_SAMPLE mean bytes; 0 = every call */
     uint64_t depth;       /* MTRACE_DEPTH */
     uint64_t flush_ms;    /* MTRACE_FLUSH_MS */
@@ -500,6 +502,9 @@ extern int mt__writer_alive;     /* the writer thread runs and can drain rings *
  * existing directory name. Returns 0 or -1. */
 int mt__path_resolve(char *out, size_t cap, const char *tmpl, pid_t pid);
 void mt__path_capture_cwd(void);
+/* Appends DIR and a newline to the MTRACE_MANIFEST file, if one is set; a
+ * failure is silent (only the launcher's closing list loses a line). */
+void mt__path_announce(const char *dir);
 
 /* ---- procinfo.c ---------------------------------------------------------- */
 

@@ -20,12 +20,13 @@ typedef struct option {
     uint64_t def, min, max;
     size_t offset; /* into mt__options_t */
     const char *doc;
+    const char *text_def; /* OPT_STRING: the default; the field is a char[MT__OPT_TEXT] */
 } option_t;
 
 #define FIELD(f) offsetof(mt__options_t, f)
 static const option_t options[] = {
     {"MTRACE_OUT", OPT_STRING, 0, 0, 0, FIELD(out),
-     "trace directory template: %p pid, %e command (default ./mtrace.%e.%p)"},
+     "trace directory template: %p pid, %e command (default ./mtrace.%e.%p)", "./mtrace.%e.%p"},
     {"MTRACE_SAMPLE", OPT_SIZE_OR_ALL, 512 << 10, 1, 1ull << 40, FIELD(sample),
      "mean bytes between samples, or 'all' to record every call"},
     {"MTRACE_DEPTH", OPT_INT, 64, 1, MT_MAX_FRAMES, FIELD(depth), "frames per stack"},
@@ -40,6 +41,8 @@ static const option_t options[] = {
     {"MTRACE_LOSSLESS", OPT_BOOL, 2, 0, 1, FIELD(lossless),
      "when a ring is full, wait for the writer instead of dropping (default: on with "
      "MTRACE_SAMPLE=all, off when sampling)"},
+    {"MTRACE_MANIFEST", OPT_STRING, 0, 0, 0, FIELD(manifest),
+     "file to which each new trace directory's path is appended (set by mtrace-record)", ""},
     {"MTRACE_RING", OPT_INT, 32768, 1024, 1 << 22, FIELD(ring_events),
      "events buffered per thread between commits (rounded up to a power of two)"},
 };
@@ -93,15 +96,16 @@ static void load_one(const option_t *o)
     const char *s = secure_getenv(o->name);
     uint64_t v = o->def;
     if (o->kind == OPT_STRING) {
-        const char *val = s && *s ? s : "./mtrace.%e.%p";
+        char *field = (char *)&mt__opt + o->offset;
+        const char *val = s && *s ? s : o->text_def;
         size_t n = strlen(val);
-        if (n >= sizeof mt__opt.out) {
-            mt__warn("%s is longer than %zu bytes; using ./mtrace.%%e.%%p", o->name,
-                     sizeof mt__opt.out - 1);
-            val = "./mtrace.%e.%p";
+        if (n >= MT__OPT_TEXT) {
+            mt__warn("%s is longer than %d bytes; using '%s'", o->name, MT__OPT_TEXT - 1,
+                     o->text_def);
+            val = o->text_def;
             n = strlen(val);
         }
-        memcpy(mt__opt.out, val, n + 1);
+        memcpy(field, val, n + 1);
         return;
     }
     if (s && *s) {

@@ -3,9 +3,11 @@
  * %p is the pid, %e the command, %% a percent sign. A relative template is
  * anchored at the working directory seen at start, so a later chdir (daemons)
  * changes nothing. An existing directory is never reused: .1, .2, ... is
- * appended instead (an exec'd image keeps the pid).
+ * appended instead (an exec'd image keeps the pid). Each trace directory
+ * made is announced in MTRACE_MANIFEST, which mtrace-record reads.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,4 +89,21 @@ int mt__path_resolve(char *out, size_t cap, const char *tmpl, pid_t pid)
             return 0;
     }
     return -1;
+}
+
+void mt__path_announce(const char *dir)
+{
+    if (!mt__opt.manifest[0])
+        return;
+    char line[MT__OPT_TEXT + 1];
+    int n = snprintf(line, sizeof line, "%s\n", dir);
+    if (n <= 0 || (size_t)n >= sizeof line)
+        return;
+    /* One O_APPEND write a line: a fork child and its parent never interleave. */
+    int fd = open(mt__opt.manifest, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return;
+    ssize_t w = write(fd, line, (size_t)n);
+    (void)w;
+    close(fd);
 }

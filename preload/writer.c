@@ -445,6 +445,7 @@ int mt__writer_start(const char *dir, pid_t parent_pid)
         return -1;
     }
     running = 1;
+    mt__path_announce(dir);
     if (!mt__opt.quiet)
         mt__say("writing %s", dir);
     return 0;
