@@ -150,8 +150,10 @@ int mt_discover_traces(const char *dir, char ***paths, size_t *count)
     if (!chosen || !out) {
         rc = mt_error("out of memory");
     } else if (mt_discover_pick(found, n, chosen) == 0) {
-        rc = mt_error("no TRACE given and no trace in the current directory; record one with "
-                      "'mtrace-record PROGRAM' or pass trace directories");
+        /* A usage error (status 2), in one line: there is nothing to read. */
+        mt_error("no TRACE given and no trace in the current directory; record one with "
+                 "'mtrace-record PROGRAM' or pass trace directories");
+        rc = MT_EXIT_USAGE;
     } else {
         for (size_t i = 0; i < n; i++) {
             if (chosen[i]) {

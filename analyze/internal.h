@@ -498,7 +498,8 @@ typedef struct mt_found_trace {
 size_t mt_discover_pick(const mt_found_trace_t *t, size_t n, bool *chosen);
 /* Finds the newest run among the trace directories in DIR, says on stderr
  * which it chose, and returns them in *PATHS (malloc'd, *COUNT of them,
- * oldest first). Returns 0, or MT_EXIT_ERROR after one message (no trace). */
+ * oldest first). Returns 0; MT_EXIT_USAGE after one line when there is no
+ * trace; MT_EXIT_ERROR when the directory cannot be read. */
 int mt_discover_traces(const char *dir, char ***paths, size_t *count);
 
 #endif

@@ -266,10 +266,10 @@ Test(record, reports_default_to_the_newest_run_here)
         e2e_result_free(&r);
     }
 
-    /* In a directory without traces: one line, exit 1. */
+    /* In a directory without traces: one line, a usage error. */
     const char *argv[] = {e2e_analyze(), "top", NULL};
     e2e_run(&r, argv, NULL, "/");
-    cr_expect_eq(r.exit_code, 1);
+    cr_expect_eq(r.exit_code, 2);
     cr_expect_eq(e2e_count_lines(r.err), 1, "%s", r.err);
     cr_expect(strstr(r.err, "no trace in the current directory"), "%s", r.err);
     e2e_result_free(&r);
