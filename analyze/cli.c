@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,17 @@ void mt_cli_init(mt_cli_t *c, const char *cmd, const char *usage)
     c->ro.progress = isatty(STDERR_FILENO);
 }
 
-int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long *v)
+int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long max, long *v)
 {
     char *end;
+    errno = 0;
     long n = strtol(s, &end, 10);
-    if (end == s || *end || n < min)
-        return mt_usage_error(c->cmd, "%s %s: expected a whole number >= %ld", opt, s, min);
+    if (errno || end == s || *end || n < min || n > max) {
+        if (max == LONG_MAX)
+            return mt_usage_error(c->cmd, "%s %s: expected a whole number >= %ld", opt, s, min);
+        return mt_usage_error(c->cmd, "%s %s: expected a whole number from %ld to %ld", opt, s,
+                              min, max);
+    }
     *v = n;
     return 0;
 }
@@ -60,11 +66,11 @@ static int shared_option(mt_cli_t *c, int opt, char **argv)
 {
     switch (opt) {
     case 'n':
-        return mt_cli_long(c, "-n", optarg, 0, &c->top);
+        return mt_cli_long(c, "-n", optarg, 0, LONG_MAX, &c->top);
     case 'm':
         return parse_match(c, optarg);
     case 'd':
-        return mt_cli_long(c, "--depth", optarg, 1, &c->depth);
+        return mt_cli_long(c, "--depth", optarg, 1, LONG_MAX, &c->depth);
     case 'y':
         if (strcmp(optarg, "function") == 0)
             c->by_function = true;
@@ -138,35 +144,6 @@ int mt_cli_end(mt_cli_t *c, int rc)
         regfree(&c->match);
     c->has_match = false;
     return rc < 0 ? MT_EXIT_OK : rc;
-}
-
-int mt_parse_size(const char *s, uint64_t *v)
-{
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-')
-        return MT_EINVAL;
-    unsigned long long n = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return MT_EINVAL;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (shift && (*end == 'i' || *end == 'I'))
-        end++;
-    if (shift && (*end == 'b' || *end == 'B'))
-        end++;
-    else if (!shift && (*end == 'b' || *end == 'B'))
-        end++;
-    if (*end || (shift && n > (UINT64_MAX >> shift)))
-        return MT_EINVAL;
-    *v = (uint64_t)n << shift;
-    return 0;
 }
 
 int mt_parse_pool(const char *s, int64_t *pool)

@@ -466,25 +466,13 @@ static void print_usage(void)
     printf("\nExit status: 0 success, 1 a trace could not be read, 2 usage error.\n");
 }
 
-static int parse_long(const char *opt, const char *s, long min, long max, long *v)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(s, &end, 10);
-    if (errno || end == s || *end || n < min || n > max)
-        return mt_usage_error("fit", "%s %s: expected a whole number from %ld to %ld", opt, s,
-                              min, max);
-    *v = n;
-    return 0;
-}
-
 static int parse_chunk(mt_fit_opts_t *o, const char *s)
 {
     const char *dots = strstr(s, "..");
     char lo[64];
     if (!dots) {
         o->chunk_range = false;
-        if (mt_parse_size(s, &o->chunk_min) || !o->chunk_min)
+        if (mt_size_parse(s, &o->chunk_min) || !o->chunk_min)
             return mt_usage_error("fit", "--chunk %s: expected a size in bytes (64K) or a "
                                          "range MIN..MAX (16K..1M)", s);
         o->chunk_max = o->chunk_min;
@@ -492,8 +480,8 @@ static int parse_chunk(mt_fit_opts_t *o, const char *s)
         return 0;
     }
     size_t n = (size_t)(dots - s);
-    if (n >= sizeof(lo) || (memcpy(lo, s, n), lo[n] = '\0', mt_parse_size(lo, &o->chunk_min)) ||
-        mt_parse_size(dots + 2, &o->chunk_max) || !o->chunk_min ||
+    if (n >= sizeof(lo) || (memcpy(lo, s, n), lo[n] = '\0', mt_size_parse(lo, &o->chunk_min)) ||
+        mt_size_parse(dots + 2, &o->chunk_max) || !o->chunk_min ||
         o->chunk_max < o->chunk_min)
         return mt_usage_error("fit", "--chunk %s: expected MIN..MAX with 0 < MIN <= MAX, "
                                      "e.g. 16K..1M", s);
@@ -516,7 +504,7 @@ static int fit_option(void *ctx, int opt, const char *arg)
         o->classes_spec = arg;
         return 0;
     case 'k':
-        return parse_long("--optimize", arg, 1, MAX_OPTIMIZE_K, &o->k);
+        return mt_cli_long(&o->cli, "--optimize", arg, 1, MAX_OPTIMIZE_K, &o->k);
     case 'C':
         return parse_chunk(o, arg);
     case 'p':
@@ -529,9 +517,9 @@ static int fit_option(void *ctx, int opt, const char *arg)
         o->by_stack = true;
         return 0;
     case 'n':
-        return parse_long("-n", arg, 0, INT32_MAX, &o->cli.top);
+        return mt_cli_long(&o->cli, "-n", arg, 0, INT32_MAX, &o->cli.top);
     case 'd':
-        return parse_long("--depth", arg, 1, MT_MAX_FRAMES * 8, &o->cli.depth);
+        return mt_cli_long(&o->cli, "--depth", arg, 1, MT_MAX_FRAMES * 8, &o->cli.depth);
     case 'h':
         print_usage();
         return -1;

@@ -28,7 +28,7 @@ static const char usage[] =
     "                         (live at the moment of peak heap), live (live at\n"
     "                         the end), temp (temporary allocations: freed by\n"
     "                         the same thread before its next allocation)\n"
-    "      --min-size B       count only allocations of at least B bytes (K/M/G)\n"
+    "      --min-size B       count only allocations of at least B bytes (K/M/G/T)\n"
     "      --max-size B       count only allocations of at most B bytes\n"
     "  -m, --match REGEX      keep stacks with a frame whose function, file or\n"
     "                         module matches REGEX (POSIX extended)\n"
@@ -256,12 +256,12 @@ static int top_option(void *ctx, int opt, const char *arg)
     }
     case 'a':
     case 'b':
-        if (mt_parse_size(arg, opt == 'a' ? &o->cli.ro.min_size : &o->cli.ro.max_size))
+        if (mt_size_parse(arg, opt == 'a' ? &o->cli.ro.min_size : &o->cli.ro.max_size))
             return mt_usage_error("top", "--%s %s: expected a size in bytes, e.g. 4096 or 64K",
                                   opt == 'a' ? "min-size" : "max-size", arg);
         return 0;
     case 'i':
-        return mt_cli_long(&o->cli, "-i", arg, 1, &o->cli.interval_ms);
+        return mt_cli_long(&o->cli, "-i", arg, 1, LONG_MAX, &o->cli.interval_ms);
     default:
         return MT_CLI_SHARED;
     }

@@ -8,6 +8,7 @@
 #ifndef MT_ANALYZE_INTERNAL_H
 #define MT_ANALYZE_INTERNAL_H
 
+#include <limits.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common.h" /* mt_size_parse, the table and vector */
 #include "format.h"
 
 #define MT_PROGNAME "mtrace-analyze"
@@ -402,9 +404,10 @@ void mt_cli_init(mt_cli_t *c, const char *cmd, const char *usage);
 int mt_cli_parse(mt_cli_t *c, int argc, char **argv, const char *shortopts,
                  const struct option *longopts, int (*own)(void *ctx, int opt, const char *arg),
                  void *ctx);
-/* Parses OPT's value S as a whole number >= MIN into *V. Returns 0 or
+/* Parses OPT's value S as a whole number from MIN to MAX (LONG_MAX: no
+ * upper bound) into *V. Returns 0 or
  * MT_EXIT_USAGE (printed). */
-int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long *v);
+int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long max, long *v);
 /* Returns 0 when some TRACE was given, else prints a usage error and
  * returns MT_EXIT_USAGE. */
 int mt_cli_need_traces(const mt_cli_t *c);
@@ -437,8 +440,6 @@ void mt_cli_json_begin(mt_json_t *j, const mt_cli_t *c);
 /* Closes that object and ends the document; reports malformed output. */
 void mt_cli_json_end(mt_json_t *j, const mt_cli_t *c);
 
-/* Parses a byte size with an optional K/M/G/T suffix (binary). */
-int mt_parse_size(const char *s, uint64_t *v);
 /* Parses --pool: "all", a pool id (a number), or a pool name, whose id is
  * mt_pool_id(NAME) (mtrace/mtrace.h). MT_EINVAL for "" or "-...". */
 int mt_parse_pool(const char *s, int64_t *pool);

@@ -156,6 +156,36 @@ Test(options, verbose_prints_resolved_options)
     e2e_result_free(&r);
 }
 
+/* docs/OPTIONS.md documents MTRACE_MAP_MAX up to 16T and sizes in K/M/G/T
+ * with an optional i and B: all of them are taken without a warning, and
+ * the resolved values are the bytes they name. */
+Test(options, sizes_take_every_documented_suffix)
+{
+    const char *argv[] = {"leaky", NULL};
+    const char *env[] = {"MTRACE_VERBOSE=1", "MTRACE_MAP_MAX=16T", "MTRACE_SAMPLE=64KiB", NULL};
+    e2e_result_t r;
+
+    e2e_run_traced(&r, argv, env);
+    cr_assert_eq(r.exit_code, 0);
+    cr_expect_str_eq(r.out, "leaky: leaked 13288 bytes in 13 blocks\n");
+    cr_expect(strstr(r.err, "warning") == NULL, "a documented size was rejected: %s", r.err);
+    cr_expect(strstr(r.err, "MTRACE_MAP_MAX     17592186044416 ") != NULL,
+              "MTRACE_MAP_MAX=16T is not 2^44 bytes: %s", r.err);
+    cr_expect(strstr(r.err, "MTRACE_SAMPLE      65536 ") != NULL,
+              "MTRACE_SAMPLE=64KiB is not 65536 bytes: %s", r.err);
+    e2e_result_free(&r);
+
+    char *dirs[4];
+    int n = e2e_list_dirs(e2e_tmpdir(), dirs, 4);
+    cr_assert_eq(n, 1);
+    char *info = e2e_info(dirs[0]);
+    cr_expect_eq(e2e_int(info, "sample_interval"), 65536);
+    cr_expect_eq(e2e_int(info, "alloc_calls"), 39);
+    cr_expect_eq(e2e_int(info, "alloc_bytes"), 23256);
+    free(info);
+    e2e_free_list(dirs, n);
+}
+
 Test(options, bad_depth_warns_once)
 {
     const char *argv[] = {"leaky", NULL};
