@@ -12,7 +12,7 @@
 
 #include "common.h"
 #include "internal.h"
-#define MTRACE_NO_ANNOTATIONS /* the pool constants and mt_pool_id only */
+#define MTRACE_NO_ANNOTATIONS /* MT_POOL_NAME_MAX and mt_pool_id only */
 #include "mtrace/mtrace.h"
 
 /* ---- sizeclass.c: class tables ----------------------------------------- */

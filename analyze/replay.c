@@ -21,8 +21,6 @@
 
 #include "common.h"
 #include "internal.h"
-#define MTRACE_NO_ANNOTATIONS /* only the pool constants */
-#include "mtrace/mtrace.h"
 
 /* ---- live allocations of one address space ----------------------------
  * Entries in an array (freed ones chained for reuse), found by ptr through
@@ -376,7 +374,7 @@ static int replay_event(mt_replay_t *rp, cursor_t *c)
         if (!pool || (rp->opt.pool != MT_POOL_ALL && e->arg[1] != (uint64_t)rp->opt.pool))
             return 0;
         if (e->type == MT_EV_POOL_ALLOC && e->kind >= MT_POOL_KIND_NAME)
-            return 0; /* a pool's name (mtrace/mtrace.h), not an object */
+            return 0; /* a pool's name (format.h), not an object */
         if (e->type == MT_EV_POOL_ALLOC)
             return on_alloc(rp, c, e);
         on_free(rp, c, e);

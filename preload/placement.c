@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,7 +341,7 @@ static void query(uint64_t now, int final)
     if (!npages)
         return;
     uint64_t ts = mt__now(), t0 = clock_ns();
-    long rc = syscall(SYS_move_pages, 0, (unsigned long)npages, pages, NULL, status, 0);
+    long rc = mt__sys_move_pages(0, (unsigned long)npages, pages, NULL, status, 0);
     uint64_t spent = clock_ns() - t0;
     if (rc < 0) {
         mt__warn_once(MT__WARN_NUMA, "move_pages cannot report page placement (%s); the trace "
