@@ -13,46 +13,50 @@
 #include "builtin.h"
 #include "internal.h"
 
-static const char usage[] =
-    "usage: mtrace-analyze top [options] TRACE...\n"
-    "\n"
-    "Ranks allocation stacks by what they allocated. Several TRACEs (a process\n"
-    "and its fork/exec children) are replayed together on one timeline; the\n"
-    "same stack in several of them is one entry. With sampling (the default)\n"
-    "per-stack numbers are estimates and totals are exact; with\n"
-    "MTRACE_SAMPLE=all everything is exact.\n"
-    "\n"
-    "Options:\n"
-    "  -n, --top N            show N entries (default 10; 0 = all)\n"
-    "  -s, --sort KEY         bytes (allocated, default), count (calls), peak\n"
-    "                         (live at the moment of peak heap), live (live at\n"
-    "                         the end), temp (temporary allocations: freed by\n"
-    "                         the same thread before its next allocation)\n"
-    "      --min-size B       count only allocations of at least B bytes (K/M/G/T)\n"
-    "      --max-size B       count only allocations of at most B bytes\n"
-    "  -m, --match REGEX      keep stacks with a frame whose function, file or\n"
-    "                         module matches REGEX (POSIX extended)\n"
-    "  -d, --depth D          show D frames per entry (default 12 in text, all in JSON)\n"
-    "      --by function|stack  group by allocating function (the innermost\n"
-    "                         frame) or by whole stack (default)\n"
-    "      --pool NAME        report the pool allocations (annotation API) of the\n"
-    "                         pool NAME (or a pool id), or of every pool: 'all'\n"
-    "  -i, --interval MS      live mode: re-read the traces every MS ms and print\n"
-    "                         again, until interrupted (works while recording)\n"
-    "      --json[=pretty|compact]  print JSON (compact in live mode, one line\n"
-    "                         per refresh). Keys: total_bytes, total_count,\n"
-    "                         total_exact, estimated, sample_interval, complete,\n"
-    "                         sort, peak_bytes, peak_ns, live_bytes, live_count,\n"
-    "                         temp_count, traces: [{trace, pid, command, complete,\n"
-    "                         sample_interval, events, unknown_frees}], stacks:\n"
-    "                         [{bytes, count, peak_bytes, live_bytes, live_count,\n"
-    "                         temp_count, min_size, max_size, stacks, frames:\n"
-    "                         [{function, file, line, module, address (hex\n"
-    "                         string), inlined, offset (when file is null)}]}];\n"
-    "                         frames innermost first, unknown parts null.\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "Exit status: 0 success, 1 a trace could not be read, 2 usage error.\n";
+static const mt_opt_t options[] = {
+    MT_OPT_TOP("show N entries (default 10; 0 = all)"),
+    {'s', 's', "sort", required_argument, "KEY",
+     "bytes (allocated, default), count (calls), peak\n"
+     "(live at the moment of peak heap), live (live at\n"
+     "the end), temp (temporary allocations: freed by\n"
+     "the same thread before its next allocation)"},
+    {'a', 0, "min-size", required_argument, "B",
+     "count only allocations of at least B bytes (K/M/G/T)"},
+    {'b', 0, "max-size", required_argument, "B", "count only allocations of at most B bytes"},
+    MT_OPT_MATCH("keep stacks with a frame whose function, file or\n"
+                 "module matches REGEX (POSIX extended)"),
+    MT_OPT_DEPTH("show D frames per entry (default 12 in text, all in JSON)"),
+    MT_OPT_BY("group by allocating function (the innermost\n"
+              "frame) or by whole stack (default)"),
+    MT_OPT_POOL("report the pool allocations (annotation API) of the\n"
+                "pool NAME (or a pool id), or of every pool: 'all'"),
+    {'i', 'i', "interval", required_argument, "MS",
+     "live mode: re-read the traces every MS ms and print\n"
+     "again, until interrupted (works while recording)"},
+    MT_OPT_JSON("print JSON (compact in live mode, one line per\n"
+                "refresh); keys below"),
+    MT_OPT_HELP,
+    MT_OPT_END,
+};
+
+static const mt_help_t help = {
+    .synopsis = "[options] TRACE...",
+    .about = "Ranks allocation stacks by what they allocated. Several TRACEs (a process\n"
+             "and its fork/exec children) are replayed together on one timeline; the\n"
+             "same stack in several of them is one entry. With sampling (the default)\n"
+             "per-stack numbers are estimates and totals are exact; with\n"
+             "MTRACE_SAMPLE=all everything is exact.\n",
+    .opts = options,
+    .json = "total_bytes, total_count, total_exact, estimated, sample_interval, complete, "
+            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], sort, by, peak_bytes, peak_ns, live_bytes, live_count, "
+            "temp_count, entries, stacks: [{bytes, count, peak_bytes, live_bytes, live_count, "
+            "temp_count, min_size, max_size, stacks, frames: [{function, file, line, module, address, inlined, offset}]}]",
+    .json_notes = "  by is 'stack' or 'function'; entries counts all entries, also those\n"
+                  "  -n leaves out; an entry's stacks counts the recorded stacks it merges;\n"
+                  "  min_size and max_size are its smallest and largest request. Frames\n"
+                  "  innermost first, unknown parts null; address is a hex string, offset\n"
+                  "  (from the module) is there when file is null.\n",
+};
 
 enum sort_key { SORT_BYTES, SORT_COUNT, SORT_PEAK, SORT_LIVE, SORT_TEMP };
 static const char *const sort_names[] = {"bytes", "count", "peak", "live", "temp"};
@@ -269,23 +273,9 @@ static int top_option(void *ctx, int opt, const char *arg)
 
 int cmd_top(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        MT_CLI_OPT_TOP,
-        {"sort", required_argument, NULL, 's'},
-        {"min-size", required_argument, NULL, 'a'},
-        {"max-size", required_argument, NULL, 'b'},
-        MT_CLI_OPT_MATCH,
-        MT_CLI_OPT_DEPTH,
-        MT_CLI_OPT_BY,
-        MT_CLI_OPT_POOL,
-        {"interval", required_argument, NULL, 'i'},
-        MT_CLI_OPT_JSON,
-        MT_CLI_OPT_HELP,
-        {NULL, 0, NULL, 0},
-    };
     top_opts_t o = {.sort = SORT_BYTES};
-    mt_cli_init(&o.cli, "top", usage);
-    int rc = mt_cli_parse(&o.cli, argc, argv, ":n:s:m:d:i:h", longopts, top_option, &o);
+    mt_cli_init(&o.cli, "top", &help);
+    int rc = mt_cli_parse(&o.cli, argc, argv, top_option, &o);
     if (!rc && o.cli.ro.max_size && o.cli.ro.min_size > o.cli.ro.max_size)
         rc = mt_usage_error("top", "--min-size is larger than --max-size");
     if (!rc)
