@@ -1,8 +1,9 @@
 /* options.c - the one table of MTRACE_* options, read once at start.
  *
- * Read with secure_getenv. Sizes take K/M/G/T suffixes (common/size.c), booleans 1/0, yes/no,
- * on/off. A bad value gets one warning and the default; an out-of-range value
- * is clipped with a warning. docs/OPTIONS.md documents the same table.
+ * Read with secure_getenv. Sizes take K/M/G/T suffixes (common/size.c),
+ * booleans 1/0, yes/no, on/off. A bad value gets one warning and the default;
+ * an out-of-range value is clipped with a warning. docs/OPTIONS.md documents
+ * the same table (tests/e2e/test-options.c checks that they agree).
  */
 #include <errno.h>
 #include <stdlib.h>
