@@ -3,13 +3,17 @@
  * Adding a new subcommand FOO:
  *  1. Write analyze/cmd-FOO.c defining `int cmd_FOO(int argc, char **argv)`.
  *     argv[0] is "FOO" (the dispatcher has already consumed its own
- *     options). Parse with mt_cli_parse (cli.c): it handles the shared
- *     options (-n, --match, --depth, --by, --pool, --json, --help) that
- *     FOO's longopts name, and passes the others to FOO's own handler.
- *  2. Give it a `static const char usage[]` for mt_cli_init; --help prints
- *     it to stdout and the command exits with MT_EXIT_OK;
- *     `mtrace-analyze help FOO` runs exactly that. Document the --json keys
- *     scripts may rely on there.
+ *     options). Describe each option once, as a row of a `static const
+ *     mt_opt_t options[]` (internal.h): getopt's tables and the --help line
+ *     both come from it. Use the MT_OPT_* rows for the shared options
+ *     (-n, --match, --depth, --by, --pool, --json, --help) and end with
+ *     MT_OPT_END. Parse with mt_cli_parse (cli.c): it handles the shared
+ *     options and passes the others to FOO's own handler.
+ *  2. Give it a `static const mt_help_t help` for mt_cli_init: synopsis,
+ *     what it does, the options, and in .json every key --json may print
+ *     (tests/e2e/test-json-keys.c compares them with a real run; add FOO
+ *     there). --help prints it to stdout and the command exits with
+ *     MT_EXIT_OK; `mtrace-analyze help FOO` runs exactly that.
  *  3. Report failures with `return mt_error(...)` (MT_EXIT_ERROR) or
  *     `return mt_usage_error("FOO", ...)` (MT_EXIT_USAGE): one line naming the
  *     operation, the cause and the next step. Never exit(); main() exits, and

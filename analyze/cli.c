@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,60 @@
 
 /* ---- options --------------------------------------------------------------- */
 
-void mt_cli_init(mt_cli_t *c, const char *cmd, const char *usage)
+#define HELP_COL 25 /* where option help starts */
+#define WRAP_COL 78
+#define MAX_OPTS 32
+
+void mt_help_print(const mt_help_t *h, const char *cmd, FILE *out)
+{
+    fprintf(out, "usage: %s %s %s\n\n%s\nOptions:\n", MT_PROGNAME, cmd, h->synopsis, h->about);
+    for (const mt_opt_t *o = h->opts; o->name; o++) {
+        char label[128];
+        int n = o->shrt ? snprintf(label, sizeof(label), "  -%c, --%s", o->shrt, o->name)
+                    : snprintf(label, sizeof(label), "      --%s", o->name);
+        if (o->arg && n > 0 && (size_t)n < sizeof(label))
+            snprintf(label + n, sizeof(label) - (size_t)n, "%s%s",
+                     o->has_arg == optional_argument ? "" : " ", o->arg);
+        n = (int)strlen(label);
+        fprintf(out, "%s%*s", label, n < HELP_COL ? HELP_COL - n : 2, "");
+        for (const char *p = o->help; *p;) {
+            const char *nl = strchr(p, '\n');
+            int len = nl ? (int)(nl - p) : (int)strlen(p);
+            fprintf(out, "%s%.*s\n", p == o->help ? "" : "                         ", len, p);
+            p += len + (nl != NULL);
+        }
+    }
+    if (h->json) {
+        /* The keys, wrapped after a comma or a space. */
+        fputs("\nJSON keys (--json):\n ", out);
+        int col = 1;
+        for (const char *p = h->json; *p;) {
+            const char *sp = strchr(p, ' ');
+            int len = sp ? (int)(sp - p) : (int)strlen(p);
+            if (col + 1 + len > WRAP_COL) {
+                fputs("\n ", out);
+                col = 1;
+            }
+            fprintf(out, " %.*s", len, p);
+            col += 1 + len;
+            p += len + (sp != NULL);
+        }
+        fputs("\n", out);
+        if (h->json_notes)
+            fprintf(out, "\n%s", h->json_notes);
+    }
+    if (h->extra)
+        h->extra(out);
+    fprintf(out, "\nExit status: %s\n",
+            h->exit_status ? h->exit_status
+                           : "0 success, 1 a trace could not be read, 2 usage error.");
+}
+
+void mt_cli_init(mt_cli_t *c, const char *cmd, const mt_help_t *help)
 {
     memset(c, 0, sizeof(*c));
     c->cmd = cmd;
-    c->usage = usage;
+    c->help = help;
     c->top = 10;
     c->depth = -1;
     c->json = -1;
@@ -30,12 +80,17 @@ void mt_cli_init(mt_cli_t *c, const char *cmd, const char *usage)
     c->ro.progress = isatty(STDERR_FILENO);
 }
 
-int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long *v)
+int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long max, long *v)
 {
     char *end;
+    errno = 0;
     long n = strtol(s, &end, 10);
-    if (end == s || *end || n < min)
-        return mt_usage_error(c->cmd, "%s %s: expected a whole number >= %ld", opt, s, min);
+    if (errno || end == s || *end || n < min || n > max) {
+        if (max == LONG_MAX)
+            return mt_usage_error(c->cmd, "%s %s: expected a whole number >= %ld", opt, s, min);
+        return mt_usage_error(c->cmd, "%s %s: expected a whole number from %ld to %ld", opt, s,
+                              min, max);
+    }
     *v = n;
     return 0;
 }
@@ -60,11 +115,11 @@ static int shared_option(mt_cli_t *c, int opt, char **argv)
 {
     switch (opt) {
     case 'n':
-        return mt_cli_long(c, "-n", optarg, 0, &c->top);
+        return mt_cli_long(c, "-n", optarg, 0, LONG_MAX, &c->top);
     case 'm':
         return parse_match(c, optarg);
     case 'd':
-        return mt_cli_long(c, "--depth", optarg, 1, &c->depth);
+        return mt_cli_long(c, "--depth", optarg, 1, LONG_MAX, &c->depth);
     case 'y':
         if (strcmp(optarg, "function") == 0)
             c->by_function = true;
@@ -88,7 +143,7 @@ static int shared_option(mt_cli_t *c, int opt, char **argv)
             return mt_usage_error(c->cmd, "--json=%s: expected 'pretty' or 'compact'", optarg);
         return 0;
     case 'h':
-        fputs(c->usage, stdout);
+        mt_help_print(c->help, c->cmd, stdout);
         return -1;
     case ':':
         return mt_usage_error(c->cmd, "option '%s' needs a value", argv[optind - 1]);
@@ -97,10 +152,25 @@ static int shared_option(mt_cli_t *c, int opt, char **argv)
     }
 }
 
-int mt_cli_parse(mt_cli_t *c, int argc, char **argv, const char *shortopts,
-                 const struct option *longopts, int (*own)(void *ctx, int opt, const char *arg),
-                 void *ctx)
+int mt_cli_parse(mt_cli_t *c, int argc, char **argv,
+                 int (*own)(void *ctx, int opt, const char *arg), void *ctx)
 {
+    /* getopt's tables, from the one table of options. */
+    struct option longopts[MAX_OPTS + 1];
+    char shortopts[3 * MAX_OPTS + 2] = ":";
+    size_t n = 0, ns = 1;
+    for (const mt_opt_t *o = c->help->opts; o->name && n < MAX_OPTS; o++, n++) {
+        longopts[n] = (struct option){o->name, o->has_arg, NULL, o->val};
+        if (o->shrt) {
+            shortopts[ns++] = o->shrt;
+            if (o->has_arg != no_argument)
+                shortopts[ns++] = ':';
+            if (o->has_arg == optional_argument)
+                shortopts[ns++] = ':';
+        }
+    }
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+    shortopts[ns] = '\0';
     int opt, rc = 0;
     optind = 0; /* glibc: full re-initialisation of getopt */
     opterr = 0;
@@ -147,35 +217,6 @@ int mt_cli_end(mt_cli_t *c, int rc)
         regfree(&c->match);
     c->has_match = false;
     return rc < 0 ? MT_EXIT_OK : rc;
-}
-
-int mt_parse_size(const char *s, uint64_t *v)
-{
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-')
-        return MT_EINVAL;
-    unsigned long long n = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return MT_EINVAL;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (shift && (*end == 'i' || *end == 'I'))
-        end++;
-    if (shift && (*end == 'b' || *end == 'B'))
-        end++;
-    else if (!shift && (*end == 'b' || *end == 'B'))
-        end++;
-    if (*end || (shift && n > (UINT64_MAX >> shift)))
-        return MT_EINVAL;
-    *v = (uint64_t)n << shift;
-    return 0;
 }
 
 int mt_parse_pool(const char *s, int64_t *pool)

@@ -22,60 +22,65 @@
 #define MAX_CHUNK_CANDIDATES (1u << 20)
 #define MAX_OPTIMIZE_K 4096
 
-static const char usage[] =
-    "usage: mtrace-analyze fit [options] TRACE...\n"
-    "\n"
-    "How well the requested sizes fit a set of size classes: the exact size\n"
-    "histogram, the bytes lost rounding each request up to the smallest class\n"
-    "that holds it (internal fragmentation), the K classes that would lose the\n"
-    "least, and for a pool that carves fixed-size chunks into objects of one\n"
-    "class each, what the chunk size adds. Requests above the largest class\n"
-    "are counted apart as oversize and not rounded. With sampling (the\n"
-    "default) counts and bytes are estimates from the sample weights; with\n"
-    "MTRACE_SAMPLE=all they are exact.\n"
-    "\n"
-    "Options:\n"
-    "  -c, --classes SPEC     the classes in use: jemalloc (default), glibc,\n"
-    "                         tcmalloc, mimalloc, or a comma-separated list of\n"
-    "                         sizes in bytes, K and M allowed (16,32,48,1K)\n"
-    "  -k, --optimize K       also find the K classes with the least rounding\n"
-    "                         waste for these requests, the largest being the\n"
-    "                         largest request (exact; dynamic programming)\n"
-    "      --chunk SIZE       pool chunk fit: objects per chunk, tail waste per\n"
-    "                         chunk and total waste when chunks of SIZE bytes\n"
-    "                         are carved into objects of each class\n"
-    "      --chunk MIN..MAX   the same for the best chunk size among MIN, MAX\n"
-    "                         and every multiple of 4 KiB between them\n"
-    "      --pool NAME        fit the requests of pool NAME (the annotation API,\n"
-    "                         mtrace/mtrace.h; NAME or a numeric pool id), or\n"
-    "                         of every pool with 'all', instead of malloc's\n"
-    "      --by-stack         list the stacks that waste the most under the\n"
-    "                         classes in use\n"
-    "  -m, --match REGEX      keep only stacks with a frame whose function, file\n"
-    "                         or module matches REGEX (POSIX extended)\n"
-    "  -n, --top N            show N sizes and N stacks (default 10; 0 = all)\n"
-    "  -d, --depth D          frames per stack with --by-stack (default 8)\n"
-    "      --json[=pretty|compact]  print JSON. Keys: requested_bytes,\n"
-    "                         waste_bytes (under the classes in use),\n"
-    "                         waste_percent, allocations, oversize_count,\n"
-    "                         oversize_bytes, estimated, sample_interval,\n"
-    "                         complete, pool, pool_id, classes_name, classes\n"
-    "                         [...], sizes [{size, count, bytes, class, waste}]\n"
-    "                         (every distinct size, ascending; class null when\n"
-    "                         oversize), top_sizes [{size, count, bytes}],\n"
-    "                         buckets [{min, max, count, bytes}], pools [{id,\n"
-    "                         name, count, bytes}], optimal {k, classes [...],\n"
-    "                         waste_bytes, waste_percent, chunk} with --optimize,\n"
-    "                         chunk {size, classes [{class, objects, tail_bytes,\n"
-    "                         count}], rounding_waste_bytes, tail_waste_bytes,\n"
-    "                         waste_bytes, unfit_count, unfit_bytes} with\n"
-    "                         --chunk, chunk_search {min, max, step,\n"
-    "                         candidates} with a range, stacks [{waste_bytes,\n"
-    "                         bytes, count, oversize_count, frames}] with\n"
-    "                         --by-stack, traces [...]\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "Built-in class tables:\n";
+static void print_classes(FILE *out);
+
+static const mt_opt_t options[] = {
+    {'c', 'c', "classes", required_argument, "SPEC",
+     "the classes in use: jemalloc (default), glibc,\n"
+     "tcmalloc, mimalloc, or a comma-separated list of\n"
+     "sizes in bytes, K and M allowed (16,32,48,1K)"},
+    {'k', 'k', "optimize", required_argument, "K",
+     "also find the K classes with the least rounding\n"
+     "waste for these requests, the largest being the\n"
+     "largest request (exact; dynamic programming)"},
+    {'C', 0, "chunk", required_argument, "SIZE",
+     "pool chunk fit: objects per chunk, tail waste per\n"
+     "chunk and total waste when chunks of SIZE bytes\n"
+     "are carved into objects of each class\n"
+     "--chunk MIN..MAX: the same for the best chunk size\n"
+     "among MIN, MAX and every multiple of 4 KiB between"},
+    MT_OPT_POOL("fit the requests of pool NAME (the annotation API,\n"
+                "mtrace/mtrace.h; NAME or a numeric pool id), or\n"
+                "of every pool with 'all', instead of malloc's"),
+    {'S', 0, "by-stack", no_argument, NULL,
+     "list the stacks that waste the most under the\n"
+     "classes in use"},
+    MT_OPT_MATCH("keep only stacks with a frame whose function, file\n"
+                 "or module matches REGEX (POSIX extended)"),
+    MT_OPT_TOP("show N sizes and N stacks (default 10; 0 = all)"),
+    MT_OPT_DEPTH("frames per stack with --by-stack (default 8)"),
+    MT_OPT_JSON("print JSON; keys below"),
+    MT_OPT_HELP,
+    MT_OPT_END,
+};
+
+static const mt_help_t help = {
+    .synopsis = "[options] TRACE...",
+    .about = "How well the requested sizes fit a set of size classes: the exact size\n"
+             "histogram, the bytes lost rounding each request up to the smallest class\n"
+             "that holds it (internal fragmentation), the K classes that would lose the\n"
+             "least, and for a pool that carves fixed-size chunks into objects of one\n"
+             "class each, what the chunk size adds. Requests above the largest class\n"
+             "are counted apart as oversize and not rounded. With sampling (the\n"
+             "default) counts and bytes are estimates from the sample weights; with\n"
+             "MTRACE_SAMPLE=all they are exact.\n",
+    .opts = options,
+    .json = "requested_bytes, waste_bytes, waste_percent, allocations, oversize_count, "
+            "oversize_bytes, estimated, sample_interval, complete, traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], pool, "
+            "pool_id, classes_name, classes: [...], sizes: [{size, count, bytes, class, waste}], "
+            "top_sizes: [{size, count, bytes}], buckets: [{min, max, count, bytes}], pools: "
+            "[{id, name, count, bytes}], optimal: {k, classes: [...], waste_bytes, "
+            "waste_percent, chunk: {...}}, chunk: {size, classes: [{class, objects, tail_bytes, "
+            "count}], rounding_waste_bytes, tail_waste_bytes, waste_bytes, unfit_count, "
+            "unfit_bytes}, chunk_search: {min, max, step, candidates}, stacks: [{waste_bytes, "
+            "bytes, count, oversize_count, min_size, max_size, frames: [{function, file, line, module, address, inlined, offset}]}]",
+    .json_notes = "  waste_bytes is under the classes in use; sizes lists every distinct\n"
+                  "  size, ascending, with class null when oversize; pool_id is there for\n"
+                  "  one pool; optimal is there with --optimize, chunk with --chunk,\n"
+                  "  chunk_search with a --chunk range, stacks with --by-stack (min_size\n"
+                  "  and max_size: a stack's smallest and largest request).\n",
+    .extra = print_classes,
+};
 
 /* ---- output ---------------------------------------------------------------- */
 
@@ -448,42 +453,30 @@ static void print_json(const mt_fit_opts_t *o, mt_session_t *s, const mt_fit_col
 
 /* ---- command ------------------------------------------------------------- */
 
-static void print_usage(void)
+/* fit's part of --help: the built-in class tables and where they come from. */
+static void print_classes(FILE *out)
 {
-    fputs(usage, stdout);
+    fputs("\nBuilt-in class tables:\n", out);
     for (int i = 0; mt_classes_builtin_names[i]; i++) {
         /* Wrap the provenance at 76 columns, indented. */
-        printf("  %-10s", mt_classes_builtin_names[i]);
+        fprintf(out, "  %-10s", mt_classes_builtin_names[i]);
         const char *p = mt_classes_builtin_sources[i];
         int col = 12;
         while (*p) {
             const char *sp = strchr(p, ' ');
             int len = sp ? (int)(sp - p) : (int)strlen(p);
             if (col + len + 1 > 78) {
-                printf("\n            ");
+                fputs("\n            ", out);
                 col = 12;
             }
-            printf(" %.*s", len, p);
+            fprintf(out, " %.*s", len, p);
             col += len + 1;
             p += len;
             while (*p == ' ')
                 p++;
         }
-        printf("\n");
+        fputs("\n", out);
     }
-    printf("\nExit status: 0 success, 1 a trace could not be read, 2 usage error.\n");
-}
-
-static int parse_long(const char *opt, const char *s, long min, long max, long *v)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(s, &end, 10);
-    if (errno || end == s || *end || n < min || n > max)
-        return mt_usage_error("fit", "%s %s: expected a whole number from %ld to %ld", opt, s,
-                              min, max);
-    *v = n;
-    return 0;
 }
 
 static int parse_chunk(mt_fit_opts_t *o, const char *s)
@@ -492,7 +485,7 @@ static int parse_chunk(mt_fit_opts_t *o, const char *s)
     char lo[64];
     if (!dots) {
         o->chunk_range = false;
-        if (mt_parse_size(s, &o->chunk_min) || !o->chunk_min)
+        if (mt_size_parse(s, &o->chunk_min) || !o->chunk_min)
             return mt_usage_error("fit", "--chunk %s: expected a size in bytes (64K) or a "
                                          "range MIN..MAX (16K..1M)", s);
         o->chunk_max = o->chunk_min;
@@ -500,8 +493,8 @@ static int parse_chunk(mt_fit_opts_t *o, const char *s)
         return 0;
     }
     size_t n = (size_t)(dots - s);
-    if (n >= sizeof(lo) || (memcpy(lo, s, n), lo[n] = '\0', mt_parse_size(lo, &o->chunk_min)) ||
-        mt_parse_size(dots + 2, &o->chunk_max) || !o->chunk_min ||
+    if (n >= sizeof(lo) || (memcpy(lo, s, n), lo[n] = '\0', mt_size_parse(lo, &o->chunk_min)) ||
+        mt_size_parse(dots + 2, &o->chunk_max) || !o->chunk_min ||
         o->chunk_max < o->chunk_min)
         return mt_usage_error("fit", "--chunk %s: expected MIN..MAX with 0 < MIN <= MAX, "
                                      "e.g. 16K..1M", s);
@@ -515,7 +508,7 @@ static int parse_chunk(mt_fit_opts_t *o, const char *s)
 
 /* The options of fit alone (mt_cli_parse's OWN), and its own forms of
  * shared ones: -n and --depth with upper bounds, --pool that keeps the name
- * given, --help with the class tables. */
+ * given. */
 static int fit_option(void *ctx, int opt, const char *arg)
 {
     mt_fit_opts_t *o = ctx;
@@ -524,7 +517,7 @@ static int fit_option(void *ctx, int opt, const char *arg)
         o->classes_spec = arg;
         return 0;
     case 'k':
-        return parse_long("--optimize", arg, 1, MAX_OPTIMIZE_K, &o->k);
+        return mt_cli_long(&o->cli, "--optimize", arg, 1, MAX_OPTIMIZE_K, &o->k);
     case 'C':
         return parse_chunk(o, arg);
     case 'p':
@@ -537,12 +530,9 @@ static int fit_option(void *ctx, int opt, const char *arg)
         o->by_stack = true;
         return 0;
     case 'n':
-        return parse_long("-n", arg, 0, INT32_MAX, &o->cli.top);
+        return mt_cli_long(&o->cli, "-n", arg, 0, INT32_MAX, &o->cli.top);
     case 'd':
-        return parse_long("--depth", arg, 1, MT_MAX_FRAMES * 8, &o->cli.depth);
-    case 'h':
-        print_usage();
-        return -1;
+        return mt_cli_long(&o->cli, "--depth", arg, 1, MT_MAX_FRAMES * 8, &o->cli.depth);
     default:
         return MT_CLI_SHARED;
     }
@@ -565,22 +555,9 @@ static int report(void *ctx, mt_session_t *s)
 
 int cmd_fit(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"classes", required_argument, NULL, 'c'},
-        {"optimize", required_argument, NULL, 'k'},
-        {"chunk", required_argument, NULL, 'C'},
-        MT_CLI_OPT_POOL,
-        {"by-stack", no_argument, NULL, 'S'},
-        MT_CLI_OPT_MATCH,
-        MT_CLI_OPT_TOP,
-        MT_CLI_OPT_DEPTH,
-        MT_CLI_OPT_JSON,
-        MT_CLI_OPT_HELP,
-        {NULL, 0, NULL, 0},
-    };
     mt_fit_opts_t o = {.classes_spec = "jemalloc"};
-    mt_cli_init(&o.cli, "fit", NULL);
-    int rc = mt_cli_parse(&o.cli, argc, argv, ":c:k:m:n:d:h", longopts, fit_option, &o);
+    mt_cli_init(&o.cli, "fit", &help);
+    int rc = mt_cli_parse(&o.cli, argc, argv, fit_option, &o);
     if (!rc) {
         const char *bad = NULL;
         int err = mt_classes_parse(o.classes_spec, &o.classes, &bad);

@@ -14,56 +14,66 @@
 #include "builtin.h"
 #include "flame.h"
 
-static const char usage[] =
-    "usage: mtrace-analyze flamegraph [options] TRACE...\n"
-    "\n"
-    "Draws the allocation stacks of the TRACEs (a process and its children are\n"
-    "merged) as a flame graph: one self-contained interactive SVG (click a frame\n"
-    "to zoom, 'Search' or Ctrl-F to highlight frames by regex, hover for the\n"
-    "value and percent; colours by module), or folded stacks for flamegraph.pl,\n"
-    "inferno or speedscope. A frame is a function (module+0xOFFSET without\n"
-    "symbols); inlined functions are frames of their own. Values are exact with\n"
-    "MTRACE_SAMPLE=all, estimates when sampled.\n"
-    "\n"
-    "Options:\n"
-    "  -w, --weight W         what a frame's width is: bytes (allocated, default),\n"
-    "                         count (calls), live (bytes live at the end), peak\n"
-    "                         (bytes live at the peak heap), temp (temporary\n"
-    "                         allocations: freed by the same thread before its\n"
-    "                         next allocation)\n"
-    "      --folded           print folded stacks, one line per stack: frames\n"
-    "                         root first, ';'-separated, a space and the value\n"
-    "                         (with --diff: the base value and the new value)\n"
-    "  -o, --output FILE      write to FILE instead of standard output\n"
-    "      --diff BASE        differential graph: widths from the TRACEs, colour\n"
-    "                         from the change since trace BASE (red grew, blue\n"
-    "                         shrank; as difffolded.pl + flamegraph.pl). Repeat\n"
-    "                         to merge several BASE traces\n"
-    "      --min-size B       count only allocations of at least B bytes (K/M/G)\n"
-    "      --max-size B       count only allocations of at most B bytes\n"
-    "  -m, --match REGEX      keep stacks with a frame whose function, file or\n"
-    "                         module matches REGEX (POSIX extended)\n"
-    "      --pool NAME        the allocations of pool NAME (annotation API), a\n"
-    "                         pool id, or of every pool: 'all'\n"
-    "      --title TEXT       the SVG's title\n"
-    "      --width PX         the SVG's width in pixels (default 1200)\n"
-    "      --json[=pretty|compact]  the folded stacks as JSON. Keys: weight, unit\n"
-    "                         (bytes or objects), total, base_total (--diff),\n"
-    "                         frames (nodes of the tree), estimated,\n"
-    "                         sample_interval, complete, traces: [{trace, pid,\n"
-    "                         command, complete, sample_interval, events,\n"
-    "                         unknown_frees}], stacks: [{frames: [{name (as\n"
-    "                         in --folded), module, inlined}] root first, value,\n"
-    "                         base (--diff)}]\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "Examples:\n"
-    "  mtrace-analyze flamegraph -o heap.svg mtrace.myprog.*\n"
-    "  mtrace-analyze flamegraph --folded --weight live mtrace.myprog.* > live.folded\n"
-    "  mtrace-analyze flamegraph --diff mtrace.old.123 -o diff.svg mtrace.new.456\n"
-    "\n"
-    "Exit status: 0 success, 1 a trace could not be read or the output not\n"
-    "written, 2 usage error.\n";
+static const mt_opt_t options[] = {
+    {'w', 'w', "weight", required_argument, "W",
+     "what a frame's width is: bytes (allocated, default),\n"
+     "count (calls), live (bytes live at the end), peak\n"
+     "(bytes live at the peak heap), temp (temporary\n"
+     "allocations: freed by the same thread before its\n"
+     "next allocation)"},
+    {'F', 0, "folded", no_argument, NULL,
+     "print folded stacks, one line per stack: frames\n"
+     "root first, ';'-separated, a space and the value\n"
+     "(with --diff: the base value and the new value)"},
+    {'o', 'o', "output", required_argument, "FILE", "write to FILE instead of standard output"},
+    {'D', 0, "diff", required_argument, "BASE",
+     "differential graph: widths from the TRACEs, colour\n"
+     "from the change since trace BASE (red grew, blue\n"
+     "shrank; as difffolded.pl + flamegraph.pl). Repeat\n"
+     "to merge several BASE traces"},
+    {'a', 0, "min-size", required_argument, "B",
+     "count only allocations of at least B bytes (K/M/G/T)"},
+    {'b', 0, "max-size", required_argument, "B", "count only allocations of at most B bytes"},
+    MT_OPT_MATCH("keep stacks with a frame whose function, file or\n"
+                 "module matches REGEX (POSIX extended)"),
+    MT_OPT_POOL("the allocations of pool NAME (annotation API), a\n"
+                "pool id, or of every pool: 'all'"),
+    {'T', 0, "title", required_argument, "TEXT", "the SVG's title"},
+    {'W', 0, "width", required_argument, "PX", "the SVG's width in pixels (default 1200)"},
+    MT_OPT_JSON("the folded stacks as JSON; keys below"),
+    MT_OPT_HELP,
+    MT_OPT_END,
+};
+
+static void examples(FILE *out)
+{
+    fputs("\nExamples:\n"
+          "  mtrace-analyze flamegraph -o heap.svg mtrace.myprog.*\n"
+          "  mtrace-analyze flamegraph --folded --weight live mtrace.myprog.* > live.folded\n"
+          "  mtrace-analyze flamegraph --diff mtrace.old.123 -o diff.svg mtrace.new.456\n",
+          out);
+}
+
+static const mt_help_t help = {
+    .synopsis = "[options] [TRACE...]",
+    .about = "Draws the allocation stacks of the TRACEs (a process and its children are\n"
+             "merged) as a flame graph: one self-contained interactive SVG (click a frame\n"
+             "to zoom, 'Search' or Ctrl-F to highlight frames by regex, hover for the\n"
+             "value and percent; colours by module), or folded stacks for flamegraph.pl,\n"
+             "inferno or speedscope. A frame is a function (module+0xOFFSET without\n"
+             "symbols); inlined functions are frames of their own. Values are exact with\n"
+             "MTRACE_SAMPLE=all, estimates when sampled.\n",
+    .opts = options,
+    .json = "weight, unit, total, base_total, frames, estimated, sample_interval, complete, "
+            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], "
+            "stacks: [{frames: [{name, module, inlined}], value, base}]",
+    .json_notes = "  unit is bytes or objects; frames counts the nodes of the tree;\n"
+                  "  base_total and an entry's base are there with --diff; a stack's\n"
+                  "  frames are root first, name as in --folded.\n",
+    .extra = examples,
+    .exit_status = "0 success, 1 a trace could not be read or the output not written,\n"
+                   "2 usage error.",
+};
 
 typedef struct flame_opts {
     mt_cli_t cli;
@@ -255,7 +265,7 @@ static int flame_option(void *ctx, int opt, const char *arg)
     }
     case 'a':
     case 'b':
-        if (mt_parse_size(arg, opt == 'a' ? &o->cli.ro.min_size : &o->cli.ro.max_size))
+        if (mt_size_parse(arg, opt == 'a' ? &o->cli.ro.min_size : &o->cli.ro.max_size))
             return mt_usage_error("flamegraph", "--%s %s: expected a size in bytes, e.g. 4096 "
                                   "or 64K", opt == 'a' ? "min-size" : "max-size", arg);
         return 0;
@@ -263,11 +273,7 @@ static int flame_option(void *ctx, int opt, const char *arg)
         o->title = arg;
         return 0;
     case 'W':
-        if (mt_cli_long(&o->cli, "--width", arg, 200, &o->width))
-            return MT_EXIT_USAGE;
-        if (o->width > 100000)
-            return mt_usage_error("flamegraph", "--width %s: at most 100000 pixels", arg);
-        return 0;
+        return mt_cli_long(&o->cli, "--width", arg, 200, 100000, &o->width);
     default:
         return MT_CLI_SHARED;
     }
@@ -275,25 +281,10 @@ static int flame_option(void *ctx, int opt, const char *arg)
 
 int cmd_flamegraph(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"weight", required_argument, NULL, 'w'},
-        {"folded", no_argument, NULL, 'F'},
-        {"output", required_argument, NULL, 'o'},
-        {"diff", required_argument, NULL, 'D'},
-        {"min-size", required_argument, NULL, 'a'},
-        {"max-size", required_argument, NULL, 'b'},
-        MT_CLI_OPT_MATCH,
-        MT_CLI_OPT_POOL,
-        {"title", required_argument, NULL, 'T'},
-        {"width", required_argument, NULL, 'W'},
-        MT_CLI_OPT_JSON,
-        MT_CLI_OPT_HELP,
-        {NULL, 0, NULL, 0},
-    };
     flame_opts_t o = {.weight = MT_FLAME_BYTES};
-    mt_cli_init(&o.cli, "flamegraph", usage);
+    mt_cli_init(&o.cli, "flamegraph", &help);
     o.cli.top = 0; /* every row is drawn, so every row is symbolized */
-    int rc = mt_cli_parse(&o.cli, argc, argv, ":w:o:m:h", longopts, flame_option, &o);
+    int rc = mt_cli_parse(&o.cli, argc, argv, flame_option, &o);
     if (!rc && o.cli.ro.max_size && o.cli.ro.min_size > o.cli.ro.max_size)
         rc = mt_usage_error("flamegraph", "--min-size is larger than --max-size");
     if (!rc && o.folded && o.cli.json >= 0)

@@ -18,35 +18,36 @@
 #include "builtin.h"
 #include "internal.h"
 
-static const char usage[] =
-    "usage: mtrace-analyze info [--json[=pretty|compact]] [-v] TRACE...\n"
-    "\n"
-    "Summarizes each trace directory (mtrace.<command>.<pid>/): the process,\n"
-    "whether it ended cleanly, how it was sampled, and the exact number of\n"
-    "calls and bytes per allocator entry point. Counters are exact even when\n"
-    "stacks are sampled. Works while the program is still running.\n"
-    "\n"
-    "Options:\n"
-    "  --json[=pretty|compact]  print JSON instead of text (default: pretty).\n"
-    "                           One TRACE prints one object; several print\n"
-    "                           {\"traces\": [object, ...]} in argument order.\n"
-    "                           Object keys: trace, format, pid, ppid, parent_pid,\n"
-    "                           command, exe, argv (without the trailing empty\n"
-    "                           strings of a rewritten process title),\n"
-    "                           start_realtime_ns, complete,\n"
-    "                           end_reason, truncated, sample_interval (bytes,\n"
-    "                           0 = every call), duration_ns, duration_s,\n"
-    "                           alloc_calls, alloc_bytes, free_calls, free_bytes,\n"
-    "                           mmap_calls, mmap_bytes, entry_points\n"
-    "                           ({name: {calls, bytes}}, nonzero only), events,\n"
-    "                           blocks, event_bytes, bytes_per_event, dropped,\n"
-    "                           stacks, stacks_lost, threads (a count),\n"
-    "                           trace_bytes; with -v also thread_list.\n"
-    "  -v, --verbose            also list every thread (seq, tid, name, times)\n"
-    "  -h, --help               show this help\n"
-    "\n"
-    "Exit status: 0 success, 1 a trace could not be read (nothing is printed),\n"
-    "2 usage error.\n";
+static const mt_opt_t options[] = {
+    MT_OPT_JSON("print JSON instead of text (default: pretty);\n"
+                "keys below"),
+    {'v', 'v', "verbose", no_argument, NULL, "also list every thread (seq, tid, name, times)"},
+    MT_OPT_HELP,
+    MT_OPT_END,
+};
+
+static const mt_help_t help = {
+    .synopsis = "[--json[=pretty|compact]] [-v] TRACE...",
+    .about = "Summarizes each trace directory (mtrace.<command>.<pid>/): the process,\n"
+             "whether it ended cleanly, how it was sampled, and the exact number of\n"
+             "calls and bytes per allocator entry point. Counters are exact even when\n"
+             "stacks are sampled. Works while the program is still running.\n",
+    .opts = options,
+    .json = "trace, format, pid, ppid, parent_pid, command, exe, argv: [...], "
+            "start_realtime_ns, complete, end_reason, truncated, sample_interval, duration_ns, "
+            "duration_s, alloc_calls, alloc_bytes, free_calls, free_bytes, mmap_calls, "
+            "mmap_bytes, entry_points: {*: {calls, bytes}}, events, blocks, event_bytes, "
+            "bytes_per_event, dropped, stacks, stacks_lost, threads, trace_bytes, thread_list: "
+            "[{seq, tid, name, first_ns, last_ns, exited}], traces: [...]",
+    .json_notes = "  One TRACE prints one object; several print {\"traces\": [object, ...]}\n"
+                  "  in argument order. argv is without the trailing empty strings of a\n"
+                  "  rewritten process title; sample_interval is in bytes, 0 = every call;\n"
+                  "  entry_points maps each entry point with nonzero counters (malloc,\n"
+                  "  ...) to its calls and bytes; threads is a count; thread_list is there\n"
+                  "  with -v.\n",
+    .exit_status = "0 success, 1 a trace could not be read (nothing is printed),\n"
+                   "2 usage error.",
+};
 
 /* Everything info prints about one trace, read in one snapshot. */
 typedef struct info_report {
@@ -427,16 +428,10 @@ static int info_option(void *ctx, int opt, const char *arg)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        MT_CLI_OPT_JSON,
-        {"verbose", no_argument, NULL, 'v'},
-        MT_CLI_OPT_HELP,
-        {NULL, 0, NULL, 0},
-    };
     bool verbose = false;
     mt_cli_t c;
-    mt_cli_init(&c, "info", usage);
-    int rc = mt_cli_parse(&c, argc, argv, ":vh", longopts, info_option, &verbose);
+    mt_cli_init(&c, "info", &help);
+    int rc = mt_cli_parse(&c, argc, argv, info_option, &verbose);
     if (!rc)
         rc = mt_cli_need_traces(&c);
     if (rc)

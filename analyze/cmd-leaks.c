@@ -15,45 +15,45 @@
 #include "builtin.h"
 #include "internal.h"
 
-static const char usage[] =
-    "usage: mtrace-analyze leaks [options] TRACE...\n"
-    "\n"
-    "Lists the allocations still live at the end of each trace, grouped by\n"
-    "stack, with their bytes, objects and sizes: not freed before exit when\n"
-    "the program ended cleanly, live when the trace stopped otherwise.\n"
-    "Several TRACEs (a process and its children) are replayed together.\n"
-    "With sampling, numbers are estimates, printed as '12.3 MiB \u00b1 1.1 MiB' (the\n"
-    "half-width of the 95% confidence interval, preload/SAMPLING.md); with\n"
-    "MTRACE_SAMPLE=all they are exact.\n"
-    "\n"
-    "Options:\n"
-    "  -n, --top N            show N entries (default 10; 0 = all)\n"
-    "  -s, --sort KEY         bytes (live bytes, default) or growth (stacks whose\n"
-    "                         live bytes kept growing over the run first)\n"
-    "  -m, --match REGEX      keep stacks with a frame whose function, file or\n"
-    "                         module matches REGEX (POSIX extended)\n"
-    "  -d, --depth D          show D frames per entry (default 12 in text, all in JSON)\n"
-    "      --pool NAME        report the live pool allocations of the pool NAME\n"
-    "                         (or a pool id), or of every pool: 'all'\n"
-    "      --json[=pretty|compact]  print JSON. Keys: total_bytes and total_count\n"
-    "                         (live bytes and objects of the stacks listed and\n"
-    "                         not listed), total_bytes_error, total_count_error,\n"
-    "                         confidence (0.95), estimated, sample_interval, complete,\n"
-    "                         ended ('exit' or 'stopped'), sort, traces: [{trace,\n"
-    "                         pid, command, complete, sample_interval, events,\n"
-    "                         unknown_frees}], stacks: [{bytes, bytes_error,\n"
-    "                         count (live), count_error, allocated_bytes,\n"
-    "                         allocated_bytes_error, allocated_count,\n"
-    "                         allocated_count_error, sizes: [{size,\n"
-    "                         count}], distinct_sizes, growth_steps, growth\n"
-    "                         (16 live byte samples over the run), stacks,\n"
-    "                         frames: [{function, file, line, module, address,\n"
-    "                         inlined, offset}]}]; frames innermost first.\n"
-    "                         Each *_error is the \u00b1 of the number before it\n"
-    "                         (95% confidence; 0 when that number is exact).\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "Exit status: 0 success, 1 a trace could not be read, 2 usage error.\n";
+static const mt_opt_t options[] = {
+    MT_OPT_TOP("show N entries (default 10; 0 = all)"),
+    {'s', 's', "sort", required_argument, "KEY",
+     "bytes (live bytes, default) or growth (stacks whose\n"
+     "live bytes kept growing over the run first)"},
+    MT_OPT_MATCH("keep stacks with a frame whose function, file or\n"
+                 "module matches REGEX (POSIX extended)"),
+    MT_OPT_DEPTH("show D frames per entry (default 12 in text, all in JSON)"),
+    MT_OPT_POOL("report the live pool allocations of the pool NAME\n"
+                "(or a pool id), or of every pool: 'all'"),
+    MT_OPT_JSON("print JSON; keys below"),
+    MT_OPT_HELP,
+    MT_OPT_END,
+};
+
+static const mt_help_t help = {
+    .synopsis = "[options] TRACE...",
+    .about = "Lists the allocations still live at the end of each trace, grouped by\n"
+             "stack, with their bytes, objects and sizes: not freed before exit when\n"
+             "the program ended cleanly, live when the trace stopped otherwise.\n"
+             "Several TRACEs (a process and its children) are replayed together.\n"
+             "With sampling, numbers are estimates, printed as '12.3 MiB \u00b1 1.1 MiB' (the\n"
+             "half-width of the 95% confidence interval, preload/SAMPLING.md); with\n"
+             "MTRACE_SAMPLE=all they are exact.\n",
+    .opts = options,
+    .json = "total_bytes, total_count, total_bytes_error, total_count_error, confidence, "
+            "estimated, sample_interval, complete, traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], "
+            "ended, sort, entries, stacks: [{bytes, bytes_error, count, count_error, allocated_bytes, "
+            "allocated_bytes_error, allocated_count, allocated_count_error, "
+            "sizes: [{size, count}], distinct_sizes, growth_steps, growth: [...], stacks, "
+            "frames: [{function, file, line, module, address, inlined, offset}]}]",
+    .json_notes = "  total_bytes and total_count are the live bytes and objects of the\n"
+                  "  entries listed and not listed; ended is 'exit' or 'stopped'; entries\n"
+                  "  counts all entries, also those -n leaves out; an entry's count is its\n"
+                  "  live objects, growth its 16 live byte samples over the run, stacks the\n"
+                  "  recorded stacks it merges. Frames innermost first, as in top. Each\n"
+                  "  *_error is the \u00b1 of the number before it (95% confidence; 0 when\n"
+                  "  that number is exact).\n",
+};
 
 #define MAX_SIZES 32 /* sizes kept per entry */
 
@@ -352,20 +352,10 @@ static int leaks_option(void *ctx, int opt, const char *arg)
 
 int cmd_leaks(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        MT_CLI_OPT_TOP,
-        {"sort", required_argument, NULL, 's'},
-        MT_CLI_OPT_MATCH,
-        MT_CLI_OPT_DEPTH,
-        MT_CLI_OPT_POOL,
-        MT_CLI_OPT_JSON,
-        MT_CLI_OPT_HELP,
-        {NULL, 0, NULL, 0},
-    };
     leaks_opts_t o = {0};
-    mt_cli_init(&o.cli, "leaks", usage);
+    mt_cli_init(&o.cli, "leaks", &help);
     o.cli.ro.growth = true; /* cheap next to the live table; shown in JSON either way */
-    int rc = mt_cli_parse(&o.cli, argc, argv, ":n:s:m:d:h", longopts, leaks_option, &o);
+    int rc = mt_cli_parse(&o.cli, argc, argv, leaks_option, &o);
     if (!rc)
         rc = mt_cli_run(&o.cli, report, &o);
     return mt_cli_end(&o.cli, rc);

@@ -16,46 +16,45 @@
 #include "internal.h"
 #include "numa.h"
 
-static const char usage[] =
-    "usage: mtrace-analyze numa [options] TRACE...\n"
-    "\n"
-    "Where allocations landed. The shim asks the kernel (move_pages) which node\n"
-    "the pages of live sampled allocations and of mmap regions are on, shortly\n"
-    "after they appear and again every few seconds. Each allocation and region\n"
-    "counts once, as last seen: resident bytes per node (heap estimated from the\n"
-    "samples' weights, regions counted page by page or from sampled pages),\n"
-    "untouched bytes (never faulted in), local or remote against the allocating\n"
-    "thread's node, bytes that moved between answers (migrations), and bytes on\n"
-    "a node the requested policy (mbind, else the thread's set_mempolicy)\n"
-    "excludes: MISMATCH. Then the policy calls by type, with their stacks.\n"
-    "\n"
-    "Options:\n"
-    "  -n, --top N            show N stacks per list (default 10; 0 = all)\n"
-    "  -m, --match REGEX      keep stacks with a frame whose function, file or\n"
-    "                         module matches REGEX (POSIX extended)\n"
-    "  -d, --depth D          show D frames per stack (default 8 in text, all in JSON)\n"
-    "      --by function|stack  group by innermost function or by whole stack (default)\n"
-    "      --json[=pretty|compact]  print JSON. Keys: nodes: [{node, resident_bytes,\n"
-    "                         heap_bytes, region_bytes, live_resident_bytes,\n"
-    "                         memory_bytes, cpus, distances}], untouched_bytes,\n"
-    "                         heap_untouched_bytes, region_untouched_bytes,\n"
-    "                         unknown_bytes, unplaced_bytes, local_bytes,\n"
-    "                         remote_bytes, migrated_bytes, migrations,\n"
-    "                         mismatch_bytes, mismatched_objects, regions,\n"
-    "                         regions_placed, heap_objects, heap_placed,\n"
-    "                         placements, calls: {mbind, set_mempolicy,\n"
-    "                         move_pages, migrate_pages}, calls_failed,\n"
-    "                         estimated, sample_interval, complete, traces,\n"
-    "                         stacks: [{kind, bytes, resident_bytes,\n"
-    "                         untouched_bytes, unknown_bytes, unplaced_bytes,\n"
-    "                         nodes: [{node, bytes}], local_bytes, remote_bytes,\n"
-    "                         migrated_bytes, migrations, mismatch, mismatch_bytes,\n"
-    "                         policy: {source, mode, nodes} or null, regions,\n"
-    "                         heap_objects, frames}], policy_stacks: [{call,\n"
-    "                         count, failed, mode, nodes, frames}]\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "Exit status: 0 success, 1 a trace could not be read, 2 usage error.\n";
+static const mt_opt_t options[] = {
+    MT_OPT_TOP("show N stacks per list (default 10; 0 = all)"),
+    MT_OPT_MATCH("keep stacks with a frame whose function, file or\n"
+                 "module matches REGEX (POSIX extended)"),
+    MT_OPT_DEPTH("show D frames per stack (default 8 in text, all in JSON)"),
+    MT_OPT_BY("group by innermost function or by whole stack (default)"),
+    MT_OPT_JSON("print JSON; keys below"),
+    MT_OPT_HELP,
+    MT_OPT_END,
+};
+
+static const mt_help_t help = {
+    .synopsis = "[options] TRACE...",
+    .about = "Where allocations landed. The shim asks the kernel (move_pages) which node\n"
+             "the pages of live sampled allocations and of mmap regions are on, shortly\n"
+             "after they appear and again every few seconds. Each allocation and region\n"
+             "counts once, as last seen: resident bytes per node (heap estimated from the\n"
+             "samples' weights, regions counted page by page or from sampled pages),\n"
+             "untouched bytes (never faulted in), local or remote against the allocating\n"
+             "thread's node, bytes that moved between answers (migrations), and bytes on\n"
+             "a node the requested policy (mbind, else the thread's set_mempolicy)\n"
+             "excludes: MISMATCH. Then the policy calls by type, with their stacks.\n",
+    .opts = options,
+    .json = "nodes: [{node, resident_bytes, heap_bytes, region_bytes, live_resident_bytes, "
+            "memory_bytes, cpus: [...], distances: [{node, distance}]}], topology, "
+            "untouched_bytes, heap_untouched_bytes, region_untouched_bytes, unknown_bytes, "
+            "unplaced_bytes, local_bytes, remote_bytes, remote_objects, migrated_bytes, "
+            "migrations, mismatch_bytes, mismatched_objects, regions, regions_placed, "
+            "heap_objects, heap_placed, placements, calls: {mbind, set_mempolicy, move_pages, "
+            "migrate_pages}, calls_failed, estimated, sample_interval, complete, "
+            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], by, stacks: [{kind, bytes, resident_bytes, untouched_bytes, "
+            "unknown_bytes, unplaced_bytes, nodes: [{node, bytes}], local_bytes, remote_bytes, "
+            "migrated_bytes, migrations, mismatch, mismatch_bytes, policy: {source, mode, "
+            "nodes}, regions, heap_objects, stacks, frames: [{function, file, line, module, address, inlined, offset}]}], policy_stacks: [{call, "
+            "count, failed, mode, nodes, frames: [{function, file, line, module, address, inlined, offset}]}]",
+    .json_notes = "  topology says whether the trace recorded the machine's nodes; policy\n"
+                  "  is null without one; a stack's stacks counts the recorded stacks it\n"
+                  "  merges. Frames innermost first, as in top.\n",
+};
 
 /* The analysis whose stacks keep_placed / keep_calls look at. */
 static const mt_numa_t *keep_nu;
@@ -483,18 +482,9 @@ static int report(void *ctx, mt_session_t *s)
 
 int cmd_numa(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        MT_CLI_OPT_TOP,
-        MT_CLI_OPT_MATCH,
-        MT_CLI_OPT_DEPTH,
-        MT_CLI_OPT_BY,
-        MT_CLI_OPT_JSON,
-        MT_CLI_OPT_HELP,
-        {NULL, 0, NULL, 0},
-    };
     mt_cli_t c;
-    mt_cli_init(&c, "numa", usage);
-    int rc = mt_cli_parse(&c, argc, argv, ":n:m:d:h", longopts, NULL, NULL);
+    mt_cli_init(&c, "numa", &help);
+    int rc = mt_cli_parse(&c, argc, argv, NULL, NULL);
     if (!rc) {
         mt_numa_t nu;
         if (mt_numa_init(&nu, &c.ro)) /* hooks the replay: c.ro.ctx = &nu */

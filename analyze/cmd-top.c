@@ -13,57 +13,57 @@
 #include "builtin.h"
 #include "internal.h"
 
-static const char usage[] =
-    "usage: mtrace-analyze top [options] TRACE...\n"
-    "\n"
-    "Ranks allocation stacks by what they allocated. Several TRACEs (a process\n"
-    "and its fork/exec children) are replayed together on one timeline; the\n"
-    "same stack in several of them is one entry. With sampling (the default)\n"
-    "per-stack numbers are estimates and totals are exact; with\n"
-    "MTRACE_SAMPLE=all everything is exact. An estimate is printed as\n"
-    "'12.3 MiB \u00b1 1.1 MiB': the half-width of its 95% confidence interval\n"
-    "(preload/SAMPLING.md); exact numbers have no \u00b1.\n"
-    "\n"
-    "Options:\n"
-    "  -n, --top N            show N entries (default 10; 0 = all)\n"
-    "  -s, --sort KEY         bytes (allocated, default), count (calls), peak\n"
-    "                         (live at the moment of peak heap), live (live at\n"
-    "                         the end), temp (temporary allocations: freed by\n"
-    "                         the same thread before its next allocation)\n"
-    "      --min-size B       count only allocations of at least B bytes (K/M/G)\n"
-    "      --max-size B       count only allocations of at most B bytes\n"
-    "  -m, --match REGEX      keep stacks with a frame whose function, file or\n"
-    "                         module matches REGEX (POSIX extended)\n"
-    "  -d, --depth D          show D frames per entry (default 12 in text, all in JSON)\n"
-    "      --by function|stack  group by allocating function (the innermost\n"
-    "                         frame) or by whole stack (default)\n"
-    "      --pool NAME        report the pool allocations (annotation API) of the\n"
-    "                         pool NAME (or a pool id), or of every pool: 'all'\n"
-    "  -i, --interval MS      live mode: re-read the traces every MS ms and print\n"
-    "                         again, until interrupted (works while recording)\n"
-    "      --json[=pretty|compact]  print JSON (compact in live mode, one line\n"
-    "                         per refresh). Keys: total_bytes, total_count,\n"
-    "                         total_exact, total_bytes_error, total_count_error,\n"
-    "                         confidence (0.95), estimated, sample_interval,\n"
-    "                         complete, sort, by, peak_bytes, peak_bytes_error,\n"
-    "                         peak_ns, live_bytes, live_bytes_error, live_count,\n"
-    "                         live_count_error, temp_count, temp_count_error,\n"
-    "                         entries, traces:\n"
-    "                         [{trace, pid, command, complete, sample_interval,\n"
-    "                         events, unknown_frees}], stacks: [{bytes,\n"
-    "                         bytes_error, count, count_error, peak_bytes,\n"
-    "                         peak_bytes_error, live_bytes, live_bytes_error,\n"
-    "                         live_count, live_count_error, temp_count,\n"
-    "                         temp_count_error,\n"
-    "                         min_size, max_size, stacks, frames:\n"
-    "                         [{function, file, line, module, address (hex\n"
-    "                         string), inlined, offset (when file is null)}]}];\n"
-    "                         frames innermost first, unknown parts null.\n"
-    "                         Each *_error is the \u00b1 of the number before it\n"
-    "                         (95% confidence; 0 when that number is exact).\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "Exit status: 0 success, 1 a trace could not be read, 2 usage error.\n";
+static const mt_opt_t options[] = {
+    MT_OPT_TOP("show N entries (default 10; 0 = all)"),
+    {'s', 's', "sort", required_argument, "KEY",
+     "bytes (allocated, default), count (calls), peak\n"
+     "(live at the moment of peak heap), live (live at\n"
+     "the end), temp (temporary allocations: freed by\n"
+     "the same thread before its next allocation)"},
+    {'a', 0, "min-size", required_argument, "B",
+     "count only allocations of at least B bytes (K/M/G/T)"},
+    {'b', 0, "max-size", required_argument, "B", "count only allocations of at most B bytes"},
+    MT_OPT_MATCH("keep stacks with a frame whose function, file or\n"
+                 "module matches REGEX (POSIX extended)"),
+    MT_OPT_DEPTH("show D frames per entry (default 12 in text, all in JSON)"),
+    MT_OPT_BY("group by allocating function (the innermost\n"
+              "frame) or by whole stack (default)"),
+    MT_OPT_POOL("report the pool allocations (annotation API) of the\n"
+                "pool NAME (or a pool id), or of every pool: 'all'"),
+    {'i', 'i', "interval", required_argument, "MS",
+     "live mode: re-read the traces every MS ms and print\n"
+     "again, until interrupted (works while recording)"},
+    MT_OPT_JSON("print JSON (compact in live mode, one line per\n"
+                "refresh); keys below"),
+    MT_OPT_HELP,
+    MT_OPT_END,
+};
+
+static const mt_help_t help = {
+    .synopsis = "[options] TRACE...",
+    .about = "Ranks allocation stacks by what they allocated. Several TRACEs (a process\n"
+             "and its fork/exec children) are replayed together on one timeline; the\n"
+             "same stack in several of them is one entry. With sampling (the default)\n"
+             "per-stack numbers are estimates and totals are exact; with\n"
+             "MTRACE_SAMPLE=all everything is exact. An estimate is printed as\n"
+             "'12.3 MiB \u00b1 1.1 MiB': the half-width of its 95% confidence interval\n"
+             "(preload/SAMPLING.md); exact numbers have no \u00b1.\n",
+    .opts = options,
+    .json = "total_bytes, total_count, total_exact, total_bytes_error, total_count_error, "
+            "confidence, estimated, sample_interval, complete, "
+            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], sort, by, peak_bytes, peak_bytes_error, peak_ns, live_bytes, "
+            "live_bytes_error, live_count, live_count_error, temp_count, temp_count_error, entries, "
+            "stacks: [{bytes, bytes_error, count, count_error, peak_bytes, peak_bytes_error, "
+            "live_bytes, live_bytes_error, live_count, live_count_error, temp_count, "
+            "temp_count_error, min_size, max_size, stacks, frames: [{function, file, line, module, address, inlined, offset}]}]",
+    .json_notes = "  by is 'stack' or 'function'; entries counts all entries, also those\n"
+                  "  -n leaves out; an entry's stacks counts the recorded stacks it merges;\n"
+                  "  min_size and max_size are its smallest and largest request. Frames\n"
+                  "  innermost first, unknown parts null; address is a hex string, offset\n"
+                  "  (from the module) is there when file is null. Each *_error is the\n"
+                  "  \u00b1 of the number before it at the confidence given (0.95; 0 when\n"
+                  "  that number is exact).\n",
+};
 
 enum sort_key { SORT_BYTES, SORT_COUNT, SORT_PEAK, SORT_LIVE, SORT_TEMP };
 static const char *const sort_names[] = {"bytes", "count", "peak", "live", "temp"};
@@ -294,12 +294,12 @@ static int top_option(void *ctx, int opt, const char *arg)
     }
     case 'a':
     case 'b':
-        if (mt_parse_size(arg, opt == 'a' ? &o->cli.ro.min_size : &o->cli.ro.max_size))
+        if (mt_size_parse(arg, opt == 'a' ? &o->cli.ro.min_size : &o->cli.ro.max_size))
             return mt_usage_error("top", "--%s %s: expected a size in bytes, e.g. 4096 or 64K",
                                   opt == 'a' ? "min-size" : "max-size", arg);
         return 0;
     case 'i':
-        return mt_cli_long(&o->cli, "-i", arg, 1, &o->cli.interval_ms);
+        return mt_cli_long(&o->cli, "-i", arg, 1, LONG_MAX, &o->cli.interval_ms);
     default:
         return MT_CLI_SHARED;
     }
@@ -307,23 +307,9 @@ static int top_option(void *ctx, int opt, const char *arg)
 
 int cmd_top(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        MT_CLI_OPT_TOP,
-        {"sort", required_argument, NULL, 's'},
-        {"min-size", required_argument, NULL, 'a'},
-        {"max-size", required_argument, NULL, 'b'},
-        MT_CLI_OPT_MATCH,
-        MT_CLI_OPT_DEPTH,
-        MT_CLI_OPT_BY,
-        MT_CLI_OPT_POOL,
-        {"interval", required_argument, NULL, 'i'},
-        MT_CLI_OPT_JSON,
-        MT_CLI_OPT_HELP,
-        {NULL, 0, NULL, 0},
-    };
     top_opts_t o = {.sort = SORT_BYTES};
-    mt_cli_init(&o.cli, "top", usage);
-    int rc = mt_cli_parse(&o.cli, argc, argv, ":n:s:m:d:i:h", longopts, top_option, &o);
+    mt_cli_init(&o.cli, "top", &help);
+    int rc = mt_cli_parse(&o.cli, argc, argv, top_option, &o);
     if (!rc && o.cli.ro.max_size && o.cli.ro.min_size > o.cli.ro.max_size)
         rc = mt_usage_error("top", "--min-size is larger than --max-size");
     if (!rc)

@@ -12,57 +12,37 @@
 
 /* ---- collection: weight per (stack, size), pool names ------------------- */
 
-static size_t pair_home(const mt_fit_collect_t *c, uint64_t size, uint32_t stack)
+static uint64_t pair_hash(uint64_t size, uint32_t stack)
 {
     uint64_t h = (size * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)stack * 0xC2B2AE3D27D4EB4Full);
-    h ^= h >> 31;
-    h *= 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> (64 - c->bits));
+    return h ^ h >> 31;
 }
 
-static int pair_grow(mt_fit_collect_t *c)
+typedef struct pair_key {
+    const mt_fit_collect_t *c;
+    uint64_t size;
+    uint32_t stack;
+} pair_key_t;
+
+static bool pair_is(const void *ctx, uint32_t v)
 {
-    unsigned bits = c->bits ? c->bits + 1 : 10;
-    uint32_t *slots = calloc((size_t)1 << bits, sizeof(*slots));
-    if (!slots)
-        return ENOMEM;
-    free(c->slots);
-    c->slots = slots;
-    c->bits = bits;
-    size_t mask = ((size_t)1 << bits) - 1;
-    for (size_t i = 0; i < c->npairs; i++) {
-        size_t j = pair_home(c, c->pairs[i].size, c->pairs[i].stack);
-        while (c->slots[j])
-            j = (j + 1) & mask;
-        c->slots[j] = (uint32_t)i + 1;
-    }
-    return 0;
+    const pair_key_t *k = ctx;
+    return k->c->pairs[v].size == k->size && k->c->pairs[v].stack == k->stack;
 }
 
 static int pair_add(mt_fit_collect_t *c, uint32_t stack, uint64_t size, uint64_t w)
 {
-    if ((!c->bits || (c->npairs + 1) * 4 > ((size_t)3 << c->bits)) && pair_grow(c))
-        return ENOMEM;
-    size_t mask = ((size_t)1 << c->bits) - 1, j = pair_home(c, size, stack);
-    for (; c->slots[j]; j = (j + 1) & mask) {
-        mt_fit_pair_t *p = &c->pairs[c->slots[j] - 1];
-        if (p->size == size && p->stack == stack) {
-            p->w += w;
-            return 0;
-        }
+    pair_key_t k = {c, size, stack};
+    uint64_t h = pair_hash(size, stack);
+    uint32_t i = mt_table_find(&c->by_pair, h, pair_is, &k);
+    if (i != MT_TABLE_NONE) {
+        c->pairs[i].w += w;
+        return 0;
     }
-    if (c->npairs >= UINT32_MAX - 1)
+    if (c->npairs >= UINT32_MAX - 1 || !MT_VEC_PUSH(NULL, c->pairs, c->npairs, c->cap) ||
+        mt_table_put(&c->by_pair, h, (uint32_t)c->npairs))
         return ENOMEM;
-    if (c->npairs == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 1024;
-        mt_fit_pair_t *g = realloc(c->pairs, cap * sizeof(*g));
-        if (!g)
-            return ENOMEM;
-        c->pairs = g;
-        c->cap = cap;
-    }
-    c->pairs[c->npairs] = (mt_fit_pair_t){size, stack, w};
-    c->slots[j] = (uint32_t)++c->npairs;
+    c->pairs[c->npairs++] = (mt_fit_pair_t){size, stack, w};
     return 0;
 }
 
@@ -121,7 +101,7 @@ int mt_fit_on_event(void *ctx, mt_replay_t *rp, uint32_t trace, uint32_t thread,
 void mt_fit_collect_free(mt_fit_collect_t *c)
 {
     free(c->pairs);
-    free(c->slots);
+    mt_table_free(&c->by_pair);
     free(c->pools);
     memset(c, 0, sizeof(*c));
 }

@@ -10,8 +10,9 @@
 #ifndef MT_ANALYZE_FIT_H
 #define MT_ANALYZE_FIT_H
 
+#include "common.h"
 #include "internal.h"
-#define MTRACE_NO_ANNOTATIONS /* the pool constants and mt_pool_id only */
+#define MTRACE_NO_ANNOTATIONS /* MT_POOL_NAME_MAX and mt_pool_id only */
 #include "mtrace/mtrace.h"
 
 /* ---- sizeclass.c: class tables ----------------------------------------- */
@@ -152,8 +153,7 @@ typedef struct mt_fit_collect {
     int64_t pool;
     mt_fit_pair_t *pairs;
     size_t npairs, cap;
-    uint32_t *slots; /* pair index + 1, 0 = empty */
-    unsigned bits;
+    mt_table_t by_pair; /* pair_hash(size, stack) -> index in pairs */
     mt_fit_pool_t *pools;
     size_t npools;
 } mt_fit_collect_t;

@@ -8,6 +8,7 @@
 #ifndef MT_ANALYZE_INTERNAL_H
 #define MT_ANALYZE_INTERNAL_H
 
+#include <limits.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common.h" /* mt_size_parse, the table and vector */
 #include "format.h"
 
 #define MT_PROGNAME "mtrace-analyze"
@@ -395,12 +397,53 @@ void mt_session_close(mt_session_t *s);
 
 /* ---- cli.c: the frame of a report subcommand ---------------------------- */
 
-struct option; /* <getopt.h> */
+/* One option of a subcommand, written once: getopt_long's row, the short
+ * option string and the line of --help all come from it (model: git's
+ * parse-options.h, usage_with_options). */
+typedef struct mt_opt {
+    int val;          /* what the handlers see (getopt_long's val) */
+    char shrt;        /* the short option letter, or 0 for a long one only */
+    const char *name; /* the long name, without "--" */
+    int has_arg;      /* no_argument, required_argument, optional_argument */
+    const char *arg;  /* the value in the help: "N"; optional ones "[=pretty|compact]" */
+    const char *help; /* lines separated by '\n'; --help indents the ones after the first */
+} mt_opt_t;
+
+/* A subcommand's --help, printed by mt_help_print:
+ *   usage: mtrace-analyze CMD SYNOPSIS / ABOUT / Options: (OPTS) /
+ *   JSON keys: (JSON, wrapped; then JSON_NOTES) / EXTRA / Exit status.
+ * JSON lists every key --json may print, in the grammar
+ *   keys := key (", " key)* ; key := NAME | NAME ": {" keys "}" |
+ *   NAME ": [{" keys "}]" | NAME ": [...]" ; "*" is any name (a map);
+ * tests/e2e/test-json-keys.c checks it against what is printed. */
+typedef struct mt_help {
+    const char *synopsis;   /* "[options] TRACE..." */
+    const char *about;      /* what the command does, wrapped, ending in '\n' */
+    const mt_opt_t *opts;   /* ends with a row whose name is NULL */
+    const char *json;       /* the keys of --json; NULL: no --json */
+    const char *json_notes; /* what the keys mean, wrapped; may be NULL */
+    void (*extra)(FILE *out); /* more help (fit's class tables); may be NULL */
+    const char *exit_status; /* NULL: the usual line */
+} mt_help_t;
+
+/* Rows of the options the report subcommands share (cli.c handles them),
+ * each with the command's own help text. */
+#define MT_OPT_TOP(help) {'n', 'n', "top", required_argument, "N", help}
+#define MT_OPT_MATCH(help) {'m', 'm', "match", required_argument, "REGEX", help}
+#define MT_OPT_DEPTH(help) {'d', 'd', "depth", required_argument, "D", help}
+#define MT_OPT_BY(help) {'y', 0, "by", required_argument, "function|stack", help}
+#define MT_OPT_POOL(help) {'p', 0, "pool", required_argument, "NAME", help}
+#define MT_OPT_JSON(help) {'j', 0, "json", optional_argument, "[=pretty|compact]", help}
+#define MT_OPT_HELP {'h', 'h', "help", no_argument, NULL, "show this help"}
+#define MT_OPT_END {0, 0, NULL, 0, NULL, NULL}
+
+/* Prints the --help of subcommand CMD described by H to OUT. */
+void mt_help_print(const mt_help_t *h, const char *cmd, FILE *out);
 
 /* The options every report subcommand shares, and its TRACE arguments. */
 typedef struct mt_cli {
     const char *cmd;          /* the subcommand ("top"), named in messages */
-    const char *usage;        /* printed by --help; NULL when the command prints its own */
+    const mt_help_t *help;    /* its options and --help */
     long top;                 /* -n: entries shown, 0 = all (default 10) */
     long depth;               /* --depth: frames shown, -1 = the command's default */
     bool by_function;         /* --by function */
@@ -419,30 +462,20 @@ typedef struct mt_cli {
  * ones. */
 #define MT_CLI_SHARED (-2)
 
-/* The longopts rows of the shared options (<getopt.h>), with the values
- * mt_cli_parse handles them by; a command lists those it takes. */
-#define MT_CLI_OPT_TOP {"top", required_argument, NULL, 'n'}
-#define MT_CLI_OPT_MATCH {"match", required_argument, NULL, 'm'}
-#define MT_CLI_OPT_DEPTH {"depth", required_argument, NULL, 'd'}
-#define MT_CLI_OPT_BY {"by", required_argument, NULL, 'y'}
-#define MT_CLI_OPT_POOL {"pool", required_argument, NULL, 'p'}
-#define MT_CLI_OPT_JSON {"json", optional_argument, NULL, 'j'}
-#define MT_CLI_OPT_HELP {"help", no_argument, NULL, 'h'}
-
-/* Sets C to the defaults for subcommand CMD with --help text USAGE. */
-void mt_cli_init(mt_cli_t *c, const char *cmd, const char *usage);
-/* Parses ARGV with getopt_long (SHORTOPTS starts with ':'). Each option goes
+/* Sets C to the defaults for subcommand CMD with options and help HELP. */
+void mt_cli_init(mt_cli_t *c, const char *cmd, const mt_help_t *help);
+/* Parses ARGV with getopt_long by c->help->opts. Each option goes
  * to OWN(CTX, OPT, OPTARG) first when OWN is not NULL; what it returns
  * MT_CLI_SHARED for is handled here: -n, -m, -d, --by, --pool, --json, -h,
  * a missing value, an unknown option. Sets c->ntraces and c->traces to the
  * arguments left. Returns 0, -1 when --help was printed, or a usage error's
  * exit status (after printing it). */
-int mt_cli_parse(mt_cli_t *c, int argc, char **argv, const char *shortopts,
-                 const struct option *longopts, int (*own)(void *ctx, int opt, const char *arg),
-                 void *ctx);
-/* Parses OPT's value S as a whole number >= MIN into *V. Returns 0 or
+int mt_cli_parse(mt_cli_t *c, int argc, char **argv,
+                 int (*own)(void *ctx, int opt, const char *arg), void *ctx);
+/* Parses OPT's value S as a whole number from MIN to MAX (LONG_MAX: no
+ * upper bound) into *V. Returns 0 or
  * MT_EXIT_USAGE (printed). */
-int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long *v);
+int mt_cli_long(const mt_cli_t *c, const char *opt, const char *s, long min, long max, long *v);
 /* Returns 0 when some TRACE was given, else prints a usage error and
  * returns MT_EXIT_USAGE. */
 int mt_cli_need_traces(mt_cli_t *c);
@@ -475,8 +508,6 @@ void mt_cli_json_begin(mt_json_t *j, const mt_cli_t *c);
 /* Closes that object and ends the document; reports malformed output. */
 void mt_cli_json_end(mt_json_t *j, const mt_cli_t *c);
 
-/* Parses a byte size with an optional K/M/G/T suffix (binary). */
-int mt_parse_size(const char *s, uint64_t *v);
 /* Parses --pool: "all", a pool id (a number), or a pool name, whose id is
  * mt_pool_id(NAME) (mtrace/mtrace.h). MT_EINVAL for "" or "-...". */
 int mt_parse_pool(const char *s, int64_t *pool);

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "numa.h"
 
-#define FIB 0x9E3779B97F4A7C15ull
 #define KEY_REGION 1u
 #define NIL UINT32_MAX
 
@@ -71,92 +71,61 @@ typedef struct per_trace {
 
 typedef struct priv {
     nobj_t *objs;
-    uint32_t nobjs, capobjs, free_head;
-    uint32_t *slots;
-    unsigned bits;
-    size_t live;
+    size_t nobjs, capobjs;
+    uint32_t free_head;
+    mt_table_t by_key; /* obj_hash(trace, key) -> index in objs */
     per_trace_t *traces;
     size_t ntraces;
 } priv_t;
 
 static void *vec_push(vec_t *v, size_t size)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 16;
-        void *g = realloc(v->p, cap * size);
-        if (!g)
-            return NULL;
-        v->p = g;
-        v->cap = cap;
-    }
-    return (char *)v->p + size * v->n++;
+    void *x = mt_vec_push(NULL, &v->p, v->n, &v->cap, size);
+    v->n += x != NULL;
+    return x;
 }
 
-/* ---- objects: open addressing on (trace, key), backward-shift deletion --- */
+/* ---- objects: keyed by (trace, key) in the shared table ------------------- */
 
-static size_t home(const priv_t *p, uint32_t trace, uint64_t key)
+static uint64_t obj_hash(uint32_t trace, uint64_t key)
 {
-    return (size_t)(((key ^ ((uint64_t)trace << 56 | trace)) * FIB) >> (64 - p->bits));
+    return key ^ ((uint64_t)trace << 56 | trace);
 }
 
-static size_t slot_of(const priv_t *p, uint32_t trace, uint64_t key)
+typedef struct obj_key {
+    const priv_t *p;
+    uint32_t trace;
+    uint64_t key;
+} obj_key_t;
+
+static bool obj_is(const void *ctx, uint32_t v)
 {
-    size_t mask = ((size_t)1 << p->bits) - 1, i = home(p, trace, key);
-    while (p->slots[i]) {
-        const nobj_t *o = &p->objs[p->slots[i] - 1];
-        if (o->key == key && o->trace == trace)
-            break;
-        i = (i + 1) & mask;
-    }
-    return i;
+    const obj_key_t *k = ctx;
+    return k->p->objs[v].key == k->key && k->p->objs[v].trace == k->trace;
 }
 
 static nobj_t *find(priv_t *p, uint32_t trace, uint64_t key)
 {
-    if (!p->live)
-        return NULL;
-    size_t i = slot_of(p, trace, key);
-    return p->slots[i] ? &p->objs[p->slots[i] - 1] : NULL;
-}
-
-static int grow_slots(priv_t *p)
-{
-    unsigned bits = p->bits ? p->bits + 1 : 10;
-    uint32_t *old = p->slots;
-    size_t n = p->bits ? (size_t)1 << p->bits : 0;
-    if (!(p->slots = calloc((size_t)1 << bits, sizeof(*p->slots)))) {
-        p->slots = old;
-        return ENOMEM;
-    }
-    p->bits = bits;
-    for (size_t i = 0; i < n; i++)
-        if (old[i]) {
-            const nobj_t *o = &p->objs[old[i] - 1];
-            p->slots[slot_of(p, o->trace, o->key)] = old[i];
-        }
-    free(old);
-    return 0;
+    obj_key_t k = {p, trace, key};
+    uint32_t i = mt_table_find(&p->by_key, obj_hash(trace, key), obj_is, &k);
+    return i == MT_TABLE_NONE ? NULL : &p->objs[i];
 }
 
 static nobj_t *obj_new(priv_t *p, uint32_t trace, uint64_t key)
 {
-    if ((p->live + 1) * 2 > ((size_t)1 << p->bits) && grow_slots(p))
-        return NULL;
     uint32_t idx = p->free_head;
-    if (idx != NIL) {
-        p->free_head = p->objs[idx].next_free;
-    } else {
-        if (p->nobjs == p->capobjs) {
-            uint32_t cap = p->capobjs ? 2 * p->capobjs : 1024;
-            nobj_t *g = realloc(p->objs, (size_t)cap * sizeof(*g));
-            if (!g)
-                return NULL;
-            p->objs = g;
-            p->capobjs = cap;
-        }
-        idx = p->nobjs++;
+    if (idx == NIL) {
+        if (p->nobjs >= NIL - 1 || !MT_VEC_PUSH(NULL, p->objs, p->nobjs, p->capobjs))
+            return NULL;
+        idx = (uint32_t)p->nobjs;
         memset(&p->objs[idx], 0, sizeof(p->objs[idx]));
     }
+    if (mt_table_put(&p->by_key, obj_hash(trace, key), idx))
+        return NULL;
+    if (idx == p->free_head)
+        p->free_head = p->objs[idx].next_free;
+    else
+        p->nobjs++;
     nobj_t *o = &p->objs[idx];
     place_t *pv = o->prev, *cu = o->cur; /* keep the place buffers of a reused entry */
     uint32_t cp = o->capprev, cc = o->capcur;
@@ -165,31 +134,16 @@ static nobj_t *obj_new(priv_t *p, uint32_t trace, uint64_t key)
     o->key = key;
     o->trace = trace;
     o->alloc_node = MT_NODE_UNKNOWN;
-    p->slots[slot_of(p, trace, key)] = idx + 1;
-    p->live++;
     return o;
 }
 
 static void obj_del(priv_t *p, nobj_t *o)
 {
-    size_t mask = ((size_t)1 << p->bits) - 1, i = slot_of(p, o->trace, o->key), j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!p->slots[j])
-            break;
-        const nobj_t *x = &p->objs[p->slots[j] - 1];
-        size_t k = home(p, x->trace, x->key);
-        bool stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
-        if (!stays) {
-            p->slots[i] = p->slots[j];
-            i = j;
-        }
-    }
-    p->slots[i] = 0;
+    uint32_t idx = (uint32_t)(o - p->objs);
+    mt_table_del(&p->by_key, obj_hash(o->trace, o->key), idx);
     o->key = 0;
     o->next_free = p->free_head;
-    p->free_head = (uint32_t)(o - p->objs);
-    p->live--;
+    p->free_head = idx;
 }
 
 /* ---- per trace ------------------------------------------------------------- */
@@ -671,7 +625,7 @@ int mt_numa_finish(mt_numa_t *nu, mt_replay_t *rp)
 {
     priv_t *p = nu->priv;
     /* Objects live at the end: their last answer, in table order. */
-    for (uint32_t i = 0; i < p->nobjs; i++) {
+    for (size_t i = 0; i < p->nobjs; i++) {
         nobj_t *o = &p->objs[i];
         if (!o->key)
             continue;
@@ -715,12 +669,12 @@ void mt_numa_free(mt_numa_t *nu)
 {
     priv_t *p = nu->priv;
     if (p) {
-        for (uint32_t i = 0; i < p->nobjs; i++) {
+        for (size_t i = 0; i < p->nobjs; i++) {
             free(p->objs[i].prev);
             free(p->objs[i].cur);
         }
         free(p->objs);
-        free(p->slots);
+        mt_table_free(&p->by_key);
         for (size_t i = 0; i < p->ntraces; i++) {
             free(p->traces[i].regions.p);
             free(p->traces[i].mbinds.p);

@@ -19,178 +19,58 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "internal.h"
-#define MTRACE_NO_ANNOTATIONS /* only the pool constants */
-#include "mtrace/mtrace.h"
-
-#define FIB 0x9E3779B97F4A7C15ull
-
-/* ---- u64 -> u32 map (open addressing, linear probing, no deletes) ----- */
-
-typedef struct map {
-    uint64_t *keys;
-    uint32_t *vals; /* value + 1; 0 = empty slot */
-    unsigned bits;
-    size_t n;
-} map_t;
-
-static size_t map_home(const map_t *m, uint64_t key)
-{
-    return (size_t)((key * FIB) >> (64 - m->bits));
-}
-
-static void map_free(map_t *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof(*m));
-}
-
-/* Slot of KEY, or of the empty slot where it would go. */
-static size_t map_slot(const map_t *m, uint64_t key)
-{
-    size_t mask = ((size_t)1 << m->bits) - 1, i = map_home(m, key);
-    while (m->vals[i] && m->keys[i] != key)
-        i = (i + 1) & mask;
-    return i;
-}
-
-/* Value of KEY, or UINT32_MAX. */
-static uint32_t map_get(const map_t *m, uint64_t key)
-{
-    if (!m->n)
-        return UINT32_MAX;
-    size_t i = map_slot(m, key);
-    return m->vals[i] ? m->vals[i] - 1 : UINT32_MAX;
-}
-
-static int map_grow(map_t *m)
-{
-    map_t g = {0};
-    g.bits = m->bits ? m->bits + 1 : 6;
-    g.keys = malloc(sizeof(*g.keys) << g.bits);
-    g.vals = calloc((size_t)1 << g.bits, sizeof(*g.vals));
-    if (!g.keys || !g.vals) {
-        map_free(&g);
-        return ENOMEM;
-    }
-    for (size_t i = 0; m->bits && i < ((size_t)1 << m->bits); i++) {
-        if (!m->vals[i])
-            continue;
-        size_t j = map_slot(&g, m->keys[i]);
-        g.keys[j] = m->keys[i];
-        g.vals[j] = m->vals[i];
-    }
-    g.n = m->n;
-    map_free(m);
-    *m = g;
-    return 0;
-}
-
-/* Inserts KEY -> VAL (KEY must be absent). Returns 0 or ENOMEM. */
-static int map_put(map_t *m, uint64_t key, uint32_t val)
-{
-    if ((m->n + 1) * 4 > ((size_t)3 << m->bits) || !m->bits) {
-        int rc = map_grow(m);
-        if (rc)
-            return rc;
-    }
-    size_t i = map_slot(m, key);
-    m->keys[i] = key;
-    m->vals[i] = val + 1;
-    m->n++;
-    return 0;
-}
 
 /* ---- live allocations of one address space ----------------------------
- * Open addressing keyed by ptr (0 = empty: a null pointer is never live),
- * linear probing, backward-shift deletion so there are no tombstones. */
+ * Entries in an array (freed ones chained for reuse), found by ptr through
+ * the shared table (a null pointer is never live). */
 
 typedef struct live_ent {
-    uint64_t ptr, size, weight;
-    uint32_t stack; /* index into rp->stacks */
-    uint32_t pad;
+    uint64_t ptr, size, weight; /* ptr 0: a free entry */
+    uint32_t stack;             /* index into rp->stacks */
+    uint32_t next_free;
 } live_ent_t;
 
 typedef struct live {
+    mt_table_t by_ptr; /* ptr -> index in ent */
     live_ent_t *ent;
-    unsigned bits;
-    size_t n;
+    size_t nent, cap;
+    uint32_t free_head; /* MT_TABLE_NONE: none */
 } live_t;
-
-static size_t live_home(const live_t *t, uint64_t ptr)
-{
-    return (size_t)((ptr * FIB) >> (64 - t->bits));
-}
 
 static live_ent_t *live_find(const live_t *t, uint64_t ptr)
 {
-    if (!t->n)
-        return NULL;
-    size_t mask = ((size_t)1 << t->bits) - 1;
-    for (size_t i = live_home(t, ptr);; i = (i + 1) & mask) {
-        if (t->ent[i].ptr == ptr)
-            return &t->ent[i];
-        if (!t->ent[i].ptr)
-            return NULL;
-    }
-}
-
-static int live_grow(live_t *t)
-{
-    live_t g = {0};
-    g.bits = t->bits ? t->bits + 1 : 10;
-    if (!(g.ent = calloc((size_t)1 << g.bits, sizeof(*g.ent))))
-        return ENOMEM;
-    size_t gmask = ((size_t)1 << g.bits) - 1;
-    for (size_t i = 0; t->bits && i < ((size_t)1 << t->bits); i++) {
-        if (!t->ent[i].ptr)
-            continue;
-        size_t j = live_home(&g, t->ent[i].ptr);
-        while (g.ent[j].ptr)
-            j = (j + 1) & gmask;
-        g.ent[j] = t->ent[i];
-    }
-    g.n = t->n;
-    free(t->ent);
-    *t = g;
-    return 0;
+    uint32_t i = mt_table_get(&t->by_ptr, ptr);
+    return i == MT_TABLE_NONE ? NULL : &t->ent[i];
 }
 
 /* Inserts E (its ptr must be absent and nonzero). Returns 0 or ENOMEM. */
 static int live_put(live_t *t, const live_ent_t *e)
 {
-    if (!t->bits || (t->n + 1) * 10 > ((size_t)7 << t->bits)) {
-        int rc = live_grow(t);
-        if (rc)
-            return rc;
+    uint32_t i = t->free_head;
+    if (i == MT_TABLE_NONE) {
+        if (t->nent >= MT_TABLE_NONE - 1 || !MT_VEC_PUSH(NULL, t->ent, t->nent, t->cap))
+            return ENOMEM;
+        i = (uint32_t)t->nent;
     }
-    size_t mask = ((size_t)1 << t->bits) - 1, i = live_home(t, e->ptr);
-    while (t->ent[i].ptr)
-        i = (i + 1) & mask;
+    if (mt_table_put(&t->by_ptr, e->ptr, i))
+        return ENOMEM;
+    if (i == t->free_head)
+        t->free_head = t->ent[i].next_free;
+    else
+        t->nent++;
     t->ent[i] = *e;
-    t->n++;
     return 0;
 }
 
 static void live_del(live_t *t, live_ent_t *e)
 {
-    size_t mask = ((size_t)1 << t->bits) - 1, i = (size_t)(e - t->ent), j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!t->ent[j].ptr)
-            break;
-        size_t k = live_home(t, t->ent[j].ptr);
-        /* Entry j may move to the hole at i unless its home lies cyclically
-         * in (i, j]. */
-        bool stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
-        if (!stays) {
-            t->ent[i] = t->ent[j];
-            i = j;
-        }
-    }
-    t->ent[i].ptr = 0;
-    t->n--;
+    uint32_t i = (uint32_t)(e - t->ent);
+    mt_table_del(&t->by_ptr, e->ptr, i);
+    e->ptr = 0;
+    e->next_free = t->free_head;
+    t->free_head = i;
 }
 
 /* ---- cursors: one per thread of each trace ---------------------------- */
@@ -209,9 +89,9 @@ typedef struct cursor {
 } cursor_t;
 
 typedef struct priv {
-    map_t stack_map;      /* trace << 32 | stack id -> index in rp->stacks */
+    mt_table_t stack_map; /* trace << 32 | stack id -> index in rp->stacks */
     size_t stack_cap;
-    map_t thread_map;     /* trace << 32 | thread seq -> index in cursors */
+    mt_table_t thread_map;     /* trace << 32 | thread seq -> index in cursors */
     cursor_t *cursors;
     size_t ncursors, cursor_cap;
     cursor_t **heap;
@@ -247,8 +127,10 @@ void mt_replay_free(mt_replay_t *rp)
     priv_t *p = P(rp);
     for (size_t i = 0; i < rp->ntraces; i++) {
         live_t *t = rp->traces[i].live;
-        if (t)
+        if (t) {
+            mt_table_free(&t->by_ptr);
             free(t->ent);
+        }
         free(t);
     }
     free(rp->traces);
@@ -256,8 +138,8 @@ void mt_replay_free(mt_replay_t *rp)
         free(rp->stacks[i].growth);
     free(rp->stacks);
     if (p) {
-        map_free(&p->stack_map);
-        map_free(&p->thread_map);
+        mt_table_free(&p->stack_map);
+        mt_table_free(&p->thread_map);
         for (size_t i = 0; i < p->ncursors; i++)
             free(p->cursors[i].blocks);
         free(p->cursors);
@@ -279,8 +161,10 @@ int mt_replay_add(mt_replay_t *rp, const char *path, mt_reader_t *r)
     memset(t, 0, sizeof(*t));
     t->path = path;
     t->reader = r;
-    if (!(t->live = calloc(1, sizeof(live_t))))
+    live_t *live = calloc(1, sizeof(live_t));
+    if (!(t->live = live))
         return ENOMEM;
+    live->free_head = MT_TABLE_NONE;
     rp->ntraces++;
 
     int err = mt_reader_info(r, &t->info);
@@ -352,20 +236,13 @@ static uint32_t stack_index(mt_replay_t *rp, uint32_t ti, uint32_t id)
 {
     priv_t *p = P(rp);
     uint64_t key = (uint64_t)ti << 32 | id;
-    uint32_t idx = map_get(&p->stack_map, key);
-    if (idx != UINT32_MAX)
+    uint32_t idx = mt_table_get(&p->stack_map, key);
+    if (idx != MT_TABLE_NONE)
         return idx;
-    if (rp->nstacks >= UINT32_MAX - 1)
+    mt_stack_stats_t *st;
+    if (rp->nstacks >= UINT32_MAX - 1 || !(st = MT_VEC_PUSH(NULL, rp->stacks, rp->nstacks,
+                                                            p->stack_cap)))
         return UINT32_MAX;
-    if (rp->nstacks == p->stack_cap) {
-        size_t cap = p->stack_cap ? 2 * p->stack_cap : 256;
-        mt_stack_stats_t *g = realloc(rp->stacks, cap * sizeof(*g));
-        if (!g)
-            return UINT32_MAX;
-        rp->stacks = g;
-        p->stack_cap = cap;
-    }
-    mt_stack_stats_t *st = &rp->stacks[rp->nstacks];
     memset(st, 0, sizeof(*st));
     st->trace = ti;
     st->id = id;
@@ -374,7 +251,7 @@ static uint32_t stack_index(mt_replay_t *rp, uint32_t ti, uint32_t id)
     if (rp->opt.growth && !(st->growth = calloc(MT_GROWTH_POINTS, sizeof(uint64_t))))
         return UINT32_MAX;
     idx = (uint32_t)rp->nstacks;
-    if (map_put(&p->stack_map, key, idx)) {
+    if (mt_table_put(&p->stack_map, key, idx)) {
         free(st->growth);
         return UINT32_MAX;
     }
@@ -514,7 +391,7 @@ static int replay_event(mt_replay_t *rp, cursor_t *c)
         if (!pool || (rp->opt.pool != MT_POOL_ALL && e->arg[1] != (uint64_t)rp->opt.pool))
             return 0;
         if (e->type == MT_EV_POOL_ALLOC && e->kind >= MT_POOL_KIND_NAME)
-            return 0; /* a pool's name (mtrace/mtrace.h), not an object */
+            return 0; /* a pool's name (format.h), not an object */
         if (e->type == MT_EV_POOL_ALLOC)
             return on_alloc(rp, c, e);
         on_free(rp, c, e);
@@ -634,18 +511,12 @@ static int index_blocks(mt_replay_t *rp, uint32_t ti, uint64_t *last_base)
         if (t->offset_ns + dec.prev_ts > *last_base)
             *last_base = t->offset_ns + dec.prev_ts;
         uint64_t key = (uint64_t)ti << 32 | dec.thread;
-        uint32_t ci = map_get(&p->thread_map, key);
-        if (ci == UINT32_MAX) {
-            if (p->ncursors == p->cursor_cap) {
-                size_t cap = p->cursor_cap ? 2 * p->cursor_cap : 16;
-                cursor_t *g = realloc(p->cursors, cap * sizeof(*g));
-                if (!g)
-                    return ENOMEM;
-                p->cursors = g;
-                p->cursor_cap = cap;
-            }
+        uint32_t ci = mt_table_get(&p->thread_map, key);
+        if (ci == MT_TABLE_NONE) {
+            if (!MT_VEC_PUSH(NULL, p->cursors, p->ncursors, p->cursor_cap))
+                return ENOMEM;
             ci = (uint32_t)p->ncursors;
-            if (map_put(&p->thread_map, key, ci))
+            if (mt_table_put(&p->thread_map, key, ci))
                 return ENOMEM;
             cursor_t *c = &p->cursors[p->ncursors++];
             memset(c, 0, sizeof(*c));
@@ -653,14 +524,8 @@ static int index_blocks(mt_replay_t *rp, uint32_t ti, uint64_t *last_base)
             c->thread = dec.thread;
         }
         cursor_t *c = &p->cursors[ci];
-        if (c->nblocks == c->cap) {
-            size_t cap = c->cap ? 2 * c->cap : 8;
-            uint64_t *g = realloc(c->blocks, cap * sizeof(*g));
-            if (!g)
-                return ENOMEM;
-            c->blocks = g;
-            c->cap = cap;
-        }
+        if (!MT_VEC_PUSH(NULL, c->blocks, c->nblocks, c->cap))
+            return ENOMEM;
         c->blocks[c->nblocks++] = seq;
         p->blocks_total++;
         if ((p->blocks_total & 1023) == 0)
@@ -790,7 +655,7 @@ void mt_replay_foreach_live(const mt_replay_t *rp,
 {
     for (size_t i = 0; i < rp->ntraces; i++) {
         const live_t *t = rp->traces[i].live;
-        for (size_t j = 0; t->bits && j < ((size_t)1 << t->bits); j++)
+        for (size_t j = 0; j < t->nent; j++)
             if (t->ent[j].ptr)
                 fn(ctx, t->ent[j].stack, t->ent[j].ptr, t->ent[j].size, t->ent[j].weight);
     }

@@ -14,84 +14,43 @@
 
 /* ---- grouping --------------------------------------------------------- */
 
-typedef struct group_map {
-    uint64_t *hash;
-    uint32_t *row; /* row + 1, 0 = empty */
-    unsigned bits;
+/* A row's key, for the shared table's EQ. */
+typedef struct group_key {
+    const mt_report_t *rep;
+    const uint64_t *key;
     size_t n;
-} group_map_t;
+} group_key_t;
 
-static uint64_t hash_key(const uint64_t *k, size_t n)
+static bool group_is(const void *ctx, uint32_t v)
 {
-    uint64_t h = 0x243F6A8885A308D3ull ^ n;
-    for (size_t i = 0; i < n; i++) {
-        h ^= k[i];
-        h *= 0x9E3779B97F4A7C15ull;
-        h ^= h >> 29;
-    }
-    return h;
-}
-
-static int group_grow(group_map_t *g)
-{
-    unsigned bits = g->bits ? g->bits + 1 : 10;
-    uint64_t *h = malloc(sizeof(*h) << bits);
-    uint32_t *r = calloc((size_t)1 << bits, sizeof(*r));
-    if (!h || !r) {
-        free(h);
-        free(r);
-        return ENOMEM;
-    }
-    size_t mask = ((size_t)1 << bits) - 1;
-    for (size_t i = 0; g->bits && i < ((size_t)1 << g->bits); i++) {
-        if (!g->row[i])
-            continue;
-        size_t j = g->hash[i] >> (64 - bits);
-        while (r[j])
-            j = (j + 1) & mask;
-        h[j] = g->hash[i];
-        r[j] = g->row[i];
-    }
-    free(g->hash);
-    free(g->row);
-    g->hash = h;
-    g->row = r;
-    g->bits = bits;
-    return 0;
+    const group_key_t *k = ctx;
+    const mt_row_t *r = &k->rep->rows[v];
+    return r->nkey == k->n && (!k->n || !memcmp(r->key, k->key, k->n * sizeof(*k->key)));
 }
 
 /* Row of KEY[N] in REP, created when new; UINT32_MAX when out of memory. */
-static uint32_t row_for(mt_report_t *rep, group_map_t *g, size_t *cap, const uint64_t *key,
+static uint32_t row_for(mt_report_t *rep, mt_table_t *g, size_t *cap, const uint64_t *key,
                         size_t n)
 {
-    if ((!g->bits || (g->n + 1) * 4 > ((size_t)3 << g->bits)) && group_grow(g))
+    uint64_t h = mt_hash_words(key, n);
+    group_key_t k = {rep, key, n};
+    uint32_t ri = mt_table_find(g, h, group_is, &k);
+    if (ri != MT_TABLE_NONE)
+        return ri;
+    mt_row_t *r = MT_VEC_PUSH(NULL, rep->rows, rep->nrows, *cap);
+    if (!r || rep->nrows >= UINT32_MAX - 1)
         return UINT32_MAX;
-    uint64_t h = hash_key(key, n);
-    size_t mask = ((size_t)1 << g->bits) - 1, j = h >> (64 - g->bits);
-    for (; g->row[j]; j = (j + 1) & mask) {
-        mt_row_t *r = &rep->rows[g->row[j] - 1];
-        if (g->hash[j] == h && r->nkey == n && (!n || !memcmp(r->key, key, n * sizeof(*key))))
-            return g->row[j] - 1;
-    }
-    if (rep->nrows == *cap) {
-        size_t c = *cap ? 2 * *cap : 256;
-        mt_row_t *grown = realloc(rep->rows, c * sizeof(*grown));
-        if (!grown)
-            return UINT32_MAX;
-        rep->rows = grown;
-        *cap = c;
-    }
-    mt_row_t *r = &rep->rows[rep->nrows];
     memset(r, 0, sizeof(*r));
     if (n && !(r->key = malloc(n * sizeof(*key))))
         return UINT32_MAX;
     if (n) /* a stack of no frames (an empty stack record) has no key */
         memcpy(r->key, key, n * sizeof(*key));
     r->nkey = n;
-    g->hash[j] = h;
-    g->row[j] = (uint32_t)++rep->nrows;
-    g->n++;
-    return (uint32_t)(rep->nrows - 1);
+    if (mt_table_put(g, h, (uint32_t)rep->nrows)) {
+        free(r->key);
+        return UINT32_MAX;
+    }
+    return (uint32_t)rep->nrows++;
 }
 
 static void add_stats(mt_row_t *r, const mt_stack_stats_t *st)
@@ -179,7 +138,7 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
     rep->by_function = by_function;
     if (rp->nstacks && !(rep->row_of_stack = malloc(rp->nstacks * sizeof(uint32_t))))
         return ENOMEM;
-    group_map_t g = {0};
+    mt_table_t g = {0}; /* row key hash -> row */
     size_t cap = 0;
     int rc = 0;
     uint64_t pcs[MT_MAX_FRAMES];
@@ -245,8 +204,7 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
     }
 out:
     free(key);
-    free(g.hash);
-    free(g.row);
+    mt_table_free(&g);
     return rc;
 }
 

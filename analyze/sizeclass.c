@@ -145,7 +145,7 @@ int mt_classes_parse(const char *spec, mt_classes_t *c, const char **bad)
         }
         memcpy(item, p, len);
         item[len] = '\0';
-        if (mt_parse_size(item, &v) != 0 || v == 0) {
+        if (mt_size_parse(item, &v) != 0 || v == 0) {
             if (bad)
                 *bad = p;
             mt_classes_free(c);

@@ -50,7 +50,7 @@ typedef struct cache_ent {
     uint64_t rel;
     uint32_t file;
     uint32_t first;         /* index in frames */
-    uint32_t n;             /* 0 = empty slot */
+    uint32_t n;
 } cache_ent_t;
 
 struct mt_symbolizer {
@@ -60,12 +60,12 @@ struct mt_symbolizer {
     size_t ntraces;
     /* string intern set */
     char **strs;
-    unsigned str_bits;
-    size_t nstrs;
+    size_t nstrs, strs_cap;
+    mt_table_t str_by_hash; /* hash_str -> index in strs */
     /* (file, rel) -> frames */
     cache_ent_t *cache;
-    unsigned cache_bits;
-    size_t ncache;
+    size_t ncache, cache_cap;
+    mt_table_t cache_by_key; /* cache_key(file, rel) -> index in cache */
     mt_frame_t *frames;
     size_t nframes, frames_cap;
     bool oom;
@@ -96,10 +96,12 @@ void mt_sym_free(mt_symbolizer_t *s)
     for (size_t i = 0; i < s->ntraces; i++)
         free(s->traces[i].mods);
     free(s->traces);
-    for (size_t i = 0; s->str_bits && i < ((size_t)1 << s->str_bits); i++)
+    for (size_t i = 0; i < s->nstrs; i++)
         free(s->strs[i]);
     free(s->strs);
+    mt_table_free(&s->str_by_hash);
     free(s->cache);
+    mt_table_free(&s->cache_by_key);
     free(s->frames);
     free(s);
 }
@@ -122,44 +124,38 @@ static uint64_t hash_str(const char *p, size_t n)
     return h;
 }
 
+typedef struct str_key {
+    const mt_symbolizer_t *s;
+    const char *p;
+    size_t n;
+} str_key_t;
+
+static bool str_is(const void *ctx, uint32_t v)
+{
+    const str_key_t *k = ctx;
+    return strncmp(k->s->strs[v], k->p, k->n) == 0 && k->s->strs[v][k->n] == '\0';
+}
+
 /* The one stable copy of P[N]; NULL when out of memory. */
 static const char *intern_len(mt_symbolizer_t *s, const char *p, size_t n)
 {
     if (!p)
         return NULL;
-    if (!s->str_bits || (s->nstrs + 1) * 4 > ((size_t)3 << s->str_bits)) {
-        unsigned bits = s->str_bits ? s->str_bits + 1 : 10;
-        char **g = calloc((size_t)1 << bits, sizeof(*g));
-        if (!g) {
-            s->oom = true;
-            return NULL;
-        }
-        for (size_t i = 0; s->str_bits && i < ((size_t)1 << s->str_bits); i++) {
-            if (!s->strs[i])
-                continue;
-            size_t j = hash_str(s->strs[i], strlen(s->strs[i])) >> (64 - bits);
-            while (g[j])
-                j = (j + 1) & (((size_t)1 << bits) - 1);
-            g[j] = s->strs[i];
-        }
-        free(s->strs);
-        s->strs = g;
-        s->str_bits = bits;
-    }
-    size_t mask = ((size_t)1 << s->str_bits) - 1;
-    size_t j = hash_str(p, n) >> (64 - s->str_bits);
-    for (; s->strs[j]; j = (j + 1) & mask)
-        if (strncmp(s->strs[j], p, n) == 0 && s->strs[j][n] == '\0')
-            return s->strs[j];
+    uint64_t h = hash_str(p, n);
+    str_key_t k = {s, p, n};
+    uint32_t i = mt_table_find(&s->str_by_hash, h, str_is, &k);
+    if (i != MT_TABLE_NONE)
+        return s->strs[i];
     char *c = malloc(n + 1);
-    if (!c) {
+    if (!c || s->nstrs >= UINT32_MAX - 1 || !MT_VEC_PUSH(NULL, s->strs, s->nstrs, s->strs_cap) ||
+        mt_table_put(&s->str_by_hash, h, (uint32_t)s->nstrs)) {
+        free(c);
         s->oom = true;
         return NULL;
     }
     memcpy(c, p, n);
     c[n] = '\0';
-    s->strs[j] = c;
-    s->nstrs++;
+    s->strs[s->nstrs++] = c;
     return c;
 }
 
@@ -528,31 +524,21 @@ static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
     }
 }
 
-static cache_ent_t *cache_slot(mt_symbolizer_t *s, uint32_t file, uint64_t rel)
+static uint64_t cache_key(uint32_t file, uint64_t rel)
 {
-    size_t mask = ((size_t)1 << s->cache_bits) - 1;
-    size_t j = (size_t)(((rel ^ ((uint64_t)file << 48)) * 0x9E3779B97F4A7C15ull) >>
-                        (64 - s->cache_bits));
-    for (;; j = (j + 1) & mask)
-        if (!s->cache[j].n || (s->cache[j].rel == rel && s->cache[j].file == file))
-            return &s->cache[j];
+    return rel ^ ((uint64_t)file << 48);
 }
 
-static bool cache_grow(mt_symbolizer_t *s)
+typedef struct cache_want {
+    const mt_symbolizer_t *s;
+    uint32_t file;
+    uint64_t rel;
+} cache_want_t;
+
+static bool cache_is(const void *ctx, uint32_t v)
 {
-    unsigned bits = s->cache_bits ? s->cache_bits + 1 : 12;
-    cache_ent_t *g = calloc((size_t)1 << bits, sizeof(*g));
-    if (!g)
-        return false;
-    cache_ent_t *old = s->cache;
-    size_t oldn = s->cache_bits ? (size_t)1 << s->cache_bits : 0;
-    s->cache = g;
-    s->cache_bits = bits;
-    for (size_t i = 0; i < oldn; i++)
-        if (old[i].n)
-            *cache_slot(s, old[i].file, old[i].rel) = old[i];
-    free(old);
-    return true;
+    const cache_want_t *k = ctx;
+    return k->s->cache[v].rel == k->rel && k->s->cache[v].file == k->file;
 }
 
 size_t mt_sym_pc(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, mt_frame_t *out, size_t cap)
@@ -565,25 +551,24 @@ size_t mt_sym_pc(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, mt_frame_t *ou
         return 1;
     }
     uint64_t rel = pc - m->base;
-    if ((!s->cache_bits || (s->ncache + 1) * 4 > ((size_t)3 << s->cache_bits)) &&
-        !cache_grow(s)) {
-        out[0] = (mt_frame_t){.module = s->files[m->file].path, .address = pc, .offset = rel};
-        return 1;
-    }
-    cache_ent_t *ce = cache_slot(s, m->file, rel);
-    if (!ce->n) {
+    cache_want_t want = {s, m->file, rel};
+    uint32_t ci = mt_table_find(&s->cache_by_key, cache_key(m->file, rel), cache_is, &want);
+    if (ci == MT_TABLE_NONE) {
         size_t first = s->nframes;
-        resolve(s, &s->files[m->file], rel);
-        if (s->nframes == first) { /* out of memory */
+        cache_ent_t *e = s->ncache < UINT32_MAX - 1
+                             ? MT_VEC_PUSH(NULL, s->cache, s->ncache, s->cache_cap)
+                             : NULL;
+        if (e)
+            resolve(s, &s->files[m->file], rel);
+        if (!e || s->nframes == first || /* out of memory */
+            mt_table_put(&s->cache_by_key, cache_key(m->file, rel), (uint32_t)s->ncache)) {
             out[0] = (mt_frame_t){.module = s->files[m->file].path, .address = pc, .offset = rel};
             return 1;
         }
-        ce->rel = rel;
-        ce->file = m->file;
-        ce->first = (uint32_t)first;
-        ce->n = (uint32_t)(s->nframes - first);
-        s->ncache++;
+        *e = (cache_ent_t){rel, m->file, (uint32_t)first, (uint32_t)(s->nframes - first)};
+        ci = (uint32_t)s->ncache++;
     }
+    const cache_ent_t *ce = &s->cache[ci];
     size_t n = ce->n < cap ? ce->n : cap;
     for (size_t i = 0; i < n; i++) {
         out[i] = s->frames[ce->first + i];

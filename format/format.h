@@ -54,6 +54,13 @@ typedef enum mt_free_kind {
     MT_FK_MAX = 3
 } mt_free_kind_t;
 
+/* POOL_ALLOC kinds (FORMAT.md): 0 is an object; MT_POOL_KIND_NAME + i
+ * carries bytes [24i, 24i + 24) of the pool's name, little-endian, in ptr,
+ * size and arg[0], zero padded; arg[1] is the pool id. */
+#define MT_POOL_KIND_OBJECT 0
+#define MT_POOL_KIND_NAME 0x80
+#define MT_POOL_NAME_CHUNK 24
+
 typedef enum mt_policy_kind {
     MT_PK_MBIND = 0,
     MT_PK_SET_MEMPOLICY = 1,

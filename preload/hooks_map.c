@@ -200,7 +200,7 @@ MT__EXPORT long move_pages(int pid, unsigned long count, void **pages, const int
                            int *status, int flags)
 {
     mt__thread_t *t = tracer();
-    long rc = syscall(SYS_move_pages, pid, count, pages, nodes, status, flags);
+    long rc = mt__sys_move_pages(pid, count, pages, nodes, status, flags);
     if (t) {
         MT__BUMP(t, MT_EP_MOVE_PAGES, count);
         uint64_t first = count ? peek(pages, sizeof *pages) : 0;

@@ -142,6 +142,14 @@ void *mt__sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 int mt__sys_munmap(void *addr, size_t len);
 /* Anonymous read-write memory, reserved lazily (MAP_NORESERVE); NULL on failure. */
 void *mt__sys_reserve(size_t len);
+/* futex(2) on a process-private word: waits while *WORD == VAL, at most
+ * TIMEOUT (NULL: no limit); wakes up to N waiters. */
+struct timespec;
+void mt__sys_futex_wait(uint32_t *word, uint32_t val, const struct timespec *timeout);
+void mt__sys_futex_wake(uint32_t *word, int n);
+/* move_pages(2) itself: the shim's exported move_pages would record the call. */
+long mt__sys_move_pages(int pid, unsigned long count, void **pages, const int *nodes,
+                        int *status, int flags);
 
 /* ---- bootstrap.c ------------------------------------------------------- */
 

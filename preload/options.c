@@ -1,15 +1,16 @@
 /* options.c - the one table of MTRACE_* options, read once at start.
  *
- * Read with secure_getenv. Sizes take K/M/G suffixes, booleans 1/0, yes/no,
- * on/off. A bad value gets one warning and the default; an out-of-range value
- * is clipped with a warning. docs/OPTIONS.md documents the same table.
+ * Read with secure_getenv. Sizes take K/M/G/T suffixes (common/size.c),
+ * booleans 1/0, yes/no, on/off. A bad value gets one warning and the default;
+ * an out-of-range value is clipped with a warning. docs/OPTIONS.md documents
+ * the same table (tests/e2e/test-options.c checks that they agree).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common.h"
 #include "internal.h"
 
 enum option_kind { OPT_STRING, OPT_SIZE, OPT_SIZE_OR_ALL, OPT_INT, OPT_BOOL };
@@ -55,29 +56,6 @@ static void store(const option_t *o, uint64_t v)
     *(uint64_t *)((char *)&mt__opt + o->offset) = v;
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-    errno = 0;
-    char *end;
-    if (!isdigit((unsigned char)*s))
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    unsigned shift = 0;
-    switch (toupper((unsigned char)*end)) {
-    case 'K': shift = 10; end++; break;
-    case 'M': shift = 20; end++; break;
-    case 'G': shift = 30; end++; break;
-    }
-    if (shift && (*end == 'B' || *end == 'b'))
-        end++;
-    if (*end || (shift && v > (UINT64_MAX >> shift)))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
-
 static int parse_bool(const char *s, uint64_t *out)
 {
     static const char *const yes[] = {"1", "yes", "on", "true"};
@@ -115,13 +93,13 @@ static void load_one(const option_t *o)
         else if (o->kind == OPT_SIZE_OR_ALL && strcasecmp(s, "all") == 0)
             bad = (v = 0, 0);
         else
-            bad = parse_size(s, &v);
+            bad = mt_size_parse(s, &v);
         if (bad) {
             mt__warn("%s=%s is not a valid %s; using the default", o->name, s,
                      o->kind == OPT_BOOL ? "boolean (1/0, yes/no, on/off)"
                      : o->kind == OPT_INT ? "number"
-                     : o->kind == OPT_SIZE_OR_ALL ? "size (bytes, K/M/G) or 'all'"
-                                                  : "size (bytes, K/M/G)");
+                     : o->kind == OPT_SIZE_OR_ALL ? "size (bytes, K/M/G/T) or 'all'"
+                                                  : "size (bytes, K/M/G/T)");
             v = o->def;
         } else if (!(o->kind == OPT_SIZE_OR_ALL && v == 0) && (v < o->min || v > o->max)) {
             uint64_t clipped = v < o->min ? o->min : o->max;
@@ -153,7 +131,7 @@ void mt__options_print(void)
         const option_t *o = &options[i];
         const char *base = (const char *)&mt__opt + o->offset;
         if (o->kind == OPT_STRING) {
-            mt__say("  %-18s %s  (%s)", o->name, base, o->doc);
+            mt__say("  %-18s %s  (%s)", o->name, base[0] ? base : "unset", o->doc);
             continue;
         }
         unsigned long long v = *(const uint64_t *)base;

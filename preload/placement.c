@@ -30,10 +30,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "internal.h"
 
 #define FIRST_DELAY_NS 200000000ull /* first query: 200 ms after first sight */
@@ -58,10 +58,9 @@ typedef struct obj {
 } obj_t;
 
 static obj_t *objs;           /* entries, linked into lists or the free list */
-static uint32_t objs_cap, objs_used, free_head = NIL;
-static uint32_t *slots;       /* hash of key -> entry + 1, 0 = empty */
-static unsigned slot_bits;
-static uint32_t live;
+static size_t objs_cap, objs_used;
+static uint32_t free_head = NIL;
+static mt_table_t by_key;     /* key -> entry */
 static struct {
     uint32_t head, tail;
 } lists[NLISTS] = {{NIL, NIL}, {NIL, NIL}};
@@ -82,43 +81,9 @@ static uint64_t stat_ticks, stat_pages, stat_ns, stat_max_ns, stat_skipped;
 
 /* ---- the table ------------------------------------------------------------ */
 
-static size_t home(uint64_t key)
-{
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - slot_bits));
-}
-
-/* Slot holding KEY, or the empty slot where it would go. */
-static size_t slot_of(uint64_t key)
-{
-    size_t mask = ((size_t)1 << slot_bits) - 1, i = home(key);
-    while (slots[i] && objs[slots[i] - 1].key != key)
-        i = (i + 1) & mask;
-    return i;
-}
-
 static uint32_t find(uint64_t key)
 {
-    if (!live)
-        return NIL;
-    size_t i = slot_of(key);
-    return slots[i] ? slots[i] - 1 : NIL;
-}
-
-static int grow_slots(void)
-{
-    unsigned bits = slot_bits ? slot_bits + 1 : 12;
-    uint32_t *old = slots;
-    size_t old_n = slot_bits ? (size_t)1 << slot_bits : 0;
-    uint32_t *g = calloc((size_t)1 << bits, sizeof *g);
-    if (!g)
-        return -1;
-    slots = g;
-    slot_bits = bits;
-    for (size_t i = 0; i < old_n; i++)
-        if (old[i])
-            slots[slot_of(objs[old[i] - 1].key)] = old[i];
-    free(old);
-    return 0;
+    return mt_table_get(&by_key, key);
 }
 
 static void unlink_obj(uint32_t idx)
@@ -149,56 +114,36 @@ static void append(uint32_t idx, int list)
 
 static void add(uint64_t key, uint64_t size, uint64_t now)
 {
-    if (live >= MAX_OBJECTS) {
+    if (by_key.n >= MAX_OBJECTS) {
         stat_skipped++;
         return;
     }
-    if ((live + 1) * 2 > ((size_t)1 << slot_bits) && grow_slots() < 0)
-        return;
     uint32_t idx = free_head;
-    if (idx != NIL) {
-        free_head = objs[idx].next;
-    } else {
-        if (objs_used == objs_cap) {
-            uint32_t cap = objs_cap ? 2 * objs_cap : 1024;
-            obj_t *g = realloc(objs, (size_t)cap * sizeof *g);
-            if (!g)
-                return;
-            objs = g;
-            objs_cap = cap;
-        }
-        idx = objs_used++;
+    if (idx == NIL) {
+        if (!MT_VEC_PUSH(NULL, objs, objs_used, objs_cap))
+            return;
+        idx = (uint32_t)objs_used;
     }
+    if (mt_table_put(&by_key, key, idx))
+        return;
+    if (idx == free_head)
+        free_head = objs[idx].next;
+    else
+        objs_used++;
     obj_t *o = &objs[idx];
     o->key = key;
     o->size = size;
     o->due = now + FIRST_DELAY_NS;
-    slots[slot_of(key)] = idx + 1;
-    live++;
     append(idx, LIST_FIRST);
 }
 
-/* Removes entry IDX (backward-shift deletion: no tombstones). */
 static void remove_obj(uint32_t idx)
 {
-    size_t mask = ((size_t)1 << slot_bits) - 1, i = slot_of(objs[idx].key), j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!slots[j])
-            break;
-        size_t k = home(objs[slots[j] - 1].key);
-        int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
-        if (!stays) {
-            slots[i] = slots[j];
-            i = j;
-        }
-    }
-    slots[i] = 0;
+    mt_table_del(&by_key, objs[idx].key, idx);
     unlink_obj(idx);
     objs[idx].key = 0;
     objs[idx].next = free_head;
     free_head = idx;
-    live--;
 }
 
 static void remove_key(uint64_t key)
@@ -385,7 +330,7 @@ static uint64_t clock_ns(void)
 /* One batched query of the objects that are due; fills events[]. */
 static void query(uint64_t now, int final)
 {
-    if (disabled || !live)
+    if (disabled || !by_key.n)
         return;
     if (!page_size)
         page_size = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -396,7 +341,7 @@ static void query(uint64_t now, int final)
     if (!npages)
         return;
     uint64_t ts = mt__now(), t0 = clock_ns();
-    long rc = syscall(SYS_move_pages, 0, (unsigned long)npages, pages, NULL, status, 0);
+    long rc = mt__sys_move_pages(0, (unsigned long)npages, pages, NULL, status, 0);
     uint64_t spent = clock_ns() - t0;
     if (rc < 0) {
         mt__warn_once(MT__WARN_NUMA, "move_pages cannot report page placement (%s); the trace "
@@ -440,11 +385,9 @@ void mt__placement_done(void)
 void mt__placement_reset(void)
 {
     free(objs);
-    free(slots);
+    mt_table_free(&by_key);
     objs = NULL;
-    slots = NULL;
-    objs_cap = objs_used = live = 0;
-    slot_bits = 0;
+    objs_cap = objs_used = 0;
     free_head = NIL;
     for (int l = 0; l < NLISTS; l++)
         lists[l].head = lists[l].tail = NIL;

@@ -7,9 +7,7 @@
  * appear reused out of order when the analyzer merges threads by time.
  */
 #include <errno.h>
-#include <linux/futex.h>
 #include <sched.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,7 +33,7 @@ void mt__record_leave(mt__thread_t *t)
 void mt__wake_writer(void)
 {
     __atomic_add_fetch(&mt__writer_wake, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, &mt__writer_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    mt__sys_futex_wake(&mt__writer_wake, 1);
 }
 
 /* A full ring drops the event, or with MTRACE_LOSSLESS waits for the writer

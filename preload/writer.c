@@ -10,13 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -360,7 +358,7 @@ static void wait_for_work(uint32_t seen)
 {
     struct timespec timeout = {(time_t)(mt__opt.flush_ms / 1000),
                                (long)(mt__opt.flush_ms % 1000) * 1000000L};
-    syscall(SYS_futex, &mt__writer_wake, FUTEX_WAIT_PRIVATE, seen, &timeout, NULL, 0);
+    mt__sys_futex_wait(&mt__writer_wake, seen, &timeout);
 }
 
 static void *writer_main(void *arg)
@@ -380,7 +378,7 @@ static void *writer_main(void *arg)
         failed = tick(asked != sync_done ? sync_reason : NULL);
         if (asked != sync_done) {
             __atomic_store_n(&sync_done, asked, __ATOMIC_RELEASE);
-            syscall(SYS_futex, &sync_done, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+            mt__sys_futex_wake(&sync_done, INT32_MAX);
         }
     }
     if (!failed) {
@@ -390,7 +388,7 @@ static void *writer_main(void *arg)
     trace = NULL;
     __atomic_store_n(&mt__writer_alive, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, &done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    mt__sys_futex_wake(&done, 1);
     return NULL;
 }
 
@@ -471,7 +469,7 @@ static int wait_writer(uint32_t *word, uint32_t want)
             return -1;
         }
         struct timespec slice = {0, 50 * 1000000L};
-        syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, cur, &slice, NULL, 0);
+        mt__sys_futex_wait(word, cur, &slice);
     }
 }
 

@@ -47,14 +47,6 @@ extern "C" {
 /* Bytes of a pool name that traces keep (longer names are cut there). */
 #define MT_POOL_NAME_MAX 72
 
-/* Trace encoding of a pool's name, for mtrace's own tools: a POOL_ALLOC event
- * (whose kind byte the format leaves free) with kind MT_POOL_KIND_NAME + i
- * carries bytes [24i, 24i + 24) of the name, little-endian, in ptr, size and
- * arg[0], zero padded; arg[1] is the pool id. Kind 0 is an object. */
-#define MT_POOL_KIND_OBJECT 0
-#define MT_POOL_KIND_NAME 0x80
-#define MT_POOL_NAME_CHUNK 24
-
 /* The pool id recorded in the trace: 64-bit FNV-1a of NAME with the top bit
  * cleared (ids stay positive as int64), never 0. Tools map --pool NAME to an
  * id with this function, so a pool is found by name even in a trace that

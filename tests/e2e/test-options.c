@@ -8,9 +8,11 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common.h" /* mt_size_parse: the shim's own size grammar */
 #include "harness.h"
 
 static void setup(void)
@@ -156,6 +158,36 @@ Test(options, verbose_prints_resolved_options)
     e2e_result_free(&r);
 }
 
+/* docs/OPTIONS.md documents MTRACE_MAP_MAX up to 16T and sizes in K/M/G/T
+ * with an optional i and B: all of them are taken without a warning, and
+ * the resolved values are the bytes they name. */
+Test(options, sizes_take_every_documented_suffix)
+{
+    const char *argv[] = {"leaky", NULL};
+    const char *env[] = {"MTRACE_VERBOSE=1", "MTRACE_MAP_MAX=16T", "MTRACE_SAMPLE=64KiB", NULL};
+    e2e_result_t r;
+
+    e2e_run_traced(&r, argv, env);
+    cr_assert_eq(r.exit_code, 0);
+    cr_expect_str_eq(r.out, "leaky: leaked 13288 bytes in 13 blocks\n");
+    cr_expect(strstr(r.err, "warning") == NULL, "a documented size was rejected: %s", r.err);
+    cr_expect(strstr(r.err, "MTRACE_MAP_MAX     17592186044416 ") != NULL,
+              "MTRACE_MAP_MAX=16T is not 2^44 bytes: %s", r.err);
+    cr_expect(strstr(r.err, "MTRACE_SAMPLE      65536 ") != NULL,
+              "MTRACE_SAMPLE=64KiB is not 65536 bytes: %s", r.err);
+    e2e_result_free(&r);
+
+    char *dirs[4];
+    int n = e2e_list_dirs(e2e_tmpdir(), dirs, 4);
+    cr_assert_eq(n, 1);
+    char *info = e2e_info(dirs[0]);
+    cr_expect_eq(e2e_int(info, "sample_interval"), 65536);
+    cr_expect_eq(e2e_int(info, "alloc_calls"), 39);
+    cr_expect_eq(e2e_int(info, "alloc_bytes"), 23256);
+    free(info);
+    e2e_free_list(dirs, n);
+}
+
 Test(options, bad_depth_warns_once)
 {
     const char *argv[] = {"leaky", NULL};
@@ -201,4 +233,158 @@ Test(options, unwritable_out_warns_once)
     const char *env[] = {"MTRACE_OUT=/proc/nonexistent/x", "MTRACE_QUIET=0", NULL};
     expect_one_warning(leaky, env, "/proc/nonexistent/x");
     expect_one_warning(usage, env, "/proc/nonexistent/x");
+}
+
+/* ---- docs/OPTIONS.md and the shim's table (preload/options.c) agree ------- */
+
+typedef struct doc_row {
+    char name[64];
+    char def[128];   /* the Default cell */
+    char range[128]; /* the Range / values cell */
+} doc_row_t;
+
+static char *trim(char *s)
+{
+    while (*s == ' ')
+        s++;
+    size_t n = strlen(s);
+    while (n && s[n - 1] == ' ')
+        s[--n] = '\0';
+    return s;
+}
+
+/* The rows of the option table of docs/OPTIONS.md. */
+static int doc_rows(doc_row_t *rows, int max)
+{
+    const char *src = getenv("MTRACE_SOURCE");
+    cr_assert_not_null(src, "MTRACE_SOURCE is not set (tests/e2e/meson.build sets it)");
+    char path[4200], line[4096];
+    snprintf(path, sizeof path, "%s/docs/OPTIONS.md", src);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "cannot open %s", path);
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n < max) {
+        if (strncmp(line, "| `MTRACE_", 10) != 0)
+            continue;
+        char *cell[5] = {0}, *save = NULL;
+        int c = 0;
+        for (char *t = strtok_r(line, "|", &save); t && c < 5; t = strtok_r(NULL, "|", &save))
+            cell[c++] = trim(t);
+        cr_assert_geq(c, 4, "short row in %s", path);
+        snprintf(rows[n].name, sizeof rows[n].name, "%.*s", (int)strlen(cell[0]) - 2, cell[0] + 1);
+        snprintf(rows[n].def, sizeof rows[n].def, "%s", cell[1]);
+        snprintf(rows[n].range, sizeof rows[n].range, "%s", cell[2]);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The value of `X` (a size or a number) starting at or after P; P moves past it. */
+static bool doc_value(const char **p, uint64_t *v)
+{
+    const char *a = strchr(*p, '`');
+    if (!a)
+        return false;
+    const char *b = strchr(a + 1, '`');
+    char tok[64];
+    if (!b || b - a - 1 >= (long)sizeof tok)
+        return false;
+    memcpy(tok, a + 1, (size_t)(b - a - 1));
+    tok[b - a - 1] = '\0';
+    *p = b + 1;
+    return mt_size_parse(tok, v) == 0;
+}
+
+/* The value the shim's MTRACE_VERBOSE table printed for NAME in ERR. */
+static bool printed_value(const char *err, const char *name, char *buf, size_t size)
+{
+    char key[80];
+    snprintf(key, sizeof key, "mtrace:   %s ", name);
+    const char *p = strstr(err, key);
+    if (!p)
+        return false;
+    p += strlen(key);
+    while (*p == ' ')
+        p++;
+    size_t n = strcspn(p, " \n");
+    snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), p);
+    return true;
+}
+
+/* Every option the shim has is documented with its default and range, and
+ * every documented one exists: the resolved table (MTRACE_VERBOSE=1, all
+ * else unset) gives the names and defaults, the out-of-range warnings of a
+ * run with every option 0 the ranges. */
+Test(options, options_md_matches_the_shims_table)
+{
+    doc_row_t rows[32];
+    int nrows = doc_rows(rows, 32);
+    cr_assert_geq(nrows, 10);
+
+    const char *argv[] = {"leaky", NULL};
+    const char *defaults[] = {"MTRACE_VERBOSE=1", "MTRACE_OUT", "MTRACE_SAMPLE", "MTRACE_QUIET",
+                              NULL};
+    e2e_result_t r;
+    e2e_run_traced(&r, argv, defaults);
+    cr_assert_eq(r.exit_code, 0);
+    int printed = 0;
+    for (const char *p = r.err; (p = strstr(p, "mtrace:   MTRACE_")); p++)
+        printed++;
+    cr_expect_eq(printed, nrows, "the shim has %d options, docs/OPTIONS.md documents %d:\n%s",
+                 printed, nrows, r.err);
+    for (int i = 0; i < nrows; i++) {
+        char v[4200];
+        cr_assert(printed_value(r.err, rows[i].name, v, sizeof v),
+                  "docs/OPTIONS.md documents %s, which the shim does not have", rows[i].name);
+        if (!strcmp(rows[i].name, "MTRACE_OUT") || !strcmp(rows[i].name, "MTRACE_MANIFEST")) {
+            /* Text options: the shim prints the text, or "unset". */
+            cr_expect_str_eq(v, strcmp(rows[i].name, "MTRACE_OUT") ? "unset" : "./mtrace.%e.%p");
+            cr_expect(strstr(rows[i].def, v), "%s: documented default %s, the shim's %s",
+                      rows[i].name, rows[i].def, v);
+            continue;
+        }
+        if (!strcmp(rows[i].name, "MTRACE_VERBOSE"))
+            continue; /* set for this run */
+        /* "`1` with `MTRACE_SAMPLE=all`, else `0`": sampling here, so the else. */
+        const char *d = strstr(rows[i].def, "else") ? strstr(rows[i].def, "else") : rows[i].def;
+        uint64_t want;
+        cr_assert(doc_value(&d, &want), "%s: no default in '%s'", rows[i].name, rows[i].def);
+        cr_expect_eq(strtoull(v, NULL, 10), want, "%s: documented default %s, the shim's %s",
+                     rows[i].name, rows[i].def, v);
+    }
+    e2e_result_free(&r);
+
+    /* Ranges: 0 is below every numeric option's minimum, but MTRACE_SAMPLE=0
+     * means all, so that one is given a value above its maximum. */
+    const char *zeros[16] = {"MTRACE_OUT"};
+    char envs[16][80];
+    int ne = 1;
+    for (int i = 0; i < nrows && ne < 15; i++)
+        if (strstr(rows[i].range, "` to `")) {
+            snprintf(envs[ne], sizeof envs[ne], "%s=%s", rows[i].name,
+                     strstr(rows[i].range, "`all`") ? "99999999999999999" : "0");
+            zeros[ne] = envs[ne];
+            ne++;
+        }
+    zeros[ne] = NULL;
+    cr_assert_geq(ne, 5, "fewer ranged options documented than the shim has");
+    e2e_run_traced(&r, argv, zeros);
+    cr_assert_eq(r.exit_code, 0);
+    for (int i = 1; i < ne; i++) {
+        const char *name = envs[i], *row = NULL;
+        for (int k = 0; k < nrows; k++)
+            if (!strncmp(rows[k].name, name, strlen(rows[k].name)) &&
+                name[strlen(rows[k].name)] == '=')
+                row = rows[k].range;
+        const char *p = row;
+        uint64_t lo, hi;
+        cr_assert(doc_value(&p, &lo) && doc_value(&p, &hi), "no range in '%s'", row);
+        char want[200];
+        snprintf(want, sizeof want, "%s is out of range [%llu, %llu]", name,
+                 (unsigned long long)lo, (unsigned long long)hi);
+        cr_expect(strstr(r.err, want), "docs/OPTIONS.md says '%s' for %s; the shim:\n%s", row,
+                  name, r.err);
+    }
+    e2e_result_free(&r);
 }
