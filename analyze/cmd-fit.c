@@ -55,7 +55,7 @@ static const mt_opt_t options[] = {
 };
 
 static const mt_help_t help = {
-    .synopsis = "[options] TRACE...",
+    .synopsis = "[options] [TRACE...]",
     .about = "How well the requested sizes fit a set of size classes: the exact size\n"
              "histogram, the bytes lost rounding each request up to the smallest class\n"
              "that holds it (internal fragmentation), the K classes that would lose the\n"

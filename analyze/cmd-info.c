@@ -27,7 +27,7 @@ static const mt_opt_t options[] = {
 };
 
 static const mt_help_t help = {
-    .synopsis = "[--json[=pretty|compact]] [-v] TRACE...",
+    .synopsis = "[--json[=pretty|compact]] [-v] [TRACE...]",
     .about = "Summarizes each trace directory (mtrace.<command>.<pid>/): the process,\n"
              "whether it ended cleanly, how it was sampled, and the exact number of\n"
              "calls and bytes per allocator entry point. Counters are exact even when\n"

@@ -31,7 +31,7 @@ static const mt_opt_t options[] = {
 };
 
 static const mt_help_t help = {
-    .synopsis = "[options] TRACE...",
+    .synopsis = "[options] [TRACE...]",
     .about = "Lists the allocations still live at the end of each trace, grouped by\n"
              "stack, with their bytes, objects and sizes: not freed before exit when\n"
              "the program ended cleanly, live when the trace stopped otherwise.\n"

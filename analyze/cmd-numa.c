@@ -28,7 +28,7 @@ static const mt_opt_t options[] = {
 };
 
 static const mt_help_t help = {
-    .synopsis = "[options] TRACE...",
+    .synopsis = "[options] [TRACE...]",
     .about = "Where allocations landed. The shim asks the kernel (move_pages) which node\n"
              "the pages of live sampled allocations and of mmap regions are on, shortly\n"
              "after they appear and again every few seconds. Each allocation and region\n"

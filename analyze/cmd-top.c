@@ -40,7 +40,7 @@ static const mt_opt_t options[] = {
 };
 
 static const mt_help_t help = {
-    .synopsis = "[options] TRACE...",
+    .synopsis = "[options] [TRACE...]",
     .about = "Ranks allocation stacks by what they allocated. Several TRACEs (a process\n"
              "and its fork/exec children) are replayed together on one timeline; the\n"
              "same stack in several of them is one entry. With sampling (the default)\n"

@@ -49,7 +49,8 @@ static void print_usage(FILE *out)
     fprintf(out,
             "\n"
             "Every command takes --help and --json. Run '%s help COMMAND' for the\n"
-            "options of one command.\n"
+            "options of one command. Given no TRACE, a command reads the newest run\n"
+            "in the current directory (a trace and its fork and exec children).\n"
             "\n"
             "Exit status: 0 success, 1 error (unreadable trace, write error),\n"
             "2 usage error.\n",

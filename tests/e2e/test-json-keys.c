@@ -230,3 +230,10 @@ Test(json_keys, fit)
     const char *const *const runs[] = {a, b, c, NULL};
     check("fit", runs);
 }
+
+Test(json_keys, flamegraph)
+{
+    const char *const a[] = {L, NULL}, *const b[] = {"--diff", P, L, NULL};
+    const char *const *const runs[] = {a, b, NULL};
+    check("flamegraph", runs);
+}
