@@ -1,6 +1,7 @@
 /* report.c - the rows of the stack reports (top, leaks, numa, fit): stacks
  * grouped by their module-relative program counters (so a stack recorded in
  * a parent and in its fork children is one row), or by allocating function;
+ * each stack symbolized with the module map at its events' time;
  * lazy symbolization of the rows that are printed or matched; --match;
  * frames and the trace header as text and JSON.
  */
@@ -136,7 +137,7 @@ static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs
         return rc;
     uint32_t k = 0;
     for (uint32_t i = 0; i < *n; i++)
-        if (!mt_sym_is_self(rep->sym, st->trace, pcs[i]))
+        if (!mt_sym_is_self_at(rep->sym, st->trace, pcs[i], st->ts))
             pcs[k++] = pcs[i];
     *n = k;
     return 0;
@@ -169,7 +170,7 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
         size_t nk = 0;
         if (by_function && n) {
             mt_frame_t fr;
-            mt_sym_pc(sym, st->trace, pcs[0], &fr, 1);
+            mt_sym_pc_at(sym, st->trace, pcs[0], st->ts, &fr, 1);
             if (fr.function) { /* interned: equal names are equal pointers */
                 key[nk++] = (uint64_t)(uintptr_t)fr.function;
                 key[nk++] = (uint64_t)(uintptr_t)fr.module;
@@ -179,7 +180,7 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
         }
         for (uint32_t f = 0; !nk && f < n; f++) {
             uint32_t file;
-            mt_sym_locate(sym, st->trace, pcs[f], &file, &key[2 * f + 1]);
+            mt_sym_locate_at(sym, st->trace, pcs[f], st->ts, &file, &key[2 * f + 1]);
             key[2 * f] = file;
             if (f + 1 == n)
                 nk = 2 * (size_t)n;
@@ -237,7 +238,7 @@ int mt_report_frames(mt_report_t *rep, mt_row_t *row)
             fr = g;
             cap *= 2;
         }
-        k += mt_sym_pc(rep->sym, st->trace, pcs[i], fr + k, 32);
+        k += mt_sym_pc_at(rep->sym, st->trace, pcs[i], st->ts, fr + k, 32);
     }
     if (rep->by_function) { /* the allocating function, not a line in it */
         k = 1;
