@@ -5,7 +5,11 @@
  * A (libreuse-a.so) is opened by path; B (libreuse-b.so) by its bare name
  * through libreuse-loader.so, whose RUNPATH is $ORIGIN. Both leak through
  * the same call site here, so the two leaks have the same program counters.
- * Prints "A leaked 111, B leaked 222, same base 1"; exits 0. */
+ * Prints "A leaked 111, B leaked 222, same base 1"; exits 0.
+ *
+ * usage: t-reuse DIR N: N rounds, each inside a dl_iterate_phdr callback
+ * (the loader's lock held), of dlopen, leak and dlclose of A (even rounds)
+ * or B (odd ones). Prints "N rounds, A leaked X, B leaked Y"; exits 0. */
 #include <dlfcn.h>
 #include <link.h>
 
@@ -18,9 +22,36 @@ static uintptr_t base_of(void *h)
     return (uintptr_t)lm->l_addr;
 }
 
+static const char *dir;
+
+/* One round in the callback: dlopen, leak and dlclose of A or B. */
+static int round_in_callback(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)info, (void)size;
+    int i = *(int *)data;
+    char path[4096], sym[32];
+    snprintf(path, sizeof path, "%s/libreuse-%s.so", dir, i & 1 ? "b" : "a");
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    CHECK(h, "dlopen: %s", dlerror());
+    snprintf(sym, sizeof sym, "reuse_leak_%s", i & 1 ? "b" : "a");
+    int (*leak)(size_t) = (int (*)(size_t))dlsym(h, sym);
+    CHECK(leak, "dlsym: %s", dlerror());
+    CHECK(leak(i & 1 ? 222 : 111), "malloc failed");
+    CHECK(dlclose(h) == 0, "dlclose: %s", dlerror());
+    return 1; /* once per dl_iterate_phdr */
+}
+
 int main(int argc, char **argv)
 {
-    CHECK(argc > 1, "usage: t-reuse DIR");
+    CHECK(argc > 1, "usage: t-reuse DIR [N]");
+    dir = argv[1];
+    if (argc > 2) {
+        int n = atoi(argv[2]);
+        for (int i = 0; i < n; i++)
+            dl_iterate_phdr(round_in_callback, &i);
+        printf("%d rounds, A leaked %d, B leaked %d\n", n, (n + 1) / 2 * 111, n / 2 * 222);
+        return 0;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/libreuse-loader.so", argv[1]);
     void *loader = dlopen(path, RTLD_NOW | RTLD_LOCAL);

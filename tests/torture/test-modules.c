@@ -3,6 +3,7 @@
  * loaded at the same address that leaks through the same program counters.
  * Each leak must keep its own function, file, line and module. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,5 +80,58 @@ Test(modules, library_unloaded_within_a_tick_and_its_address_reused)
     e2e_result_free(&a);
     e2e_free_list(dirs, n);
     e2e_result_free(&plain);
+    e2e_result_free(&traced);
+}
+
+/* 200 rounds of dlopen, leak and dlclose of A or B in turn, each inside a
+ * dl_iterate_phdr callback (the loader's lock held while the hooks scan),
+ * while the writer ticks every millisecond and scans too: no deadlock, and
+ * the leaks of each library stay its own, however often its address was
+ * reused by the other. */
+Test(modules, reloads_inside_dl_iterate_phdr_while_the_writer_ticks)
+{
+    char prog[4096], dir[4096];
+    snprintf(dir, sizeof dir, "%s", tr_prog(""));
+    dir[strlen(dir) - 1] = '\0';
+    snprintf(prog, sizeof prog, "%s", tr_prog("t-reuse"));
+    const char *argv[] = {prog, dir, "200", NULL};
+    const char *const env[] = {"MTRACE_FLUSH_MS=1", NULL};
+    e2e_result_t traced;
+    tr_run(&traced, TR_SAMPLE_ALL, "reload", argv, env, NULL, 30);
+    cr_assert_eq(traced.exit_code, 0, "t-reuse exited %d: %s", traced.exit_code, traced.err);
+    cr_assert_str_eq(traced.out, "200 rounds, A leaked 11100, B leaked 22200\n");
+
+    char *dirs[4];
+    int n = e2e_list_dirs(tr_dir("reload"), dirs, 4);
+    cr_assert_eq(n, 1, "one trace expected, found %d", n);
+    const char *cmd[] = {e2e_analyze(), "leaks", "-n", "0", "--json=compact", dirs[0], NULL};
+    e2e_result_t a;
+    e2e_run(&a, cmd, NULL, NULL);
+    cr_assert_eq(a.exit_code, 0, "analyzer exited %d: %s", a.exit_code, a.err);
+    const char *stacks = e2e_json_get(a.out, "stacks");
+    cr_assert_not_null(stacks);
+    long long a_bytes = 0, a_count = 0, b_bytes = 0, b_count = 0;
+    for (int i = 0; e2e_json_at(stacks, i); i++) {
+        const char *s = e2e_json_at(stacks, i);
+        const char *f = e2e_json_at(e2e_json_get(s, "frames"), 0);
+        const char *fn = f ? e2e_str(f, "function") : "";
+        if (strcmp(fn, "reuse_leak_a") == 0) {
+            cr_expect(ends_with(e2e_str(f, "file"), "reuse-a.c") && e2e_int(f, "line") == 10);
+            cr_expect(ends_with(e2e_str(f, "module"), "libreuse-a.so"));
+            a_bytes += e2e_int(s, "bytes");
+            a_count += e2e_int(s, "count");
+        } else if (strcmp(fn, "reuse_leak_b") == 0) {
+            cr_expect(ends_with(e2e_str(f, "file"), "reuse-b.c") && e2e_int(f, "line") == 13);
+            cr_expect(ends_with(e2e_str(f, "module"), "libreuse-b.so"));
+            b_bytes += e2e_int(s, "bytes");
+            b_count += e2e_int(s, "count");
+        }
+    }
+    cr_expect_eq(a_count, 100);
+    cr_expect_eq(a_bytes, 11100, "every 111-byte leak in reuse_leak_a");
+    cr_expect_eq(b_count, 100);
+    cr_expect_eq(b_bytes, 22200, "every 222-byte leak in reuse_leak_b");
+    e2e_result_free(&a);
+    e2e_free_list(dirs, n);
     e2e_result_free(&traced);
 }
