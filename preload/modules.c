@@ -9,7 +9,8 @@
  * gone was unloaded before now: last_ts = now. So every event of a module
  * lies in [first_ts, last_ts), and a record is captured while the object is
  * still mapped (path, build id), even if it is loaded and unloaded between
- * two ticks. The writer publishes changed records each tick.
+ * two ticks. The writer publishes changed records each tick and then forgets
+ * the unloaded ones, so the table holds what is loaded.
  *
  * Locking: map_lock is taken inside the dl_iterate_phdr callback, so it
  * always nests inside the loader's lock and is never held while calling the
@@ -30,7 +31,7 @@
 typedef struct known_module {
     mt_module_t rec;
     int seen;               /* in the current scan */
-    int fresh;              /* added by the current scan */
+    int fresh;              /* current scan: 1 added, 2 found gone */
     uint64_t gen;           /* bumped on every change of rec */
     uint64_t put_gen;       /* gen put in the open tick */
     uint64_t committed_gen; /* gen in the trace */
@@ -176,13 +177,16 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-/* After the objects of a full scan: what was not seen is gone; a new module
- * over the range of one gone before was loaded after that one went. */
+/* After the objects of a full scan: what was not seen is gone. A new module
+ * over the range of one that went in this same scan was loaded after that
+ * one went. (One gone in an earlier scan has last_ts <= the previous scan's
+ * time, the new one's first_ts already.) */
 static void end_scan(scan_t *s)
 {
     for (size_t i = 0; i < nmodules; i++) {
         mt_module_t *m = &modules[i].rec;
-        if (!modules[i].seen && m->last_ts == 0) {
+        modules[i].fresh |= 2 * (!modules[i].seen && m->last_ts == 0); /* 2: gone now */
+        if (modules[i].fresh & 2) {
             m->last_ts = s->now > m->first_ts ? s->now : m->first_ts + 1;
             m->flags |= s->hooked ? MT_MODULE_UNLOAD_HOOKED : 0;
             modules[i].gen++;
@@ -190,11 +194,12 @@ static void end_scan(scan_t *s)
     }
     for (size_t i = 0; i < nmodules; i++) {
         mt_module_t *m = &modules[i].rec;
-        if (!modules[i].fresh)
+        if (!(modules[i].fresh & 1))
             continue;
         for (size_t j = 0; j < nmodules; j++) {
             const mt_module_t *o = &modules[j].rec;
-            if (o->last_ts && o->lo < m->hi && m->lo < o->hi && o->last_ts > m->first_ts)
+            if ((modules[j].fresh & 2) && o->lo < m->hi && m->lo < o->hi &&
+                o->last_ts > m->first_ts)
                 m->first_ts = o->last_ts;
         }
     }
@@ -231,8 +236,18 @@ int mt__modules_put(mt_writer_t *w)
 void mt__modules_committed(void)
 {
     pthread_mutex_lock(&map_lock);
-    for (size_t i = 0; i < nmodules; i++)
-        if (modules[i].put_gen > modules[i].committed_gen)
-            modules[i].committed_gen = modules[i].put_gen;
+    size_t k = 0;
+    for (size_t i = 0; i < nmodules; i++) {
+        known_module_t *m = &modules[i];
+        if (m->put_gen > m->committed_gen)
+            m->committed_gen = m->put_gen;
+        /* Unloaded and in the trace: no scan needs it any more. */
+        if (m->rec.last_ts && m->committed_gen == m->gen)
+            continue;
+        if (k != i)
+            modules[k] = *m;
+        k++;
+    }
+    nmodules = k;
     pthread_mutex_unlock(&map_lock);
 }
