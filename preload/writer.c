@@ -220,6 +220,9 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
     while (!rc && (id = mt__stack_next_ready(&ts->stack_cursor, &pcs, &nframes)))
         rc = mt_writer_put_stack(trace, id, pcs, nframes);
     if (!rc) {
+        /* Under the tick lock, which fork's prepare handler takes: a fork
+         * never finds this thread holding the loader's list lock, which
+         * glibc does not reset in the child. */
         mt__modules_scan(0);
         rc = mt__modules_put(trace);
     }
