@@ -13,6 +13,11 @@
  * hook or tick) with the load time of the scan before it. glibc's internal
  * loads (NSS, iconv, libgcc_s) do not come through here; the writer's tick
  * finds them, bounded by the ticks around them.
+ *
+ * Unlike the allocation hooks these take a lock and allocate (modules.c,
+ * with the recursion guard set): the calls they wrap are rare and lock and
+ * allocate themselves. They wait at most for the writer copying the module
+ * records into its transaction, never for a tick or a commit.
  */
 #include <dlfcn.h>
 #include <errno.h>
