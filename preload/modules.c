@@ -44,6 +44,7 @@ static unsigned long long last_adds = ~0ull, last_subs = ~0ull;
 static uint64_t last_scan_ts;  /* 0: no scan yet, everything found was there at the start */
 static int last_scan_hooked;   /* the last scan ran in a dlopen/dlclose hook */
 static uint64_t next_module_seq;
+static char exe_path[4096];    /* under map_lock */
 
 void mt__modules_reset(void)
 {
@@ -136,12 +137,13 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
         begin_scan(s, info, size);
     if (s->state < 0)
         return 1;
-    char exe[4096];
     const char *path = info->dlpi_name;
-    if (!path || !path[0]) {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        exe[n > 0 ? n : 0] = '\0';
-        path = exe;
+    if (!path || !path[0]) { /* the program: read its name once (exec starts anew) */
+        if (!exe_path[0]) {
+            ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+            exe_path[n > 0 ? n : 0] = '\0';
+        }
+        path = exe_path;
     }
     int added = 0;
     known_module_t *k = find_or_add(path, info->dlpi_addr, &added);
