@@ -338,9 +338,11 @@ static int load_reuse(mt_replay_trace_t *t, mt_reader_t *r)
         free(v);
         return rc;
     }
+    if (!n)
+        return 0;
     qsort(v, n, sizeof(*v), cmp_reuse_mod);
-    uint64_t *maxhi = malloc((n ? n : 1) * sizeof(uint64_t));
-    if (!maxhi || !(t->reuse_ts = malloc((n ? n : 1) * sizeof(uint64_t)))) {
+    uint64_t *maxhi = malloc(n * sizeof(uint64_t));
+    if (!maxhi || !(t->reuse_ts = malloc(n * sizeof(uint64_t)))) {
         free(maxhi);
         free(v);
         return ENOMEM;
