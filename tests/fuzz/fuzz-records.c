@@ -84,7 +84,8 @@ static void format_record(const uint8_t *p, size_t n)
 {
     uint32_t version = 0;
     int rc = mt__format_record_check(p, n, &version);
-    if (rc == 0 && (version != MT_FORMAT_VERSION || n != MT__FORMAT_RECORD_LEN))
+    if (rc == 0 && (version < MT_FORMAT_OLDEST || version > MT_FORMAT_VERSION ||
+                    n != MT__FORMAT_RECORD_LEN))
         abort();
     if (rc != 0 && rc != MT_ENOTTRACE && rc != MT_ENEWER && rc != MT_EOLDER &&
         rc != MT_ECORRUPT)
