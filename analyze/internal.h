@@ -165,7 +165,9 @@ typedef struct mt_replay_options {
     void *ctx;
 } mt_replay_options_t;
 
-/* What replay learned about one stack of one trace. */
+/* What replay learned about one stack of one trace, in one address-reuse
+ * epoch: a dlclose and a dlopen can put another library where the stack's
+ * pcs point, so its events before and after are separate stats. */
 typedef struct mt_stack_stats {
     uint32_t trace;           /* index of the trace (order of mt_replay_add) */
     uint32_t id;              /* stack id in that trace, 0 = no stack recorded */
@@ -184,6 +186,9 @@ typedef struct mt_stack_stats {
     uint32_t growth_filled;   /* internal: points recorded so far */
     uint32_t growth_steps;    /* points whose live bytes exceed the previous point's */
     uint64_t snap_gen;        /* internal: peak generation of peak_bw */
+    uint64_t ts;              /* its first event's time (trace clock): the
+                                 module map its pcs are symbolized with */
+    uint32_t epoch;           /* internal: address-reuse epoch of its events */
 } mt_stack_stats_t;
 
 /* One trace of a replay. */
@@ -197,6 +202,9 @@ typedef struct mt_replay_trace {
     uint64_t blocks, events;  /* replayed */
     uint64_t unknown_frees;   /* frees of pointers not live in the replay */
     void *live;               /* internal: live allocations of this address space */
+    uint64_t *reuse_ts;       /* internal: unload times after which another file
+                                 was mapped over the range (sorted) */
+    size_t nreuse;
 } mt_replay_trace_t;
 
 /* A replay: add traces, run, read stacks and totals, free. */
@@ -310,6 +318,16 @@ void mt_sym_locate(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint32_t *fi
 size_t mt_sym_pc(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, mt_frame_t *out, size_t cap);
 /* True when PC of TRACE is inside libmtrace.so (frames to drop). */
 bool mt_sym_is_self(mt_symbolizer_t *s, uint32_t trace, uint64_t pc);
+/* The same three at time TS of TRACE's clock (an event's ts): PC is looked
+ * up in the module that was mapped there then (dlclose and dlopen reuse
+ * addresses). The forms without TS use MT_SYM_LATEST: the module mapped
+ * there last. */
+#define MT_SYM_LATEST UINT64_MAX
+void mt_sym_locate_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                      uint32_t *file, uint64_t *rel);
+size_t mt_sym_pc_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts, mt_frame_t *out,
+                    size_t cap);
+bool mt_sym_is_self_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts);
 /* Display name of a module path: its base name. */
 const char *mt_sym_basename(const char *path);
 

@@ -96,6 +96,7 @@ typedef struct priv {
     size_t ncursors, cursor_cap;
     cursor_t **heap;
     size_t nheap;
+    uint64_t cur_ts;      /* ts of the event being replayed (its trace's clock) */
     uint64_t peak_gen;    /* bumped at each new peak */
     uint32_t growth_next; /* growth points whose time has passed */
     /* progress */
@@ -132,6 +133,7 @@ void mt_replay_free(mt_replay_t *rp)
             free(t->ent);
         }
         free(t);
+        free(rp->traces[i].reuse_ts);
     }
     free(rp->traces);
     for (size_t i = 0; i < rp->nstacks; i++)
@@ -147,6 +149,117 @@ void mt_replay_free(mt_replay_t *rp)
         free(p);
     }
     memset(rp, 0, sizeof(*rp));
+}
+
+/* ---- address reuse ------------------------------------------------------
+ * A stack id is a list of pcs; after a dlclose, a dlopen may map another
+ * library at those addresses. Events of one stack are kept apart at every
+ * unload time after which a different file (or the same at another bias)
+ * was mapped over the unloaded range, so each is symbolized with the module
+ * mapped at its own time. Reloading the same file at the same place does not
+ * split (its pcs mean the same). */
+
+typedef struct reuse_mod {
+    uint64_t lo, hi, base, first_ts, last_ts, ident;
+} reuse_mod_t;
+
+#define REUSE_WINDOW 64 /* neighbours compared; beyond, split anyway */
+
+static int cmp_reuse_mod(const void *a, const void *b)
+{
+    const reuse_mod_t *x = a, *y = b;
+    if (x->lo != y->lo)
+        return x->lo < y->lo ? -1 : 1;
+    return x->first_ts < y->first_ts ? -1 : x->first_ts > y->first_ts;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t ident_of(const mt_module_t *m)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = m->path; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    for (uint32_t i = 0; i < m->build_id_len && i < sizeof(m->build_id); i++)
+        h = (h ^ m->build_id[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int load_reuse(mt_replay_trace_t *t, mt_reader_t *r)
+{
+    static mt_module_t m; /* 4 KiB path: not on the stack */
+    reuse_mod_t *v = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t cursor = 0;
+    int rc;
+    while ((rc = mt_reader_next_module(r, &cursor, &m)) == 1) {
+        if (m.hi <= m.lo)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            reuse_mod_t *g = realloc(v, cap * sizeof(*g));
+            if (!g) {
+                free(v);
+                return ENOMEM;
+            }
+            v = g;
+        }
+        v[n++] = (reuse_mod_t){m.lo, m.hi, m.base, m.first_ts, m.last_ts, ident_of(&m)};
+    }
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    if (!n)
+        return 0;
+    qsort(v, n, sizeof(*v), cmp_reuse_mod);
+    uint64_t *maxhi = malloc(n * sizeof(uint64_t));
+    if (!maxhi || !(t->reuse_ts = malloc(n * sizeof(uint64_t)))) {
+        free(maxhi);
+        free(v);
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        maxhi[i] = i && maxhi[i - 1] > v[i].hi ? maxhi[i - 1] : v[i].hi;
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].last_ts)
+            continue;
+        bool split = false;
+        size_t seen = 0;
+        /* The others over its range: after it in the order while they start
+         * inside it, and before it while one of them may still reach it. */
+        for (size_t j = i + 1; j < n && v[j].lo < v[i].hi && !split; j++)
+            split = ++seen > REUSE_WINDOW || v[j].ident != v[i].ident || v[j].base != v[i].base;
+        for (size_t j = i; j > 0 && maxhi[j - 1] > v[i].lo && !split; j--) {
+            const reuse_mod_t *o = &v[j - 1];
+            split = ++seen > REUSE_WINDOW ||
+                    (o->hi > v[i].lo && (o->ident != v[i].ident || o->base != v[i].base));
+        }
+        if (split)
+            t->reuse_ts[t->nreuse++] = v[i].last_ts;
+    }
+    free(maxhi);
+    free(v);
+    qsort(t->reuse_ts, t->nreuse, sizeof(uint64_t), cmp_u64);
+    return 0;
+}
+
+/* The address-reuse epoch of time TS in trace T: reuse times at or before it. */
+static uint32_t epoch_of(const mt_replay_trace_t *t, uint64_t ts)
+{
+    size_t lo = 0, hi = t->nreuse;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t->reuse_ts[mid] <= ts)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo;
 }
 
 int mt_replay_add(mt_replay_t *rp, const char *path, mt_reader_t *r)
@@ -183,6 +296,8 @@ int mt_replay_add(mt_replay_t *rp, const char *path, mt_reader_t *r)
         t->exact_calls += c.calls;
         t->exact_bytes += c.bytes;
     }
+    if ((err = load_reuse(t, r)) != 0)
+        return err;
     rp->exact_calls += t->exact_calls;
     rp->exact_bytes += t->exact_bytes;
     rp->sampled |= t->info.sample_interval != 0;
@@ -232,11 +347,24 @@ static void progress_done(mt_replay_t *rp)
 
 /* Index of the stats of stack ID of trace TI, created on first sight;
  * UINT32_MAX when out of memory. Pointers into rp->stacks do not survive it. */
+typedef struct stack_epoch {
+    const mt_replay_t *rp;
+    uint32_t epoch;
+} stack_epoch_t;
+
+static bool same_epoch(const void *ctx, uint32_t v)
+{
+    const stack_epoch_t *k = ctx;
+    return k->rp->stacks[v].epoch == k->epoch;
+}
+
 static uint32_t stack_index(mt_replay_t *rp, uint32_t ti, uint32_t id)
 {
     priv_t *p = P(rp);
     uint64_t key = (uint64_t)ti << 32 | id;
-    uint32_t idx = mt_table_get(&p->stack_map, key);
+    /* One entry per stack id and module epoch: the table holds every epoch's. */
+    stack_epoch_t want = {rp, epoch_of(&rp->traces[ti], p->cur_ts)};
+    uint32_t idx = mt_table_find(&p->stack_map, key, same_epoch, &want);
     if (idx != MT_TABLE_NONE)
         return idx;
     mt_stack_stats_t *st;
@@ -246,6 +374,8 @@ static uint32_t stack_index(mt_replay_t *rp, uint32_t ti, uint32_t id)
     memset(st, 0, sizeof(*st));
     st->trace = ti;
     st->id = id;
+    st->ts = p->cur_ts;
+    st->epoch = want.epoch;
     st->min_size = UINT64_MAX;
     st->snap_gen = p->peak_gen; /* it had nothing live at the last peak */
     if (rp->opt.growth && !(st->growth = calloc(MT_GROWTH_POINTS, sizeof(uint64_t))))
@@ -403,6 +533,7 @@ static int replay_event(mt_replay_t *rp, cursor_t *c)
 
 static int on_event(mt_replay_t *rp, cursor_t *c)
 {
+    P(rp)->cur_ts = c->ev.ts;
     int rc = replay_event(rp, c);
     if (!rc && rp->opt.on_event)
         rc = rp->opt.on_event(rp->opt.ctx, rp, c->trace, c->thread, &c->ev);

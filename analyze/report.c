@@ -1,7 +1,8 @@
 /* report.c - the rows of the stack reports (top, leaks, numa, fit): stacks
  * grouped by their symbolized frames (so a stack recorded in a parent and in
  * its fork children is one row, and so are two call sites that print alike,
- * e.g. the copies of an unrolled loop), or by allocating function; --match;
+ * e.g. the copies of an unrolled loop), or by allocating function; each
+ * stack symbolized with the module map at its events' time; --match;
  * frames and the trace header as text and JSON.
  */
 #include <errno.h>
@@ -101,7 +102,7 @@ static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs
         return rc;
     uint32_t k = 0;
     for (uint32_t i = 0; i < *n; i++)
-        if (!mt_sym_is_self(rep->sym, st->trace, pcs[i]))
+        if (!mt_sym_is_self_at(rep->sym, st->trace, pcs[i], st->ts))
             pcs[k++] = pcs[i];
     *n = k;
     return 0;
@@ -115,10 +116,11 @@ static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs
  * prints as function+offset or module+offset). Strings are interned, so
  * equal text is an equal pointer. Returns the words written (at most
  * KEY_WORDS * MAX_PC_FRAMES). */
-static size_t frame_key(mt_symbolizer_t *sym, uint32_t trace, uint64_t pc, uint64_t *key)
+static size_t frame_key(mt_symbolizer_t *sym, uint32_t trace, uint64_t pc, uint64_t ts,
+                        uint64_t *key)
 {
     mt_frame_t fr[MAX_PC_FRAMES];
-    size_t n = mt_sym_pc(sym, trace, pc, fr, MAX_PC_FRAMES), k = 0;
+    size_t n = mt_sym_pc_at(sym, trace, pc, ts, fr, MAX_PC_FRAMES), k = 0;
     for (size_t i = 0; i < n; i++) {
         key[k++] = (uint64_t)(uintptr_t)fr[i].function;
         key[k++] = (uint64_t)(uintptr_t)fr[i].file;
@@ -160,7 +162,7 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
         size_t nk = 0;
         if (by_function && n) {
             mt_frame_t fr;
-            mt_sym_pc(sym, st->trace, pcs[0], &fr, 1);
+            mt_sym_pc_at(sym, st->trace, pcs[0], st->ts, &fr, 1);
             if (fr.function) { /* interned: equal names are equal pointers */
                 key[nk++] = (uint64_t)(uintptr_t)fr.function;
                 key[nk++] = (uint64_t)(uintptr_t)fr.module;
@@ -180,7 +182,7 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
                 key = grown;
                 key_cap = c;
             }
-            nk += frame_key(sym, st->trace, pcs[f], key + nk);
+            nk += frame_key(sym, st->trace, pcs[f], st->ts, key + nk);
         }
         uint32_t ri = row_for(rep, &g, &cap, key, nk);
         if (ri == UINT32_MAX) {
@@ -235,7 +237,7 @@ int mt_report_frames(mt_report_t *rep, mt_row_t *row)
             fr = g;
             cap *= 2;
         }
-        k += mt_sym_pc(rep->sym, st->trace, pcs[i], fr + k, 32);
+        k += mt_sym_pc_at(rep->sym, st->trace, pcs[i], st->ts, fr + k, 32);
     }
     if (rep->by_function) { /* the allocating function, not a line in it */
         k = 1;

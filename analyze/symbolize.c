@@ -36,12 +36,13 @@ typedef struct symfile {
 } symfile_t;
 
 typedef struct symmod {
-    uint64_t lo, hi, base, first_ts;
+    uint64_t lo, hi, base, first_ts, last_ts; /* mapped in [first_ts, last_ts or forever) */
     uint32_t file;
 } symmod_t;
 
 typedef struct symtrace {
-    symmod_t *mods;
+    symmod_t *mods;         /* by lo, then first_ts */
+    uint64_t *maxhi;        /* maxhi[i]: the largest hi of mods[0..i] */
     size_t n, cap;
     bool sorted;
 } symtrace_t;
@@ -93,8 +94,10 @@ void mt_sym_free(mt_symbolizer_t *s)
         if (s->files[i].dwfl)
             dwfl_end(s->files[i].dwfl);
     free(s->files);
-    for (size_t i = 0; i < s->ntraces; i++)
+    for (size_t i = 0; i < s->ntraces; i++) {
         free(s->traces[i].mods);
+        free(s->traces[i].maxhi);
+    }
     free(s->traces);
     for (size_t i = 0; i < s->nstrs; i++)
         free(s->strs[i]);
@@ -234,12 +237,16 @@ int mt_sym_add_module(mt_symbolizer_t *s, uint32_t trace, const mt_module_t *m)
         if (!g)
             return ENOMEM;
         t->mods = g;
+        uint64_t *h = realloc(t->maxhi, cap * sizeof(*h));
+        if (!h)
+            return ENOMEM;
+        t->maxhi = h;
         t->cap = cap;
     }
     uint32_t fi = file_index(s, m);
     if (fi == UINT32_MAX)
         return ENOMEM;
-    t->mods[t->n++] = (symmod_t){m->lo, m->hi, m->base, m->first_ts, fi};
+    t->mods[t->n++] = (symmod_t){m->lo, m->hi, m->base, m->first_ts, m->last_ts, fi};
     t->sorted = false;
     return 0;
 }
@@ -267,15 +274,20 @@ static int cmp_mod(const void *a, const void *b)
     return x->first_ts < y->first_ts ? -1 : x->first_ts > y->first_ts;
 }
 
-/* The module of TRACE that holds PC, or NULL. When address ranges were
- * reused (dlclose, dlopen), the one loaded last wins. */
-static const symmod_t *find_module(mt_symbolizer_t *s, uint32_t trace, uint64_t pc)
+/* The module of TRACE that held PC at time TS (trace clock), or NULL. A
+ * module is mapped in [first_ts, last_ts); when address ranges were reused
+ * (dlclose, dlopen) the one mapped at TS wins. When none was (a format 1
+ * trace, whose times are the ticks that saw modules come and go), the one
+ * loaded first after TS, else the one unloaded last before it. */
+static const symmod_t *find_module(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts)
 {
     if (trace >= s->ntraces || !s->traces[trace].n)
         return NULL;
     symtrace_t *t = &s->traces[trace];
     if (!t->sorted) {
         qsort(t->mods, t->n, sizeof(*t->mods), cmp_mod);
+        for (size_t i = 0; i < t->n; i++)
+            t->maxhi[i] = i && t->maxhi[i - 1] > t->mods[i].hi ? t->maxhi[i - 1] : t->mods[i].hi;
         t->sorted = true;
     }
     size_t lo = 0, hi = t->n; /* first module with lo > pc */
@@ -286,26 +298,46 @@ static const symmod_t *find_module(mt_symbolizer_t *s, uint32_t trace, uint64_t 
         else
             hi = mid;
     }
-    const symmod_t *best = NULL;
-    for (size_t i = lo, k = 0; i > 0 && k < 16; i--, k++) {
+    const symmod_t *at = NULL, *after = NULL, *before = NULL;
+    for (size_t i = lo; i > 0 && t->maxhi[i - 1] > pc; i--) {
         const symmod_t *m = &t->mods[i - 1];
-        if (pc < m->hi && (!best || m->first_ts > best->first_ts))
-            best = m;
+        if (pc >= m->hi)
+            continue;
+        if (ts < m->first_ts) {
+            if (!after || m->first_ts < after->first_ts)
+                after = m;
+        } else if (m->last_ts && ts >= m->last_ts) {
+            if (!before || m->last_ts > before->last_ts)
+                before = m;
+        } else if (!at || m->first_ts > at->first_ts) {
+            at = m;
+        }
     }
-    return best;
+    return at ? at : after ? after : before;
 }
 
-void mt_sym_locate(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint32_t *file, uint64_t *rel)
+void mt_sym_locate_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                      uint32_t *file, uint64_t *rel)
 {
-    const symmod_t *m = find_module(s, trace, pc);
+    const symmod_t *m = find_module(s, trace, pc, ts);
     *file = m ? m->file : UINT32_MAX;
     *rel = m ? pc - m->base : pc;
 }
 
+void mt_sym_locate(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint32_t *file, uint64_t *rel)
+{
+    mt_sym_locate_at(s, trace, pc, MT_SYM_LATEST, file, rel);
+}
+
+bool mt_sym_is_self_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts)
+{
+    const symmod_t *m = find_module(s, trace, pc, ts);
+    return m && s->files[m->file].self;
+}
+
 bool mt_sym_is_self(mt_symbolizer_t *s, uint32_t trace, uint64_t pc)
 {
-    const symmod_t *m = find_module(s, trace, pc);
-    return m && s->files[m->file].self;
+    return mt_sym_is_self_at(s, trace, pc, MT_SYM_LATEST);
 }
 
 static void open_file(symfile_t *f)
@@ -543,9 +575,15 @@ static bool cache_is(const void *ctx, uint32_t v)
 
 size_t mt_sym_pc(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, mt_frame_t *out, size_t cap)
 {
+    return mt_sym_pc_at(s, trace, pc, MT_SYM_LATEST, out, cap);
+}
+
+size_t mt_sym_pc_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts, mt_frame_t *out,
+                    size_t cap)
+{
     if (!cap)
         return 0;
-    const symmod_t *m = find_module(s, trace, pc);
+    const symmod_t *m = find_module(s, trace, pc, ts);
     if (!m) {
         out[0] = (mt_frame_t){.address = pc, .offset = pc};
         return 1;

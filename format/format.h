@@ -14,7 +14,8 @@
 #include "errors.h"
 
 #define MT_FORMAT_MAGIC "MTRACE01" /* 8 bytes, at the start of meta "format" */
-#define MT_FORMAT_VERSION 1u       /* bump on any incompatible change */
+#define MT_FORMAT_VERSION 2u       /* bump on any incompatible change */
+#define MT_FORMAT_OLDEST 1u        /* oldest version readers still read */
 #define MT_MAX_FRAMES 128          /* upper bound on frames in one stack */
 #define MT_WEIGHT_ONE 65536u       /* weight of an exact (unsampled) record */
 
@@ -141,12 +142,20 @@ typedef struct mt_module {
     uint64_t seq;        /* key: order in which the writer saw it */
     uint64_t base;       /* load bias (dlpi_addr) */
     uint64_t lo, hi;     /* address range of its PT_LOAD segments */
-    uint64_t first_ts;   /* when first seen */
-    uint64_t last_ts;    /* when seen unloaded, 0 = still loaded */
+    uint64_t first_ts;   /* loaded after this time (format 1: when first seen) */
+    uint64_t last_ts;    /* unloaded before this time, 0 = still loaded */
+    uint32_t flags;      /* MT_MODULE_* */
     char path[4096];
     uint8_t build_id[40];
     uint32_t build_id_len;
 } mt_module_t;
+
+/* Module flags: how first_ts and last_ts were taken. */
+#define MT_MODULE_AT_START 1u      /* there when the trace began (first_ts 0) */
+#define MT_MODULE_LOAD_HOOKED 2u   /* first_ts: scan in the dlopen/dlclose hook before */
+#define MT_MODULE_UNLOAD_HOOKED 4u /* last_ts: scan in the dlclose hook after */
+#define MT_MODULE_SEEN_TIMES 8u    /* format 1: first_ts/last_ts are the ticks that
+                                      saw it come and go, not bounds */
 
 typedef struct mt_thread {
     uint32_t seq;      /* key: the shim's thread sequence number (blocks refer to it) */

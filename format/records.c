@@ -29,7 +29,7 @@ int mt__format_record_check(const void *val, size_t len, uint32_t *version)
     *version = mt__get_le32(p + 8);
     if (*version > MT_FORMAT_VERSION)
         return MT_ENEWER;
-    if (*version < MT_FORMAT_VERSION)
+    if (*version < MT_FORMAT_OLDEST)
         return MT_EOLDER;
     if (len != MT__FORMAT_RECORD_LEN || mt__get_le32(p + 12) != sizeof(mt_event_t))
         return MT_ECORRUPT;
@@ -40,13 +40,14 @@ size_t mt__module_encode(const mt_module_t *m, uint8_t out[MT__MODULE_MAX])
 {
     size_t path_len = strnlen(m->path, sizeof m->path - 1);
     uint32_t id_len = m->build_id_len; /* <= 40, checked by the writer */
-    out[0] = MT__RECORD_VERSION;
+    out[0] = MT__MODULE_VERSION;
     mt__put_le64(out + 1, m->base);
     mt__put_le64(out + 9, m->lo);
     mt__put_le64(out + 17, m->hi);
     mt__put_le64(out + 25, m->first_ts);
     mt__put_le64(out + 33, m->last_ts);
-    out[41] = (uint8_t)id_len;
+    out[41] = (uint8_t)(m->flags & 0xff);
+    out[42] = (uint8_t)id_len;
     memcpy(out + MT__MODULE_FIXED, m->build_id, id_len);
     memcpy(out + MT__MODULE_FIXED + id_len, m->path, path_len);
     return MT__MODULE_FIXED + id_len + path_len;
@@ -55,12 +56,14 @@ size_t mt__module_encode(const mt_module_t *m, uint8_t out[MT__MODULE_MAX])
 int mt__module_decode(const void *val, size_t len, mt_module_t *m)
 {
     const uint8_t *p = val;
-    if (len < MT__MODULE_FIXED || p[0] != MT__RECORD_VERSION)
+    /* Format 1 wrote record version 1: no flags byte. */
+    size_t fixed = len && p[0] == 1 ? MT__MODULE_FIXED_V1 : MT__MODULE_FIXED;
+    if (len < fixed || (p[0] != 1 && p[0] != MT__MODULE_VERSION))
         return MT_ECORRUPT;
-    size_t id_len = p[41];
-    if (id_len > sizeof m->build_id || len - MT__MODULE_FIXED < id_len)
+    size_t id_len = p[fixed - 1];
+    if (id_len > sizeof m->build_id || len - fixed < id_len)
         return MT_ECORRUPT;
-    size_t path_len = len - MT__MODULE_FIXED - id_len;
+    size_t path_len = len - fixed - id_len;
     if (path_len >= sizeof m->path)
         return MT_ECORRUPT;
     uint64_t seq = m->seq; /* the key, filled in by the caller */
@@ -71,9 +74,10 @@ int mt__module_decode(const void *val, size_t len, mt_module_t *m)
     m->hi = mt__get_le64(p + 17);
     m->first_ts = mt__get_le64(p + 25);
     m->last_ts = mt__get_le64(p + 33);
+    m->flags = p[0] == 1 ? MT_MODULE_SEEN_TIMES : p[41];
     m->build_id_len = (uint32_t)id_len;
-    memcpy(m->build_id, p + MT__MODULE_FIXED, id_len);
-    memcpy(m->path, p + MT__MODULE_FIXED + id_len, path_len);
+    memcpy(m->build_id, p + fixed, id_len);
+    memcpy(m->path, p + fixed + id_len, path_len);
     return 0;
 }
 

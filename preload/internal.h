@@ -130,6 +130,9 @@ typedef struct mt__real {
     int (*fexecve)(int, char *const[], char *const[]);
     void (*exit_)(int) __attribute__((noreturn));
     void (*Exit_)(int) __attribute__((noreturn));
+    void *(*dlopen)(const char *, int);
+    void *(*dlmopen)(long, const char *, int); /* Lmid_t is a long */
+    int (*dlclose)(void *);
 } mt__real_t;
 
 extern mt__real_t mt__real;
@@ -519,8 +522,20 @@ void mt__path_announce(const char *dir);
 uint64_t mt__proc_rss(void);
 /* Writes the process metadata (command, exe, argv, pids) into the open txn. */
 int mt__proc_write_meta(mt_writer_t *w, pid_t parent_pid);
-/* Module map: re-read when the loader added or removed objects. */
-int mt__modules_update(mt_writer_t *w, uint64_t now);
+
+/* ---- modules.c ----------------------------------------------------------- */
+
+/* Re-reads the module map if the loader added or removed objects since the
+ * last scan: new modules get the previous scan's time as load time, gone
+ * ones now as unload time. HOOKED: called from a dlopen/dlclose hook (set
+ * the recursion guard first). Any thread; never holds a lock across a call
+ * into the loader. */
+void mt__modules_scan(int hooked);
+/* Writer, in a tick: puts every record changed since the last commit. */
+int mt__modules_put(mt_writer_t *w);
+/* Writer, after the tick committed. */
+void mt__modules_committed(void);
+/* Fork child: forgets every record (the child's trace gets them anew). */
 void mt__modules_reset(void);
 
 #pragma GCC visibility pop

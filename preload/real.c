@@ -35,6 +35,9 @@ int mt__real_resolve(void)
     RESOLVE(fexecve, "fexecve");
     RESOLVE(exit_, "_exit");
     RESOLVE(Exit_, "_Exit");
+    RESOLVE(dlopen, "dlopen");
+    RESOLVE(dlmopen, "dlmopen");
+    RESOLVE(dlclose, "dlclose");
     if (!mt__real.malloc || !mt__real.free || !mt__real.calloc || !mt__real.realloc)
         return -1;
     mt__private_resolve(); /* jemalloc's and tcmalloc's own entry points */

@@ -217,8 +217,13 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
     uint32_t nframes, id;
     while (!rc && (id = mt__stack_next_ready(&ts->stack_cursor, &pcs, &nframes)))
         rc = mt_writer_put_stack(trace, id, pcs, nframes);
-    if (!rc)
-        rc = mt__modules_update(trace, now);
+    if (!rc) {
+        /* Under the tick lock, which fork's prepare handler takes: a fork
+         * never finds this thread holding the loader's list lock, which
+         * glibc does not reset in the child. */
+        mt__modules_scan(0);
+        rc = mt__modules_put(trace);
+    }
     if (!rc)
         rc = put_counters(ts);
     if (!rc)
@@ -245,6 +250,7 @@ static void release_tick(const tick_state_t *ts)
     block_bytes_total += ts->block_bytes;
     stack_cursor = ts->stack_cursor;
     mt__placement_done();
+    mt__modules_committed();
     mt__thread_t **link = &threads;
     while (*link) {
         mt__thread_t *t = *link;
@@ -343,10 +349,8 @@ static int tick_locked(const char *end_reason)
             release_tick(&ts);
             return 0;
         }
-        if (rc == MT_EMAPFULL && mt_writer_can_grow(trace) && attempt < 8) {
-            mt__modules_reset(); /* re-put the module map in the redone tick */
-            continue;
-        }
+        if (rc == MT_EMAPFULL && mt_writer_can_grow(trace) && attempt < 8)
+            continue; /* module records not committed are put again */
         stop_recording(rc == MT_EMAPFULL ? "the trace reached MTRACE_MAP_MAX"
                                          : "storage error",
                        rc);

@@ -422,3 +422,53 @@ Test(replay, live_table_stress)
     cr_expect_eq(rp.nstacks, 7);
     free(ev);
 }
+
+static void put_timed_module(uint64_t seq, const char *path, uint64_t base, uint64_t first,
+                             uint64_t last)
+{
+    static mt_module_t m;
+    memset(&m, 0, sizeof(m));
+    m.seq = seq;
+    m.base = m.lo = base;
+    m.hi = base + 0x10000;
+    m.first_ts = first;
+    m.last_ts = last;
+    snprintf(m.path, sizeof(m.path), "%s", path);
+    tg_check(mt_writer_put_module(tg_w, &m), "put module");
+}
+
+/* One stack id (the same pcs) before and after a dlclose + dlopen put
+ * another file at its address: two stats, each with its first event's
+ * time, so each is symbolized with its own module. The same file reloaded
+ * at the same place keeps one. */
+Test(replay, stack_split_where_an_address_was_reused)
+{
+    const uint64_t at = 0x7f0000000000, pcs[] = {at + 0x1234, 0x401000};
+    for (int same = 0; same < 2; same++) {
+        snprintf(dir1, sizeof(dir1), "%s/mtrace.gen.reuse%d", tmp, same);
+        tg_open(dir1, 0, 0, 3000);
+        put_timed_module(0, "/nonexistent/liba.so", at, 100, 1000);
+        put_timed_module(1, same ? "/nonexistent/liba.so" : "/nonexistent/libb.so", at, 1000, 0);
+        tg_stack(1, pcs, 2);
+        mt_event_t ev[] = {tg_alloc(500, 0x1000, 111, 1), tg_alloc(1500, 0x2000, 222, 1),
+                           tg_alloc(1600, 0x3000, 333, 1)};
+        tg_block(1, ev, 3);
+        tg_close(1);
+        cr_assert_eq(replay(NULL, false), 0);
+        if (same) {
+            cr_expect_eq(rp.nstacks, 1, "same file, same place: one stack");
+            cr_expect_eq(rp.stacks[0].live_bw, (mt_u128)(111 + 222 + 333) * MT_WEIGHT_ONE);
+        } else {
+            cr_assert_eq(rp.nstacks, 2, "one stack per module mapped there");
+            cr_expect_eq(rp.stacks[0].id, 1);
+            cr_expect_eq(rp.stacks[0].ts, 500);
+            cr_expect_eq(rp.stacks[0].live_bw, (mt_u128)111 * MT_WEIGHT_ONE);
+            cr_expect_eq(rp.stacks[1].id, 1);
+            cr_expect_eq(rp.stacks[1].ts, 1500);
+            cr_expect_eq(rp.stacks[1].live_bw, (mt_u128)(222 + 333) * MT_WEIGHT_ONE);
+        }
+        mt_replay_free(&rp);
+        mt_reader_close(r1);
+        r1 = NULL;
+    }
+}

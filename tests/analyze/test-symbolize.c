@@ -246,3 +246,74 @@ Test(symbolize, many_addresses, .timeout = 20)
     cr_expect_gt(named, 100);
     mt_sym_free(s);
 }
+
+/* Adds module PATH over [LO, LO + 0x10000) of trace 0, mapped in [FIRST, LAST). */
+static void add_timed(mt_symbolizer_t *s, const char *path, uint64_t lo, uint64_t first,
+                      uint64_t last)
+{
+    static mt_module_t m;
+    memset(&m, 0, sizeof(m));
+    snprintf(m.path, sizeof(m.path), "%s", path);
+    m.base = m.lo = lo;
+    m.hi = lo + 0x10000;
+    m.first_ts = first;
+    m.last_ts = last;
+    cr_assert_eq(mt_sym_add_module(s, 0, &m), 0);
+}
+
+/* dlclose then dlopen of another library at the same address: a pc is the
+ * module that was mapped there at the event's time, not the last loaded. */
+Test(symbolize, module_mapped_at_the_event_time)
+{
+    mt_symbolizer_t *s = mt_sym_new();
+    const uint64_t at = 0x7f0000000000, pc = at + 0x1234;
+    add_timed(s, "/nonexistent/libb.so", at, 200, 0);
+    add_timed(s, "/nonexistent/liba.so", at, 100, 200);
+    add_timed(s, "/nonexistent/libother.so", at + 0x10000, 0, 0);
+    mt_frame_t fr[4];
+    const struct {
+        uint64_t ts;
+        const char *module;
+    } want[] = {
+        {100, "/nonexistent/liba.so"}, {199, "/nonexistent/liba.so"},
+        {200, "/nonexistent/libb.so"}, {5000, "/nonexistent/libb.so"},
+        {MT_SYM_LATEST, "/nonexistent/libb.so"},
+        /* before any load (a format 1 trace, whose first_ts is a later
+         * tick): the one loaded first after it */
+        {50, "/nonexistent/liba.so"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        cr_assert_eq(mt_sym_pc_at(s, 0, pc, want[i].ts, fr, 4), 1);
+        cr_expect_str_eq(fr[0].module, want[i].module, "at ts %llu",
+                         (unsigned long long)want[i].ts);
+        cr_expect_eq(fr[0].offset, 0x1234);
+    }
+    uint32_t fa, fb;
+    uint64_t rel;
+    mt_sym_locate_at(s, 0, pc, 150, &fa, &rel);
+    mt_sym_locate_at(s, 0, pc, 250, &fb, &rel);
+    cr_expect_neq(fa, fb, "two files, two grouping keys");
+    cr_expect_eq(rel, 0x1234);
+    mt_sym_free(s);
+}
+
+/* A plugin loaded and unloaded 300 times at one address, alternating two
+ * files: the lookup still finds the instance of each time. */
+Test(symbolize, many_reloads_at_one_address)
+{
+    mt_symbolizer_t *s = mt_sym_new();
+    const uint64_t at = 0x7f0000000000;
+    for (uint64_t i = 0; i < 300; i++)
+        add_timed(s, i & 1 ? "/nonexistent/odd.so" : "/nonexistent/even.so", at, 10 * i,
+                  10 * i + 10);
+    mt_frame_t fr[4];
+    for (uint64_t i = 0; i < 300; i += 37) {
+        cr_assert_eq(mt_sym_pc_at(s, 0, at + 0x100, 10 * i + 5, fr, 4), 1);
+        cr_expect_str_eq(fr[0].module, i & 1 ? "/nonexistent/odd.so" : "/nonexistent/even.so",
+                         "instance %llu", (unsigned long long)i);
+    }
+    /* after the last unload: the one unloaded last */
+    cr_assert_eq(mt_sym_pc_at(s, 0, at + 0x100, 99999, fr, 4), 1);
+    cr_expect_str_eq(fr[0].module, "/nonexistent/odd.so");
+    mt_sym_free(s);
+}

@@ -22,7 +22,7 @@ TestSuite(sampling, .init = setup, .fini = e2e_tmpdir_remove, .timeout = 60);
 #define MAX_STACKS 64
 
 typedef struct stack_bytes {
-    char key[512]; /* the stack's function names, innermost first */
+    char key[1024]; /* the stack's functions and lines, innermost first */
     long long bytes;
     long long bytes_error; /* the reported 95% bound (0 when exact) */
 } stack_bytes_t;
@@ -58,12 +58,18 @@ static char *trace_bench(const char *label, const char *sample_env, stack_bytes_
         sb->bytes_error = e2e_int(st, "bytes_error");
         sb->key[0] = '\0';
         const char *frames = e2e_json_get(st, "frames");
+        /* Function and line: two rows can share every function name (the
+         * same recursion reached from different lines) and must not be
+         * matched with each other's estimates. */
         for (int j = 0; frames && e2e_json_at(frames, j); j++) {
-            char fn[128];
-            if (!e2e_json_str(e2e_json_at(frames, j), "function", fn, sizeof fn))
+            char fn[128], piece[160];
+            long long line = 0;
+            const char *fr = e2e_json_at(frames, j);
+            if (!e2e_json_str(fr, "function", fn, sizeof fn))
                 snprintf(fn, sizeof fn, "?");
-            strncat(sb->key, fn, sizeof sb->key - strlen(sb->key) - 2);
-            strncat(sb->key, "/", sizeof sb->key - strlen(sb->key) - 1);
+            e2e_json_int(fr, "line", &line);
+            snprintf(piece, sizeof piece, "%s:%lld/", fn, line);
+            strncat(sb->key, piece, sizeof sb->key - strlen(sb->key) - 1);
         }
     }
     e2e_free_list(dirs, nd);

@@ -11,14 +11,17 @@ Test(records, format_record)
     uint32_t version = 0;
     cr_assert_eq(mt__format_record_encode(rec, MT_FORMAT_VERSION), 16);
     static const uint8_t want[16] = {'M', 'T', 'R', 'A', 'C', 'E', '0', '1',
-                                     1, 0, 0, 0, 64, 0, 0, 0};
+                                     2, 0, 0, 0, 64, 0, 0, 0};
     cr_assert_arr_eq(rec, want, 16);
+    cr_assert_eq(mt__format_record_check(rec, 16, &version), 0);
+    cr_assert_eq(version, 2);
+    mt__format_record_encode(rec, 1); /* format 1 traces are still read */
     cr_assert_eq(mt__format_record_check(rec, 16, &version), 0);
     cr_assert_eq(version, 1);
 
-    mt__format_record_encode(rec, 2);
+    mt__format_record_encode(rec, 3);
     cr_assert_eq(mt__format_record_check(rec, 16, &version), MT_ENEWER);
-    cr_assert_eq(version, 2);
+    cr_assert_eq(version, 3);
     cr_assert_eq(mt__format_record_check(rec, 12, &version), MT_ENEWER,
                  "a newer record may have another length");
     mt__format_record_encode(rec, 0);
@@ -42,28 +45,45 @@ Test(records, module_exact_bytes_and_round_trip)
     m.seq = 9;
     m.base = 0x1122334455667788ull;
     m.lo = 1, m.hi = 2, m.first_ts = 3, m.last_ts = 4;
+    m.flags = MT_MODULE_LOAD_HOOKED | MT_MODULE_UNLOAD_HOOKED;
     strcpy(m.path, "/lib/x.so");
     m.build_id_len = 3;
     memcpy(m.build_id, "\xab\xcd\xef", 3);
     size_t len = mt__module_encode(&m, buf);
-    cr_assert_eq(len, 42 + 3 + 9);
-    static const uint8_t head[] = {1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+    cr_assert_eq(len, 43 + 3 + 9);
+    static const uint8_t head[] = {2, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
                                    1, 0, 0, 0, 0, 0, 0, 0};
     cr_assert_arr_eq(buf, head, sizeof head);
-    cr_assert_eq(buf[41], 3);
-    cr_assert_arr_eq(buf + 42, "\xab\xcd\xef/lib/x.so", 12);
+    cr_assert_eq(buf[25], 3, "first_ts");
+    cr_assert_eq(buf[33], 4, "last_ts");
+    cr_assert_eq(buf[41], 6, "flags");
+    cr_assert_eq(buf[42], 3);
+    cr_assert_arr_eq(buf + 43, "\xab\xcd\xef/lib/x.so", 12);
 
     memset(&back, 0xff, sizeof back);
     back.seq = 9;
     cr_assert_eq(mt__module_decode(buf, len, &back), 0);
     cr_assert(memcmp(&back, &m, sizeof m) == 0);
 
-    cr_assert_eq(mt__module_decode(buf, 41, &back), MT_ECORRUPT);
-    cr_assert_eq(mt__module_decode(buf, 44, &back), MT_ECORRUPT, "build id cut");
-    buf[41] = 41;
+    cr_assert_eq(mt__module_decode(buf, 42, &back), MT_ECORRUPT);
+    cr_assert_eq(mt__module_decode(buf, 45, &back), MT_ECORRUPT, "build id cut");
+    buf[42] = 41;
     cr_assert_eq(mt__module_decode(buf, len, &back), MT_ECORRUPT, "build id too long");
-    buf[41] = 3, buf[0] = 2;
+    buf[42] = 3, buf[0] = 3;
     cr_assert_eq(mt__module_decode(buf, len, &back), MT_ECORRUPT, "record version");
+
+    /* Format 1's record (version 1, no flags byte) still decodes; its times
+     * are the ticks that saw the module come and go. */
+    uint8_t v1[42 + 3 + 9];
+    memcpy(v1, buf, 41);
+    v1[0] = 1;
+    v1[41] = 3;
+    memcpy(v1 + 42, "\xab\xcd\xef/lib/x.so", 12);
+    memset(&back, 0xff, sizeof back);
+    back.seq = 9;
+    cr_assert_eq(mt__module_decode(v1, sizeof v1, &back), 0);
+    m.flags = MT_MODULE_SEEN_TIMES;
+    cr_assert(memcmp(&back, &m, sizeof m) == 0);
 }
 
 Test(records, module_longest_path)

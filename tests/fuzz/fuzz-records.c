@@ -28,7 +28,7 @@ static void module(const uint8_t *p, size_t n)
     if (len > sizeof out || mt__module_decode(out, len, &again) != 0)
         abort();
     if (again.base != m.base || again.lo != m.lo || again.hi != m.hi ||
-        again.first_ts != m.first_ts || again.last_ts != m.last_ts ||
+        again.first_ts != m.first_ts || again.last_ts != m.last_ts || again.flags != m.flags ||
         again.build_id_len != m.build_id_len ||
         memcmp(again.build_id, m.build_id, m.build_id_len) != 0 ||
         strcmp(again.path, m.path) != 0) /* a path with a NUL keeps its first part */
@@ -84,7 +84,8 @@ static void format_record(const uint8_t *p, size_t n)
 {
     uint32_t version = 0;
     int rc = mt__format_record_check(p, n, &version);
-    if (rc == 0 && (version != MT_FORMAT_VERSION || n != MT__FORMAT_RECORD_LEN))
+    if (rc == 0 && (version < MT_FORMAT_OLDEST || version > MT_FORMAT_VERSION ||
+                    n != MT__FORMAT_RECORD_LEN))
         abort();
     if (rc != 0 && rc != MT_ENOTTRACE && rc != MT_ENEWER && rc != MT_EOLDER &&
         rc != MT_ECORRUPT)
