@@ -69,6 +69,10 @@ void mt__count_late(int ep, uint64_t bytes);
 /* Stops recording, lets the writer drain every ring, marks the trace with
  * END_REASON and closes it. Bounded in time; never called in a vfork child. */
 void mt__finish(const char *end_reason);
+/* hooks_process.c: the parent side of a fork inside daemon() (which leaves
+ * with glibc's internal _exit), and exits that skip destructors. */
+void mt__process_fork_parent(void);
+void mt__process_setup(void);
 
 /* ---- log.c --------------------------------------------------------------- */
 
@@ -126,6 +130,7 @@ typedef struct mt__real {
     int (*fexecve)(int, char *const[], char *const[]);
     void (*exit_)(int) __attribute__((noreturn));
     void (*Exit_)(int) __attribute__((noreturn));
+    int (*daemon)(int, int);
 } mt__real_t;
 
 extern mt__real_t mt__real;
@@ -410,6 +415,7 @@ void mt__path_capture_cwd(void);
 /* ---- procinfo.c ---------------------------------------------------------- */
 
 uint64_t mt__proc_rss(void);
+int mt__proc_only_caller_left(void);
 /* Writes the process metadata (command, exe, argv, pids) into the open txn. */
 int mt__proc_write_meta(mt_writer_t *w, pid_t parent_pid);
 /* Module map: re-read when the loader added or removed objects. */

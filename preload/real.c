@@ -36,6 +36,7 @@ int mt__real_resolve(void)
     RESOLVE(fexecve, "fexecve");
     RESOLVE(exit_, "_exit");
     RESOLVE(Exit_, "_Exit");
+    RESOLVE(daemon, "daemon");
     if (!mt__real.malloc || !mt__real.free || !mt__real.calloc || !mt__real.realloc)
         return -1;
     return 0;

@@ -202,6 +202,133 @@ Test(lifecycle, failed_exec_keeps_tracing)
     e2e_result_free(&r);
 }
 
+/* The allocation events the trace of T->info[I] holds (MTRACE_SAMPLE=all:
+ * one per call), read back with `top --json`. */
+static void expect_recorded(const char *who, const traces_t *t, const char *info,
+                            long long count, long long bytes)
+{
+    const char *dir = NULL;
+    for (int i = 0; i < t->n; i++)
+        if (t->info[i] == info)
+            dir = t->dir[i];
+    cr_assert_not_null(dir);
+    const char *cmd[] = {e2e_analyze(), "top", "-n", "0", "--json=compact", dir, NULL};
+    e2e_result_t r;
+    e2e_run(&r, cmd, NULL, NULL);
+    cr_assert_eq(r.exit_code, 0, "%s: top exited %d: %s", who, r.exit_code, r.err);
+    cr_expect(e2e_int(r.out, "total_count") == count && e2e_int(r.out, "total_bytes") == bytes,
+              "%s: %lld allocation events of %lld bytes recorded, want %lld of %lld", who,
+              e2e_int(r.out, "total_count"), e2e_int(r.out, "total_bytes"), count, bytes);
+    e2e_result_free(&r);
+}
+
+/* daemon(): glibc forks and its parent leaves through the internal _exit,
+ * which no hook sees. The parent's trace holds its events and ends with
+ * "daemon"; the child (the daemon) has its own trace ending with "exit". */
+Test(lifecycle, daemon_parent_trace_complete)
+{
+    const char *argv[] = {"exits", "daemon", NULL};
+    e2e_result_t r;
+    traces_t t;
+
+    e2e_run_traced(&r, argv, NULL); /* the child keeps stdout: waits for it too */
+    cr_assert_eq(r.exit_code, 0, "exits exited %d; stderr: %s", r.exit_code, r.err);
+    cr_expect_str_eq(r.out, "exits: daemon child done\n");
+    read_traces(&t);
+    cr_assert_eq(t.n, 2, "want 2 traces (parent, daemon), found %d", t.n);
+    const char *parent = trace_of(&t, r.pid, "exits");
+    const char *child = trace_not_of(&t, r.pid);
+    cr_assert_not_null(parent, "no trace of the parent, pid %d", (int)r.pid);
+    cr_assert_not_null(child, "no trace of the daemon");
+    expect_totals("parent", parent, 3, 3000, 1);
+    expect_end("parent", parent, "daemon");
+    expect_recorded("parent", &t, parent, 3, 3000);
+    expect_totals("daemon", child, 2, 1000, 1);
+    expect_end("daemon", child, "exit");
+    expect_recorded("daemon", &t, child, 2, 1000);
+    EXPECT_EQ("daemon parent_pid", e2e_int(child, "parent_pid"), r.pid);
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
+/* With MTRACE_FOLLOW_FORK=0 the daemon runs untraced; the parent's trace is
+ * still complete. */
+Test(lifecycle, daemon_follow_fork_off)
+{
+    const char *argv[] = {"exits", "daemon", NULL};
+    const char *env[] = {"MTRACE_FOLLOW_FORK=0", NULL};
+    e2e_result_t r;
+    traces_t t;
+
+    e2e_run_traced(&r, argv, env);
+    cr_assert_eq(r.exit_code, 0, "exits exited %d; stderr: %s", r.exit_code, r.err);
+    cr_expect_str_eq(r.out, "exits: daemon child done\n");
+    read_traces(&t);
+    cr_assert_eq(t.n, 1, "want only the parent's trace, found %d", t.n);
+    EXPECT_EQ("pid", e2e_int(t.info[0], "pid"), r.pid);
+    expect_totals("parent", t.info[0], 3, 3000, 1);
+    expect_end("parent", t.info[0], "daemon");
+    expect_recorded("parent", &t, t.info[0], 3, 3000);
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
+/* quick_exit() runs its handlers, then glibc's internal _exit: the trace
+ * holds the handler's allocation too and ends with "quick_exit". */
+Test(lifecycle, quick_exit_trace_complete)
+{
+    const char *argv[] = {"exits", "quick_exit", NULL};
+    e2e_result_t r;
+    traces_t t;
+
+    e2e_run_traced(&r, argv, NULL);
+    cr_assert_eq(r.exit_code, 0, "exits exited %d; stderr: %s", r.exit_code, r.err);
+    read_traces(&t);
+    cr_assert_eq(t.n, 1, "want 1 trace, found %d", t.n);
+    expect_totals("quick_exit", t.info[0], 4, 3700, 1);
+    expect_end("quick_exit", t.info[0], "quick_exit");
+    expect_recorded("quick_exit", &t, t.info[0], 4, 3700);
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
+/* main calls pthread_exit: the process ends when its last thread does, and
+ * mtrace's writer thread must not be that last thread (it kept the process
+ * alive for ever). Totals are the difference from the baseline run. */
+Test(lifecycle, main_pthread_exit_ends_process)
+{
+    const char *argv[] = {"exits", "pthread_exit", NULL};
+    const char *base_argv[] = {"exits", "pthread_exit", "baseline", NULL};
+    e2e_result_t r;
+    traces_t t;
+    long long base[3];
+
+    e2e_run_traced(&r, base_argv, NULL);
+    cr_assert_eq(r.exit_code, 0, "baseline exited %d signal %d; stderr: %s", r.exit_code,
+                 r.signal, r.err);
+    read_traces(&t);
+    cr_assert_eq(t.n, 1, "want 1 baseline trace, found %d", t.n);
+    expect_end("baseline", t.info[0], "pthread_exit");
+    base[0] = e2e_int(t.info[0], "alloc_calls");
+    base[1] = e2e_int(t.info[0], "alloc_bytes");
+    base[2] = e2e_int(t.info[0], "free_calls");
+    free_traces(&t);
+    e2e_result_free(&r);
+    e2e_tmpdir_remove();
+    e2e_tmpdir();
+
+    e2e_run_traced(&r, argv, NULL);
+    cr_assert_eq(r.exit_code, 0, "exits exited %d signal %d; stderr: %s", r.exit_code, r.signal,
+                 r.err);
+    cr_expect_str_eq(r.out, "exits: worker done\n");
+    read_traces(&t);
+    cr_assert_eq(t.n, 1, "want 1 trace, found %d", t.n);
+    expect_totals("pthread_exit", t.info[0], base[0] + 5, base[1] + 4000, base[2] + 2);
+    expect_end("pthread_exit", t.info[0], "pthread_exit");
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
 /* SIGKILL: what was committed before the kill is readable, and the trace
  * says it did not end cleanly. */
 Test(lifecycle, sigkill_leaves_readable_incomplete_trace)
