@@ -329,6 +329,85 @@ Test(lifecycle, main_pthread_exit_ends_process)
     e2e_result_free(&r);
 }
 
+/* Runs `fdlimit LIMIT` untraced; returns its "child K" count and asserts the
+ * parent's is the same. */
+static int fdlimit_bare(const char *limit)
+{
+    char prog[4096];
+    snprintf(prog, sizeof prog, "%s", e2e_example("fdlimit"));
+    const char *argv[] = {prog, limit, NULL};
+    e2e_result_t r;
+    int child = -1, parent = -2;
+    e2e_run(&r, argv, NULL, NULL);
+    cr_assert_eq(r.exit_code, 0, "untraced fdlimit exited %d: %s", r.exit_code, r.err);
+    cr_assert_eq(sscanf(r.out, "child %d\nparent %d\n", &child, &parent), 2, "out: %s", r.out);
+    cr_assert_eq(child, parent, "untraced: child %d parent %d", child, parent);
+    e2e_result_free(&r);
+    return child;
+}
+
+/* RLIMIT_NOFILE=8, fork: a trace holds 3 descriptors, and the fork child
+ * closes the 3 it inherited from the parent's trace before opening its own
+ * (it could not open one: 3 + 3 of its 5 free). */
+Test(lifecycle, low_fd_limit_fork_child_traced)
+{
+    int bare = fdlimit_bare("8");
+    const char *argv[] = {"fdlimit", "8", NULL};
+    e2e_result_t r;
+    traces_t t;
+    char want[64];
+
+    e2e_run_traced(&r, argv, NULL);
+    cr_assert_eq(r.exit_code, 0, "fdlimit exited %d; stderr: %s", r.exit_code, r.err);
+    snprintf(want, sizeof want, "child %d\nparent %d\n", bare - 3, bare - 3);
+    cr_expect_str_eq(r.out, want, "untraced each opened %d", bare);
+    cr_expect_str_eq(r.err, "", "stderr: %s", r.err);
+    read_traces(&t);
+    cr_assert_eq(t.n, 3, "want 3 traces (before exec, parent, child), found %d", t.n);
+    int before = 0, parent = 0, child = 0;
+    for (int i = 0; i < t.n; i++) {
+        const char *end = e2e_str(t.info[i], "end_reason");
+        cr_expect(e2e_bool(t.info[i], "complete"), "trace %s incomplete", t.dir[i]);
+        if (e2e_int(t.info[i], "pid") != r.pid) {
+            child++;
+            cr_expect_str_eq(end, "exit");
+            EXPECT_EQ("child parent_pid", e2e_int(t.info[i], "parent_pid"), r.pid);
+        } else if (strcmp(end, "exec") == 0) {
+            before++;
+        } else {
+            parent++;
+            cr_expect_str_eq(end, "exit");
+        }
+    }
+    cr_expect(before == 1 && parent == 1 && child == 1,
+              "traces: %d before exec, %d parent, %d child; want 1 each", before, parent, child);
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
+/* RLIMIT_NOFILE=5 leaves 2 free: too few for a trace. One warning, and the
+ * program opens exactly as many files as untraced. */
+Test(lifecycle, fd_limit_too_low_steps_aside)
+{
+    int bare = fdlimit_bare("5");
+    const char *argv[] = {"fdlimit", "5", NULL};
+    e2e_result_t r;
+    traces_t t;
+    char want[64];
+
+    e2e_run_traced(&r, argv, NULL);
+    cr_assert_eq(r.exit_code, 0, "fdlimit exited %d; stderr: %s", r.exit_code, r.err);
+    snprintf(want, sizeof want, "child %d\nparent %d\n", bare, bare);
+    cr_expect_str_eq(r.out, want);
+    cr_expect_eq(e2e_count_lines(r.err), 1, "want one warning, stderr: %s", r.err);
+    cr_expect(strstr(r.err, "mtrace: warning: cannot create trace") != NULL, "stderr: %s", r.err);
+    read_traces(&t);
+    cr_assert_eq(t.n, 1, "want only the trace before exec, found %d", t.n);
+    cr_expect_str_eq(e2e_str(t.info[0], "end_reason"), "exec");
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
 /* SIGKILL: what was committed before the kill is readable, and the trace
  * says it did not end cleanly. */
 Test(lifecycle, sigkill_leaves_readable_incomplete_trace)
