@@ -5,12 +5,12 @@
  *                 (so the image starts under the limit, as from a shell's
  *                 ulimit -n N)
  *   fdlimit run   forks; the child opens /dev/null until it fails, prints
- *                 "child K", closes them and exits; then the parent does the
- *                 same and prints "parent K"
+ *                 "child K from F" (F: the first number it got), closes them
+ *                 and exits; then the parent does the same, "parent K from F"
  *
  * No allocation of its own. Under mtrace each process's trace holds 3
- * descriptors (README "Costs"), so K is 3 lower than untraced
- * (tests/e2e/test-lifecycle.c).
+ * descriptors (README "Costs"), so K is 3 lower than untraced, and F is the
+ * same: the trace's are the top 3 numbers (tests/e2e/test-lifecycle.c).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ static void open_all(const char *who)
     while (n < 1024 && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
         n++;
     char line[64];
-    snprintf(line, sizeof line, "%s %d\n", who, n);
+    snprintf(line, sizeof line, "%s %d from %d\n", who, n, n ? fds[0] : -1);
     mt_example_say(line);
     while (n > 0)
         close(fds[--n]);

@@ -129,18 +129,43 @@ static int mt__hold_low_fds(int floor, int *held, int max)
     return n;
 }
 
-static int mt__env_open_high(MDB_env *env, const char *dir)
+/* Opens ENV on DIR with LMDB's descriptors moved out of the program's way:
+ * at or above MT__FD_FLOOR, or under a limit below 4 * MT__FD_FLOOR, on the
+ * top MT__LMDB_FDS numbers the limit allows, so that the program's own files
+ * get the numbers they get untraced. With HOLD 0 they go where they fall. */
+static int mt__env_open_high(MDB_env *env, const char *dir, int hold)
 {
     int held[MT__FD_FLOOR];
     struct rlimit lim;
     int floor = MT__FD_FLOOR;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < (rlim_t)floor * 4)
-        floor = (int)(lim.rlim_cur / 4); /* leave the program most of a small limit */
-    int n = mt__hold_low_fds(floor, held, MT__FD_FLOOR);
+        floor = (int)lim.rlim_cur - MT__LMDB_FDS;
+    int n = hold ? mt__hold_low_fds(floor, held, MT__FD_FLOOR) : 0;
     int rc = mdb_env_open(env, dir, MDB_NOSYNC, 0600);
     while (n > 0)
         close(held[--n]);
     return rc;
+}
+
+/* Creates W's environment and opens it on DIR. The top numbers may be taken
+ * (the program opened them itself): then it opens again where the files
+ * fall, since LMDB wants a failed environment closed, not reused. */
+static int mt__env_setup(mt_writer_t *w, const char *dir)
+{
+    for (int hold = 1;; hold = 0) {
+        int rc = mdb_env_create(&w->env);
+        if (rc) {
+            w->env = NULL;
+            return rc;
+        }
+        if (!(rc = mdb_env_set_maxdbs(w->env, MT__DB_COUNT)) &&
+            !(rc = mdb_env_set_mapsize(w->env, (size_t)w->map_size)))
+            rc = mt__env_open_high(w->env, dir, hold);
+        if (rc != EMFILE || !hold)
+            return rc;
+        mdb_env_close(w->env);
+        w->env = NULL;
+    }
 }
 
 /* Records the descriptors LMDB opened on DIR's data.mdb and lock.mdb (the
@@ -198,13 +223,7 @@ int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t 
         w->map_size = w->map_max;
     w->next_block = 1;
 
-    if ((rc = mdb_env_create(&w->env))) {
-        w->env = NULL;
-        goto fail;
-    }
-    if ((rc = mdb_env_set_maxdbs(w->env, MT__DB_COUNT)) ||
-        (rc = mdb_env_set_mapsize(w->env, (size_t)w->map_size)) ||
-        (rc = mt__env_open_high(w->env, dir)) || (rc = mdb_env_get_fd(w->env, &fd)))
+    if ((rc = mt__env_setup(w, dir)) || (rc = mdb_env_get_fd(w->env, &fd)))
         goto fail;
     /* LMDB opens data.mdb without O_CLOEXEC: a program that execs (or
      * posix_spawns) must not hand the trace to the new image. */

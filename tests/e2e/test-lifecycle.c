@@ -329,29 +329,32 @@ Test(lifecycle, main_pthread_exit_ends_process)
     e2e_result_free(&r);
 }
 
-/* Runs `fdlimit LIMIT` untraced; returns its "child K" count and asserts the
- * parent's is the same. */
-static int fdlimit_bare(const char *limit)
+/* Runs `fdlimit LIMIT` untraced; returns its "child K" count, the first
+ * number in *FIRST, and asserts the parent's are the same. */
+static int fdlimit_bare(const char *limit, int *first)
 {
     char prog[4096];
     snprintf(prog, sizeof prog, "%s", e2e_example("fdlimit"));
     const char *argv[] = {prog, limit, NULL};
     e2e_result_t r;
-    int child = -1, parent = -2;
+    int child = -1, parent = -2, parent_first = -2;
     e2e_run(&r, argv, NULL, NULL);
     cr_assert_eq(r.exit_code, 0, "untraced fdlimit exited %d: %s", r.exit_code, r.err);
-    cr_assert_eq(sscanf(r.out, "child %d\nparent %d\n", &child, &parent), 2, "out: %s", r.out);
-    cr_assert_eq(child, parent, "untraced: child %d parent %d", child, parent);
+    cr_assert_eq(sscanf(r.out, "child %d from %d\nparent %d from %d\n", &child, first, &parent,
+                        &parent_first), 4, "out: %s", r.out);
+    cr_assert(child == parent && *first == parent_first, "untraced: %s", r.out);
     e2e_result_free(&r);
     return child;
 }
 
-/* RLIMIT_NOFILE=8, fork: a trace holds 3 descriptors, and the fork child
- * closes the 3 it inherited from the parent's trace before opening its own
- * (it could not open one: 3 + 3 of its 5 free). */
+/* RLIMIT_NOFILE=8, fork: a trace holds 3 descriptors, the top 3 numbers
+ * (the program's files get the numbers they get untraced), and the fork
+ * child closes the 3 it inherited from the parent's trace before opening its
+ * own (it could not open one: 3 + 3 of its 5 free). */
 Test(lifecycle, low_fd_limit_fork_child_traced)
 {
-    int bare = fdlimit_bare("8");
+    int first;
+    int bare = fdlimit_bare("8", &first);
     const char *argv[] = {"fdlimit", "8", NULL};
     e2e_result_t r;
     traces_t t;
@@ -359,8 +362,9 @@ Test(lifecycle, low_fd_limit_fork_child_traced)
 
     e2e_run_traced(&r, argv, NULL);
     cr_assert_eq(r.exit_code, 0, "fdlimit exited %d; stderr: %s", r.exit_code, r.err);
-    snprintf(want, sizeof want, "child %d\nparent %d\n", bare - 3, bare - 3);
-    cr_expect_str_eq(r.out, want, "untraced each opened %d", bare);
+    snprintf(want, sizeof want, "child %d from %d\nparent %d from %d\n", bare - 3, first,
+             bare - 3, first);
+    cr_expect_str_eq(r.out, want, "untraced each opened %d from %d", bare, first);
     cr_expect_str_eq(r.err, "", "stderr: %s", r.err);
     read_traces(&t);
     cr_assert_eq(t.n, 3, "want 3 traces (before exec, parent, child), found %d", t.n);
@@ -389,7 +393,8 @@ Test(lifecycle, low_fd_limit_fork_child_traced)
  * program opens exactly as many files as untraced. */
 Test(lifecycle, fd_limit_too_low_steps_aside)
 {
-    int bare = fdlimit_bare("5");
+    int first;
+    int bare = fdlimit_bare("5", &first);
     const char *argv[] = {"fdlimit", "5", NULL};
     e2e_result_t r;
     traces_t t;
@@ -397,7 +402,8 @@ Test(lifecycle, fd_limit_too_low_steps_aside)
 
     e2e_run_traced(&r, argv, NULL);
     cr_assert_eq(r.exit_code, 0, "fdlimit exited %d; stderr: %s", r.exit_code, r.err);
-    snprintf(want, sizeof want, "child %d\nparent %d\n", bare, bare);
+    snprintf(want, sizeof want, "child %d from %d\nparent %d from %d\n", bare, first, bare,
+             first);
     cr_expect_str_eq(r.out, want);
     cr_expect_eq(e2e_count_lines(r.err), 1, "want one warning, stderr: %s", r.err);
     cr_expect(strstr(r.err, "mtrace: warning: cannot create trace") != NULL, "stderr: %s", r.err);
