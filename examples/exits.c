@@ -12,16 +12,25 @@
  *                       worker waits for main to end, then 2 x malloc(500),
  *                       1 free, prints and returns. With "baseline" neither
  *                       thread allocates (the test asserts the difference).
+ *   exits system        3 x malloc(1000), 1 free, system("exit 3"), exit(0)
+ *   exits popen         3 x malloc(1000), 1 free, popen("echo hi"), reads the
+ *                       line, pclose, exit(0)
+ *   exits _Fork         3 x malloc(1000), 1 free, _Fork (no fork handlers);
+ *                       child: 2 x malloc(500), _exit(0); parent waits, exit(0)
  *
  * Exact totals (tests/e2e/test-lifecycle.c): daemon parent 3 calls 3000 bytes
  * 1 free, end "daemon"; child 2 calls 1000 bytes 1 free, end "exit".
  * quick_exit: 4 calls 3700 bytes 1 free, end "quick_exit". pthread_exit: the
- * baseline plus 5 calls 4000 bytes 2 frees, end "pthread_exit".
+ * baseline plus 5 calls 4000 bytes 2 frees, end "pthread_exit". system, popen
+ * and _Fork: the parent's trace as measured there (glibc's own calls
+ * included), end "exit"; the shell has a trace of its own, the _Fork child
+ * none.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "example.h"
@@ -98,8 +107,36 @@ static void do_pthread_exit(void)
     pthread_exit(NULL);
 }
 
+static int do_spawns(const char *how)
+{
+    work(3, 1000);
+    if (strcmp(how, "system") == 0) {
+        int st = system("exit 3");
+        return WIFEXITED(st) && WEXITSTATUS(st) == 3 ? 0 : 1;
+    }
+    if (strcmp(how, "popen") == 0) {
+        FILE *f = popen("echo hi", "r");
+        char line[16];
+        if (!f || !fgets(line, sizeof line, f))
+            return 1;
+        return pclose(f) == 0 && strcmp(line, "hi\n") == 0 ? 0 : 1;
+    }
+    pid_t pid = _Fork();
+    if (pid == 0) {
+        work(2, 500);
+        _exit(0);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        ;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "system") == 0 || strcmp(argv[1], "popen") == 0 ||
+                      strcmp(argv[1], "_Fork") == 0))
+        return do_spawns(argv[1]);
     if (argc == 2 && strcmp(argv[1], "daemon") == 0)
         return do_daemon();
     if (argc == 2 && strcmp(argv[1], "quick_exit") == 0)
@@ -108,6 +145,6 @@ int main(int argc, char **argv)
         baseline = argc == 3 && strcmp(argv[2], "baseline") == 0;
         do_pthread_exit();
     }
-    mt_example_say("usage: exits daemon | quick_exit | pthread_exit [baseline]\n");
+    mt_example_say("usage: exits daemon | quick_exit | pthread_exit [baseline] | system | popen | _Fork\n");
     return 2;
 }

@@ -329,6 +329,64 @@ Test(lifecycle, main_pthread_exit_ends_process)
     e2e_result_free(&r);
 }
 
+/* system and popen: glibc spawns the shell with an internal clone and exec,
+ * no hook on the way; the parent's trace goes on and ends with "exit", the
+ * shell has a complete trace of its own. popen's totals include glibc's
+ * FILE and buffers (glibc 2.36). */
+static void expect_spawned_shell(const char *mode, long long calls, long long bytes,
+                                 long long frees)
+{
+    const char *argv[] = {"exits", mode, NULL};
+    e2e_result_t r;
+    traces_t t;
+
+    e2e_run_traced(&r, argv, NULL);
+    cr_assert_eq(r.exit_code, 0, "exits %s exited %d; stderr: %s", mode, r.exit_code, r.err);
+    read_traces(&t);
+    cr_assert_eq(t.n, 2, "%s: want 2 traces (program, sh), found %d", mode, t.n);
+    const char *parent = trace_of(&t, r.pid, "exits");
+    cr_assert_not_null(parent, "%s: no trace of the program", mode);
+    expect_totals(mode, parent, calls, bytes, frees);
+    expect_end(mode, parent, "exit");
+    expect_recorded(mode, &t, parent, calls, bytes);
+    const char *sh = trace_not_of(&t, r.pid);
+    cr_assert_not_null(sh);
+    cr_expect_str_eq(e2e_str(sh, "command"), "sh");
+    cr_expect(e2e_bool(sh, "complete"), "%s: the shell's trace is incomplete: %s", mode, sh);
+    EXPECT_EQ("sh ppid", e2e_int(sh, "ppid"), r.pid);
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
+Test(lifecycle, system_and_popen_traces_complete)
+{
+    expect_spawned_shell("system", 3, 3000, 1);
+    e2e_tmpdir_remove();
+    e2e_tmpdir();
+    expect_spawned_shell("popen", 6, 7608, 4);
+}
+
+/* _Fork runs no fork handlers: its child stays untraced (it may only make
+ * async-signal-safe calls) and leaves the parent's trace alone. */
+Test(lifecycle, underscore_fork_child_untraced)
+{
+    const char *argv[] = {"exits", "_Fork", NULL};
+    e2e_result_t r;
+    traces_t t;
+
+    e2e_run_traced(&r, argv, NULL);
+    cr_assert_eq(r.exit_code, 0, "exits exited %d; stderr: %s", r.exit_code, r.err);
+    cr_expect_str_eq(r.err, "", "stderr: %s", r.err);
+    read_traces(&t);
+    cr_assert_eq(t.n, 1, "want only the parent's trace, found %d", t.n);
+    EXPECT_EQ("pid", e2e_int(t.info[0], "pid"), r.pid);
+    expect_totals("parent", t.info[0], 3, 3000, 1);
+    expect_end("parent", t.info[0], "exit");
+    expect_recorded("parent", &t, t.info[0], 3, 3000);
+    free_traces(&t);
+    e2e_result_free(&r);
+}
+
 /* Runs `fdlimit LIMIT` untraced; returns its "child K" count, the first
  * number in *FIRST, and asserts the parent's are the same. */
 static int fdlimit_bare(const char *limit, int *first)
