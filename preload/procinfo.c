@@ -39,6 +39,31 @@ uint64_t mt__proc_rss(void)
     return p ? strtoull(p + 1, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
+/* Whether the calling thread is the only one left that can run: the main
+ * thread has ended (pthread_exit leaves it a zombie, state Z, that still
+ * counts in num_threads) and no other thread exists. The writer asks after
+ * each tick; once true it stays true (nothing is left to create a thread). */
+int mt__proc_only_caller_left(void)
+{
+    char buf[1024];
+    ssize_t n = read_file("/proc/self/stat", buf, sizeof buf - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+    if (!p || p[1] != ' ' || p[2] != 'Z')
+        return 0;
+    /* Field 3 is the state; num_threads is field 20. */
+    p += 2;
+    for (int field = 3; field < 20; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return 0;
+        p++;
+    }
+    return strtol(p, NULL, 10) == 2; /* the zombie main thread and the caller */
+}
+
 int mt__proc_write_meta(mt_writer_t *w, pid_t parent_pid)
 {
     char buf[8192];
