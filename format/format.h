@@ -9,6 +9,7 @@
 #define MT_FORMAT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "errors.h"
@@ -385,6 +386,32 @@ int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_
  * start; on return, the sequence number of the block given). *DATA points
  * into the snapshot and stays valid until the next refresh or close. */
 int mt_reader_next_block(mt_reader_t *r, uint64_t *cursor, const void **data, size_t *len);
+
+/* ---- the NUMA object model (objects.c) ---------------------------------- */
+
+/* An object whose placement is followed: a heap block keyed by its address,
+ * or an mmap region keyed by its address | MT_OBJ_REGION (addresses of both
+ * are even). */
+#define MT_OBJ_REGION 1u
+#define MT_OBJ_MAX_STEPS 3
+enum { MT_OBJ_END = 1, MT_OBJ_BEGIN = 2 };
+
+typedef struct mt_obj_step {
+    uint8_t op;    /* MT_OBJ_END: the object KEY ends; MT_OBJ_BEGIN: KEY starts */
+    uint64_t key;  /* address, | MT_OBJ_REGION for a region */
+    uint64_t size; /* BEGIN: its bytes */
+    uint64_t from; /* BEGIN: the key of the object it continues (a trimmed or
+                      moved region, ended by an earlier step), 0 when new */
+} mt_obj_step_t;
+
+/* The caller's table: whether the object KEY is live, and its size. */
+typedef bool (*mt_obj_find_fn)(void *ctx, uint64_t key, uint64_t *size);
+
+/* Fills OUT with the steps event E makes to the objects, in order, and
+ * returns how many (0 to MT_OBJ_MAX_STEPS). Events other than ALLOC, FREE,
+ * MMAP, MUNMAP and MREMAP make none. objects.c states the rules. */
+size_t mt_obj_steps(const mt_event_t *e, mt_obj_find_fn find, void *ctx,
+                    mt_obj_step_t out[MT_OBJ_MAX_STEPS]);
 
 /* ---- small shared helpers -------------------------------------------- */
 

@@ -23,9 +23,9 @@
  * MT_NODE_UNKNOWN for other per-page errors. Pages that are no longer mapped
  * (-EFAULT: unmapped behind our back, or a freed large block) are left out;
  * an object none of whose pages is mapped is dropped.
- * A heap allocation that starts exactly where a recorded region starts (an
- * allocator that maps its arenas with mmap) is not tracked: PLACEMENT events
- * carry only an address, and the region's pages already count that memory.
+ * Which objects the events start and end (a heap block at a region's start
+ * is the region, munmap of a region's head trims it, mremap moves it) is
+ * format/objects.c's, shared with the analyzer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,13 +44,12 @@
 #define MAX_OBJECTS (1u << 20)      /* tracked objects; more are not asked about */
 #define MAX_AGG (MT_TOPOLOGY_MAX_NODES + 2)
 
-#define KEY_REGION 1u /* key = address | KEY_REGION for mmap regions */
 #define NIL UINT32_MAX
 
 enum { LIST_FIRST, LIST_AGAIN, NLISTS };
 
 typedef struct obj {
-    uint64_t key;  /* address | KEY_REGION; 0 = unused entry */
+    uint64_t key;  /* address | MT_OBJ_REGION; 0 = unused entry */
     uint64_t size; /* bytes */
     uint64_t due;  /* next query, trace clock */
     uint32_t prev, next;
@@ -155,53 +154,38 @@ static void remove_key(uint64_t key)
 
 /* ---- observing the drained events ----------------------------------------- */
 
-/* Idempotent: a tick redone after the map grew shows the same events again. */
+static bool live(void *ctx, uint64_t key, uint64_t *size)
+{
+    (void)ctx;
+    uint32_t idx = find(key);
+    if (idx == NIL)
+        return false;
+    *size = objs[idx].size;
+    return true;
+}
+
+/* Applies the object steps of E (format/objects.c has the rules).
+ * Idempotent: a tick redone after the map grew shows the same events again,
+ * so an object ended and begun again with the same key and size is left as
+ * it was (its query times unchanged). A block of 0 bytes has no page to ask
+ * about and is not tracked. */
 static void observe(const mt_event_t *e, uint64_t now)
 {
-    uint32_t idx;
-    switch (e->type) {
-    case MT_EV_ALLOC:
-        if (!e->ptr || !e->size || (e->ptr & KEY_REGION) || find(e->ptr | KEY_REGION) != NIL)
-            return;
-        idx = find(e->ptr);
-        if (idx != NIL && objs[idx].size == e->size)
-            return;
-        if (idx != NIL)
-            remove_obj(idx);
-        add(e->ptr, e->size, now);
-        return;
-    case MT_EV_FREE:
-        remove_key(e->ptr);
-        return;
-    case MT_EV_MMAP:
-        if (!e->size)
-            return;
-        remove_key(e->ptr); /* a region, not a heap allocation, starts here */
-        idx = find(e->ptr | KEY_REGION);
-        if (idx != NIL && objs[idx].size == e->size)
-            return;
-        if (idx != NIL)
-            remove_obj(idx);
-        add(e->ptr | KEY_REGION, e->size, now);
-        return;
-    case MT_EV_MUNMAP:
-        /* Unmapping the head of a region trims it; unmapped pages elsewhere
-         * answer -EFAULT and are left out of the counts. */
-        idx = find(e->ptr | KEY_REGION);
-        if (idx != NIL) {
-            uint64_t size = objs[idx].size;
-            remove_obj(idx);
-            if (e->size < size)
-                add((e->ptr + e->size) | KEY_REGION, size - e->size, now);
+    mt_obj_step_t steps[MT_OBJ_MAX_STEPS];
+    size_t n = mt_obj_steps(e, live, NULL, steps);
+    for (size_t i = 0; i < n; i++) {
+        const mt_obj_step_t *st = &steps[i];
+        uint64_t size;
+        if (st->op == MT_OBJ_END && i + 1 < n && steps[i + 1].op == MT_OBJ_BEGIN &&
+            steps[i + 1].key == st->key && live(NULL, st->key, &size) &&
+            steps[i + 1].size == size) {
+            i++; /* seen before: the same object */
+            continue;
         }
-        return;
-    case MT_EV_MREMAP:
-        remove_key(e->arg[0] | KEY_REGION);
-        if (e->size)
-            add(e->ptr | KEY_REGION, e->size, now);
-        return;
-    default:
-        return;
+        if (st->op == MT_OBJ_END)
+            remove_key(st->key);
+        else if (st->size)
+            add(st->key, st->size, now);
     }
 }
 
@@ -225,7 +209,7 @@ static pick_t picks[FINAL_PAGES];
 /* Lays out the sampled pages of object O at pages[AT..]; returns how many. */
 static uint32_t lay_out(const obj_t *o, uint32_t at)
 {
-    uint64_t ptr = o->key & ~(uint64_t)KEY_REGION, end = ptr + o->size;
+    uint64_t ptr = o->key & ~(uint64_t)MT_OBJ_REGION, end = ptr + o->size;
     uint64_t first = ptr & ~(page_size - 1);
     uint64_t np = (end - 1 - first) / page_size + 1;
     uint32_t s = np < OBJECT_PAGES ? (uint32_t)np : OBJECT_PAGES;
@@ -245,7 +229,7 @@ static uint32_t lay_out(const obj_t *o, uint32_t at)
 
 static uint32_t pages_needed(const obj_t *o)
 {
-    uint64_t ptr = o->key & ~(uint64_t)KEY_REGION;
+    uint64_t ptr = o->key & ~(uint64_t)MT_OBJ_REGION;
     uint64_t first = ptr & ~(page_size - 1);
     uint64_t np = (ptr + o->size - 1 - first) / page_size + 1;
     return np < OBJECT_PAGES ? (uint32_t)np : OBJECT_PAGES;
@@ -312,7 +296,7 @@ static void settle(const pick_t *p, uint64_t ts)
         remove_obj(p->idx);
         return;
     }
-    uint64_t ptr = objs[p->idx].key & ~(uint64_t)KEY_REGION;
+    uint64_t ptr = objs[p->idx].key & ~(uint64_t)MT_OBJ_REGION;
     for (int a = 0; a < nagg; a++)
         emit(ts, ptr, agg[a].bytes, agg[a].node);
     unlink_obj(p->idx);
