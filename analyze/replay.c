@@ -842,7 +842,7 @@ void mt_replay_foreach_live(const mt_replay_t *rp,
     for (size_t i = 0; i < rp->ntraces; i++) {
         const live_t *t = rp->traces[i].live;
         for (size_t j = 0; j < t->nent; j++)
-            if (t->ent[j].ptr)
+            if (t->ent[j].ptr && t->ent[j].stack != PRE_WINDOW)
                 fn(ctx, t->ent[j].stack, t->ent[j].ptr, t->ent[j].size, t->ent[j].weight);
     }
 }

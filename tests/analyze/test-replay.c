@@ -481,6 +481,7 @@ static void window_trace(void)
     tg_open(dir1, 0, 0, 1000);
     mt_event_t ev[] = {
         tg_alloc(100, 0x1000, 1000, 1), /* before: start-up */
+        tg_alloc(110, 0x9000, 77, 1),   /* before, never freed */
         tg_alloc(200, 0x2000, 10, 2),   /* in the window: freed in it */
         tg_free(300, 0x1000),           /* the start-up block: known, not counted */
         tg_free(310, 0x2000),
@@ -491,6 +492,15 @@ static void window_trace(void)
     };
     tg_block(1, ev, sizeof(ev) / sizeof(ev[0]));
     tg_close(1);
+}
+
+static void window_live(void *ctx, uint32_t stack, uint64_t ptr, uint64_t size, uint64_t weight)
+{
+    uint64_t *n = ctx;
+    (void)ptr, (void)weight;
+    cr_assert_lt(stack, rp.nstacks);
+    n[0]++;
+    n[1] += size;
 }
 
 Test(replay, window_counts_only_its_allocations)
@@ -517,6 +527,10 @@ Test(replay, window_counts_only_its_allocations)
     cr_expect_eq(B(s2->live_bw), 20);
     cr_expect_eq(B(s3->live_bw), 30);
     cr_expect_eq(rp.nstacks, 2, "stack 1 allocated only outside the window");
+    uint64_t live[2] = {0, 0};
+    mt_replay_foreach_live(&rp, window_live, live);
+    cr_expect_eq(live[0], 2, "the live blocks made in the window, not the start-up ones");
+    cr_expect_eq(live[1], 50);
     /* Growth points are slices of the window: s2 is 10 until 310, 0 until 400. */
     cr_expect_eq(s2->growth[MT_GROWTH_POINTS - 1], 20);
     cr_expect_eq(s2->growth[3], 10); /* 150 + 350 * 4 / 16 = 237.5 */
@@ -543,8 +557,8 @@ Test(replay, window_to_only)
     cr_assert_eq(replay(&opt, false), 0);
     cr_expect_eq(rp.win_from, 0);
     cr_expect_eq(rp.win_to, 200);
-    cr_expect_eq(B(rp.alloc_bw), 1000, "the event at 200 is not before --to");
-    cr_expect_eq(B(rp.live_bw), 1000);
+    cr_expect_eq(B(rp.alloc_bw), 1077, "the event at 200 is not before --to");
+    cr_expect_eq(B(rp.live_bw), 1077);
 }
 
 Test(replay, window_empty_is_an_error)
