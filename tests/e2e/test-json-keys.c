@@ -242,3 +242,10 @@ Test(json_keys, flamegraph)
     const char *const *const runs[] = {a, b, w, NULL};
     check("flamegraph", runs);
 }
+
+Test(json_keys, diff)
+{
+    const char *const a[] = {L, P, NULL}, *const b[] = {"--from", "0", "--by", "function", P, L, NULL};
+    const char *const *const runs[] = {a, b, NULL};
+    check("diff", runs);
+}
