@@ -173,7 +173,10 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
            mt_fmt_bytes_est(a, mt_bw_bytes(rp->peak_bw), rp->peak_var_bw),
            mt_fmt_duration(b, rp->peak_ns), mt_fmt_bytes_est(c, mt_bw_bytes(rp->live_bw), rp->live_var_bw),
            mt_fmt_count_est(d, live, rp->live_var_w),
-           mt_plural(live, "object", "objects"), rp->complete ? "" : " (trace still running or not ended cleanly)");
+           mt_plural(live, "object", "objects"),
+           rp->windowed   ? " of the window"
+           : rp->complete ? ""
+                          : " (trace still running or not ended cleanly)");
     uint64_t temp = mt_w_objects(rp->temp_w);
     printf("; %s temporary %s\n", mt_fmt_count_est(a, temp, rp->temp_var_w),
            mt_plural(temp, "allocation", "allocations"));
