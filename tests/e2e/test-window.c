@@ -160,3 +160,17 @@ Test(window, whole_run_and_leaks)
     cr_expect_eq(e2e_int(w, "to_ns"), atoll(b2));
     free(out);
 }
+
+Test(window, fit_and_flamegraph_see_the_phase)
+{
+    const char *const a[] = {"--from", b1, "--to", b2, NULL};
+    char *out = analyze("fit", a);
+    cr_expect_eq(e2e_int(out, "requested_bytes"), 16384, "%s", out);
+    cr_expect_eq(e2e_int(out, "allocations"), 8, "%s", out);
+    free(out);
+    const char *const f[] = {"--to", b1, NULL};
+    out = analyze("flamegraph", f);
+    cr_expect_eq(e2e_int(out, "total"), 4096, "%s", out);
+    cr_expect(strstr(out, "start_up") && !strstr(out, "benchmark"), "%s", out);
+    free(out);
+}
