@@ -29,6 +29,7 @@ static const mt_command_t commands[] = {
     {"numa", cmd_numa, "which NUMA node memory landed on, by stack; policies and mismatches"},
     {"flamegraph", cmd_flamegraph, "allocation stacks as a flame graph (interactive SVG, folded stacks)"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
+    {"diff", cmd_diff, "what changed between two runs, by stack: bytes, calls, live, peak"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

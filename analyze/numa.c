@@ -600,6 +600,10 @@ static int hook(void *ctx, mt_replay_t *rp, uint32_t ti, uint32_t thread, const 
     priv_t *p = nu->priv;
     switch (e->type) {
     case MT_EV_ALLOC:
+        /* With --from, the heap is the window's allocations, as in top. */
+        if (!mt_replay_in_window(rp))
+            return 0;
+        return apply_objects(nu, rp, ti, thread, e);
     case MT_EV_FREE:
     case MT_EV_MMAP:
     case MT_EV_MREMAP:
