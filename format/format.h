@@ -417,7 +417,16 @@ size_t mt_obj_steps(const mt_event_t *e, mt_obj_find_fn find, void *ctx,
 
 /* Unsigned LEB128. put returns bytes written (<= 10); get returns bytes read
  * or 0 when the input ends early or the value overflows 64 bits. */
-size_t mt_varint_put(uint8_t *p, uint64_t v);
+static inline size_t mt_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
 size_t mt_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
 static inline uint64_t mt_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static inline int64_t mt_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
