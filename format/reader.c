@@ -19,6 +19,7 @@ struct mt_reader {
     MDB_txn *txn; /* the snapshot */
     MDB_dbi dbi[MT__DB_COUNT];
     uint32_t version; /* from the format record */
+    uint64_t checked; /* txnid whose pages mt__lmdb_check accepted; 0: none */
 };
 
 /* Opens the environment read-only; FLAGS adds MDB_NOLOCK. */
@@ -39,21 +40,41 @@ static int mt__env_open(mt_reader_t *r, const char *dir, unsigned flags)
     return mt__lmdb_error(rc);
 }
 
-/* Begins a read txn, following a map the writer has grown meanwhile. */
+/* Begins a read txn, following a map the writer has grown meanwhile, and
+ * checks the pages its snapshot can reach before LMDB reads any of them
+ * (lmdb_check.c). A live writer that reused the snapshot's meta slot in
+ * between makes us take a newer snapshot. */
 static int mt__begin(mt_reader_t *r, MDB_txn **txn)
 {
-    int rc;
-    for (int tries = 0; tries < 3; tries++) {
-        rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, txn);
-        if (rc != MDB_MAP_RESIZED)
-            break;
-        /* No txn of ours is active here: adopt the size the writer set. */
-        if ((rc = mdb_env_set_mapsize(r->env, 0)))
-            break;
-    }
-    if (rc)
+    int rc = 0, err = MT_ECORRUPT; /* if no meta page ever holds the lock table's txnid */
+    for (int tries = 0; tries < 8; tries++) {
         *txn = NULL;
-    return mt__lmdb_error(rc);
+        rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, txn);
+        if (rc == MDB_MAP_RESIZED) {
+            /* No txn of ours is active here: adopt the size the writer set. */
+            if ((rc = mdb_env_set_mapsize(r->env, 0)))
+                break;
+            rc = MDB_MAP_RESIZED;
+            continue;
+        }
+        if (rc)
+            break;
+        uint64_t id = mdb_txn_id(*txn);
+        int fd;
+        if (id == r->checked)
+            return 0;
+        if ((rc = mdb_env_get_fd(r->env, &fd)) == 0 && (err = mt__lmdb_check(fd, id)) == 0) {
+            r->checked = id;
+            return 0;
+        }
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+        if (rc || err != EAGAIN)
+            break;
+        err = MT_ECORRUPT;
+    }
+    *txn = NULL;
+    return rc ? mt__lmdb_error(rc) : err;
 }
 
 /* Opens the named databases and checks the format record, in one txn that
