@@ -128,4 +128,9 @@ int mt__lmdb_error(int rc);
  * writer moved on; begin a new snapshot) or another errno value. */
 int mt__lmdb_check(int fd, uint64_t txnid);
 
+/* Checks what mdb_env_open believes of FD's two meta pages (page size,
+ * last page, magic, version) before it runs: 0, MT_ECORRUPT or an errno
+ * value. A file that is no LMDB file at all passes (LMDB refuses it). */
+int mt__lmdb_precheck(int fd);
+
 #endif

@@ -214,6 +214,34 @@ static int check_meta(struct walk *w, const uint8_t *meta, uint64_t fpages)
     return rc;
 }
 
+int mt__lmdb_precheck(int fd)
+{
+    struct stat st;
+    uint8_t head[2][META_TXNID_OFF + 8];
+    uint32_t psize = 0;
+    int rc;
+    if (fstat(fd, &st) != 0)
+        return errno;
+    if (rd(fd, head[0], sizeof head[0], 0) != 0 ||
+        mt__get_le32(head[0] + META_MAGIC_OFF) != META_MAGIC)
+        return 0; /* too short or no LMDB file at all: mdb_env_open says so */
+    for (int m = 0; m < 2; m++) {
+        const uint8_t *h = head[m];
+        if (m == 1 && (rc = rd(fd, head[1], sizeof head[1], psize)))
+            return rc;
+        uint32_t ps = mt__get_le32(h + META_PSIZE_OFF);
+        /* LMDB takes its page size from whichever meta is newer and divides
+         * by it; it finds meta 1 at meta 0's page size. */
+        if (!(get16(h + 10) & P_META) || mt__get_le32(h + META_MAGIC_OFF) != META_MAGIC ||
+            mt__get_le32(h + META_MAGIC_OFF + 4) != 1 || ps < 512 || ps > 65536 ||
+            (ps & (ps - 1)) || (m == 1 && ps != psize) || (uint64_t)st.st_size < 2ull * ps ||
+            mt__get_le64(h + META_LAST_OFF) >= (uint64_t)st.st_size / ps)
+            return MT_ECORRUPT;
+        psize = ps;
+    }
+    return 0;
+}
+
 int mt__lmdb_check(int fd, uint64_t txnid)
 {
     struct stat st;

@@ -6,11 +6,13 @@
  * is length-checked before use: a damaged trace gives MT_ECORRUPT.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -149,6 +151,13 @@ int mt_reader_open(mt_reader_t **rp, const char *dir)
     if (!S_ISREG(st.st_mode) || st.st_size == 0) /* empty: died before its first commit */
         return MT_ENOTTRACE;
 
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    rc = mt__lmdb_precheck(fd);
+    close(fd);
+    if (rc)
+        return rc;
     mt_reader_t *r = calloc(1, sizeof *r);
     if (!r)
         return ENOMEM;
