@@ -220,8 +220,6 @@ int mt__lmdb_precheck(int fd)
     uint8_t head[2][META_TXNID_OFF + 8];
     uint32_t psize = 0;
     int rc;
-    if (fstat(fd, &st) != 0)
-        return errno;
     if (rd(fd, head[0], sizeof head[0], 0) != 0 ||
         mt__get_le32(head[0] + META_MAGIC_OFF) != META_MAGIC)
         return 0; /* too short or no LMDB file at all: mdb_env_open says so */
@@ -234,11 +232,18 @@ int mt__lmdb_precheck(int fd)
          * by it; it finds meta 1 at meta 0's page size. */
         if (!(get16(h + 10) & P_META) || mt__get_le32(h + META_MAGIC_OFF) != META_MAGIC ||
             mt__get_le32(h + META_MAGIC_OFF + 4) != 1 || ps < 512 || ps > 65536 ||
-            (ps & (ps - 1)) || (m == 1 && ps != psize) || (uint64_t)st.st_size < 2ull * ps ||
-            mt__get_le64(h + META_LAST_OFF) >= (uint64_t)st.st_size / ps)
+            (ps & (ps - 1)) || (m == 1 && ps != psize))
             return MT_ECORRUPT;
         psize = ps;
     }
+    /* The size after the metas were read: a live writer only grows the
+     * file, and grows it before it commits a meta naming the new pages. */
+    if (fstat(fd, &st) != 0)
+        return errno;
+    for (int m = 0; m < 2; m++)
+        if ((uint64_t)st.st_size < 2ull * psize ||
+            mt__get_le64(head[m] + META_LAST_OFF) >= (uint64_t)st.st_size / psize)
+            return MT_ECORRUPT;
     return 0;
 }
 
@@ -247,16 +252,18 @@ int mt__lmdb_check(int fd, uint64_t txnid)
     struct stat st;
     uint8_t head[2][META_TXNID_OFF + 8];
     int rc;
-    if (fstat(fd, &st) != 0)
-        return errno;
     if ((rc = rd(fd, head[0], sizeof head[0], 0)))
         return rc;
     uint32_t psize = mt__get_le32(head[0] + META_PSIZE_OFF);
     if (mt__get_le32(head[0] + META_MAGIC_OFF) != META_MAGIC || psize < 512 || psize > 65536 ||
-        (psize & (psize - 1)) || (uint64_t)st.st_size < 2ull * psize)
+        (psize & (psize - 1)))
         return MT_ECORRUPT;
     if ((rc = rd(fd, head[1], sizeof head[1], psize)))
         return rc;
+    if (fstat(fd, &st) != 0) /* after the metas: see mt__lmdb_precheck */
+        return errno;
+    if ((uint64_t)st.st_size < 2ull * psize)
+        return MT_ECORRUPT;
     uint64_t fpages = (uint64_t)st.st_size / psize;
     struct walk w = {.fd = fd, .psize = psize};
     w.seen = calloc(1, (size_t)(fpages + 7) / 8);

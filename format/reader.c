@@ -103,36 +103,6 @@ static int mt__open_dbs(mt_reader_t *r)
     return mt__lmdb_error(mdb_txn_commit(txn));
 }
 
-/* LMDB maps data.mdb and reads it in place: a page past the end of a
- * truncated file is a SIGBUS, not an error code. So before any read txn,
- * check that the file holds both meta pages and every page the newer meta
- * says is in use. The page size is the first meta page's mm_psize (LMDB's
- * data format 1: page header 16 bytes, then magic, version, address,
- * mapsize, then the free DB whose first u32 is the page size). */
-#define MT__LMDB_MAGIC 0xBEEFC0DEu
-#define MT__LMDB_PSIZE_OFF 40
-
-static int mt__check_size(mt_reader_t *r, const char *path, off_t size)
-{
-    uint8_t head[MT__LMDB_PSIZE_OFF + 4];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return errno;
-    size_t got = fread(head, 1, sizeof head, f);
-    fclose(f);
-    if (got != sizeof head || mt__get_le32(head + 16) != MT__LMDB_MAGIC)
-        return 0; /* not LMDB (or another byte order): mdb_env_open says so */
-    uint64_t psize = mt__get_le32(head + MT__LMDB_PSIZE_OFF);
-    if (psize < 512 || psize > 65536 || (psize & (psize - 1)) || (uint64_t)size < 2 * psize)
-        return MT_ECORRUPT;
-    MDB_envinfo info;
-    if (mdb_env_info(r->env, &info) != 0)
-        return MT_ECORRUPT;
-    if (info.me_last_pgno >= (uint64_t)size / psize)
-        return MT_ECORRUPT;
-    return 0;
-}
-
 int mt_reader_open(mt_reader_t **rp, const char *dir)
 {
     struct stat st;
@@ -167,8 +137,6 @@ int mt_reader_open(mt_reader_t **rp, const char *dir)
      * then show a torn snapshot, which the checked decoders turn into errors. */
     if (rc == EACCES || rc == EROFS)
         rc = mt__env_open(r, dir, MDB_NOLOCK);
-    if (rc == 0)
-        rc = mt__check_size(r, path, st.st_size);
     if (rc == 0 && (rc = mt__open_dbs(r)) == 0)
         rc = mt__begin(r, &r->txn);
     if (rc) {
