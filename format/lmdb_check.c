@@ -150,6 +150,8 @@ static int page(struct walk *w, uint64_t pg, unsigned level, unsigned depth)
         lower < PAGEHDR + 2 || (lower & 1) || lower > upper || upper > w->psize)
         return MT_ECORRUPT;
     unsigned nkeys = (lower - PAGEHDR) / 2;
+    if (!leaf && nkeys < 2) /* LMDB asserts (abort) that a branch has two */
+        return MT_ECORRUPT;
     for (unsigned i = 0; i < nkeys; i++) {
         size_t at = get16(p + PAGEHDR + 2 * i);
         if (at < upper || at + NODEHDR > w->psize)
@@ -273,21 +275,22 @@ int mt__lmdb_check(int fd, uint64_t txnid)
         free(w.buf);
         return ENOMEM;
     }
-    /* LMDB takes the snapshot from meta[txnid & 1], or (no lock table) from
-     * the one with the larger txnid; check every meta claiming that txnid.
-     * None: the writer has since reused the slot (EAGAIN: the caller retries). */
-    rc = EAGAIN;
-    for (int m = 0; m < 2; m++) {
+    /* LMDB takes the snapshot from meta[txnid & 1] (lock table), or from
+     * the one with the larger txnid (none); a valid file has txnid T only
+     * in slot T & 1. Check that slot and any other meta claiming TXNID. A
+     * newer txnid in the slot: the writer has reused it since (EAGAIN: the
+     * caller takes a new snapshot); an older one: damage. */
+    uint64_t slot = mt__get_le64(head[txnid & 1] + META_TXNID_OFF);
+    rc = slot > txnid ? EAGAIN : slot < txnid ? MT_ECORRUPT : 0;
+    for (int m = 0; rc == 0 && m < 2; m++) {
         const uint8_t *meta = head[m] + PAGEHDR;
         if (mt__get_le64(head[m] + META_TXNID_OFF) != txnid)
             continue;
         if (mt__get_le64(head[m]) != (uint64_t)m || !(get16(head[m] + 10) & P_META) ||
-            mt__get_le32(meta) != META_MAGIC) {
+            mt__get_le32(meta) != META_MAGIC)
             rc = MT_ECORRUPT;
-            break;
-        }
-        if ((rc = check_meta(&w, head[m], fpages)))
-            break;
+        else
+            rc = check_meta(&w, head[m], fpages);
     }
     free(w.seen);
     free(w.buf);
