@@ -155,6 +155,12 @@ typedef struct mt_replay_options {
     uint64_t min_size;        /* count only allocations of min_size..max_size bytes */
     uint64_t max_size;        /* 0 = no upper bound */
     bool growth;              /* fill mt_stack_stats_t.growth */
+    /* A time window (merged timeline, ns from the earliest trace's start):
+     * only the events at from_ns <= t < to_ns are replayed (to_ns 0: to the
+     * end), so "live" is what was allocated in the window and still live at
+     * its end. last_ns, when not 0, sets from_ns to span_ns - last_ns once
+     * the span is known: the last last_ns of the traces (serve's ?seconds). */
+    uint64_t from_ns, to_ns, last_ns;
     bool progress;            /* progress line on stderr when slow (caller checks isatty) */
     /* Called for every event, in merged time order, after replay's own
      * bookkeeping (numa.c uses it for mmap, policy and placement events).
@@ -220,6 +226,7 @@ typedef struct mt_replay {
     mt_u128 live_var_w, live_var_bw, peak_var_bw, temp_var_w; /* their variances (estimate.c) */
     uint64_t peak_ns;         /* when the peak was first reached (merged timeline) */
     uint64_t span_ns;         /* end of the merged timeline */
+    uint64_t win_from_ns, win_to_ns; /* the window replayed (see options; to: span_ns when open) */
     uint64_t frees, unknown_frees, events;
     uint64_t exact_calls, exact_bytes; /* sum of the traces' exact counters */
     bool sampled;             /* some trace has a sample interval: stacks are estimates */
@@ -328,6 +335,18 @@ void mt_sym_locate_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t 
 size_t mt_sym_pc_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts, mt_frame_t *out,
                     size_t cap);
 bool mt_sym_is_self_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts);
+/* The module record that held PC of TRACE at time TS (as mt_sym_pc_at
+ * finds it): its range, load bias, path and build-id (owned by the
+ * symbolizer), and FILE as mt_sym_locate gives it. False when none did. */
+typedef struct mt_sym_module {
+    uint64_t lo, hi, base;
+    const char *path;
+    const uint8_t *build_id;
+    uint32_t build_id_len;
+    uint32_t file;
+} mt_sym_module_t;
+bool mt_sym_module_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                      mt_sym_module_t *out);
 /* Display name of a module path: its base name. */
 const char *mt_sym_basename(const char *path);
 
@@ -550,5 +569,8 @@ size_t mt_discover_pick(const mt_found_trace_t *t, size_t n, bool *chosen);
  * oldest first). Returns 0; MT_EXIT_USAGE after one line when there is no
  * trace; MT_EXIT_ERROR when the directory cannot be read. */
 int mt_discover_traces(const char *dir, char ***paths, size_t *count);
+/* The same without a word: *COUNT 0 (and *PATHS NULL) when DIR holds no
+ * trace. Returns 0, ENOMEM or the errno of reading DIR. */
+int mt_discover_scan(const char *dir, char ***paths, size_t *count);
 
 #endif

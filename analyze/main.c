@@ -28,6 +28,8 @@ static const mt_command_t commands[] = {
     {"leaks", cmd_leaks, "what is still allocated at the end, by stack and size"},
     {"numa", cmd_numa, "which NUMA node memory landed on, by stack; policies and mismatches"},
     {"flamegraph", cmd_flamegraph, "allocation stacks as a flame graph (interactive SVG, folded stacks)"},
+    {"export", cmd_export, "allocation stacks as a pprof profile (go tool pprof, Pyroscope, Parca)"},
+    {"serve", cmd_serve, "serve pprof profiles over HTTP at /debug/pprof/heap and /debug/pprof/allocs"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
 };
 

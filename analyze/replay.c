@@ -713,6 +713,10 @@ int mt_replay_run(mt_replay_t *rp)
             goto out;
     }
     rp->span_ns = end;
+    rp->win_from_ns = rp->opt.from_ns;
+    if (rp->opt.last_ns)
+        rp->win_from_ns = end > rp->opt.last_ns ? end - rp->opt.last_ns : 0;
+    rp->win_to_ns = rp->opt.to_ns && rp->opt.to_ns < end ? rp->opt.to_ns : end;
 
     if (p->ncursors && !(p->heap = malloc(p->ncursors * sizeof(*p->heap)))) {
         rc = ENOMEM;
@@ -741,7 +745,8 @@ int mt_replay_run(mt_replay_t *rp)
                                           MT_GROWTH_POINTS)
                              : UINT64_MAX;
         }
-        if ((rc = on_event(rp, c)) != 0) {
+        bool in_window = c->key >= rp->win_from_ns && (!rp->opt.to_ns || c->key < rp->opt.to_ns);
+        if (in_window && (rc = on_event(rp, c)) != 0) {
             rp->err_trace = c->trace;
             rp->err_block = c->block;
             goto out;
