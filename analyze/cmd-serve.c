@@ -361,6 +361,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return ok;
 }
 
+/* MHD's unescape callback: none. A target is compared as sent, so that
+ * "%2e%2e" or "heap%00" can never turn into another path or cut one short
+ * (a NUL would end the C string MHD hands over); ?seconds is digits only. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
 /* ---- the command ------------------------------------------------------------ */
 
 /* ADDR:PORT into *SS. Returns 0 or a usage error's status (printed). */
@@ -451,7 +461,8 @@ int cmd_serve(int argc, char **argv)
         flags, 0, NULL, NULL, on_request, &o, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+        MHD_OPTION_END);
     if (!d) {
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
         rc = mt_error("serve: cannot listen on %s; is the port in use or the address not "

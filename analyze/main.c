@@ -50,8 +50,9 @@ static void print_usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
-            "Every command takes --help and --json. Run '%s help COMMAND' for the\n"
-            "options of one command. Given no TRACE, a command reads the newest run\n"
+            "Every command takes --help, every report --json (export and serve write\n"
+            "pprof). Run '%s help COMMAND' for the options of one command.\n"
+            "Given no TRACE, a command reads the newest run\n"
             "in the current directory (a trace and its fork and exec children).\n"
             "\n"
             "Exit status: 0 success, 1 error (unreadable trace, write error),\n"

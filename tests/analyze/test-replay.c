@@ -326,6 +326,37 @@ Test(replay, size_filter)
     cr_expect_eq(rp.unknown_frees, 1, "the free of a filtered-out block is unknown");
 }
 
+/* A time window: only the events inside [from, to) are replayed, so live is
+ * what the window allocated and had not freed by its end; last_ns is the
+ * last stretch of the span (serve's ?seconds=N). */
+Test(replay, time_window)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {tg_alloc(10, 0x100, 1, 1), tg_alloc(20, 0x200, 2, 1),
+                       tg_free(30, 0x100), tg_alloc(40, 0x300, 4, 2),
+                       tg_free(50, 0x200), tg_alloc(60, 0x400, 8, 2),
+                       tg_alloc(90, 0x500, 16, 2)};
+    tg_block(1, ev, 7);
+    tg_close(1);
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE, .from_ns = 15, .to_ns = 55};
+    cr_assert_eq(replay(&opt, false), 0);
+    cr_expect_eq(B(rp.alloc_bw), 2 + 4, "allocated in [15, 55): 0x200, 0x300");
+    cr_expect_eq(B(rp.live_bw), 4, "0x200 freed at 50, inside; 0x300 live at 55");
+    cr_expect_eq(rp.unknown_frees, 1, "the free at 30 of 0x100, allocated before the window");
+    cr_expect_eq(rp.win_from_ns, 15);
+    cr_expect_eq(rp.win_to_ns, 55);
+    mt_replay_free(&rp);
+    mt_reader_close(r1);
+
+    mt_replay_options_t last = {.pool = MT_POOL_NONE, .last_ns = 45};
+    cr_assert_eq(replay(&last, false), 0);
+    cr_expect_eq(rp.span_ns, 100);
+    cr_expect_eq(rp.win_from_ns, 55);
+    cr_expect_eq(rp.win_to_ns, 100);
+    cr_expect_eq(B(rp.alloc_bw), 8 + 16, "allocated in the last 45 ns: 0x400, 0x500");
+    cr_expect_eq(B(stack(0, 2)->live_bw), 24);
+}
+
 typedef struct live_acc {
     uint64_t bytes, n, stack2;
 } live_acc_t;
