@@ -29,6 +29,8 @@ static const mt_opt_t options[] = {
     {'a', 0, "min-size", required_argument, "B",
      "count only allocations of at least B bytes (K/M/G/T)"},
     {'b', 0, "max-size", required_argument, "B", "count only allocations of at most B bytes"},
+    MT_OPT_FROM,
+    MT_OPT_TO,
     MT_OPT_MATCH("keep stacks with a frame whose function, file or\n"
                  "module matches REGEX (POSIX extended)"),
     MT_OPT_POOL("the allocations of pool NAME (annotation API), a\n"

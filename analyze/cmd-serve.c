@@ -191,7 +191,8 @@ static void profile(const serve_opts_t *o, bool allocs, uint64_t seconds, answer
         }
         mt_pprof_labels_hook(&c.ro, po.labels_ctx);
     }
-    c.ro.last_ns = seconds * 1000000000ull;
+    if (seconds)
+        c.ro.from = (mt_time_arg_t){.v = seconds * 1000000000ull, .set = true, .from_end = true};
     mt_session_t s;
     int rc = mt_session_open(&s, (int)n, paths);
     if (!rc)

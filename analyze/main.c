@@ -31,6 +31,7 @@ static const mt_command_t commands[] = {
     {"export", cmd_export, "allocation stacks as a pprof profile (go tool pprof, Pyroscope, Parca)"},
     {"serve", cmd_serve, "serve pprof profiles over HTTP at /debug/pprof/heap and /debug/pprof/allocs"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
+    {"diff", cmd_diff, "what changed between two runs, by stack: bytes, calls, live, peak"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

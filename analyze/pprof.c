@@ -122,6 +122,8 @@ static int labels_event(void *ctx, mt_replay_t *rp, uint32_t trace, uint32_t thr
     l->rp = rp;
     if (rp->opt.pool != MT_POOL_NONE)
         return 0;
+    if (e->type == MT_EV_ALLOC && !mt_replay_in_window(rp))
+        return 0; /* made before --from: counts nowhere */
     if (e->type == MT_EV_FREE) {
         if (e->ptr)
             live_drop(l, trace, e->ptr);
@@ -653,8 +655,8 @@ static int pack(builder_t *b, const mt_pprof_options_t *o, uint8_t **out, size_t
     p.string_table = b->strs;
     /* The window on the wall clock: the earliest trace's start + from. */
     uint64_t t0 = rp->ntraces ? rp->traces[0].info.start_realtime_ns - rp->traces[0].offset_ns : 0;
-    p.time_nanos = (int64_t)(t0 + rp->win_from_ns);
-    p.duration_nanos = (int64_t)(rp->win_to_ns - rp->win_from_ns);
+    p.time_nanos = (int64_t)(t0 + rp->win_from);
+    p.duration_nanos = (int64_t)(rp->win_to - rp->win_from);
     p.period_type = &period;
     p.period = (int64_t)(interval ? interval : 1);
     p.n_comment = 1;
