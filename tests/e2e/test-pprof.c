@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -199,6 +200,49 @@ Test(pprof, export_totals_equal_top_and_leaks)
               "leaky's mapping has a build-id and symbols:\n%s", m);
     free(raw.text);
     free(trace);
+}
+
+/* examples/flame: entry_key is inlined into add_entry (flame.c:56) and
+ * calls malloc at flame.c:47. Its pc is one Location with two Lines,
+ * innermost first, and flame's mapping says it has inline frames. */
+Test(pprof, export_inlined_frames_are_lines_of_one_location)
+{
+    need_go();
+    const char *argv[] = {"flame", NULL};
+    free(e2e_traced_info("flame", argv, NULL, NULL));
+    char *dirs[4];
+    int n = e2e_list_dirs(e2e_tmpdir(), dirs, 4);
+    cr_assert_eq(n, 1);
+    char file[4200];
+    snprintf(file, sizeof(file), "%s/flame.pb.gz", e2e_tmpdir());
+    const char *exp[] = {e2e_analyze(), "export", "-o", file, dirs[0], NULL};
+    e2e_result_t r;
+    e2e_run(&r, exp, NULL, NULL);
+    cr_assert_eq(r.exit_code, 0, "export exited %d: %s", r.exit_code, r.err);
+    e2e_result_free(&r);
+    e2e_free_list(dirs, n);
+    raw_t raw;
+    go_pprof_raw(file, &raw);
+    cr_expect_eq(raw.v[1], 4096 + 256 + 1024 + 16384, "flame allocates 21760 bytes: %lld",
+                 raw.v[1]);
+    /* "    10: 0xADDR M=1 entry_key /.../examples/flame.c:47 s=0\n"
+     * "             add_entry /.../examples/flame.c:56 s=0\n" */
+    const char *k = strstr(raw.text, " entry_key ");
+    cr_assert_not_null(k, "no entry_key location:\n%s", raw.text);
+    const char *eol = strchr(k, '\n');
+    cr_expect(eol && !strncmp(eol - strlen("examples/flame.c:47 s=0"), "examples/flame.c:47 s=0",
+                              strlen("examples/flame.c:47 s=0")),
+              "entry_key at flame.c:47:\n%s", raw.text);
+    const char *next = eol + 1, *eol2 = strchr(next, '\n');
+    cr_expect(!strncmp(next, "             add_entry ", strlen("             add_entry ")) &&
+                  !strncmp(eol2 - strlen("examples/flame.c:56 s=0"), "examples/flame.c:56 s=0",
+                           strlen("examples/flame.c:56 s=0")),
+              "the same location's next line is add_entry at flame.c:56:\n%s", raw.text);
+    const char *m = strstr(raw.text, "/examples/flame ");
+    cr_assert_not_null(m);
+    const char *meol = strchr(m, '\n');
+    cr_expect(memmem(m, (size_t)(meol - m), "[FN][FL][LN][IN]", 16), "flame's mapping:\n%s", m);
+    free(raw.text);
 }
 
 Test(pprof, export_labels_split_by_thread_same_totals)
@@ -420,11 +464,45 @@ Test(pprof, serve_survives_hostile_requests)
     for (int i = 0; i < NSLOW; i++)
         close(slow[i]);
 
+    /* More connections than the server takes (256) at once, all idle: the
+     * extra ones are closed; once they are gone it serves again. */
+    enum { NMANY = 400 };
+    int *many = malloc(NMANY * sizeof(*many));
+    for (int i = 0; i < NMANY; i++)
+        many[i] = connect_to(port);
+    for (int i = 0; i < NMANY; i++)
+        close(many[i]);
+    free(many);
+    usleep(200 * 1000); /* the server sees the closes */
+
     /* Still serving, and still the same profile. */
     cr_expect_eq(http_get(port, "/debug/pprof/heap", &len), 200);
     cr_expect_eq(len, good_len);
     stop_server(&p);
     free(trace);
+}
+
+/* A damaged trace (data.mdb that is not LMDB): each profile request is a
+ * 500 with one line, the server lives on and still serves its index. */
+Test(pprof, serve_damaged_trace_is_a_500_not_a_crash)
+{
+    char dir[4200], data[4300];
+    snprintf(dir, sizeof(dir), "%s/mtrace.bad.1", e2e_tmpdir());
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(data, sizeof(data), "%s/data.mdb", dir);
+    FILE *f = fopen(data, "w");
+    cr_assert_not_null(f);
+    fputs("this is not an LMDB environment\n", f);
+    fclose(f);
+    e2e_proc_t p;
+    int port = start_server(&p, dir);
+    size_t len;
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(http_get(port, "/debug/pprof/heap", &len), 500);
+        cr_expect_eq(http_get(port, "/debug/pprof/allocs?seconds=5", &len), 500);
+    }
+    cr_expect_eq(http_get(port, "/debug/pprof/", &len), 200);
+    stop_server(&p);
 }
 
 Test(pprof, serve_usage_errors)
