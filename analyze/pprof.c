@@ -258,6 +258,7 @@ typedef struct builder {
     pb_label_t *labels;       /* 2 per sample with labels */
     size_t nlabels, caplabels;
     bool with_labels;         /* two label slots per sample */
+    mt_table_t thread_names;  /* trace << 32 | thread seq -> string index */
 } builder_t;
 
 typedef struct str_key {
@@ -433,25 +434,42 @@ static uint64_t location_id(builder_t *b, uint32_t trace, uint64_t ts, const mt_
     return ++b->nlocs;
 }
 
-/* The name of thread SEQ of TRACE, into BUF[CAP]. */
-static const char *thread_name(builder_t *b, uint32_t trace, uint32_t seq, char *buf, size_t cap)
+/* Reads the thread names of TRACE into the string table, once: names[]
+ * holds (trace << 32 | seq) -> string index. Returns 0 or ENOMEM. */
+static int load_threads(builder_t *b, uint32_t trace)
 {
+    uint64_t loaded = (uint64_t)trace << 32 | UINT32_MAX; /* marks TRACE as read */
+    if (mt_table_get(&b->thread_names, loaded) != MT_TABLE_NONE)
+        return 0;
     mt_reader_t *r = b->rep->rp->traces[trace].reader;
     mt_thread_t t;
     uint64_t cursor = 0;
-    int rc;
-    while ((rc = mt_reader_next_thread(r, &cursor, &t)) == 1)
-        if (t.seq == seq) {
-            char name[sizeof(t.name) + 1];
-            memcpy(name, t.name, sizeof(t.name));
-            name[sizeof(t.name)] = '\0';
-            if (name[0])
-                return mt_printable(buf, cap, name);
-            snprintf(buf, cap, "tid %" PRIu32, t.tid);
-            return buf;
-        }
-    snprintf(buf, cap, "thread %" PRIu32, seq);
-    return buf;
+    while (mt_reader_next_thread(r, &cursor, &t) == 1) {
+        char name[sizeof(t.name) + 1], buf[64];
+        memcpy(name, t.name, sizeof(t.name));
+        name[sizeof(t.name)] = '\0';
+        if (name[0])
+            mt_printable(buf, sizeof(buf), name);
+        else
+            snprintf(buf, sizeof(buf), "tid %" PRIu32, t.tid);
+        int64_t si = str_index(b, buf, true);
+        if (si < 0 || mt_table_put(&b->thread_names, (uint64_t)trace << 32 | t.seq, (uint32_t)si))
+            return ENOMEM;
+    }
+    return mt_table_put(&b->thread_names, loaded, 0) ? ENOMEM : 0;
+}
+
+/* String index of the name of thread SEQ of TRACE; -1 when out of memory. */
+static int64_t thread_name(builder_t *b, uint32_t trace, uint32_t seq)
+{
+    if (load_threads(b, trace))
+        return -1;
+    uint32_t si = mt_table_get(&b->thread_names, (uint64_t)trace << 32 | seq);
+    if (si != MT_TABLE_NONE)
+        return si;
+    char buf[64]; /* not (yet) in the trace's thread records */
+    snprintf(buf, sizeof(buf), "thread %" PRIu32, seq);
+    return str_index(b, buf, true);
 }
 
 /* Adds a sample of LOCS[NLOCS] (already in loc_ids from FIRST) with the
@@ -488,13 +506,12 @@ static int add_sample(builder_t *b, size_t first, uint64_t alloc_w, mt_u128 allo
     if (b->with_labels)
         b->nlabels += 2; /* used or not: sample i's labels are at 2 i */
     if (bk) {
-        char name[64];
         pb_label_t linit = PERFTOOLS__PROFILES__LABEL__INIT;
         pb_label_t *l = b->labels + b->nlabels - 2;
         l[0] = linit;
         l[1] = linit;
         l[0].key = str_index(b, "thread", false);
-        l[0].str = str_index(b, thread_name(b, bk->trace, bk->thread, name, sizeof(name)), true);
+        l[0].str = thread_name(b, bk->trace, bk->thread);
         l[1].key = str_index(b, "numa_node", false);
         l[1].num = bk->node;
         if (l[0].key < 0 || l[0].str < 0 || l[1].key < 0)
@@ -546,6 +563,7 @@ static void builder_free(builder_t *b)
     free(b->loc_ids);
     free(b->values);
     free(b->labels);
+    mt_table_free(&b->thread_names);
 }
 
 /* gzip of IN[N] into *OUT (malloc'd), *LEN bytes. Returns 0, ENOMEM or EIO. */
@@ -606,7 +624,10 @@ static int pack(builder_t *b, const mt_pprof_options_t *o, uint8_t **out, size_t
     else
         snprintf(comment, sizeof(comment), "mtrace: every call recorded (exact)");
     int64_t comments[1] = {str_index(b, comment, true)};
-    if (comments[0] < 0 || period.unit < 0 || vt[NVALUES - 1].unit < 0)
+    bool oom = comments[0] < 0 || period.type < 0 || period.unit < 0;
+    for (int i = 0; i < NVALUES; i++)
+        oom |= vt[i].type < 0 || vt[i].unit < 0;
+    if (oom)
         return ENOMEM;
 
     int rc = ENOMEM;

@@ -245,23 +245,49 @@ Test(pprof, export_inlined_frames_are_lines_of_one_location)
     free(raw.text);
 }
 
+/* examples/threads with --labels: the samples split by thread name sum to
+ * what top and leaks say, and the thread that named itself "mt-namer" has
+ * exactly its one malloc(777), freed. */
 Test(pprof, export_labels_split_by_thread_same_totals)
 {
     need_go();
-    char *trace = trace_leaky();
+    const char *prog[] = {"threads", NULL};
+    free(e2e_traced_info("threads", prog, NULL, NULL));
+    char *dirs[4];
+    int n = e2e_list_dirs(e2e_tmpdir(), dirs, 4);
+    cr_assert_eq(n, 1);
     char file[4200];
     snprintf(file, sizeof(file), "%s/labels.pb.gz", e2e_tmpdir());
-    const char *argv[] = {e2e_analyze(), "export", "--labels", "-o", file, trace, NULL};
+    const char *argv[] = {e2e_analyze(), "export", "--labels", "-o", file, dirs[0], NULL};
     e2e_result_t r;
     e2e_run(&r, argv, NULL, NULL);
     cr_assert_eq(r.exit_code, 0, "export --labels exited %d: %s", r.exit_code, r.err);
     e2e_result_free(&r);
     raw_t raw;
     go_pprof_raw(file, &raw);
-    expect_leaky_totals(&raw, trace);
-    cr_expect(strstr(raw.text, "thread:[leaky]"), "a thread label:\n%s", raw.text);
+    long long tc, tb, lc, lb;
+    json_totals("top", dirs[0], &tc, &tb);
+    json_totals("leaks", dirs[0], &lc, &lb);
+    cr_expect_eq(raw.v[0], tc, "alloc_objects %lld, top says %lld", raw.v[0], tc);
+    cr_expect_eq(raw.v[1], tb, "alloc_space %lld, top says %lld", raw.v[1], tb);
+    cr_expect_eq(raw.v[2], lc, "inuse_objects %lld, leaks says %lld", raw.v[2], lc);
+    cr_expect_eq(raw.v[3], lb, "inuse_space %lld, leaks says %lld", raw.v[3], lb);
+    /* "          1        777          0          0: 13 10 11 \n"
+     * "                thread:[mt-namer]\n" */
+    const char *l = strstr(raw.text, "thread:[mt-namer]");
+    cr_assert_not_null(l, "no mt-namer label:\n%s", raw.text);
+    const char *line = l;
+    while (line > raw.text && line[-1] != '\n')
+        line--; /* the label line's start */
+    line--;
+    while (line > raw.text && line[-1] != '\n')
+        line--; /* the sample line's start */
+    long long v[4];
+    cr_assert_eq(sscanf(line, " %lld %lld %lld %lld:", &v[0], &v[1], &v[2], &v[3]), 4);
+    cr_expect(v[0] == 1 && v[1] == 777 && v[2] == 0 && v[3] == 0,
+              "mt-namer: %lld %lld %lld %lld, want 1 777 0 0", v[0], v[1], v[2], v[3]);
     free(raw.text);
-    free(trace);
+    e2e_free_list(dirs, n);
 }
 
 Test(pprof, export_usage_errors)
