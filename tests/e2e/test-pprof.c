@@ -420,6 +420,47 @@ Test(pprof, serve_a_directory_serves_its_newest_run)
     free(trace);
 }
 
+/* A live trace (examples/spin allocates 100 blocks a millisecond until
+ * killed), served as a DIR: each request reads the newest snapshot, so
+ * alloc_objects grows from one request to the next, and ?seconds=1 holds
+ * only the last second's allocations, fewer than all of them. */
+Test(pprof, serve_live_trace_grows_and_seconds_is_a_window)
+{
+    need_go();
+    const char *argv[] = {"spin", NULL};
+    const char *env[] = {"MTRACE_FLUSH_MS=10", NULL};
+    e2e_proc_t spin;
+    cr_assert_eq(e2e_start_traced(&spin, argv, env), 0);
+    cr_assert(e2e_read_stdout(&spin, 1, E2E_TIMEOUT), "spin never started");
+    const struct timespec settle = {1, 500 * 1000000}; /* more than the one second asked */
+    nanosleep(&settle, NULL);
+    e2e_proc_t p;
+    int port = start_server(&p, e2e_tmpdir());
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/debug/pprof/allocs", port);
+    raw_t first, second, last;
+    go_pprof_raw(url, &first);
+    const struct timespec gap = {0, 500 * 1000000}; /* 50 commit intervals */
+    nanosleep(&gap, NULL);
+    go_pprof_raw(url, &second);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/debug/pprof/allocs?seconds=1", port);
+    go_pprof_raw(url, &last);
+    e2e_signal(&spin, SIGKILL);
+    e2e_result_t r;
+    e2e_wait(&spin, &r, E2E_TIMEOUT);
+    e2e_result_free(&r);
+    stop_server(&p);
+    cr_expect_geq(first.v[0], 100, "spin's first round at least: %lld", first.v[0]);
+    cr_expect_gt(second.v[0], first.v[0], "the second request sees more: %lld, then %lld",
+                 first.v[0], second.v[0]);
+    cr_expect_gt(last.v[0], 0);
+    cr_expect_lt(last.v[0], second.v[0], "the last second holds fewer: %lld of %lld",
+                 last.v[0], second.v[0]);
+    free(first.text);
+    free(second.text);
+    free(last.text);
+}
+
 Test(pprof, serve_survives_hostile_requests)
 {
     char *trace = trace_leaky();
