@@ -157,6 +157,8 @@ typedef struct mt_time_arg {
     uint64_t v;
     bool percent;             /* v is parts per million of the timeline */
     bool set;                 /* given; unset: the start (--from) or the end (--to) */
+    bool from_end;            /* v is nanoseconds before the end of the timeline
+                                 (serve's ?seconds=N: the last N seconds) */
 } mt_time_arg_t;
 
 typedef struct mt_replay_options {
@@ -351,6 +353,18 @@ void mt_sym_locate_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t 
 size_t mt_sym_pc_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts, mt_frame_t *out,
                     size_t cap);
 bool mt_sym_is_self_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts);
+/* The module record that held PC of TRACE at time TS (as mt_sym_pc_at
+ * finds it): its range, load bias, path and build-id (owned by the
+ * symbolizer), and FILE as mt_sym_locate gives it. False when none did. */
+typedef struct mt_sym_module {
+    uint64_t lo, hi, base;
+    const char *path;
+    const uint8_t *build_id;
+    uint32_t build_id_len;
+    uint32_t file;
+} mt_sym_module_t;
+bool mt_sym_module_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                      mt_sym_module_t *out);
 /* Display name of a module path: its base name. */
 const char *mt_sym_basename(const char *path);
 
@@ -587,5 +601,8 @@ size_t mt_discover_pick(const mt_found_trace_t *t, size_t n, bool *chosen);
  * oldest first). Returns 0; MT_EXIT_USAGE after one line when there is no
  * trace; MT_EXIT_ERROR when the directory cannot be read. */
 int mt_discover_traces(const char *dir, char ***paths, size_t *count);
+/* The same without a word: *COUNT 0 (and *PATHS NULL) when DIR holds no
+ * trace. Returns 0, ENOMEM or the errno of reading DIR. */
+int mt_discover_scan(const char *dir, char ***paths, size_t *count);
 
 #endif

@@ -749,6 +749,10 @@ int mt_replay_run(mt_replay_t *rp)
     rp->windowed = fa->set || ta->set;
     rp->win_from = !fa->set ? 0 : fa->percent ? (uint64_t)((mt_u128)end * fa->v / 1000000) : fa->v;
     rp->win_to = !ta->set ? end : ta->percent ? (uint64_t)((mt_u128)end * ta->v / 1000000) : ta->v;
+    if (fa->set && fa->from_end)
+        rp->win_from = end > fa->v ? end - fa->v : 0;
+    if (ta->set && ta->from_end)
+        rp->win_to = end > ta->v ? end - ta->v : 0;
     /* Past the last event with --to 100% or without --to. */
     uint64_t stop = !ta->set || (ta->percent && ta->v >= 1000000) ? UINT64_MAX : rp->win_to;
     if (rp->win_from > rp->win_to) {

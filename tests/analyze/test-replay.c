@@ -326,6 +326,38 @@ Test(replay, size_filter)
     cr_expect_eq(rp.unknown_frees, 1, "the free of a filtered-out block is unknown");
 }
 
+/* A bound counted from the end (serve's ?seconds=N: the last N seconds):
+ * the window is [span - N, span), with the window semantics of --from. */
+Test(replay, window_from_the_end)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {tg_alloc(10, 0x100, 1, 1), tg_alloc(20, 0x200, 2, 1),
+                       tg_free(30, 0x100), tg_alloc(40, 0x300, 4, 2),
+                       tg_free(50, 0x200), tg_alloc(60, 0x400, 8, 2),
+                       tg_free(70, 0x300), tg_alloc(90, 0x500, 16, 2)};
+    tg_block(1, ev, 8);
+    tg_close(1);
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE,
+                               .from = {.v = 45, .set = true, .from_end = true}};
+    cr_assert_eq(replay(&opt, false), 0);
+    cr_expect_eq(rp.span_ns, 100);
+    cr_expect_eq(rp.win_from, 55);
+    cr_expect_eq(rp.win_to, 100);
+    cr_expect_eq(B(rp.alloc_bw), 8 + 16, "allocated in the last 45 ns: 0x400, 0x500");
+    cr_expect_eq(B(rp.live_bw), 24);
+    cr_expect_eq(B(stack(0, 2)->live_bw), 24);
+    cr_expect_eq(rp.unknown_frees, 0, "the free at 70 of 0x300 (made before) is known");
+    mt_replay_free(&rp);
+    mt_reader_close(r1);
+
+    /* More than the span: the whole timeline. */
+    mt_replay_options_t all = {.pool = MT_POOL_NONE,
+                               .from = {.v = 1000, .set = true, .from_end = true}};
+    cr_assert_eq(replay(&all, false), 0);
+    cr_expect_eq(rp.win_from, 0);
+    cr_expect_eq(B(rp.alloc_bw), 1 + 2 + 4 + 8 + 16);
+}
+
 typedef struct live_acc {
     uint64_t bytes, n, stack2;
 } live_acc_t;

@@ -243,6 +243,27 @@ Test(json_keys, flamegraph)
     check("flamegraph", runs);
 }
 
+/* export and serve print no JSON: export's output is the pprof profile
+ * itself, serve's answers are profiles and an HTML index. Their --help says
+ * so (no "JSON keys" paragraph) and --json is a usage error. */
+Test(json_keys, export_and_serve_have_none)
+{
+    const char *cmds[] = {"export", "serve"};
+    for (int i = 0; i < 2; i++) {
+        const char *help[] = {e2e_analyze(), cmds[i], "--help", NULL};
+        e2e_result_t r;
+        e2e_run(&r, help, NULL, NULL);
+        cr_expect_eq(r.exit_code, 0);
+        cr_expect_null(strstr(r.out, "JSON keys"), "%s --help lists JSON keys", cmds[i]);
+        cr_expect_not_null(strstr(r.out, "No --json"), "%s --help says why no --json", cmds[i]);
+        e2e_result_free(&r);
+        const char *json[] = {e2e_analyze(), cmds[i], "--json", L, NULL};
+        e2e_run(&r, json, NULL, NULL);
+        cr_expect_eq(r.exit_code, 2, "%s --json exited %d", cmds[i], r.exit_code);
+        e2e_result_free(&r);
+    }
+}
+
 Test(json_keys, diff)
 {
     const char *const a[] = {L, P, NULL}, *const b[] = {"--from", "0", "--by", "function", P, L, NULL};

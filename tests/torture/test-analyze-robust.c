@@ -60,15 +60,25 @@ static int every_command(const char *what, const char *path, bool must_fail)
     int failed = 0;
     if (!ncmds)
         list_commands();
+    char out[4200];
+    snprintf(out, sizeof(out), "%s/export.pb.gz", e2e_tmpdir());
     for (int i = 0; i < ncmds; i++) {
-        for (int json = 0; json < 2; json++) {
-            /* diff compares two runs: the trace with itself. */
-            bool two = strcmp(cmds[i], "diff") == 0;
+        /* serve runs until a signal when its arguments are directories;
+         * tests/e2e/test-pprof.c gives it a damaged trace over HTTP. */
+        if (!strcmp(cmds[i], "serve"))
+            continue;
+        bool export = !strcmp(cmds[i], "export"); /* needs -o; has no --json */
+        for (int json = 0; json < 2 - export; json++) {
             const char *argv[] = {e2e_analyze(), cmds[i], json ? "--json" : path,
-                                  json || two ? path : NULL, json && two ? path : NULL, NULL};
+                                  json ? path : NULL, NULL};
+            const char *export_argv[] = {e2e_analyze(), cmds[i], "-o", out, path, NULL};
+            const char *diff_argv[] = {e2e_analyze(), cmds[i], json ? "--json" : path, path,
+                                       json ? path : NULL, NULL}; /* BASE NEW */
+            bool diff = !strcmp(cmds[i], "diff");
             e2e_result_t r;
             e2e_proc_t p;
-            cr_assert_eq(e2e_start(&p, argv, NULL, NULL), 0);
+            cr_assert_eq(e2e_start(&p, export ? export_argv : diff ? diff_argv : argv, NULL, NULL),
+                         0);
             e2e_wait(&p, &r, 20);
             cr_assert(!r.timed_out, "%s: %s %s hangs (killed after 20 s)", what, cmds[i], path);
             cr_assert_eq(r.signal, 0, "%s: %s%s %s died of signal %d; stderr: %s", what, cmds[i],
