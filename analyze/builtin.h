@@ -40,5 +40,6 @@ int cmd_leaks(int argc, char **argv);
 int cmd_numa(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
 
 #endif
