@@ -350,12 +350,13 @@ static int write_svg(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t *t
     if (!out)
         return mt_error("timeline: cannot create %s: %s; check that its directory exists "
                         "and is writable", o->svg, strerror(errno));
-    char sub[256];
+    char sub[256], a[MT_FMT_MAX];
     const mt_replay_t *rp = &s->rp;
-    snprintf(sub, sizeof sub, "%s (pid %llu)%s; %zu rows of %.3f s; %s",
-             rp->ntraces ? rp->traces[0].info.command : "", 
+    snprintf(sub, sizeof sub, "%s (pid %llu)%s; %zu %s of %s; %s",
+             rp->ntraces ? rp->traces[0].info.command : "",
              rp->ntraces ? (unsigned long long)rp->traces[0].info.pid : 0ull,
-             rp->ntraces > 1 ? " and children" : "", tl->nrows, (double)tl->interval_ns / 1e9,
+             rp->ntraces > 1 ? " and children" : "", tl->nrows, mt_plural(tl->nrows, "row", "rows"),
+             mt_fmt_duration(a, tl->interval_ns),
              tl->sampled ? "heap sampled (estimates)" : "every call recorded (exact)");
     mt_tl_svg_options_t so = {.subtitle = sub};
     int err = mt_timeline_write_svg(tl, &so, out);

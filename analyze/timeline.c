@@ -37,6 +37,7 @@ typedef struct pass {
     bool *rss_seen;
     uint64_t *end_ns;           /* per trace: end on the merged timeline */
     uint64_t *last_ns;          /* per trace: time of its last event so far */
+    uint64_t *row_rss;          /* per row and trace: its last RSS sample + 1, 0 = none */
     uint64_t mapped, chunks;    /* bytes, over all traces */
     uint64_t prev_alloc_w, prev_free_w; /* at the previous row's end */
     mt_u128 prev_alloc_bw, prev_free_bw;
@@ -159,18 +160,10 @@ static void close_row(pass_t *p, mt_replay_t *rp, size_t k)
     p->prev_alloc_bw = rp->alloc_bw;
     p->prev_free_w = free_w;
     p->prev_free_bw = free_bw;
-    row->rss = 0;
-    row->rss_known = false;
+    /* Each trace's last sample + 1 (0: none yet); summed by settle_rss
+     * once it is known when each trace ended. */
     for (size_t i = 0; i < rp->ntraces; i++)
-        if (p->rss_seen[i]) {
-            row->rss_known = true;
-            /* A process that ended holds nothing (its exit tick's events
-             * may come after the duration its meta gives). */
-            if (row->start_ns < p->end_ns[i] || row->start_ns <= p->last_ns[i])
-                row->rss += p->rss[i];
-        }
-    uint64_t held = row->heap_bytes + row->mapped_bytes;
-    row->fragmentation = row->rss_known && row->rss && held ? (double)row->rss / (double)held : 0;
+        p->row_rss[k * rp->ntraces + i] = p->rss_seen[i] ? p->rss[i] + 1 : 0;
     if (row->stack_bytes) {
         memset(row->stack_bytes, 0, tl->nstacks * sizeof(uint64_t));
         for (size_t i = 0; i < rp->nstacks && i < p->nstack_row; i++)
@@ -218,7 +211,34 @@ static int start(pass_t *p, mt_replay_t *rp)
         /* A trace still running has no end yet. */
         p->end_ns[i] = t->info.complete ? t->offset_ns + t->info.duration_ns : UINT64_MAX;
     }
-    return p->tl->rows ? 0 : make_rows(p->tl, rp->span_ns);
+    if (!p->tl->rows && make_rows(p->tl, rp->span_ns))
+        return ENOMEM;
+    p->row_rss = calloc(p->tl->nrows * (rp->ntraces ? rp->ntraces : 1), sizeof(*p->row_rss));
+    return p->row_rss ? 0 : ENOMEM;
+}
+
+/* After the replay: each row's RSS, the sum over the processes still
+ * running at its start (one that ended holds nothing; its exit tick's
+ * events may come after the duration its meta gives, hence last_ns), and
+ * the fragmentation ratio. */
+static void settle_rss(pass_t *p, const mt_replay_t *rp)
+{
+    mt_timeline_t *tl = p->tl;
+    for (size_t k = 0; k < tl->nrows; k++) {
+        mt_tl_row_t *row = &tl->rows[k];
+        row->rss = 0;
+        row->rss_known = false;
+        for (size_t i = 0; i < rp->ntraces; i++) {
+            uint64_t v = p->row_rss[k * rp->ntraces + i];
+            if (!v)
+                continue;
+            row->rss_known = true;
+            if (row->start_ns < p->end_ns[i] || row->start_ns <= p->last_ns[i])
+                row->rss += v - 1;
+        }
+        uint64_t held = row->heap_bytes + row->mapped_bytes;
+        row->fragmentation = row->rss && held ? (double)row->rss / (double)held : 0;
+    }
 }
 
 static int before_event(void *ctx, mt_replay_t *rp, uint64_t ns)
@@ -304,6 +324,8 @@ static int run_pass(mt_timeline_t *tl, mt_session_t *s, bool pool, uint32_t *sta
     /* The rows after the last event: the state at the end. */
     while (p.next < tl->nrows)
         close_row(&p, rp, p.next++);
+    if (!pool)
+        settle_rss(&p, rp);
 out:
     for (size_t i = 0; p.regions && i < n; i++)
         free(p.regions[i].r);
@@ -312,6 +334,7 @@ out:
     free(p.rss_seen);
     free(p.end_ns);
     free(p.last_ns);
+    free(p.row_rss);
     return rc;
 }
 

@@ -20,12 +20,14 @@
 #define TICKS 5
 
 static const char *const stack_colours[] = {
-    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e", "#1f3f77",
+    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#1f3f77", "#aa3377",
 };
 #define RSS_COLOUR "#d62728"
 #define HEAP_COLOUR "#1f77b4"
 #define MAPPED_COLOUR "#2ca02c"
 #define FRAG_COLOUR "#000000"
+#define POOL_COLOUR "#ff7f0e"
+#define CHUNKS_COLOUR "#8c6d31"
 
 typedef struct chart {
     FILE *out;
@@ -67,31 +69,44 @@ static double y_frag(const chart_t *c, double f)
     return c->y1 - (c->y1 - c->y0) * f / c->frag_max;
 }
 
-/* 1, 2 or 5 times a power of ten (or of 1024 for bytes), at least V. */
+/* The smallest round number >= V: 1, 2, 2.5 or 5 times a power of ten
+ * (times), or 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of 1024
+ * (bytes: ticks of a fifth of it stay readable in KiB, MiB, GiB). */
 static double nice_up(double v, bool binary)
 {
     if (v <= 0)
         return 1;
+    static const double dec[] = {1, 2, 2.5, 5, 10};
+    static const double bin[] = {1,  1.25, 1.5, 2,   2.5, 3,   4,   5,   6,   8,  10,  12.5, 15,
+                                 20, 25,   30,  40,  50,  60,  80,  100, 125, 150, 200, 250, 300,
+                                 400, 500, 600, 800, 1000, 1024};
+    const double *steps = binary ? bin : dec;
+    size_t n = binary ? sizeof bin / sizeof bin[0] : sizeof dec / sizeof dec[0];
     double base = binary ? 1024 : 10, p = 1;
     while (p * base <= v)
         p *= base;
-    static const double steps[] = {1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 40, 50, 64, 80, 100,
-                                   128, 160, 200, 256, 320, 400, 500, 512, 640, 800, 1000, 1024};
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+    while (p > v) /* below 1 (decimal only) */
+        p /= base;
+    for (size_t i = 0; i < n; i++)
         if (steps[i] * p >= v)
             return steps[i] * p;
     return base * p;
 }
 
-/* The value of series S (0 RSS, 1 heap, 2 mapped, 3+j stack j) in row R;
- * false when unknown. */
-static bool series(const mt_tl_row_t *r, int s, uint64_t *v)
+/* The series of the chart: RSS, heap, mapped, pool, chunks, then the stacks. */
+enum { S_RSS, S_HEAP, S_MAPPED, S_POOL, S_CHUNKS, S_STACK0 };
+
+/* The value of series S (S_STACK0 + j: stack j) in row R of TL; false when
+ * unknown or not drawn. */
+static bool series(const mt_timeline_t *tl, const mt_tl_row_t *r, int s, uint64_t *v)
 {
     switch (s) {
-    case 0: *v = r->rss; return r->rss_known;
-    case 1: *v = r->heap_bytes; return true;
-    case 2: *v = r->mapped_bytes; return true;
-    default: *v = r->stack_bytes[s - 3]; return true;
+    case S_RSS: *v = r->rss; return r->rss_known;
+    case S_HEAP: *v = r->heap_bytes; return true;
+    case S_MAPPED: *v = r->mapped_bytes; return true;
+    case S_POOL: *v = r->pool_bytes; return tl->has_pool;
+    case S_CHUNKS: *v = r->pool_chunk_bytes; return tl->has_pool;
+    default: *v = r->stack_bytes[s - S_STACK0]; return true;
     }
 }
 
@@ -101,7 +116,7 @@ static void polyline(const chart_t *c, int s, const char *colour, double width, 
     bool any = false;
     for (size_t k = 0; k < tl->nrows; k++) {
         uint64_t v;
-        if (!series(&tl->rows[k], s, &v))
+        if (!series(tl, &tl->rows[k], s, &v))
             continue;
         if (!any)
             fprintf(c->out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"%s%s%s "
@@ -162,10 +177,13 @@ static void axes(const chart_t *c)
                    "stroke-dasharray=\"2,4\"><title>fragmentation %s</title></line>\n",
                 c->x0, y, c->x1, y, marks[i].colour, marks[i].name);
     }
-    for (int i = 0; i <= TICKS; i++) {
-        uint64_t ns = (uint64_t)((double)c->tl->span_ns * i / TICKS);
-        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.3g s</text>\n",
-                x_of(c, ns), c->y1 + 16, (double)ns / 1e9);
+    /* Time ticks at round multiples: about TICKS of them. */
+    double step = nice_up((double)c->tl->span_ns / TICKS, false);
+    for (double t = 0; t <= (double)c->tl->span_ns; t += step) {
+        fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/>\n",
+                x_of(c, (uint64_t)t), c->y1, x_of(c, (uint64_t)t), c->y1 + 4);
+        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.9g s</text>\n",
+                x_of(c, (uint64_t)t), c->y1 + 16, t / 1e9);
     }
     fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time</text>\n",
             (c->x0 + c->x1) / 2, c->y1 + 30);
@@ -224,7 +242,7 @@ static double legend_item(const chart_t *c, double x, double y, const char *colo
 int mt_timeline_write_svg(const mt_timeline_t *tl, const mt_tl_svg_options_t *so, FILE *out)
 {
     double w = so && so->width ? so->width : 1000, h = so && so->height ? so->height : 420;
-    double legend_h = LEGEND_ROW * (2 + (double)tl->nstacks);
+    double legend_h = LEGEND_ROW * (2 + (double)tl->nstacks + tl->has_pool);
     chart_t c = {out, tl, MARGIN_L, w - MARGIN_R, MARGIN_T, h - AXIS_B - legend_h, 0, 0};
     if (c.y1 < c.y0 + 60) { /* many stacks: grow the image */
         h += c.y0 + 60 - c.y1;
@@ -232,14 +250,15 @@ int mt_timeline_write_svg(const mt_timeline_t *tl, const mt_tl_svg_options_t *so
     }
     uint64_t top = 0;
     for (size_t k = 0; k < tl->nrows; k++)
-        for (int s = 0; s < 3 + (int)tl->nstacks; s++) {
+        for (int s = 0; s < S_STACK0 + (int)tl->nstacks; s++) {
             uint64_t v;
-            if (series(&tl->rows[k], s, &v) && v > top)
+            if (series(tl, &tl->rows[k], s, &v) && v > top)
                 top = v;
         }
     c.bytes_max = nice_up((double)top * 1.05, true);
     double fm = tl->peak_fragmentation * 1.1;
-    c.frag_max = fm < 2 ? 2 : fm > 10 ? 10 : ceil(fm * 2) / 2;
+    /* A multiple of 2.5, so that the TICKS ticks fall on multiples of 0.5. */
+    c.frag_max = fm < 2.5 ? 2.5 : fm > 10 ? 10 : ceil(fm / 2.5) * 2.5;
 
     errno = 0;
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
@@ -256,11 +275,13 @@ int mt_timeline_write_svg(const mt_timeline_t *tl, const mt_tl_svg_options_t *so
         fputs("</text>\n", out);
     }
     axes(&c);
-    polyline(&c, 2, MAPPED_COLOUR, 1.5, NULL);
+    polyline(&c, S_MAPPED, MAPPED_COLOUR, 1.5, NULL);
+    polyline(&c, S_CHUNKS, CHUNKS_COLOUR, 1.5, "4,2");
+    polyline(&c, S_POOL, POOL_COLOUR, 1.5, NULL);
     for (size_t j = 0; j < tl->nstacks; j++)
-        polyline(&c, 3 + (int)j, stack_colours[j % 8], 1.2, NULL);
-    polyline(&c, 1, HEAP_COLOUR, 2, NULL);
-    polyline(&c, 0, RSS_COLOUR, 2, NULL);
+        polyline(&c, S_STACK0 + (int)j, stack_colours[j % 8], 1.2, NULL);
+    polyline(&c, S_HEAP, HEAP_COLOUR, 2, NULL);
+    polyline(&c, S_RSS, RSS_COLOUR, 2, NULL);
     frag_line(&c);
     tooltips(&c);
 
@@ -269,6 +290,14 @@ int mt_timeline_write_svg(const mt_timeline_t *tl, const mt_tl_svg_options_t *so
     x = legend_item(&c, x, y, HEAP_COLOUR, NULL, tl->sampled ? "live heap (estimate)" : "live heap");
     x = legend_item(&c, x, y, MAPPED_COLOUR, NULL, "mapped regions");
     legend_item(&c, x, y, FRAG_COLOUR, "6,3", "fragmentation = RSS / (heap + mapped), right axis");
+    if (tl->has_pool) {
+        char name[160];
+        y += LEGEND_ROW;
+        snprintf(name, sizeof name, "pool %.100s: requested bytes",
+                 tl->opt.pool_name ? tl->opt.pool_name : "");
+        x = legend_item(&c, c.x0, y, POOL_COLOUR, NULL, name);
+        legend_item(&c, x, y, CHUNKS_COLOUR, "4,2", "its chunks");
+    }
     for (size_t j = 0; j < tl->nstacks; j++) {
         char name[160];
         snprintf(name, sizeof name, "#%zu %.140s", j + 1, tl->stacks[j].label);
