@@ -41,5 +41,6 @@ int cmd_numa(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

@@ -15,8 +15,12 @@
 
 static const mt_opt_t options[] = {
     {'I', 0, "interval", required_argument, "T",
-     "row length: a number and ns, us, ms, s or min\n"
-     "(plain: ms); default: the trace in about 200 rows"},
+     "row length: 100ms, 1.5s, 2m, 2 (seconds), or 1%\n"
+     "of the window; default: about 200 rows"},
+    {MT_OPTV_FROM, 0, "from", required_argument, "T",
+     "rows from T on (1.5s, 200ms, 25% of the trace's\n"
+     "length); levels still count what was live before"},
+    {MT_OPTV_TO, 0, "to", required_argument, "T", "rows up to T"},
     {'c', 0, "csv", no_argument, NULL, "print CSV, one line per row; columns below"},
     {'S', 0, "svg", required_argument, "FILE",
      "also write the chart to FILE: one self-contained\n"
@@ -64,7 +68,8 @@ static const mt_help_t help = {
              "bound) when sampled. Works on a trace still being written (up to its\n"
              "last tick). Definitions: analyze/TIMELINE.md.\n",
     .opts = options,
-    .json = "interval_ns, span_ns, rows_count, estimated, sample_interval, complete, "
+    .json = "interval_ns, span_ns, rows_count, window: {from_ns, to_ns, span_ns}, "
+            "estimated, sample_interval, complete, "
             "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], "
             "exact_alloc_calls, exact_alloc_bytes, exact_free_calls, peak_rss_bytes, "
             "peak_fragmentation, final_fragmentation, verdict, rss_trend, pool, "
@@ -74,12 +79,14 @@ static const mt_help_t help = {
             "heap_objects, heap_objects_error, mapped_bytes, alloc_calls, alloc_bytes, "
             "free_calls, free_bytes, alloc_calls_per_s, alloc_bytes_per_s, free_calls_per_s, "
             "free_bytes_per_s, fragmentation, pool_bytes, pool_chunk_bytes, stack_bytes: [...]}]",
-    .json_notes = "  rows are in time order; rss_bytes and fragmentation are null before\n"
-                  "  the first RSS sample; pool, pool_bytes and pool_chunk_bytes are\n"
-                  "  there with --pool, stacks and stack_bytes with --stacks (stack_bytes[i]\n"
-                  "  is stacks[i]'s); verdict is good, acceptable, severe or unknown (of\n"
-                  "  final_fragmentation); rss_trend is levels_off, growing, shrinking or\n"
-                  "  unknown (the last quarter of the rows).\n",
+    .json_notes = "  rows are in time order, times from the earliest trace's start;\n"
+                  "  rss_bytes and fragmentation are null before the first RSS sample;\n"
+                  "  pool, pool_bytes and pool_chunk_bytes are there with --pool, stacks\n"
+                  "  and stack_bytes with --stacks (stack_bytes[i] is stacks[i]'s; a\n"
+                  "  stack's growth is its live bytes at the window's end minus at its\n"
+                  "  start), window with --from or --to; verdict is good, acceptable,\n"
+                  "  severe or unknown (of final_fragmentation); rss_trend is levels_off,\n"
+                  "  growing, shrinking or unknown (the last quarter of the rows).\n",
     .extra = extra,
     .exit_status = "0 success, 1 a trace could not be read or the SVG not written,\n"
                    "2 usage error.",
@@ -188,6 +195,14 @@ static void print_json(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
     mt_json_kv_u64(&j, "interval_ns", tl->interval_ns);
     mt_json_kv_u64(&j, "span_ns", tl->span_ns);
     mt_json_kv_u64(&j, "rows_count", tl->nrows);
+    if (tl->windowed) {
+        mt_json_key(&j, "window");
+        mt_json_begin_object(&j);
+        mt_json_kv_u64(&j, "from_ns", tl->from_ns);
+        mt_json_kv_u64(&j, "to_ns", tl->to_ns);
+        mt_json_kv_u64(&j, "span_ns", tl->span_ns);
+        mt_json_end_object(&j);
+    }
     mt_report_json_traces(&j, &s->rp);
     mt_json_kv_u64(&j, "exact_alloc_calls", tl->exact_alloc_calls);
     mt_json_kv_u64(&j, "exact_alloc_bytes", tl->exact_alloc_bytes);
@@ -282,6 +297,10 @@ static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
     printf(": %s in %zu %s of %s%s\n", mt_fmt_duration(a, tl->span_ns), tl->nrows,
            mt_plural(tl->nrows, "row", "rows"), mt_fmt_duration(b, tl->interval_ns),
            tl->complete ? "" : " (trace not complete: up to its last tick)");
+    if (tl->windowed)
+        printf("window %s .. %s of %s: levels count everything live, rates the window's "
+               "events\n", mt_fmt_duration(a, tl->from_ns), mt_fmt_duration(b, tl->to_ns),
+               mt_fmt_duration(c, tl->span_ns));
     if (tl->sampled)
         printf("heap and rates sampled every %s: estimates, \u00b1 a 95%% bound; "
                "exact totals: %s alloc calls, %s\n",
@@ -324,9 +343,8 @@ static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
         putchar('\n');
     }
     for (size_t j = 0; j < tl->nstacks; j++)
-        printf("%s#%zu %s: %s live at the end, peak %s\n", j ? "" : "\n", j + 1,
-               tl->stacks[j].label, mt_fmt_bytes(a, tl->stacks[j].growth),
-               mt_fmt_bytes(b, tl->stacks[j].peak));
+        printf("%s#%zu %s: grew %s, peak %s\n", j ? "" : "\n", j + 1, tl->stacks[j].label,
+               mt_fmt_bytes(a, tl->stacks[j].growth), mt_fmt_bytes(b, tl->stacks[j].peak));
     double fin = final_fragmentation(tl);
     const char *trend = rss_trend(tl);
     printf("\nRSS peak %s; in the last quarter it %s\n", mt_fmt_bytes(a, tl->peak_rss),
@@ -387,38 +405,17 @@ static int report(void *ctx, mt_session_t *s)
     return rc;
 }
 
-/* Parses a duration "250ms", "1.5s", "100us", "2min", "500" (ms) into *NS. */
-static int parse_duration(const char *s, uint64_t *ns)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v > 0) || *s == '-' || *s == '+')
-        return -1;
-    static const struct {
-        const char *unit;
-        double ns;
-    } units[] = {{"", 1e6}, {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"min", 60e9}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(end, units[i].unit) == 0) {
-            double t = v * units[i].ns;
-            if (t < 1 || t > 1e18)
-                return -1;
-            *ns = (uint64_t)llround(t);
-            return 0;
-        }
-    return -1;
-}
-
 static int own_option(void *ctx, int opt, const char *arg)
 {
     tl_opts_t *o = ctx;
     long n;
     switch (opt) {
     case 'I':
-        if (parse_duration(arg, &o->to.interval_ns))
-            return mt_usage_error("timeline", "--interval %s: expected a duration such as "
-                                              "100ms, 1.5s or 2min", arg);
+        if (mt_time_parse(arg, &o->to.interval.v, &o->to.interval.percent) ||
+            !o->to.interval.v)
+            return mt_usage_error("timeline", "--interval %s: expected a length above 0 such "
+                                              "as 100ms, 1.5s, 2m or 1%%", arg);
+        o->to.interval.set = true;
         return 0;
     case 'c':
         o->csv = true;
@@ -443,10 +440,20 @@ int cmd_timeline(int argc, char **argv)
     int rc = mt_cli_parse(&o.cli, argc, argv, own_option, &o);
     if (!rc && o.csv && o.cli.json >= 0)
         rc = mt_usage_error("timeline", "--csv and --json are two formats; give one");
+    if (!rc)
+        rc = mt_cli_need_traces(&o.cli);
     if (!rc) {
+        /* Not mt_cli_run: the timeline replays the traces itself (the
+         * window bounds its rows, not the replay). */
         o.to.pool = o.cli.ro.pool;
         o.to.pool_name = o.cli.pool_arg;
-        rc = mt_cli_run(&o.cli, report, &o);
+        o.to.from = o.cli.ro.from;
+        o.to.to = o.cli.ro.to;
+        mt_session_t s;
+        rc = mt_session_open(&s, o.cli.ntraces, o.cli.traces);
+        if (!rc)
+            rc = report(&o, &s);
+        mt_session_close(&s);
     }
     return mt_cli_end(&o.cli, rc);
 }

@@ -30,6 +30,7 @@ static const mt_command_t commands[] = {
     {"flamegraph", cmd_flamegraph, "allocation stacks as a flame graph (interactive SVG, folded stacks)"},
     {"timeline", cmd_timeline, "memory over time: RSS, heap, mapped, rates, fragmentation"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
+    {"diff", cmd_diff, "what changed between two runs, by stack: bytes, calls, live, peak"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

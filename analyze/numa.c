@@ -546,7 +546,8 @@ static int hook(void *ctx, mt_replay_t *rp, uint32_t ti, uint32_t thread, const 
     nobj_t *o;
     switch (e->type) {
     case MT_EV_ALLOC:
-        if (!e->ptr || (e->ptr & KEY_REGION))
+        /* With --from, the heap is the window's allocations, as in top. */
+        if (!e->ptr || (e->ptr & KEY_REGION) || !mt_replay_in_window(rp))
             return 0;
         return begin_obj(nu, rp, ti, thread, e->ptr, e, e->stack, mt_event_weight(e));
     case MT_EV_FREE:

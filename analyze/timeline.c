@@ -44,6 +44,8 @@ typedef struct pass {
     uint32_t *stack_row;        /* per rp->stacks index: chosen stack + 1, 0 = none */
     size_t nstack_row;
     bool started;               /* start() ran */
+    bool based;                 /* base() ran: prev_* hold the window's start */
+    bool bad_window;            /* start() found the window empty: no rows */
 } pass_t;
 
 /* Index of the first region with lo >= X. */
@@ -134,11 +136,23 @@ static void region_mark(pass_t *p, regions_t *g, uint64_t ptr)
 
 /* ---- rows -------------------------------------------------------------------- */
 
+/* The rates count from here: the state at the window's start. */
+static void base(pass_t *p, const mt_replay_t *rp)
+{
+    p->based = true;
+    p->prev_alloc_w = rp->alloc_w;
+    p->prev_alloc_bw = rp->alloc_bw;
+    p->prev_free_w = rp->alloc_w - rp->live_w;
+    p->prev_free_bw = rp->alloc_bw - rp->live_bw;
+}
+
 /* Closes row K with RP's state now. */
 static void close_row(pass_t *p, mt_replay_t *rp, size_t k)
 {
     mt_timeline_t *tl = p->tl;
     mt_tl_row_t *row = &tl->rows[k];
+    if (!p->based)
+        base(p, rp);
     if (p->pool) {
         row->pool_bytes = mt_bw_bytes(rp->live_bw);
         row->pool_chunk_bytes = p->chunks;
@@ -172,26 +186,42 @@ static void close_row(pass_t *p, mt_replay_t *rp, size_t k)
     }
 }
 
-/* The rows of a timeline SPAN_NS long. Returns 0 or ENOMEM. */
+/* A --from / --to / --interval value on a timeline SPAN long: ns, or a
+ * share of SPAN; DFLT when not given. */
+static uint64_t resolve(const mt_time_arg_t *a, uint64_t span, uint64_t dflt)
+{
+    if (!a->set)
+        return dflt;
+    return a->percent ? (uint64_t)((mt_u128)span * a->v / 1000000) : a->v;
+}
+
+/* The rows of a timeline SPAN_NS long in its window. Returns 0, ENOMEM, or
+ * MT_EINVAL for an empty window (--from after --to). */
 static int make_rows(mt_timeline_t *tl, uint64_t span_ns)
 {
     tl->span_ns = span_ns;
-    uint64_t iv = tl->opt.interval_ns;
+    tl->windowed = tl->opt.from.set || tl->opt.to.set;
+    tl->from_ns = resolve(&tl->opt.from, span_ns, 0);
+    tl->to_ns = resolve(&tl->opt.to, span_ns, span_ns);
+    if (tl->from_ns > tl->to_ns || (tl->windowed && tl->from_ns == tl->to_ns))
+        return MT_EINVAL;
+    uint64_t len = tl->to_ns - tl->from_ns;
+    uint64_t iv = resolve(&tl->opt.interval, len, 0);
     if (!iv) { /* about MT_TL_DEFAULT_ROWS rows, a whole number of ms or us */
-        iv = (span_ns + MT_TL_DEFAULT_ROWS - 1) / MT_TL_DEFAULT_ROWS;
+        iv = (len + MT_TL_DEFAULT_ROWS - 1) / MT_TL_DEFAULT_ROWS;
         uint64_t unit = iv >= 1000000 ? 1000000 : iv >= 1000 ? 1000 : 1;
         iv = (iv + unit - 1) / unit * unit;
         if (!iv)
             iv = 1;
     }
     tl->interval_ns = iv;
-    size_t n = span_ns ? (size_t)((span_ns + iv - 1) / iv) : 1;
+    size_t n = len ? (size_t)((len + iv - 1) / iv) : 1;
     if (!(tl->rows = calloc(n, sizeof(*tl->rows))))
         return ENOMEM;
     tl->nrows = n;
     for (size_t k = 0; k < n; k++) {
-        tl->rows[k].start_ns = k * iv;
-        tl->rows[k].end_ns = k + 1 == n && span_ns ? span_ns : (k + 1) * iv;
+        tl->rows[k].start_ns = tl->from_ns + k * iv;
+        tl->rows[k].end_ns = k + 1 == n && len ? tl->to_ns : tl->from_ns + (k + 1) * iv;
         if (tl->opt.nstacks &&
             !(tl->rows[k].stack_bytes = calloc(tl->opt.nstacks, sizeof(uint64_t))))
             return ENOMEM;
@@ -211,8 +241,9 @@ static int start(pass_t *p, mt_replay_t *rp)
         /* A trace still running has no end yet. */
         p->end_ns[i] = t->info.complete ? t->offset_ns + t->info.duration_ns : UINT64_MAX;
     }
-    if (!p->tl->rows && make_rows(p->tl, rp->span_ns))
-        return ENOMEM;
+    int rc = p->tl->rows ? 0 : make_rows(p->tl, rp->span_ns);
+    if (rc)
+        return rc;
     p->row_rss = calloc(p->tl->nrows * (rp->ntraces ? rp->ntraces : 1), sizeof(*p->row_rss));
     return p->row_rss ? 0 : ENOMEM;
 }
@@ -245,11 +276,22 @@ static int before_event(void *ctx, mt_replay_t *rp, uint64_t ns)
 {
     pass_t *p = ctx;
     mt_timeline_t *tl = p->tl;
-    if (!p->started && start(p, rp))
-        return ENOMEM;
+    if (!p->started) {
+        int rc = start(p, rp);
+        if (rc == MT_EINVAL) /* reported after the replay */
+            p->bad_window = true;
+        else if (rc)
+            return rc;
+    }
+    if (p->bad_window)
+        return 0;
+    if (!p->based && ns >= tl->from_ns)
+        base(p, rp);
     /* An event at a row's end belongs to the next row. Events after the
-     * span (a live trace's last tick) fall in the last row. */
-    while (p->next + 1 < tl->nrows && ns >= tl->rows[p->next].end_ns)
+     * span (a live trace's last tick) fall in the last row, unless --to
+     * ends it. */
+    while (p->next < tl->nrows && ns >= tl->rows[p->next].end_ns &&
+           (p->next + 1 < tl->nrows || tl->opt.to.set))
         close_row(p, rp, p->next++);
     return 0;
 }
@@ -291,6 +333,18 @@ static int on_event(void *ctx, mt_replay_t *rp, uint32_t ti, uint32_t thread,
     }
 }
 
+/* Reports ERR of start(): an empty window or ENOMEM. Returns MT_EXIT_ERROR. */
+static int window_error(const mt_timeline_t *tl, int err)
+{
+    char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX];
+    if (err != MT_EINVAL)
+        return mt_error("timeline: out of memory");
+    return mt_error("timeline: the window is empty: --from is %s, not before --to at %s (the "
+                    "traces last %s); give a --from before --to",
+                    mt_fmt_duration(a, tl->from_ns), mt_fmt_duration(b, tl->to_ns),
+                    mt_fmt_duration(c, tl->span_ns));
+}
+
 /* One replay of S: the heap pass, or the pool pass with POOL. */
 static int run_pass(mt_timeline_t *tl, mt_session_t *s, bool pool, uint32_t *stack_row,
                     size_t nstack_row)
@@ -317,8 +371,9 @@ static int run_pass(mt_timeline_t *tl, mt_session_t *s, bool pool, uint32_t *sta
     if ((rc = mt_session_replay(s, &ro)) != 0)
         goto out;
     mt_replay_t *rp = &s->rp;
-    if (!p.started && start(&p, rp)) {
-        rc = mt_error("timeline: out of memory");
+    int err = p.bad_window ? MT_EINVAL : p.started ? 0 : start(&p, rp);
+    if (err) {
+        rc = window_error(tl, err);
         goto out;
     }
     /* The rows after the last event: the state at the end. */
@@ -340,18 +395,58 @@ out:
 
 /* ---- the stacks that grew most -------------------------------------------- */
 
-static bool keep_live(const mt_stack_stats_t *st) { return st->live_bw > 0; }
+/* Growth of row i (signed bytes * MT_WEIGHT_ONE), for the sort. */
+static const __int128 *sort_growth;
 
-static const mt_row_t *sort_rows;
-
-static int by_live_desc(const void *a, const void *b)
+static int by_growth_desc(const void *a, const void *b)
 {
-    const mt_row_t *ra = &sort_rows[*(const uint32_t *)a], *rb = &sort_rows[*(const uint32_t *)b];
-    int c = mt_cmp_desc(ra->agg.live_bw, rb->agg.live_bw);
-    if (c)
-        return c;
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    if (sort_growth[x] != sort_growth[y])
+        return sort_growth[x] > sort_growth[y] ? -1 : 1;
     return x < y ? -1 : x > y;
+}
+
+/* The choosing replay: each stack's live bytes at the window's start and
+ * end (before the first event at or after each). */
+typedef struct choose {
+    const mt_timeline_t *tl;
+    bool resolved;
+    uint64_t from, to;
+    mt_u128 *at[2];             /* per stack index: live_bw at from, at to */
+    size_t n[2];                /* stacks that existed then (the others: 0) */
+    bool taken[2];
+} choose_t;
+
+static int snapshot(choose_t *c, const mt_replay_t *rp, int which)
+{
+    c->taken[which] = true;
+    c->n[which] = rp->nstacks;
+    if (rp->nstacks && !(c->at[which] = malloc(rp->nstacks * sizeof(mt_u128))))
+        return ENOMEM;
+    for (size_t i = 0; i < rp->nstacks; i++)
+        c->at[which][i] = rp->stacks[i].live_bw;
+    return 0;
+}
+
+static int choose_before(void *ctx, mt_replay_t *rp, uint64_t ns)
+{
+    choose_t *c = ctx;
+    if (!c->resolved) {
+        c->resolved = true;
+        c->from = resolve(&c->tl->opt.from, rp->span_ns, 0);
+        c->to = c->tl->opt.to.set ? resolve(&c->tl->opt.to, rp->span_ns, 0) : UINT64_MAX;
+    }
+    int rc = 0;
+    if (!c->taken[0] && ns >= c->from)
+        rc = snapshot(c, rp, 0);
+    if (!rc && !c->taken[1] && ns >= c->to)
+        rc = snapshot(c, rp, 1);
+    return rc;
+}
+
+static __int128 live_at(const choose_t *c, int which, size_t i)
+{
+    return i < c->n[which] ? (__int128)c->at[which][i] : 0;
 }
 
 static char *dup_or_null(const char *s, bool *oom)
@@ -395,46 +490,66 @@ static int copy_stack(mt_tl_stack_t *st, const mt_row_t *row)
     return oom ? ENOMEM : 0;
 }
 
-/* Chooses the opt.nstacks stacks that grew most (a replay of S) and fills
- * *STACK_ROW[*N]: per stack index, its chosen row + 1. Returns an exit status. */
+/* Chooses the opt.nstacks stacks that grew most in the window (live bytes
+ * at its end minus at its start, > 0) with a replay of S, and fills
+ * *STACK_ROW[*N]: per stack index, its chosen row + 1. The replay is the
+ * heap pass's (same options, no window in the replay), so stack indices
+ * agree. Returns an exit status. */
 static int choose_stacks(mt_timeline_t *tl, mt_session_t *s, uint32_t **stack_row, size_t *n)
 {
-    mt_replay_options_t ro = {.pool = MT_POOL_NONE};
+    choose_t ch = {.tl = tl};
+    mt_replay_options_t ro = {.pool = MT_POOL_NONE, .before_event = choose_before, .ctx = &ch};
     int rc = mt_session_replay(s, &ro);
     if (rc)
         return rc;
+    mt_replay_t *rp = &s->rp;
+    int err = 0;
+    for (int w = 0; w < 2 && !err; w++)
+        if (!ch.taken[w]) /* no event at or after it: the state at the end */
+            err = snapshot(&ch, rp, w);
     mt_report_t rep;
-    int err = mt_report_build(&rep, &s->rp, s->sym, false, keep_live);
+    memset(&rep, 0, sizeof(rep));
+    if (!err)
+        err = mt_report_build(&rep, rp, s->sym, false, NULL);
     uint32_t *order = NULL;
-    if (!err && rep.nrows && !(order = malloc(rep.nrows * sizeof(*order))))
+    __int128 *growth = NULL;
+    if (!err && rep.nrows && (!(order = malloc(rep.nrows * sizeof(*order))) ||
+                              !(growth = calloc(rep.nrows, sizeof(*growth)))))
         err = ENOMEM;
-    if (!err && s->rp.nstacks && !(*stack_row = calloc(s->rp.nstacks, sizeof(**stack_row))))
+    if (!err && rp->nstacks && !(*stack_row = calloc(rp->nstacks, sizeof(**stack_row))))
         err = ENOMEM;
     if (!err && rep.nrows && !(tl->stacks = calloc(tl->opt.nstacks, sizeof(*tl->stacks))))
         err = ENOMEM;
     if (!err && rep.nrows) {
+        for (size_t i = 0; i < rp->nstacks; i++)
+            if (rep.row_of_stack[i] != UINT32_MAX)
+                growth[rep.row_of_stack[i]] += live_at(&ch, 1, i) - live_at(&ch, 0, i);
         for (size_t i = 0; i < rep.nrows; i++)
             order[i] = (uint32_t)i;
-        sort_rows = rep.rows;
-        qsort(order, rep.nrows, sizeof(*order), by_live_desc);
-        size_t take = rep.nrows < tl->opt.nstacks ? rep.nrows : tl->opt.nstacks;
-        *n = s->rp.nstacks;
-        for (size_t k = 0; k < take && !err; k++) {
+        sort_growth = growth;
+        qsort(order, rep.nrows, sizeof(*order), by_growth_desc);
+        *n = rp->nstacks;
+        for (size_t k = 0; k < rep.nrows && k < tl->opt.nstacks && !err; k++) {
+            if (growth[order[k]] <= 0)
+                break;
             mt_row_t *row = &rep.rows[order[k]];
-            for (size_t i = 0; i < s->rp.nstacks; i++)
+            for (size_t i = 0; i < rp->nstacks; i++)
                 if (rep.row_of_stack[i] == order[k])
                     (*stack_row)[i] = (uint32_t)k + 1;
             if (!(err = mt_report_frames(&rep, row)))
                 err = copy_stack(&tl->stacks[k], row);
-            tl->stacks[k].growth = mt_bw_bytes(row->agg.live_bw);
+            tl->stacks[k].growth = mt_bw_bytes((mt_u128)growth[order[k]]);
             tl->nstacks = k + 1;
         }
     }
     free(order);
+    free(growth);
+    free(ch.at[0]);
+    free(ch.at[1]);
     mt_report_free(&rep);
     if (err)
         return err == ENOMEM ? mt_error("timeline: out of memory choosing stacks")
-                             : mt_replay_error(&s->rp, err);
+                             : mt_replay_error(rp, err);
     return MT_EXIT_OK;
 }
 

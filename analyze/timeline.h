@@ -29,14 +29,18 @@ typedef struct mt_tl_row {
 /* One of the stacks that grew most. */
 typedef struct mt_tl_stack {
     char *label;                 /* "function (file:line)", or module+0xOFFSET */
-    uint64_t growth;             /* live bytes at the end minus at the start */
+    uint64_t growth;             /* live bytes at to_ns minus at from_ns (> 0) */
     uint64_t peak;               /* its largest value in the series */
     mt_frame_t *frames;          /* innermost first; strings owned here */
     size_t nframes;
 } mt_tl_stack_t;
 
 typedef struct mt_timeline_options {
-    uint64_t interval_ns;        /* row length; 0 = about MT_TL_DEFAULT_ROWS rows */
+    mt_time_arg_t interval;      /* row length (ns, or ppm of the window); unset or 0:
+                                    about MT_TL_DEFAULT_ROWS rows */
+    mt_time_arg_t from, to;      /* the window of the rows (--from / --to); unset: the
+                                    whole timeline. The replay still starts at 0: levels
+                                    count everything live, rates only the window. */
     int64_t pool;                /* MT_POOL_NONE, or the pool id for the pool columns */
     const char *pool_name;       /* as given, for titles; NULL: none */
     size_t nstacks;              /* --stacks N: series of the N stacks that grew most */
@@ -48,6 +52,8 @@ typedef struct mt_timeline {
     mt_timeline_options_t opt;
     uint64_t interval_ns;        /* as used */
     uint64_t span_ns;            /* length of the merged timeline */
+    uint64_t from_ns, to_ns;     /* the rows' window, resolved (0 and span without one) */
+    bool windowed;               /* --from or --to was given */
     mt_tl_row_t *rows;
     size_t nrows;
     mt_tl_stack_t *stacks;       /* opt.nstacks at most */
@@ -63,7 +69,8 @@ typedef struct mt_timeline {
 /* Builds the timeline of the traces of session S (opened, not necessarily
  * replayed) with options O: replays them (once, twice with --stacks, once
  * more with a pool), leaving s->rp the heap replay. Returns an exit status
- * after printing any error; free TL with mt_timeline_free either way. */
+ * after printing any error (an empty window: --from after --to); free TL
+ * with mt_timeline_free either way. */
 int mt_timeline_build(mt_timeline_t *tl, mt_session_t *s, const mt_timeline_options_t *o);
 void mt_timeline_free(mt_timeline_t *tl);
 

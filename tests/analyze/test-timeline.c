@@ -3,7 +3,7 @@
  * MAP_FIXED mmap, split by a munmap, moved by mremap; an event exactly at a
  * row's end counted in the next row; RSS as the last sample; the
  * fragmentation ratio; a pool's chunk found by the object inside it; the
- * default interval. Every number is exact.
+ * default interval; a --from/--to window. Every number is exact.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -83,7 +83,7 @@ static void build(mt_timeline_t *tl, mt_session_t *s, uint64_t interval, int64_t
     static char *paths[1];
     paths[0] = dir;
     cr_assert_eq(mt_session_open(s, 1, paths), 0);
-    mt_timeline_options_t o = {.interval_ns = interval, .pool = pool};
+    mt_timeline_options_t o = {.interval = {interval, false, interval != 0}, .pool = pool};
     cr_assert_eq(mt_timeline_build(tl, s, &o), 0);
 }
 
@@ -162,6 +162,56 @@ Test(timeline, default_interval_about_200_rows)
     cr_expect_eq(tl.interval_ns, 50000);
     cr_expect_eq(tl.nrows, 200);
     cr_expect_eq(tl.rows[199].end_ns, 10 * MS);
+    mt_timeline_free(&tl);
+    mt_session_close(&s);
+}
+
+/* --from / --to bound the rows, not the replay: levels count what was
+ * live before the window, rates and growth only the window. */
+Test(timeline, window_bounds_the_rows)
+{
+    static char *paths[1];
+    paths[0] = dir;
+    mt_session_t s;
+    mt_timeline_t tl;
+    cr_assert_eq(mt_session_open(&s, 1, paths), 0);
+    mt_timeline_options_t o = {.interval = {MS, false, true}, .pool = MT_POOL_NONE,
+                               .from = {2 * MS, false, true}, .to = {60 * 10000, true, true},
+                               .nstacks = 2};
+    cr_assert_eq(mt_timeline_build(&tl, &s, &o), 0);
+    cr_assert_eq(tl.nrows, 4);
+    cr_expect(tl.windowed);
+    cr_expect_eq(tl.from_ns, 2 * MS);
+    cr_expect_eq(tl.to_ns, 6 * MS, "60%% of 10 ms");
+    static const uint64_t mapped[4] = {192 * K, 256 * K, 0, 0}, heap[4] = {0, 0, 0, 100};
+    for (size_t k = 0; k < 4; k++) {
+        cr_expect_eq(tl.rows[k].start_ns, (2 + k) * MS);
+        cr_expect_eq(tl.rows[k].end_ns, (3 + k) * MS);
+        cr_expect_eq(tl.rows[k].mapped_bytes, mapped[k], "row %zu", k);
+        cr_expect_eq(tl.rows[k].heap_bytes, heap[k], "row %zu", k);
+        cr_expect_eq(tl.rows[k].alloc_calls, k == 3, "row %zu", k);
+        cr_expect_eq(tl.rows[k].rss, 1024 * K, "row %zu: the sample at 6.2 ms is after --to", k);
+        cr_expect_eq(tl.rows[k].stack_bytes[0], heap[k]);
+    }
+    cr_assert_eq(tl.nstacks, 1, "one stack grew in the window");
+    cr_expect_eq(tl.stacks[0].growth, 100);
+    mt_timeline_free(&tl);
+
+    /* After the allocation nothing grows: no stack is chosen. */
+    o.from = (mt_time_arg_t){5500000, false, true};
+    o.to = (mt_time_arg_t){0, false, false};
+    cr_assert_eq(mt_timeline_build(&tl, &s, &o), 0);
+    cr_expect_eq(tl.nstacks, 0);
+    cr_expect_eq(tl.rows[0].start_ns, 5500000);
+    cr_expect_eq(tl.rows[0].heap_bytes, 100, "live before --from still counts");
+    cr_expect_eq(tl.rows[0].alloc_calls, 0, "made before --from: not in the rates");
+    cr_expect_eq(tl.rows[tl.nrows - 1].end_ns, 10 * MS);
+    mt_timeline_free(&tl);
+
+    /* An empty window is an error. */
+    o.from = (mt_time_arg_t){8 * MS, false, true};
+    o.to = (mt_time_arg_t){3 * MS, false, true};
+    cr_expect_eq(mt_timeline_build(&tl, &s, &o), MT_EXIT_ERROR);
     mt_timeline_free(&tl);
     mt_session_close(&s);
 }

@@ -203,21 +203,24 @@ Test(json_keys, info)
 Test(json_keys, top)
 {
     const char *const a[] = {L, NULL}, *const b[] = {"--pool", "all", P, NULL};
-    const char *const *const runs[] = {a, b, NULL};
+    const char *const w[] = {"--from", "0", "--to", "100%", L, NULL};
+    const char *const *const runs[] = {a, b, w, NULL};
     check("top", runs);
 }
 
 Test(json_keys, leaks)
 {
     const char *const a[] = {L, NULL}, *const b[] = {"--sort", "growth", P, NULL};
-    const char *const *const runs[] = {a, b, NULL};
+    const char *const w[] = {"--to", "50%", L, NULL};
+    const char *const *const runs[] = {a, b, w, NULL};
     check("leaks", runs);
 }
 
 Test(json_keys, numa)
 {
     const char *const a[] = {R, NULL}, *const b[] = {P, NULL};
-    const char *const *const runs[] = {a, b, NULL};
+    const char *const w[] = {"--from", "0", R, NULL};
+    const char *const *const runs[] = {a, b, w, NULL};
     check("numa", runs);
 }
 
@@ -227,14 +230,16 @@ Test(json_keys, fit)
     const char *const b[] = {"--pool", "kv", "-k", "4", "--chunk", "16K..64K", "--by-stack", P,
                              NULL};
     const char *const c[] = {"--pool", "all", "--chunk", "64K", P, NULL};
-    const char *const *const runs[] = {a, b, c, NULL};
+    const char *const w[] = {"--from", "1ms", L, NULL};
+    const char *const *const runs[] = {a, b, c, w, NULL};
     check("fit", runs);
 }
 
 Test(json_keys, flamegraph)
 {
     const char *const a[] = {L, NULL}, *const b[] = {"--diff", P, L, NULL};
-    const char *const *const runs[] = {a, b, NULL};
+    const char *const w[] = {"--from", "0", L, NULL};
+    const char *const *const runs[] = {a, b, w, NULL};
     check("flamegraph", runs);
 }
 
@@ -242,6 +247,14 @@ Test(json_keys, timeline)
 {
     const char *const a[] = {L, NULL}, *const b[] = {"--stacks", "2", L, NULL};
     const char *const c[] = {"--pool", "kv", P, NULL};
-    const char *const *const runs[] = {a, b, c, NULL};
+    const char *const w[] = {"--from", "10%", "--to", "90%", "--stacks", "1", L, NULL};
+    const char *const *const runs[] = {a, b, c, w, NULL};
     check("timeline", runs);
+}
+
+Test(json_keys, diff)
+{
+    const char *const a[] = {L, P, NULL}, *const b[] = {"--from", "0", "--by", "function", P, L, NULL};
+    const char *const *const runs[] = {a, b, NULL};
+    check("diff", runs);
 }
