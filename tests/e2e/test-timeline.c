@@ -7,7 +7,7 @@
  * the per-row calls summing to the exact counters, the stacks that grew,
  * the pool's chunks (the count the example prints); within stated bounds:
  * RSS and the fragmentation ratio; the CSV header byte for byte; the SVG
- * well-formed XML (xmllint) and self-contained.
+ * well-formed XML (xmllint) and self-contained; a trace read while written.
  */
 #include <criterion/criterion.h>
 #include <ctype.h>
@@ -401,6 +401,41 @@ Test(timeline, svg_is_self_contained_xml)
     cr_expect_eq(r.exit_code, 0, "xmllint %s: %s", svg, r.err);
     cr_expect_str_empty(r.err);
     e2e_result_free(&r);
+}
+
+/* A trace still being written: the rows reach its last committed tick.
+ * Polls until phase 1 (held 1.5 s) shows, while the program still runs. */
+Test(timeline, reads_a_trace_still_being_written)
+{
+    char live[4300], out[4400];
+    snprintf(live, sizeof live, "%s/live", e2e_tmpdir());
+    snprintf(out, sizeof out, "MTRACE_OUT=%s", live);
+    const char *env[] = {out, NULL};
+    e2e_proc_t p;
+    cr_assert_eq(e2e_start_traced(&p, (const char *[]){"phases_frag", "1500", NULL}, env), 0);
+    bool seen = false, complete = true;
+    for (int i = 0; i < 200 && !seen; i++) {
+        usleep(100000);
+        const char *argv[] = {e2e_analyze(), "timeline", "--json", live, NULL};
+        e2e_result_t r;
+        e2e_run(&r, argv, NULL, NULL);
+        if (r.exit_code == 0) {
+            const char *rows = e2e_json_get(r.out, "rows");
+            long long n = e2e_int(r.out, "rows_count");
+            const char *last = rows ? e2e_json_at(rows, (int)n - 1) : NULL;
+            if (last && e2e_int(last, "heap_bytes") == 10485760) {
+                seen = true;
+                complete = e2e_bool(r.out, "complete");
+            }
+        }
+        e2e_result_free(&r);
+    }
+    e2e_result_t r;
+    e2e_wait(&p, &r, 30.0);
+    cr_expect_eq(r.exit_code, 0, "phases_frag: %s", r.err);
+    e2e_result_free(&r);
+    cr_expect(seen, "phase 1 never showed in the live trace");
+    cr_expect_not(complete, "seen while the program still ran");
 }
 
 Test(timeline, usage_errors)
