@@ -27,7 +27,7 @@ static const mt_opt_t options[] = {
      "SVG (RSS, heap, mapped, stacks, fragmentation)"},
     {'k', 0, "stacks", required_argument, "N",
      "add the live bytes of the N stacks that grew most\n"
-     "(live at the end), one column each"},
+     "in the window (0 to 64), one column each"},
     MT_OPT_POOL("add the pool NAME's (or a pool id's, or 'all')\n"
                 "live requested bytes and its chunks' bytes"),
     MT_OPT_JSON("print JSON; keys below"),
@@ -42,8 +42,20 @@ static const mt_opt_t options[] = {
 
 static void extra(FILE *out)
 {
-    fputs("\nCSV columns (--csv), one header line, then one line per row:\n"
-          "  " CSV_COLUMNS "\n"
+    /* The columns print_csv writes, wrapped after a comma. */
+    fputs("\nCSV columns (--csv), one header line, then one line per row:\n ", out);
+    int col = 1;
+    for (const char *p = CSV_COLUMNS; *p;) {
+        size_t len = strcspn(p, ",");
+        if (col > 1 && col + (int)len + 1 > 76) {
+            fputs("\n ", out);
+            col = 1;
+        }
+        fprintf(out, "%s%.*s", col == 1 ? " " : "", (int)len + (p[len] == ','), p);
+        col += (int)len + 1;
+        p += len + (p[len] == ',');
+    }
+    fputs("\n"
           "  then with --pool: pool_bytes,pool_chunk_bytes\n"
           "  then with --stacks N: stack_1_bytes .. stack_N_bytes (the stacks are\n"
           "  named in the text and JSON output).\n"

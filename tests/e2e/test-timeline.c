@@ -186,6 +186,22 @@ Test(timeline, csv_header_is_exact)
                     "free_calls_per_s,free_bytes_per_s,fragmentation\n";
     cr_expect_eq(strncmp(out, h, strlen(h)), 0, "header: %.300s", out);
     free(out);
+    /* --help lists the same columns (wrapped). */
+    char *help = timeline((const char *[]){"--help", NULL});
+    const char *p = strstr(help, "CSV columns (--csv)");
+    cr_assert_not_null(p);
+    p = strchr(p, '\n') + 1;
+    const char *end = strstr(p, "  then with --pool");
+    cr_assert_not_null(end);
+    char cols[512];
+    size_t n = 0;
+    for (; p < end && n + 1 < sizeof cols; p++)
+        if (*p != ' ' && *p != '\n')
+            cols[n++] = *p;
+    cols[n] = '\0';
+    cr_expect_eq(strncmp(cols, h, strlen(h) - 1), 0, "--help lists %s", cols);
+    cr_expect_eq(strlen(cols), strlen(h) - 1);
+    free(help);
     out = timeline((const char *[]){"--csv", "--pool", "kv", "--stacks", "2", pool, NULL});
     const char *h2 = "time_s,rss_bytes,heap_bytes,heap_bytes_error,heap_objects,"
                      "heap_objects_error,mapped_bytes,alloc_calls_per_s,alloc_bytes_per_s,"
