@@ -164,7 +164,7 @@ static int time_decimals(const mt_timeline_t *tl)
 
 /* ---- CSV ----------------------------------------------------------------- */
 
-static void print_csv(const tl_opts_t *o, const mt_timeline_t *tl)
+static void print_csv(const mt_timeline_t *tl)
 {
     fputs(CSV_COLUMNS, stdout);
     if (tl->has_pool)
@@ -172,7 +172,6 @@ static void print_csv(const tl_opts_t *o, const mt_timeline_t *tl)
     for (size_t j = 0; j < tl->nstacks; j++)
         printf(",stack_%zu_bytes", j + 1);
     putchar('\n');
-    (void)o;
     int decimals = time_decimals(tl);
     for (size_t k = 0; k < tl->nrows; k++) {
         const mt_tl_row_t *r = &tl->rows[k];
@@ -407,7 +406,7 @@ static int report(void *ctx, mt_session_t *s)
         rc = write_svg(o, s, &tl);
     if (!rc) {
         if (o->csv)
-            print_csv(o, &tl);
+            print_csv(&tl);
         else if (o->cli.json >= 0)
             print_json(o, s, &tl);
         else
