@@ -29,7 +29,8 @@ static const mt_opt_t options[] = {
      "add the live bytes of the N stacks that grew most\n"
      "in the window (0 to 64), one column each"},
     MT_OPT_POOL("add the pool NAME's (or a pool id's, or 'all')\n"
-                "live requested bytes and its chunks' bytes"),
+                "live requested bytes and its chunks' bytes (the\n"
+                "mapped regions its objects lie in)"),
     MT_OPT_JSON("print JSON; keys below"),
     MT_OPT_HELP,
     MT_OPT_END,
@@ -38,7 +39,7 @@ static const mt_opt_t options[] = {
 #define CSV_COLUMNS                                                                     \
     "time_s,rss_bytes,heap_bytes,heap_bytes_error,heap_objects,heap_objects_error,"     \
     "mapped_bytes,alloc_calls_per_s,alloc_bytes_per_s,free_calls_per_s,free_bytes_per_s," \
-    "fragmentation"
+    "fragmentation,fragmentation_low,fragmentation_high"
 
 static void extra(FILE *out)
 {
@@ -61,7 +62,9 @@ static void extra(FILE *out)
           "  named in the text and JSON output).\n"
           "  time_s is the end of the row's interval in seconds; rss_bytes and\n"
           "  fragmentation are empty before the first RSS sample; *_error is the\n"
-          "  half-width of a 95% confidence interval, 0 when exact.\n"
+          "  half-width of a 95% confidence interval, 0 when exact;\n"
+          "  fragmentation_low and _high are the ratio with the heap at the ends\n"
+          "  of that interval (equal to fragmentation when exact).\n"
           "\nExamples:\n"
           "  mtrace-analyze timeline mtrace.redis-server.*\n"
           "  mtrace-analyze timeline --interval 1s --csv mtrace.myprog.* > mem.csv\n"
@@ -90,9 +93,11 @@ static const mt_help_t help = {
             "rows: [{time_s, start_ns, end_ns, rss_bytes, heap_bytes, heap_bytes_error, "
             "heap_objects, heap_objects_error, mapped_bytes, alloc_calls, alloc_bytes, "
             "free_calls, free_bytes, alloc_calls_per_s, alloc_bytes_per_s, free_calls_per_s, "
-            "free_bytes_per_s, fragmentation, pool_bytes, pool_chunk_bytes, stack_bytes: [...]}]",
+            "free_bytes_per_s, fragmentation, fragmentation_low, fragmentation_high, pool_bytes, pool_chunk_bytes, stack_bytes: [...]}]",
     .json_notes = "  rows are in time order, times from the earliest trace's start;\n"
                   "  rss_bytes and fragmentation are null before the first RSS sample;\n"
+                  "  fragmentation_low and _high use the heap's 95% bounds (null: no\n"
+                  "  bound, the low heap is 0), equal to fragmentation when exact;\n"
                   "  pool, pool_bytes and pool_chunk_bytes are there with --pool, stacks\n"
                   "  and stack_bytes with --stacks (stack_bytes[i] is stacks[i]'s; a\n"
                   "  stack's growth is its live bytes at the window's end minus at its\n"
@@ -113,13 +118,19 @@ typedef struct tl_opts {
 
 /* ---- summaries ----------------------------------------------------------- */
 
-/* The fragmentation of the last row that has one. */
-static double final_fragmentation(const mt_timeline_t *tl)
+/* The last row that has a fragmentation ratio, or NULL. */
+static const mt_tl_row_t *last_frag_row(const mt_timeline_t *tl)
 {
     for (size_t k = tl->nrows; k-- > 0;)
         if (tl->rows[k].fragmentation > 0)
-            return tl->rows[k].fragmentation;
-    return 0;
+            return &tl->rows[k];
+    return NULL;
+}
+
+static double final_fragmentation(const mt_timeline_t *tl)
+{
+    const mt_tl_row_t *r = last_frag_row(tl);
+    return r ? r->fragmentation : 0;
 }
 
 /* Does RSS level off or keep growing? The last quarter of the rows (at
@@ -188,6 +199,12 @@ static void print_csv(const mt_timeline_t *tl)
                (unsigned long long)per_s(r->free_bytes, r));
         if (r->fragmentation > 0)
             printf("%.3f", r->fragmentation);
+        putchar(',');
+        if (r->frag_low > 0)
+            printf("%.3f", r->frag_low);
+        putchar(',');
+        if (r->frag_high > 0)
+            printf("%.3f", r->frag_high);
         if (tl->has_pool)
             printf(",%llu,%llu", (unsigned long long)r->pool_bytes,
                    (unsigned long long)r->pool_chunk_bytes);
@@ -267,6 +284,10 @@ static void print_json(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
         mt_json_kv_u64(&j, "free_bytes_per_s", per_s(r->free_bytes, r));
         mt_json_key(&j, "fragmentation");
         r->fragmentation > 0 ? mt_json_double(&j, r->fragmentation) : mt_json_null(&j);
+        mt_json_key(&j, "fragmentation_low");
+        r->frag_low > 0 ? mt_json_double(&j, r->frag_low) : mt_json_null(&j);
+        mt_json_key(&j, "fragmentation_high");
+        r->frag_high > 0 ? mt_json_double(&j, r->frag_high) : mt_json_null(&j);
         if (tl->has_pool) {
             mt_json_kv_u64(&j, "pool_bytes", r->pool_bytes);
             mt_json_kv_u64(&j, "pool_chunk_bytes", r->pool_chunk_bytes);
@@ -319,7 +340,8 @@ static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
                mt_fmt_bytes(c, tl->exact_alloc_bytes));
     else
         printf("every call recorded: heap and rates exact\n");
-    printf("\n%12s %10s %21s %9s %10s %10s %11s %10s %11s %6s", "time", "RSS", "heap", "objects",
+    int ow = tl->sampled ? 17 : 9; /* "12,345 ± 1,234" when sampled */
+    printf("\n%12s %10s %21s %*s %10s %10s %11s %10s %11s %6s", "time", "RSS", "heap", ow, "objects",
            "mapped", "allocs", "alloc rate", "frees", "free rate", "frag");
     if (tl->has_pool)
         printf(" %10s %10s", "pool", "chunks");
@@ -341,8 +363,14 @@ static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
                      mt_fmt_bytes(b, r->heap_bytes_error));
         else
             snprintf(heap, sizeof heap, "%s", mt_fmt_bytes(a, r->heap_bytes));
-        printf("%12s %10s %21s %9s %10s %10s %11s %10s %11s %6s", t,
-               r->rss_known ? mt_fmt_bytes(c, r->rss) : "-", heap, mt_fmt_count(d, r->heap_objects),
+        char objs[MT_FMT_MAX * 2];
+        if (r->heap_objects_error)
+            snprintf(objs, sizeof objs, "%s \u00b1 %s", mt_fmt_count(a, r->heap_objects),
+                     mt_fmt_count(d, r->heap_objects_error));
+        else
+            snprintf(objs, sizeof objs, "%s", mt_fmt_count(a, r->heap_objects));
+        printf("%12s %10s %21s %*s %10s %10s %11s %10s %11s %6s", t,
+               r->rss_known ? mt_fmt_bytes(c, r->rss) : "-", heap, ow, objs,
                mt_fmt_bytes(e, r->mapped_bytes), rate(f, per_s(r->alloc_calls, r), false),
                rate(g, per_s(r->alloc_bytes, r), true), rate(h, per_s(r->free_calls, r), false),
                rate(b, per_s(r->free_bytes, r), true), fr);
@@ -363,10 +391,17 @@ static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
            : strcmp(trend, "growing") == 0  ? "keeps growing"
            : strcmp(trend, "shrinking") == 0 ? "shrinks"
                                              : "has too few RSS samples to tell");
+    const mt_tl_row_t *lr = last_frag_row(tl);
     if (fin > 0)
         printf("fragmentation (RSS / (heap + mapped)) at the end %.2f: %s "
                "(below 1.3 good, to 1.5 acceptable, above severe); peak %.2f\n",
                fin, mt_tl_frag_verdict(fin), tl->peak_fragmentation);
+    if (fin > 0 && lr->heap_bytes_error) {
+        if (lr->frag_high > 0)
+            printf("  with the heap's 95%% bound: %.2f to %.2f\n", lr->frag_low, lr->frag_high);
+        else
+            printf("  with the heap's 95%% bound: at least %.2f\n", lr->frag_low);
+    }
     else
         printf("fragmentation: unknown (no RSS sample, or nothing live)\n");
 }

@@ -268,7 +268,11 @@ static void settle_rss(pass_t *p, const mt_replay_t *rp)
                 row->rss += v - 1;
         }
         uint64_t held = row->heap_bytes + row->mapped_bytes;
+        uint64_t e = row->heap_bytes_error;
+        uint64_t lo = (row->heap_bytes > e ? row->heap_bytes - e : 0) + row->mapped_bytes;
         row->fragmentation = row->rss && held ? (double)row->rss / (double)held : 0;
+        row->frag_low = row->fragmentation ? (double)row->rss / (double)(held + e) : 0;
+        row->frag_high = row->fragmentation && lo ? (double)row->rss / (double)lo : 0;
     }
 }
 

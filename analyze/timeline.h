@@ -21,6 +21,9 @@ typedef struct mt_tl_row {
     uint64_t mapped_bytes;       /* live mmap'd regions of the program (not the allocator's) */
     uint64_t alloc_calls, alloc_bytes, free_calls, free_bytes; /* in the interval */
     double fragmentation;        /* rss / (heap + mapped); 0 when unknown */
+    double frag_low, frag_high;  /* the same with the heap at the ends of its 95%
+                                    interval (equal to it when exact); 0 when unknown,
+                                    frag_high 0 also when the low heap is 0 */
     uint64_t pool_bytes;         /* --pool: requested bytes live in the pool */
     uint64_t pool_chunk_bytes;   /* --pool: its chunks (regions that hold its objects) */
     uint64_t *stack_bytes;       /* --stacks: live bytes of each chosen stack */

@@ -211,9 +211,15 @@ static void tooltips(const chart_t *c)
         fprintf(o, " in %s objects%s\n", mt_fmt_count(a, r->heap_objects),
                 tl->sampled ? " (estimate)" : "");
         fprintf(o, "mapped: %s\n", mt_fmt_bytes(a, r->mapped_bytes));
-        if (r->fragmentation > 0)
-            fprintf(o, "fragmentation: %.2f (%s)\n", r->fragmentation,
+        if (r->fragmentation > 0) {
+            fprintf(o, "fragmentation: %.2f (%s)", r->fragmentation,
                     mt_tl_frag_verdict(r->fragmentation));
+            if (r->heap_bytes_error && r->frag_high > 0)
+                fprintf(o, ", %.2f to %.2f", r->frag_low, r->frag_high);
+            else if (r->heap_bytes_error)
+                fprintf(o, ", at least %.2f", r->frag_low);
+            fputc('\n', o);
+        }
         fprintf(o, "allocs: %s (%s), frees: %s", mt_fmt_count(a, r->alloc_calls),
                 mt_fmt_bytes(b, r->alloc_bytes), mt_fmt_count(a, r->free_calls));
         if (tl->has_pool)

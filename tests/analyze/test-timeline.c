@@ -118,6 +118,9 @@ Test(timeline, rows_regions_rss_and_the_row_boundary)
     cr_expect_float_eq(tl.rows[2].fragmentation, 1024.0 / 192, 1e-12);
     cr_expect_float_eq(tl.rows[8].fragmentation, 2048.0 * K / (64 * K + 100), 1e-12);
     cr_expect_eq(tl.rows[4].fragmentation, 0, "nothing live: no ratio");
+    for (size_t k = 0; k < 10; k++) /* exact: no range */
+        cr_expect(tl.rows[k].frag_low == tl.rows[k].fragmentation &&
+                      tl.rows[k].frag_high == tl.rows[k].fragmentation, "row %zu", k);
     cr_expect_eq(tl.exact_alloc_calls, 1);
     cr_expect_eq(tl.exact_alloc_bytes, 100);
     cr_expect_not(tl.has_pool);

@@ -183,7 +183,8 @@ Test(timeline, csv_header_is_exact)
     char *out = timeline((const char *[]){"--csv", phases, NULL});
     const char *h = "time_s,rss_bytes,heap_bytes,heap_bytes_error,heap_objects,"
                     "heap_objects_error,mapped_bytes,alloc_calls_per_s,alloc_bytes_per_s,"
-                    "free_calls_per_s,free_bytes_per_s,fragmentation\n";
+                    "free_calls_per_s,free_bytes_per_s,fragmentation,fragmentation_low,"
+                    "fragmentation_high\n";
     cr_expect_eq(strncmp(out, h, strlen(h)), 0, "header: %.300s", out);
     free(out);
     /* --help lists the same columns (wrapped). */
@@ -205,7 +206,8 @@ Test(timeline, csv_header_is_exact)
     out = timeline((const char *[]){"--csv", "--pool", "kv", "--stacks", "2", pool, NULL});
     const char *h2 = "time_s,rss_bytes,heap_bytes,heap_bytes_error,heap_objects,"
                      "heap_objects_error,mapped_bytes,alloc_calls_per_s,alloc_bytes_per_s,"
-                     "free_calls_per_s,free_bytes_per_s,fragmentation,pool_bytes,"
+                     "free_calls_per_s,free_bytes_per_s,fragmentation,fragmentation_low,"
+                     "fragmentation_high,pool_bytes,"
                      "pool_chunk_bytes,stack_1_bytes,stack_2_bytes\n";
     cr_expect_eq(strncmp(out, h2, strlen(h2)), 0, "header: %.300s", out);
     free(out);
@@ -219,8 +221,13 @@ Test(timeline, heap_and_mapped_plateaus_are_exact)
     EXPECT_SEQ(c, "heap_objects", 0, 160, 80, 20080);
     EXPECT_SEQ(c, "mapped_bytes", 0, 2097152, 0);
     int e1 = col(c, "heap_bytes_error"), e2 = col(c, "heap_objects_error");
-    for (int i = 0; i < c->nrows; i++)
+    int f = col(c, "fragmentation"), fl = col(c, "fragmentation_low");
+    int fh = col(c, "fragmentation_high");
+    for (int i = 0; i < c->nrows; i++) {
         cr_expect(u(c, i, e1) == 0 && u(c, i, e2) == 0, "row %d: an error bound when exact", i);
+        cr_expect_str_eq(c->cell[i][fl], c->cell[i][f], "row %d: exact, no range", i);
+        cr_expect_str_eq(c->cell[i][fh], c->cell[i][f], "row %d: exact, no range", i);
+    }
     /* 4 phases of 600 ms: at least 2.4 s of 50 ms rows; the last is partial. */
     cr_expect_geq(c->nrows, 48);
     double last = strtod(c->cell[c->nrows - 1][0], NULL);
@@ -362,6 +369,20 @@ Test(timeline, sampled_heap_is_labelled_with_its_bound)
     for (int i = 0; (r = e2e_json_at(rows, i)) != NULL; i++)
         bounded += e2e_int(r, "heap_bytes") > 0 && e2e_int(r, "heap_bytes_error") > 0;
     cr_expect_gt(bounded, 0, "an estimated heap carries its error bound");
+    /* The ratio's range follows the heap's bound: low <= ratio <= high. */
+    long ranged = 0;
+    for (int i = 0; (r = e2e_json_at(rows, i)) != NULL; i++) {
+        const char *fv = e2e_json_get(r, "fragmentation");
+        const char *lo = e2e_json_get(r, "fragmentation_low");
+        const char *hi = e2e_json_get(r, "fragmentation_high");
+        cr_assert(fv && lo && hi);
+        if (*fv == 'n' || *hi == 'n')
+            continue;
+        double x = strtod(fv, NULL), l = strtod(lo, NULL), h = strtod(hi, NULL);
+        cr_expect(l <= x && x <= h, "row %d: %f not in [%f, %f]", i, x, l, h);
+        ranged += e2e_int(r, "heap_bytes_error") > 0 && l < x && x < h;
+    }
+    cr_expect_gt(ranged, 0, "an estimated ratio has a range");
     free(js);
     char *txt = timeline((const char *[]){sampled, NULL});
     cr_expect(strstr(txt, "estimates") != NULL, "%.400s", txt);
