@@ -92,12 +92,16 @@ static const mt_help_t help = {
             "module, address, inlined, offset}]}], "
             "rows: [{time_s, start_ns, end_ns, rss_bytes, heap_bytes, heap_bytes_error, "
             "heap_objects, heap_objects_error, mapped_bytes, alloc_calls, alloc_bytes, "
-            "free_calls, free_bytes, alloc_calls_per_s, alloc_bytes_per_s, free_calls_per_s, "
-            "free_bytes_per_s, fragmentation, fragmentation_low, fragmentation_high, pool_bytes, pool_chunk_bytes, stack_bytes: [...]}]",
+            "free_calls, free_bytes, alloc_calls_error, alloc_bytes_error, free_calls_error, "
+            "free_bytes_error, alloc_calls_per_s, alloc_bytes_per_s, free_calls_per_s, "
+            "free_bytes_per_s, fragmentation, fragmentation_low, fragmentation_high, "
+            "pool_bytes, pool_chunk_bytes, stack_bytes: [...]}]",
     .json_notes = "  rows are in time order, times from the earliest trace's start;\n"
                   "  rss_bytes and fragmentation are null before the first RSS sample;\n"
                   "  fragmentation_low and _high use the heap's 95% bounds (null: no\n"
                   "  bound, the low heap is 0), equal to fragmentation when exact;\n"
+                  "  alloc_calls .. free_bytes are the row's (estimates when sampled, with\n"
+                  "  the *_error 95% bounds; the exact counters are whole-trace totals);\n"
                   "  pool, pool_bytes and pool_chunk_bytes are there with --pool, stacks\n"
                   "  and stack_bytes with --stacks (stack_bytes[i] is stacks[i]'s; a\n"
                   "  stack's growth is its live bytes at the window's end minus at its\n"
@@ -278,6 +282,10 @@ static void print_json(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
         mt_json_kv_u64(&j, "alloc_bytes", r->alloc_bytes);
         mt_json_kv_u64(&j, "free_calls", r->free_calls);
         mt_json_kv_u64(&j, "free_bytes", r->free_bytes);
+        mt_json_kv_u64(&j, "alloc_calls_error", r->alloc_calls_error);
+        mt_json_kv_u64(&j, "alloc_bytes_error", r->alloc_bytes_error);
+        mt_json_kv_u64(&j, "free_calls_error", r->free_calls_error);
+        mt_json_kv_u64(&j, "free_bytes_error", r->free_bytes_error);
         mt_json_kv_u64(&j, "alloc_calls_per_s", per_s(r->alloc_calls, r));
         mt_json_kv_u64(&j, "alloc_bytes_per_s", per_s(r->alloc_bytes, r));
         mt_json_kv_u64(&j, "free_calls_per_s", per_s(r->free_calls, r));
@@ -322,7 +330,8 @@ static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
     char f[MT_FMT_MAX], g[MT_FMT_MAX], h[MT_FMT_MAX];
     printf("timeline of ");
     for (size_t i = 0; i < rp->ntraces && i < 3; i++)
-        printf("%s%s (pid %llu)", i ? ", " : "", mt_printable(a, sizeof a, rp->traces[i].info.command),
+        printf("%s%s (pid %llu)", i ? ", " : "",
+               mt_printable(a, sizeof a, rp->traces[i].info.command),
                (unsigned long long)rp->traces[i].info.pid);
     if (rp->ntraces > 3)
         printf(" and %zu more", rp->ntraces - 3);
@@ -336,13 +345,13 @@ static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
     if (tl->sampled)
         printf("heap and rates sampled every %s: estimates, \u00b1 a 95%% bound; "
                "exact totals: %s alloc calls, %s\n",
-               mt_fmt_bytes(a, mt_report_sample_interval(rp)), mt_fmt_count(b, tl->exact_alloc_calls),
-               mt_fmt_bytes(c, tl->exact_alloc_bytes));
+               mt_fmt_bytes(a, mt_report_sample_interval(rp)),
+               mt_fmt_count(b, tl->exact_alloc_calls), mt_fmt_bytes(c, tl->exact_alloc_bytes));
     else
         printf("every call recorded: heap and rates exact\n");
     int ow = tl->sampled ? 17 : 9; /* "12,345 ± 1,234" when sampled */
-    printf("\n%12s %10s %21s %*s %10s %10s %11s %10s %11s %6s", "time", "RSS", "heap", ow, "objects",
-           "mapped", "allocs", "alloc rate", "frees", "free rate", "frag");
+    printf("\n%12s %10s %21s %*s %10s %10s %11s %10s %11s %6s", "time", "RSS", "heap", ow,
+           "objects", "mapped", "allocs", "alloc rate", "frees", "free rate", "frag");
     if (tl->has_pool)
         printf(" %10s %10s", "pool", "chunks");
     for (size_t j = 0; j < tl->nstacks; j++)

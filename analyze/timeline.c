@@ -41,6 +41,11 @@ typedef struct pass {
     uint64_t mapped, chunks;    /* bytes, over all traces */
     uint64_t prev_alloc_w, prev_free_w; /* at the previous row's end */
     mt_u128 prev_alloc_bw, prev_free_bw;
+    /* Variances (estimate.c) of the allocations so far, and of both sums at
+     * the previous row's end; a freed sum's is the allocated one's minus the
+     * live one's (the samples are independent). */
+    mt_u128 alloc_var_w, alloc_var_bw;
+    mt_u128 prev_alloc_var_w, prev_alloc_var_bw, prev_free_var_w, prev_free_var_bw;
     uint32_t *stack_row;        /* per rp->stacks index: chosen stack + 1, 0 = none */
     size_t nstack_row;
     bool started;               /* start() ran */
@@ -144,6 +149,10 @@ static void base(pass_t *p, const mt_replay_t *rp)
     p->prev_alloc_bw = rp->alloc_bw;
     p->prev_free_w = rp->alloc_w - rp->live_w;
     p->prev_free_bw = rp->alloc_bw - rp->live_bw;
+    p->prev_alloc_var_w = p->alloc_var_w;
+    p->prev_alloc_var_bw = p->alloc_var_bw;
+    p->prev_free_var_w = p->alloc_var_w - rp->live_var_w;
+    p->prev_free_var_bw = p->alloc_var_bw - rp->live_var_bw;
 }
 
 /* Closes row K with RP's state now. */
@@ -174,6 +183,15 @@ static void close_row(pass_t *p, mt_replay_t *rp, size_t k)
     p->prev_alloc_bw = rp->alloc_bw;
     p->prev_free_w = free_w;
     p->prev_free_bw = free_bw;
+    mt_u128 fvw = p->alloc_var_w - rp->live_var_w, fvbw = p->alloc_var_bw - rp->live_var_bw;
+    row->alloc_calls_error = mt_est_bound(p->alloc_var_w - p->prev_alloc_var_w);
+    row->alloc_bytes_error = mt_est_bound(p->alloc_var_bw - p->prev_alloc_var_bw);
+    row->free_calls_error = mt_est_bound(fvw - p->prev_free_var_w);
+    row->free_bytes_error = mt_est_bound(fvbw - p->prev_free_var_bw);
+    p->prev_alloc_var_w = p->alloc_var_w;
+    p->prev_alloc_var_bw = p->alloc_var_bw;
+    p->prev_free_var_w = fvw;
+    p->prev_free_var_bw = fvbw;
     /* Each trace's last sample + 1 (0: none yet); summed by settle_rss
      * once it is known when each trace ended. */
     for (size_t i = 0; i < rp->ntraces; i++)
@@ -308,6 +326,13 @@ static int on_event(void *ctx, mt_replay_t *rp, uint32_t ti, uint32_t thread,
     regions_t *g = &p->regions[ti];
     p->last_ns[ti] = rp->traces[ti].offset_ns + e->ts;
     switch (e->type) {
+    case MT_EV_ALLOC: /* as replay counts it (on_alloc): its variance */
+        if (!p->pool) {
+            uint64_t w = mt_event_weight(e);
+            p->alloc_var_w = mt_est_var_add(p->alloc_var_w, mt_est_var_objects(w));
+            p->alloc_var_bw = mt_est_var_add(p->alloc_var_bw, mt_est_var_bytes(e->size, w));
+        }
+        return 0;
     case MT_EV_RSS:
         p->rss[ti] = e->size;
         p->rss_seen[ti] = true;

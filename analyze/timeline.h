@@ -20,6 +20,8 @@ typedef struct mt_tl_row {
     uint64_t heap_bytes_error, heap_objects_error; /* 95% bounds (estimate.c); 0 = exact */
     uint64_t mapped_bytes;       /* live mmap'd regions of the program (not the allocator's) */
     uint64_t alloc_calls, alloc_bytes, free_calls, free_bytes; /* in the interval */
+    uint64_t alloc_calls_error, alloc_bytes_error; /* their 95% bounds; 0 = exact */
+    uint64_t free_calls_error, free_bytes_error;
     double fragmentation;        /* rss / (heap + mapped); 0 when unknown */
     double frag_low, frag_high;  /* the same with the heap at the ends of its 95%
                                     interval (equal to it when exact); 0 when unknown,

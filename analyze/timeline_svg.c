@@ -202,8 +202,9 @@ static void tooltips(const chart_t *c)
         const mt_tl_row_t *r = &tl->rows[k];
         double xa = x_of(c, r->start_ns), xb = x_of(c, r->end_ns);
         fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"#000\" "
-                   "fill-opacity=\"0\"><title>%.3f s to %.3f s\n", xa, c->y0, xb - xa > 0.5 ? xb - xa : 0.5,
-                c->y1 - c->y0, (double)r->start_ns / 1e9, (double)r->end_ns / 1e9);
+                   "fill-opacity=\"0\"><title>%.3f s to %.3f s\n",
+                xa, c->y0, xb - xa > 0.5 ? xb - xa : 0.5, c->y1 - c->y0,
+                (double)r->start_ns / 1e9, (double)r->end_ns / 1e9);
         fprintf(o, "RSS: %s\n", r->rss_known ? mt_fmt_bytes(a, r->rss) : "no sample yet");
         fprintf(o, "heap: %s", mt_fmt_bytes(a, r->heap_bytes));
         if (r->heap_bytes_error)
@@ -293,7 +294,8 @@ int mt_timeline_write_svg(const mt_timeline_t *tl, const mt_tl_svg_options_t *so
 
     double y = c.y1 + AXIS_B + LEGEND_ROW - 4, x = c.x0;
     x = legend_item(&c, x, y, RSS_COLOUR, NULL, "RSS");
-    x = legend_item(&c, x, y, HEAP_COLOUR, NULL, tl->sampled ? "live heap (estimate)" : "live heap");
+    x = legend_item(&c, x, y, HEAP_COLOUR, NULL,
+                    tl->sampled ? "live heap (estimate)" : "live heap");
     x = legend_item(&c, x, y, MAPPED_COLOUR, NULL, "mapped regions");
     legend_item(&c, x, y, FRAG_COLOUR, "6,3", "fragmentation = RSS / (heap + mapped), right axis");
     if (tl->has_pool) {

@@ -287,6 +287,9 @@ Test(timeline, rates_sum_to_the_exact_counters)
         long long end = e2e_int(r, "end_ns");
         ac += a;
         ab += e2e_int(r, "alloc_bytes");
+        cr_expect_eq(e2e_int(r, "alloc_calls_error") + e2e_int(r, "alloc_bytes_error") +
+                         e2e_int(r, "free_calls_error") + e2e_int(r, "free_bytes_error"),
+                     0, "row %lld: exact counts have no bound", n);
         fc += e2e_int(r, "free_calls");
         fb += e2e_int(r, "free_bytes");
         long long ps = e2e_int(r, "alloc_calls_per_s");
@@ -383,6 +386,11 @@ Test(timeline, sampled_heap_is_labelled_with_its_bound)
         ranged += e2e_int(r, "heap_bytes_error") > 0 && l < x && x < h;
     }
     cr_expect_gt(ranged, 0, "an estimated ratio has a range");
+    long rates = 0;
+    for (int i = 0; (r = e2e_json_at(rows, i)) != NULL; i++)
+        rates += e2e_int(r, "alloc_calls") > 0 && e2e_int(r, "alloc_calls_error") > 0 &&
+                 e2e_int(r, "alloc_bytes_error") > 0;
+    cr_expect_gt(rates, 0, "estimated allocation counts carry their bound");
     free(js);
     char *txt = timeline((const char *[]){sampled, NULL});
     cr_expect(strstr(txt, "estimates") != NULL, "%.400s", txt);
