@@ -120,6 +120,10 @@ size_t mt_utf8_seq_len(const unsigned char *p, size_t n);
  * by '?', so that names taken from a trace cannot move the terminal's cursor
  * or change its state. Returns BUF. */
 const char *mt_printable(char *buf, size_t cap, const char *s);
+/* Writes S to OUT with the five XML special characters escaped (&amp; &lt;
+ * &gt; &quot; &apos;): SVG and HTML text and attribute values. S must be
+ * printable UTF-8 (mt_printable), so nothing else needs escaping. */
+void mt_put_xml(FILE *out, const char *s);
 
 /* ---- trace_open.c ------------------------------------------------------ */
 

@@ -40,15 +40,7 @@ typedef struct chart {
 static void put_text(FILE *out, const char *s)
 {
     char buf[1024];
-    for (const char *p = mt_printable(buf, sizeof buf, s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default: fputc(*p, out);
-        }
-    }
+    mt_put_xml(out, mt_printable(buf, sizeof buf, s ? s : ""));
 }
 
 static double x_of(const chart_t *c, uint64_t ns)
