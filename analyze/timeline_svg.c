@@ -1,7 +1,8 @@
 /* timeline_svg.c - a timeline (timeline.c) as one self-contained SVG line
  * chart: RSS, live heap, mapped regions and the chosen stacks against a
  * bytes axis on the left, the fragmentation ratio against its own axis on
- * the right with its 1.3 and 1.5 marks, and per row a transparent column
+ * the right with its 1.3 and 1.5 marks, a band for the heap's 95% bound
+ * when sampled, and per row a transparent column
  * whose <title> is the row's values as a tooltip. No script, no font, no
  * style sheet, nothing fetched; strings from the trace are made printable
  * and XML-escaped.
@@ -122,6 +123,27 @@ static void polyline(const chart_t *c, int s, const char *colour, double width, 
         fputs("\"/>\n", c->out);
 }
 
+/* When sampled: the heap's 95% interval as a light band around its line. */
+static void heap_band(const chart_t *c)
+{
+    const mt_timeline_t *tl = c->tl;
+    if (!tl->sampled || !tl->nrows)
+        return;
+    fputs("<polygon fill=\"" HEAP_COLOUR "\" fill-opacity=\"0.15\" stroke=\"none\" points=\"",
+          c->out);
+    for (size_t k = 0; k < tl->nrows; k++) {
+        const mt_tl_row_t *r = &tl->rows[k];
+        fprintf(c->out, "%s%.1f,%.1f", k ? " " : "", x_of(c, r->end_ns),
+                y_bytes(c, r->heap_bytes + r->heap_bytes_error));
+    }
+    for (size_t k = tl->nrows; k-- > 0;) {
+        const mt_tl_row_t *r = &tl->rows[k];
+        uint64_t lo = r->heap_bytes > r->heap_bytes_error ? r->heap_bytes - r->heap_bytes_error : 0;
+        fprintf(c->out, " %.1f,%.1f", x_of(c, r->end_ns), y_bytes(c, lo));
+    }
+    fputs("\"><title>live heap: 95% interval of the estimate</title></polygon>\n", c->out);
+}
+
 static void frag_line(const chart_t *c)
 {
     const mt_timeline_t *tl = c->tl;
@@ -235,7 +257,7 @@ static double legend_item(const chart_t *c, double x, double y, const char *colo
             dash ? "\"" : "", x + 22, y);
     put_text(c->out, name);
     fputs("</text>\n", c->out);
-    return x + 30 + 7.0 * (double)strlen(name);
+    return x + 30 + 6.3 * (double)strlen(name);
 }
 
 int mt_timeline_write_svg(const mt_timeline_t *tl, const mt_tl_svg_options_t *so, FILE *out)
@@ -253,6 +275,9 @@ int mt_timeline_write_svg(const mt_timeline_t *tl, const mt_tl_svg_options_t *so
             uint64_t v;
             if (series(tl, &tl->rows[k], s, &v) && v > top)
                 top = v;
+    for (size_t k = 0; k < tl->nrows; k++) /* the heap's band */
+        if (tl->rows[k].heap_bytes + tl->rows[k].heap_bytes_error > top)
+            top = tl->rows[k].heap_bytes + tl->rows[k].heap_bytes_error;
         }
     c.bytes_max = nice_up((double)top * 1.05, true);
     double fm = tl->peak_fragmentation * 1.1;
@@ -274,6 +299,7 @@ int mt_timeline_write_svg(const mt_timeline_t *tl, const mt_tl_svg_options_t *so
         fputs("</text>\n", out);
     }
     axes(&c);
+    heap_band(&c);
     polyline(&c, S_MAPPED, MAPPED_COLOUR, 1.5, NULL);
     polyline(&c, S_CHUNKS, CHUNKS_COLOUR, 1.5, "4,2");
     polyline(&c, S_POOL, POOL_COLOUR, 1.5, NULL);
@@ -287,7 +313,7 @@ int mt_timeline_write_svg(const mt_timeline_t *tl, const mt_tl_svg_options_t *so
     double y = c.y1 + AXIS_B + LEGEND_ROW - 4, x = c.x0;
     x = legend_item(&c, x, y, RSS_COLOUR, NULL, "RSS");
     x = legend_item(&c, x, y, HEAP_COLOUR, NULL,
-                    tl->sampled ? "live heap (estimate)" : "live heap");
+                    tl->sampled ? "live heap (estimate, band: 95% bound)" : "live heap");
     x = legend_item(&c, x, y, MAPPED_COLOUR, NULL, "mapped regions");
     legend_item(&c, x, y, FRAG_COLOUR, "6,3", "fragmentation = RSS / (heap + mapped), right axis");
     if (tl->has_pool) {
