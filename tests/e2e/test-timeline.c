@@ -392,6 +392,16 @@ Test(timeline, sampled_heap_is_labelled_with_its_bound)
                  e2e_int(r, "alloc_bytes_error") > 0;
     cr_expect_gt(rates, 0, "estimated allocation counts carry their bound");
     free(js);
+    char svg[4300];
+    snprintf(svg, sizeof svg, "%s/sampled.svg", e2e_tmpdir());
+    free(timeline((const char *[]){"--svg", svg, sampled, NULL}));
+    FILE *f = fopen(svg, "r");
+    cr_assert_not_null(f);
+    static char doc[1 << 21];
+    doc[fread(doc, 1, sizeof doc - 1, f)] = '\0';
+    fclose(f);
+    cr_expect(strstr(doc, "<polygon") != NULL, "sampled: the heap's bound as a band");
+    cr_expect(strstr(doc, "live heap (estimate") != NULL, "sampled: labelled an estimate");
     char *txt = timeline((const char *[]){sampled, NULL});
     cr_expect(strstr(txt, "estimates") != NULL, "%.400s", txt);
     cr_expect(strstr(txt, "\u00b1") != NULL, "an estimate is printed with its bound");
@@ -436,6 +446,7 @@ Test(timeline, svg_is_self_contained_xml)
     cr_expect_eq(urls, 1, "only the SVG namespace names a URL");
     cr_expect(!strstr(doc, "<script") && !strstr(doc, "href"), "nothing run or linked");
     cr_expect(strstr(doc, "make_blocks") != NULL, "the stacks are named");
+    cr_expect(!strstr(doc, "<polygon"), "exact: no band around the heap");
     const char *xmllint = in_path("xmllint");
     if (!xmllint)
         cr_skip_test("xmllint not installed (Debian: libxml2-utils; tools/install-deps)");
