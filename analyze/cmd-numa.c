@@ -256,7 +256,7 @@ static void print_text(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
            mt_plural(nu->mismatched_objects, "object", "objects"));
     printf("policy calls:");
     for (int k = 0; k <= MT_PK_MAX; k++)
-        printf("%s %s %s", k ? "," : "", mt_numa_call_names[k], mt_fmt_count(a, nu->calls[k]));
+        printf("%s %s %s", k ? "," : "", mt_policy_names[k], mt_fmt_count(a, nu->calls[k]));
     if (nu->calls_failed)
         printf(" (%s failed)", mt_fmt_count(a, nu->calls_failed));
     putchar('\n');
@@ -294,7 +294,7 @@ static void print_text(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
         printf("\n#%-3zu", i + 1);
         for (int k = 0; k <= MT_PK_MAX; k++)
             if (s->calls[k])
-                printf(" %s %s %s", mt_numa_call_names[k], mt_fmt_count(a, s->calls[k]),
+                printf(" %s %s %s", mt_policy_names[k], mt_fmt_count(a, s->calls[k]),
                        mt_plural(s->calls[k], "call", "calls"));
         if (s->calls[MT_PK_MBIND] || s->calls[MT_PK_SET_MEMPOLICY])
             printf(": %s nodes %s", mt_numa_mode_name(s->call_mode, m),
@@ -379,7 +379,7 @@ static void print_json(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
     mt_json_key(&j, "calls");
     mt_json_begin_object(&j);
     for (int k = 0; k <= MT_PK_MAX; k++)
-        mt_json_kv_u64(&j, mt_numa_call_names[k], nu->calls[k]);
+        mt_json_kv_u64(&j, mt_policy_names[k], nu->calls[k]);
     mt_json_end_object(&j);
     mt_json_kv_u64(&j, "calls_failed", nu->calls_failed);
     mt_report_json_traces(&j, rp);
@@ -439,7 +439,7 @@ static void print_json(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
             if (!s->calls[k])
                 continue;
             mt_json_begin_object(&j);
-            mt_json_kv_string(&j, "call", mt_numa_call_names[k]);
+            mt_json_kv_string(&j, "call", mt_policy_names[k]);
             mt_json_kv_u64(&j, "count", s->calls[k]);
             mt_json_kv_u64(&j, "failed", s->calls_failed);
             if (k == MT_PK_MBIND || k == MT_PK_SET_MEMPOLICY) {

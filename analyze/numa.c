@@ -23,9 +23,6 @@
 
 #define NIL UINT32_MAX
 
-const char *const mt_numa_call_names[MT_PK_MAX + 1] = {"mbind", "set_mempolicy", "move_pages",
-                                                       "migrate_pages"};
-
 typedef struct place {
     int32_t node;
     uint64_t bytes; /* not weighted */
@@ -669,7 +666,7 @@ int mt_numa_finish(mt_numa_t *nu, mt_replay_t *rp)
             nu->has_topo = true;
         for (int k = 0; k <= MT_PK_MAX; k++) {
             mt_counter_t c;
-            int rc = mt_reader_counter(r, mt_numa_call_names[k], &c);
+            int rc = mt_reader_counter(r, mt_policy_names[k], &c);
             if (rc == MT_ENOTFOUND)
                 continue;
             if (rc) {

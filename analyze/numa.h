@@ -81,6 +81,5 @@ uint64_t mt_numa_stack_resident(const mt_numa_stack_t *s);
 const char *mt_numa_mode_name(uint32_t mode, char buf[32]);
 /* "0,2-3" for MASK into BUF[CAP]; "none" when empty. */
 const char *mt_numa_mask_text(uint64_t mask, char *buf, size_t cap);
-extern const char *const mt_numa_call_names[MT_PK_MAX + 1];
 
 #endif

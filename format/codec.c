@@ -6,8 +6,8 @@
  *         mt__layouts[] lists for that type, in the fixed order ptr, size,
  *         arg0..2, stack, cpu, node. Kinds 0-6 live in the head byte; cpu and
  *         node are left out when "same place" says they equal the previous
- *         placed event's in the block. mt__layouts[] is the one table of what
- *         a type stores.
+ *         placed event's in the block. mt__layouts[] says what a type
+ *         stores; it is made from events.def, the one list of event types.
  * The decoder trusts nothing: every read is bounds-checked (see FORMAT.md).
  */
 #include <string.h>
@@ -19,53 +19,31 @@
 #define MT__BLOCK_FIXED 5     /* version + count */
 #define MT__EVENT_MIN 2       /* type byte + ts delta: no event is shorter */
 
-/* Fields an event type stores besides its type and ts. */
-enum {
-    MT__F_PTR = 1 << 0,   /* zigzag delta from the previous ptr in the block */
-    MT__F_SIZE = 1 << 1,  /* varint */
-    MT__F_STACK = 1 << 2, /* varint, <= UINT32_MAX */
-    MT__F_CPU = 1 << 3,   /* varint, <= UINT16_MAX */
-    MT__F_NODE = 1 << 4,  /* zigzag, int16 range */
-    MT__F_KIND = 1 << 5,  /* one byte right after the type, <= kind_max */
-};
-
-/* How an arg[] slot is stored. */
-enum {
-    MT__A_NONE = 0,   /* not stored, decodes as 0 */
-    MT__A_UINT = 1,   /* varint */
-    MT__A_SINT = 2,   /* zigzag varint: fds, results, which are often -1 */
-    MT__A_WEIGHT = 3, /* zigzag(weight - MT_WEIGHT_ONE): exact records cost 1 byte */
-};
-
 typedef struct mt__layout {
-    uint8_t fields;   /* MT__F_* */
-    uint8_t arg[3];   /* MT__A_* per arg[] slot */
-    uint8_t kind_max; /* largest valid kind, when MT__F_KIND */
+    uint8_t fields;   /* MT_EVF_* */
+    uint8_t arg[3];   /* MT_EVA_* per arg[] slot */
+    uint8_t kind_max; /* largest valid kind, when MT_EVF_KIND */
 } mt__layout_t;
 
-#define MT__ALLOC_FIELDS (MT__F_PTR | MT__F_SIZE | MT__F_STACK | MT__F_CPU | MT__F_NODE | MT__F_KIND)
-
+/* What each type stores: events.def, the one list. */
 static const mt__layout_t mt__layouts[MT_EV_TYPE_MAX + 1] = {
-    [MT_EV_ALLOC] = {MT__ALLOC_FIELDS, {MT__A_WEIGHT, MT__A_NONE, MT__A_NONE}, MT_AK_MAX},
-    [MT_EV_FREE] = {MT__F_PTR | MT__F_KIND, {0}, MT_FK_MAX},
-    [MT_EV_MMAP] = {MT__F_PTR | MT__F_SIZE | MT__F_STACK | MT__F_CPU | MT__F_NODE,
-                    {MT__A_UINT, MT__A_SINT, MT__A_NONE}, 0},
-    [MT_EV_MUNMAP] = {MT__F_PTR | MT__F_SIZE | MT__F_STACK, {0}, 0},
-    [MT_EV_MREMAP] = {MT__F_PTR | MT__F_SIZE | MT__F_STACK | MT__F_KIND,
-                      {MT__A_UINT, MT__A_UINT, MT__A_NONE}, UINT8_MAX},
-    [MT_EV_POLICY] = {MT__F_PTR | MT__F_SIZE | MT__F_STACK | MT__F_CPU | MT__F_NODE | MT__F_KIND,
-                      {MT__A_UINT, MT__A_UINT, MT__A_SINT}, MT_PK_MAX},
-    [MT_EV_PLACEMENT] = {MT__F_PTR | MT__F_SIZE | MT__F_NODE, {0}, 0},
-    [MT_EV_RSS] = {MT__F_SIZE, {0}, 0},
-    [MT_EV_POOL_ALLOC] = {MT__ALLOC_FIELDS, {MT__A_WEIGHT, MT__A_UINT, MT__A_NONE}, UINT8_MAX},
-    [MT_EV_POOL_FREE] = {MT__F_PTR, {MT__A_NONE, MT__A_UINT, MT__A_NONE}, 0},
+#define MT_EVENT(name, value, fields, a0, a1, a2, kind_max)                                   \
+    [value] = {(fields), {MT_EVA_##a0, MT_EVA_##a1, MT_EVA_##a2}, (kind_max)},
+#include "events.def"
+#undef MT_EVENT
+};
+
+const char *const mt_policy_names[MT_PK_MAX + 1] = {
+#define MT_POLICY(name, value, call) [value] = call,
+#include "events.def"
+#undef MT_POLICY
 };
 
 #define MT__HEAD_TYPE 0x0f
 #define MT__HEAD_KIND_SHIFT 4
 #define MT__HEAD_KIND_BYTE 7 /* kind code: the kind follows in its own byte */
 #define MT__HEAD_SAME_PLACE 0x80
-#define MT__F_PLACE (MT__F_CPU | MT__F_NODE)
+#define MT__F_PLACE (MT_EVF_CPU | MT_EVF_NODE)
 
 static const mt__layout_t *mt__layout(uint8_t type)
 {
@@ -89,11 +67,11 @@ void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t 
 static size_t mt__encode_arg(uint8_t *q, uint8_t how, uint64_t v)
 {
     switch (how) {
-    case MT__A_UINT:
+    case MT_EVA_UINT:
         return mt_varint_put(q, v);
-    case MT__A_SINT:
+    case MT_EVA_SINT:
         return mt_varint_put(q, mt_zigzag((int64_t)v));
-    case MT__A_WEIGHT:
+    case MT_EVA_WEIGHT:
         return mt_varint_put(q, mt_zigzag((int64_t)(v - MT_WEIGHT_ONE)));
     default:
         return 0;
@@ -108,7 +86,7 @@ static size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event
     uint8_t *start = q;
     uint8_t head = e->type;
     int kind_byte = 0, same_place = 0;
-    if (l->fields & MT__F_KIND) {
+    if (l->fields & MT_EVF_KIND) {
         kind_byte = e->kind >= MT__HEAD_KIND_BYTE;
         head |= (uint8_t)((kind_byte ? MT__HEAD_KIND_BYTE : e->kind) << MT__HEAD_KIND_SHIFT);
     }
@@ -121,18 +99,18 @@ static size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event
     if (kind_byte)
         *q++ = e->kind;
     q += mt_varint_put(q, e->ts - prev_ts);
-    if (l->fields & MT__F_PTR)
+    if (l->fields & MT_EVF_PTR)
         q += mt_varint_put(q, mt_zigzag((int64_t)(e->ptr - enc->prev_ptr)));
-    if (l->fields & MT__F_SIZE)
+    if (l->fields & MT_EVF_SIZE)
         q += mt_varint_put(q, e->size);
     for (int i = 0; i < 3; i++)
         q += mt__encode_arg(q, l->arg[i], e->arg[i]);
-    if (l->fields & MT__F_STACK)
+    if (l->fields & MT_EVF_STACK)
         q += mt_varint_put(q, e->stack);
     if (!same_place) {
-        if (l->fields & MT__F_CPU)
+        if (l->fields & MT_EVF_CPU)
             q += mt_varint_put(q, e->cpu);
-        if (l->fields & MT__F_NODE)
+        if (l->fields & MT_EVF_NODE)
             q += mt_varint_put(q, mt_zigzag(e->node));
     }
     return (size_t)(q - start);
@@ -141,7 +119,7 @@ static size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event
 int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
 {
     const mt__layout_t *l = mt__layout(e->type);
-    if (!l || ((l->fields & MT__F_KIND) && e->kind > l->kind_max))
+    if (!l || ((l->fields & MT_EVF_KIND) && e->kind > l->kind_max))
         return MT_EINVAL;
     if (enc->count > 0 && e->ts < enc->prev_ts)
         return MT_EINVAL;
@@ -170,7 +148,7 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
         enc->base_ts = e->ts;
     enc->count++;
     enc->prev_ts = e->ts;
-    if (l->fields & MT__F_PTR)
+    if (l->fields & MT_EVF_PTR)
         enc->prev_ptr = e->ptr;
     if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
         enc->prev_cpu = e->cpu;
@@ -236,13 +214,13 @@ static int mt__get(mt_block_decoder_t *dec, uint64_t *v)
 static int mt__decode_arg(mt_block_decoder_t *dec, uint8_t how, uint64_t *out)
 {
     uint64_t v;
-    if (how == MT__A_NONE)
+    if (how == MT_EVA_NONE)
         return 1;
     if (!mt__get(dec, &v))
         return 0;
-    if (how == MT__A_UINT)
+    if (how == MT_EVA_UINT)
         *out = v;
-    else if (how == MT__A_SINT)
+    else if (how == MT_EVA_SINT)
         *out = (uint64_t)mt_unzigzag(v);
     else
         *out = MT_WEIGHT_ONE + (uint64_t)mt_unzigzag(v);
@@ -266,7 +244,7 @@ int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
         return mt__corrupt(dec);
     uint8_t kind_code = (head >> MT__HEAD_KIND_SHIFT) & 7;
     int same_place = (head & MT__HEAD_SAME_PLACE) != 0;
-    if (!(l->fields & MT__F_KIND) && kind_code)
+    if (!(l->fields & MT_EVF_KIND) && kind_code)
         return mt__corrupt(dec);
     if (same_place && (l->fields & MT__F_PLACE) != MT__F_PLACE)
         return mt__corrupt(dec);
@@ -283,17 +261,17 @@ int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
     if (!mt__get(dec, &v) || v > UINT64_MAX - dec->prev_ts)
         return mt__corrupt(dec);
     e->ts = dec->prev_ts + v;
-    if (l->fields & MT__F_PTR) {
+    if (l->fields & MT_EVF_PTR) {
         if (!mt__get(dec, &v))
             return mt__corrupt(dec);
         e->ptr = dec->prev_ptr + (uint64_t)mt_unzigzag(v);
     }
-    if ((l->fields & MT__F_SIZE) && !mt__get(dec, &e->size))
+    if ((l->fields & MT_EVF_SIZE) && !mt__get(dec, &e->size))
         return mt__corrupt(dec);
     for (int i = 0; i < 3; i++)
         if (!mt__decode_arg(dec, l->arg[i], &e->arg[i]))
             return mt__corrupt(dec);
-    if (l->fields & MT__F_STACK) {
+    if (l->fields & MT_EVF_STACK) {
         if (!mt__get(dec, &v) || v > UINT32_MAX)
             return mt__corrupt(dec);
         e->stack = (uint32_t)v;
@@ -302,12 +280,12 @@ int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
         e->cpu = dec->prev_cpu;
         e->node = dec->prev_node;
     }
-    if ((l->fields & MT__F_CPU) && !same_place) {
+    if ((l->fields & MT_EVF_CPU) && !same_place) {
         if (!mt__get(dec, &v) || v > UINT16_MAX)
             return mt__corrupt(dec);
         e->cpu = (uint16_t)v;
     }
-    if ((l->fields & MT__F_NODE) && !same_place) {
+    if ((l->fields & MT_EVF_NODE) && !same_place) {
         if (!mt__get(dec, &v))
             return mt__corrupt(dec);
         int64_t node = mt_unzigzag(v);
@@ -318,7 +296,7 @@ int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
 
     dec->left--;
     dec->prev_ts = e->ts;
-    if (l->fields & MT__F_PTR)
+    if (l->fields & MT_EVF_PTR)
         dec->prev_ptr = e->ptr;
     if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
         dec->prev_cpu = e->cpu;

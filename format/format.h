@@ -22,22 +22,6 @@
 
 /* ---- events ------------------------------------------------------------ */
 
-/* Event types. Values are stored in traces: never renumber, only append. */
-typedef enum mt_event_type {
-    MT_EV_ALLOC = 1,      /* ptr, size, weight, stack, cpu, node, kind=mt_alloc_kind */
-    MT_EV_FREE = 2,       /* ptr, kind=mt_free_kind */
-    MT_EV_MMAP = 3,       /* ptr, size, stack, cpu, node, arg0=prot|flags<<32, arg1=fd */
-    MT_EV_MUNMAP = 4,     /* ptr, size, stack */
-    MT_EV_MREMAP = 5,     /* ptr=new, size=new, arg0=old ptr, arg1=old size, kind=flags, stack */
-    MT_EV_POLICY = 6,     /* kind=mt_policy_kind, ptr, size, arg0=nodemask (first 64 nodes),
-                             arg1=mode|flags<<32, arg2=result (two's complement), stack, cpu, node */
-    MT_EV_PLACEMENT = 7,  /* ptr, size=bytes this record stands for, node (MT_NODE_*) */
-    MT_EV_RSS = 8,        /* size=resident bytes of the process */
-    MT_EV_POOL_ALLOC = 9, /* like ALLOC, arg1=pool id */
-    MT_EV_POOL_FREE = 10, /* ptr, arg1=pool id */
-    MT_EV_TYPE_MAX = 10
-} mt_event_type_t;
-
 typedef enum mt_alloc_kind {
     MT_AK_MALLOC = 0,
     MT_AK_CALLOC = 1,
@@ -63,13 +47,49 @@ typedef enum mt_free_kind {
 #define MT_POOL_KIND_NAME 0x80
 #define MT_POOL_NAME_CHUNK 24
 
+/* POLICY kinds: the call (events.def). */
 typedef enum mt_policy_kind {
-    MT_PK_MBIND = 0,
-    MT_PK_SET_MEMPOLICY = 1,
-    MT_PK_MOVE_PAGES = 2,
-    MT_PK_MIGRATE_PAGES = 3,
-    MT_PK_MAX = 3
+#define MT_POLICY(name, value, call) MT_PK_##name = value,
+#include "events.def"
+#undef MT_POLICY
+    MT_PK_MAX = 0
+#define MT_POLICY(name, value, call) +1
+#include "events.def"
+#undef MT_POLICY
+    - 1
 } mt_policy_kind_t;
+
+/* The call each POLICY kind names ("mbind", ...), by kind. */
+extern const char *const mt_policy_names[MT_PK_MAX + 1];
+
+/* What an event type stores besides its type and ts (events.def, codec.c). */
+enum {
+    MT_EVF_PTR = 1 << 0,   /* zigzag delta from the previous ptr in the block */
+    MT_EVF_SIZE = 1 << 1,  /* varint */
+    MT_EVF_STACK = 1 << 2, /* varint, <= UINT32_MAX */
+    MT_EVF_CPU = 1 << 3,   /* varint, <= UINT16_MAX */
+    MT_EVF_NODE = 1 << 4,  /* zigzag, int16 range */
+    MT_EVF_KIND = 1 << 5,  /* one byte right after the type, <= kind_max */
+};
+
+/* How an arg[] slot is stored. */
+enum {
+    MT_EVA_NONE = 0,   /* not stored, decodes as 0 */
+    MT_EVA_UINT = 1,   /* varint */
+    MT_EVA_SINT = 2,   /* zigzag varint: fds, results, which are often -1 */
+    MT_EVA_WEIGHT = 3, /* zigzag(weight - MT_WEIGHT_ONE): exact records cost 1 byte */
+};
+
+/* Event types, from events.def; values are 1..MT_EV_TYPE_MAX. */
+typedef enum mt_event_type {
+#define MT_EVENT(name, value, fields, a0, a1, a2, kind_max) MT_EV_##name = value,
+#include "events.def"
+#undef MT_EVENT
+    MT_EV_TYPE_MAX = 0
+#define MT_EVENT(name, value, fields, a0, a1, a2, kind_max) +1
+#include "events.def"
+#undef MT_EVENT
+} mt_event_type_t;
 
 #define MT_NODE_UNKNOWN (-1)   /* node not known (no libnuma, query failed) */
 #define MT_NODE_UNTOUCHED (-2) /* placement: page not yet faulted in */
