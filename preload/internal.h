@@ -206,12 +206,14 @@ struct mt__thread {
     uint32_t tid;
     uint64_t first_ts;
     int exited;                        /* atomic; set by the thread's destructor */
-    char name[16];
+    char name[16];                     /* owner-written under name_seq (thread.c) */
+    uint32_t name_seq;                 /* odd while the owner rewrites name */
+    uint64_t name_ts;                  /* owner only: when it last read its name */
     size_t map_len;                    /* length of this mapping */
     uint64_t writer_pending;           /* writer only: events in the open tick */
     int writer_exited;                 /* writer only: exit seen in the open tick */
     int writer_known;                  /* writer only: thread record written */
-    uint64_t writer_name_ts;           /* writer only: when the name was last read */
+    char writer_name[16];              /* writer only: the last name read whole */
     struct mt__thread *next;           /* incoming list, then writer-private list */
 };
 
@@ -267,6 +269,11 @@ static inline void mt__leave(mt__scope_t s)
 mt__thread_t *mt__thread_register(void);
 /* Writer: moves newly registered threads onto its private list. */
 mt__thread_t *mt__thread_take_new(void);
+/* The sampled path, in the thread T itself: re-reads its name (prctl, no
+ * descriptor) when NOW is a second or more past the last read. */
+void mt__thread_name_refresh(mt__thread_t *t, uint64_t now);
+/* The writer: copies T's name into OUT; -1 when T was rewriting it. */
+int mt__thread_name_read(const mt__thread_t *t, char out[16]);
 void mt__thread_unmap(mt__thread_t *t);
 /* Sets up the key whose destructor marks a thread exited. */
 int mt__thread_setup(void);
@@ -519,6 +526,11 @@ void mt__path_announce(const char *dir);
 
 /* ---- procinfo.c ---------------------------------------------------------- */
 
+/* Opens what the ticks read (/proc/self/statm) where the trace starts. */
+void mt__proc_setup(void);
+/* A fork child: drops the parent's (single-threaded: safe to close). */
+void mt__proc_after_fork(void);
+/* Resident bytes, from the kept statm; 0 when unknown (no RSS event). */
 uint64_t mt__proc_rss(void);
 /* Writes the process metadata (command, exe, argv, pids) into the open txn. */
 int mt__proc_write_meta(mt_writer_t *w, pid_t parent_pid);

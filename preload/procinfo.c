@@ -1,10 +1,21 @@
 /* procinfo.c - facts about the process for the trace: metadata at start
  * and resident memory each tick. Runs on the writer thread only. (The
  * module map is modules.c.)
+ *
+ * The writer never opens and closes a descriptor during a tick: a program
+ * that closes all of its descriptors can close it in between and open a file
+ * of its own under the number, and the writer's close() would then close the
+ * program's file (torture-files close_from_3_each_reuse_count lost its pwrite
+ * descriptors that way). What it reads each tick, /proc/self/statm, stays
+ * open on a high number from the start, is checked to still be that file
+ * before each read, and is never closed: a number that is no longer ours is
+ * left alone, and resident memory is then no longer sampled.
  */
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,10 +39,79 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
     return (ssize_t)len;
 }
 
+#define KEPT_FD_FLOOR 100 /* as LMDB's descriptors (format/writer.c) */
+
+/* A /proc file kept open for the writer's ticks. */
+typedef struct {
+    int fd; /* -1: not open, or lost to the program */
+    dev_t dev;
+    ino_t ino;
+} kept_t;
+
+static kept_t statm = {-1, 0, 0};
+
+/* Opens PATH into K, moved to a number at or above KEPT_FD_FLOOR (a quarter
+ * of a low RLIMIT_NOFILE), out of the way of the program's lowest numbers.
+ * Called when the trace starts, where LMDB opens its files. */
+static void kept_open(kept_t *k, const char *path)
+{
+    struct rlimit lim;
+    struct stat st;
+    int floor = KEPT_FD_FLOOR;
+    if (k->fd >= 0)
+        return; /* still open from an earlier start in this process */
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < (rlim_t)floor * 4)
+        floor = (int)(lim.rlim_cur / 4);
+    int low = open(path, O_RDONLY | O_CLOEXEC);
+    if (low < 0)
+        return;
+    int fd = low >= floor ? low : fcntl(low, F_DUPFD_CLOEXEC, floor);
+    if (fd != low)
+        close(low);
+    if (fd >= 0 && fstat(fd, &st) == 0) {
+        k->fd = fd;
+        k->dev = st.st_dev;
+        k->ino = st.st_ino;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+}
+
+/* Reads K from its start into BUF; -1 once its number is not K's file. */
+static ssize_t kept_read(kept_t *k, char *buf, size_t cap)
+{
+    struct stat st;
+    if (k->fd < 0)
+        return -1;
+    if (fstat(k->fd, &st) != 0 || st.st_dev != k->dev || st.st_ino != k->ino) {
+        k->fd = -1; /* the program closed it, and may own the number now */
+        return -1;
+    }
+    /* pread: no file offset moves even if the number changed hands since
+     * the check, and pipes, sockets and terminals refuse it (ESPIPE). */
+    return pread(k->fd, buf, cap, 0);
+}
+
+void mt__proc_setup(void)
+{
+    kept_open(&statm, "/proc/self/statm");
+}
+
+void mt__proc_after_fork(void)
+{
+    /* Only this thread lives in the child: nothing can reuse the number
+     * between the check and the close. The file is the parent's statm. */
+    struct stat st;
+    if (statm.fd >= 0 && fstat(statm.fd, &st) == 0 && st.st_dev == statm.dev &&
+        st.st_ino == statm.ino)
+        close(statm.fd);
+    statm.fd = -1;
+}
+
 uint64_t mt__proc_rss(void)
 {
     char buf[128];
-    ssize_t n = read_file("/proc/self/statm", buf, sizeof buf - 1);
+    ssize_t n = kept_read(&statm, buf, sizeof buf - 1);
     if (n <= 0)
         return 0;
     buf[n] = '\0';
