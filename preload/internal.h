@@ -100,6 +100,7 @@ typedef struct mt__options { /* numbers are all u64: one table stores them */
     uint64_t map_max;     /* MTRACE_MAP_MAX */
     uint64_t lossless;    /* MTRACE_LOSSLESS: wait for the writer when a ring is full */
     uint64_t ring_events; /* MTRACE_RING: events per thread ring (power of two) */
+    uint64_t seed;        /* MTRACE_SEED: sampler seed; 0 = from the clock */
 } mt__options_t;
 
 extern mt__options_t mt__opt;
@@ -290,7 +291,10 @@ extern uint64_t mt__late_calls[MT_EP_COUNT], mt__late_bytes[MT_EP_COUNT];
 int64_t mt__sampler_next(uint64_t *rng);
 /* Weight of a sampled request of SIZE bytes (objects it stands for * 65536). */
 uint64_t mt__sampler_weight(uint64_t size);
-uint64_t mt__sampler_seed(void);
+/* The sampler state of thread SEQ: from MTRACE_SEED and SEQ when set (the
+ * same program, seed and thread order sample the same calls), else from the
+ * clock and the thread id. */
+uint64_t mt__sampler_seed(uint32_t seq);
 
 /* ---- stacks.c ------------------------------------------------------------ */
 

@@ -46,6 +46,9 @@ static const option_t options[] = {
      "file to which each new trace directory's path is appended (set by mtrace-record)", ""},
     {"MTRACE_RING", OPT_INT, 32768, 1024, 1 << 22, FIELD(ring_events),
      "events buffered per thread between commits (rounded up to a power of two)"},
+    {"MTRACE_SEED", OPT_INT, 0, 1, UINT32_MAX, FIELD(seed),
+     "sampler seed: the same seed, program and thread order sample the same calls "
+     "(default 0: from the clock)"},
 };
 #undef FIELD
 

@@ -63,9 +63,9 @@ mt__thread_t *mt__thread_register(void)
     t->map_len = len;
     t->ring.slots = (mt_event_t *)((char *)t + head);
     t->ring.mask = (uint32_t)(mt__opt.ring_events - 1);
-    t->rng = mt__sampler_seed();
-    t->sample_debt = -mt__sampler_next(&t->rng);
     t->seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
+    t->rng = mt__sampler_seed(t->seq);
+    t->sample_debt = -mt__sampler_next(&t->rng);
     t->tid = (uint32_t)gettid();
     t->first_ts = mt__now();
     prctl(PR_GET_NAME, t->name);

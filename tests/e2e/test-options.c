@@ -370,8 +370,8 @@ Test(options, options_md_matches_the_shims_table)
     }
     e2e_result_free(&r);
 
-    /* Ranges: 0 is below every numeric option's minimum, but MTRACE_SAMPLE=0
-     * means all, so that one is given a value above its maximum. */
+    /* Ranges: 0 is below every numeric option's minimum; MTRACE_SAMPLE's
+     * other value, all, is tested above its maximum instead. */
     const char *zeros[16] = {"MTRACE_OUT"};
     char envs[16][80];
     int ne = 1;
