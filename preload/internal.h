@@ -154,6 +154,14 @@ void mt__sys_futex_wake(uint32_t *word, int n);
 /* move_pages(2) itself: the shim's exported move_pages would record the call. */
 long mt__sys_move_pages(int pid, unsigned long count, void **pages, const int *nodes,
                         int *status, int flags);
+/* The system calls behind the mremap, mbind, set_mempolicy and migrate_pages
+ * hooks (TARGET: MREMAP_FIXED's new address). -1 with errno on failure. */
+void *mt__sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *target);
+long mt__sys_mbind(void *addr, unsigned long len, int mode, const unsigned long *mask,
+                   unsigned long maxnode, unsigned flags);
+long mt__sys_set_mempolicy(int mode, const unsigned long *mask, unsigned long maxnode);
+long mt__sys_migrate_pages(int pid, unsigned long maxnode, const unsigned long *from,
+                           const unsigned long *to);
 
 /* ---- bootstrap.c ------------------------------------------------------- */
 
