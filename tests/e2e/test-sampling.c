@@ -17,7 +17,12 @@ static void setup(void)
     e2e_tmpdir();
 }
 
-TestSuite(sampling, .init = setup, .fini = e2e_tmpdir_remove, .timeout = 60);
+TestSuite(sampling, .init = setup, .fini = e2e_tmpdir_remove, .timeout = 240);
+
+/* bench_alloc 2 2000000 traced with MTRACE_SAMPLE=all takes 3 s alone and
+ * over 10 s beside the rest of the suite on 2 cores (it timed out so): the
+ * deadline of each traced run, well above that. */
+#define BENCH_DEADLINE 100.0
 
 #define MAX_STACKS 64
 
@@ -36,7 +41,7 @@ static char *trace_bench_with(const char *label, const char *threads, const char
 {
     const char *argv[] = {"bench_alloc", threads, ops, NULL};
     const char *env[] = {sample_env, seed_env, NULL};
-    char *info = e2e_traced_info(label, argv, env, NULL);
+    char *info = e2e_traced_info_for(label, argv, env, NULL, BENCH_DEADLINE);
 
     char *dirs[8], prefix[512];
     int nd = e2e_list_dirs(e2e_tmpdir(), dirs, 8);
@@ -48,7 +53,7 @@ static char *trace_bench_with(const char *label, const char *threads, const char
     cr_assert_not_null(trace);
     const char *cmd[] = {e2e_analyze(), "top", "-n", "0", "--json=compact", trace, NULL};
     e2e_result_t r;
-    e2e_run(&r, cmd, NULL, NULL);
+    e2e_run_for(&r, cmd, NULL, NULL, BENCH_DEADLINE);
     cr_assert_eq(r.exit_code, 0, "top exited %d: %s", r.exit_code, r.err);
     const char *arr = e2e_json_get(r.out, "stacks");
     cr_assert_not_null(arr);
@@ -144,8 +149,8 @@ Test(sampling, reported_bound_covers_the_exact_value)
 {
     static stack_bytes_t exact[MAX_STACKS], sampled[MAX_STACKS];
     int ne, ns;
-    free(trace_bench_with("all", "1", "4000000", "MTRACE_SAMPLE=all", NULL, exact, &ne));
-    free(trace_bench_with("default", "1", "4000000", "MTRACE_SAMPLE", BOUND_SEED, sampled, &ns));
+    free(trace_bench_with("all", "1", "2000000", "MTRACE_SAMPLE=all", NULL, exact, &ne));
+    free(trace_bench_with("default", "1", "2000000", "MTRACE_SAMPLE", BOUND_SEED, sampled, &ns));
     long long total = 0;
     for (int i = 0; i < ne; i++) {
         cr_expect_eq(exact[i].bytes_error, 0, "exact trace, stack %s: error %lld", exact[i].key,
