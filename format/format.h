@@ -336,7 +336,8 @@ void mt_writer_abort(mt_writer_t *w);
 int mt_writer_check_fd(mt_writer_t *w);
 /* Flushes and closes. */
 void mt_writer_close(mt_writer_t *w);
-/* Leaves the environment untouched (fork child): frees nothing LMDB owns. */
+/* Leaves the environment untouched (fork child): frees nothing LMDB owns,
+ * and closes the descriptors LMDB opened, which the child cannot use. */
 void mt_writer_forget(mt_writer_t *w);
 
 /* ---- reader (analyzer; read-only, works while the trace is written) -- */

@@ -22,6 +22,8 @@
 #define MT__MAP_INITIAL (64ull << 20)
 #define MT__MAP_MAX (64ull << 30)
 #define MT__FD_FLOOR 100 /* LMDB's descriptors are opened at or above this */
+#define MT__LMDB_FDS 3   /* mdb_env_open opens data.mdb twice (one O_DSYNC) and lock.mdb */
+#define MT__FD_SCAN_MAX 65536
 
 struct mt_writer {
     MDB_env *env;
@@ -34,6 +36,8 @@ struct mt_writer {
     int grew;     /* the last MT_EMAPFULL grew the map */
     dev_t dev;    /* data.mdb, recorded at open for mt_writer_check_fd */
     ino_t ino;
+    int fds[MT__LMDB_FDS]; /* LMDB's descriptors (data, lock, meta), -1 unused */
+    ino_t fd_ino[MT__LMDB_FDS];
 };
 
 /* Best-effort removal of a trace directory that mt_writer_open created but
@@ -125,18 +129,73 @@ static int mt__hold_low_fds(int floor, int *held, int max)
     return n;
 }
 
-static int mt__env_open_high(MDB_env *env, const char *dir)
+/* Opens ENV on DIR with LMDB's descriptors moved out of the program's way:
+ * at or above MT__FD_FLOOR, or under a limit below 4 * MT__FD_FLOOR, on the
+ * top MT__LMDB_FDS numbers the limit allows, so that the program's own files
+ * get the numbers they get untraced. With HOLD 0 they go where they fall. */
+static int mt__env_open_high(MDB_env *env, const char *dir, int hold)
 {
     int held[MT__FD_FLOOR];
     struct rlimit lim;
     int floor = MT__FD_FLOOR;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < (rlim_t)floor * 4)
-        floor = (int)(lim.rlim_cur / 4); /* leave the program most of a small limit */
-    int n = mt__hold_low_fds(floor, held, MT__FD_FLOOR);
+        floor = (int)lim.rlim_cur - MT__LMDB_FDS;
+    int n = hold ? mt__hold_low_fds(floor, held, MT__FD_FLOOR) : 0;
     int rc = mdb_env_open(env, dir, MDB_NOSYNC, 0600);
     while (n > 0)
         close(held[--n]);
     return rc;
+}
+
+/* Creates W's environment and opens it on DIR. The top numbers may be taken
+ * (the program opened them itself): then it opens again where the files
+ * fall, since LMDB wants a failed environment closed, not reused. */
+static int mt__env_setup(mt_writer_t *w, const char *dir)
+{
+    for (int hold = 1;; hold = 0) {
+        int rc = mdb_env_create(&w->env);
+        if (rc) {
+            w->env = NULL;
+            return rc;
+        }
+        if (!(rc = mdb_env_set_maxdbs(w->env, MT__DB_COUNT)) &&
+            !(rc = mdb_env_set_mapsize(w->env, (size_t)w->map_size)))
+            rc = mt__env_open_high(w->env, dir, hold);
+        if (rc != EMFILE || !hold)
+            return rc;
+        mdb_env_close(w->env);
+        w->env = NULL;
+    }
+}
+
+/* Records the descriptors LMDB opened on DIR's data.mdb and lock.mdb (the
+ * environment keeps their numbers to itself; mdb_env_get_fd gives one), so
+ * that a fork child can close the parent's with mt_writer_forget. The files
+ * are new, so every descriptor on them is LMDB's. */
+static void mt__find_lmdb_fds(mt_writer_t *w, const char *dir)
+{
+    struct stat data, lock, st;
+    char path[4096];
+    for (int i = 0; i < MT__LMDB_FDS; i++)
+        w->fds[i] = -1;
+    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path ||
+        stat(path, &data) != 0)
+        return;
+    if ((size_t)snprintf(path, sizeof path, "%s/lock.mdb", dir) >= sizeof path ||
+        stat(path, &lock) != 0)
+        return;
+    struct rlimit lim;
+    int max = MT__FD_SCAN_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < (rlim_t)max)
+        max = (int)lim.rlim_cur;
+    int n = 0;
+    for (int fd = 0; fd < max && n < MT__LMDB_FDS; fd++) {
+        if (fstat(fd, &st) != 0 || st.st_dev != data.st_dev ||
+            (st.st_ino != data.st_ino && st.st_ino != lock.st_ino))
+            continue;
+        w->fds[n] = fd;
+        w->fd_ino[n++] = st.st_ino;
+    }
 }
 
 int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t *opts)
@@ -164,13 +223,7 @@ int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t 
         w->map_size = w->map_max;
     w->next_block = 1;
 
-    if ((rc = mdb_env_create(&w->env))) {
-        w->env = NULL;
-        goto fail;
-    }
-    if ((rc = mdb_env_set_maxdbs(w->env, MT__DB_COUNT)) ||
-        (rc = mdb_env_set_mapsize(w->env, (size_t)w->map_size)) ||
-        (rc = mt__env_open_high(w->env, dir)) || (rc = mdb_env_get_fd(w->env, &fd)))
+    if ((rc = mt__env_setup(w, dir)) || (rc = mdb_env_get_fd(w->env, &fd)))
         goto fail;
     /* LMDB opens data.mdb without O_CLOEXEC: a program that execs (or
      * posix_spawns) must not hand the trace to the new image. */
@@ -180,6 +233,7 @@ int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t 
     }
     w->dev = st.st_dev;
     w->ino = st.st_ino;
+    mt__find_lmdb_fds(w, dir);
     /* Map-full on a map too small for the first txn: grow and retry. */
     while ((rc = mt__init_env(w)) == MT_EMAPFULL && w->grew)
         ;
@@ -328,6 +382,15 @@ void mt_writer_close(mt_writer_t *w)
 
 void mt_writer_forget(mt_writer_t *w)
 {
-    /* A fork child must not touch the parent's LMDB environment: leak it. */
+    /* A fork child must not touch the parent's LMDB environment: leak it,
+     * but close its descriptors (3 of them: the child's own trace needs as
+     * many, and under a low RLIMIT_NOFILE the program needs the rest). The
+     * child holds none of the parent's fcntl locks, so closing releases
+     * nothing of the parent's. A number the program reused is left alone. */
+    struct stat st;
+    for (int i = 0; i < MT__LMDB_FDS; i++)
+        if (w->fds[i] >= 0 && fstat(w->fds[i], &st) == 0 && st.st_dev == w->dev &&
+            st.st_ino == w->fd_ino[i])
+            close(w->fds[i]);
     free(w);
 }

@@ -9,10 +9,21 @@
  * trace, which getpid() != mt__pid tells. glibc's execl* and posix_spawn
  * reach the kernel through internal calls, so each public exec entry point
  * is wrapped here.
+ *
+ * glibc also leaves through internal calls that no hook sees: daemon()
+ * forks and its parent calls the internal _exit, and quick_exit() runs its
+ * handlers and then the internal _exit. daemon is wrapped so that its fork's
+ * parent handler commits the trace first (as for exec; if the fork fails the
+ * trace reopens); quick_exit is met by a handler registered at load, which
+ * runs after the program's own. (system, popen and posix_spawn children
+ * share our memory until their internal exec: they never touch the trace,
+ * and the new image starts its own. _Fork runs no fork handlers: its child
+ * stays untraced, and getpid() != mt__pid keeps it off the parent's trace.)
  */
 #include <alloca.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -138,4 +149,47 @@ MT__EXPORT void _Exit(int status)
 {
     finish_before("_exit");
     mt__real.Exit_(status);
+}
+
+/* Set around the real daemon() in the calling thread: 1 while inside it, 2
+ * once its fork's parent handler committed the trace. */
+static MT__TLS int in_daemon;
+
+void mt__process_fork_parent(void)
+{
+    if (in_daemon == 1 && ours()) {
+        in_daemon = 2;
+        mt__scope_t scope = mt__enter();
+        mt__writer_sync("daemon");
+        mt__leave(scope);
+    }
+}
+
+/* daemon: the parent never returns (glibc's internal _exit), so its trace is
+ * committed as complete, end reason "daemon", in the fork's parent handler;
+ * the child goes on per MTRACE_FOLLOW_FORK (own trace, or untraced). */
+MT__EXPORT int daemon(int nochdir, int noclose)
+{
+    if (__atomic_load_n(&mt__state, __ATOMIC_ACQUIRE) == MT__UNINIT)
+        mt__init();
+    if (!mt__real.daemon) {
+        errno = ENOSYS;
+        return -1;
+    }
+    pid_t self = getpid();
+    in_daemon = 1;
+    int rc = mt__real.daemon(nochdir, noclose);
+    int synced = in_daemon == 2 && getpid() == self; /* the fork failed: we go on */
+    in_daemon = 0;
+    return after_exec(synced, rc);
+}
+
+static void on_quick_exit(void)
+{
+    finish_before("quick_exit");
+}
+
+void mt__process_setup(void)
+{
+    at_quick_exit(on_quick_exit);
 }

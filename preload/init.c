@@ -156,6 +156,7 @@ __attribute__((constructor)) static void mt__on_load(void)
     if (mt__opt.verbose)
         mt__options_print();
     open_trace(0);
+    mt__process_setup();
     mt__leave(scope);
 }
 
@@ -191,6 +192,7 @@ static void on_fork_parent(void)
         fork_locked = 0;
         mt__writer_fork_parent();
     }
+    mt__process_fork_parent();
 }
 
 /* Only the forking thread lives on in the child. The parent's writer and

@@ -72,6 +72,10 @@ void mt__count_late(int ep, uint64_t bytes);
 /* Stops recording, lets the writer drain every ring, marks the trace with
  * END_REASON and closes it. Bounded in time; never called in a vfork child. */
 void mt__finish(const char *end_reason);
+/* hooks_process.c: the parent side of a fork inside daemon() (which leaves
+ * with glibc's internal _exit), and exits that skip destructors. */
+void mt__process_fork_parent(void);
+void mt__process_setup(void);
 
 /* ---- log.c --------------------------------------------------------------- */
 
@@ -134,6 +138,7 @@ typedef struct mt__real {
     void *(*dlopen)(const char *, int);
     void *(*dlmopen)(long, const char *, int); /* Lmid_t is a long */
     int (*dlclose)(void *);
+    int (*daemon)(int, int);
 } mt__real_t;
 
 extern mt__real_t mt__real;
@@ -538,12 +543,14 @@ void mt__path_announce(const char *dir);
 
 /* ---- procinfo.c ---------------------------------------------------------- */
 
-/* Opens what the ticks read (/proc/self/statm) where the trace starts. */
+/* Opens what the ticks read (/proc/self/stat) where the trace starts. */
 void mt__proc_setup(void);
 /* A fork child: drops the parent's (single-threaded: safe to close). */
 void mt__proc_after_fork(void);
-/* Resident bytes, from the kept statm; 0 when unknown (no RSS event). */
+/* Resident bytes (/proc/self/stat); 0 when unknown (no RSS event). */
 uint64_t mt__proc_rss(void);
+/* Whether main ended (pthread_exit) and the caller is the only thread left. */
+int mt__proc_only_caller_left(void);
 /* Writes the process metadata (command, exe, argv, pids) into the open txn. */
 int mt__proc_write_meta(mt_writer_t *w, pid_t parent_pid);
 

@@ -38,6 +38,7 @@ int mt__real_resolve(void)
     RESOLVE(dlopen, "dlopen");
     RESOLVE(dlmopen, "dlmopen");
     RESOLVE(dlclose, "dlclose");
+    RESOLVE(daemon, "daemon");
     if (!mt__real.malloc || !mt__real.free || !mt__real.calloc || !mt__real.realloc)
         return -1;
     mt__private_resolve(); /* jemalloc's and tcmalloc's own entry points */

@@ -349,7 +349,7 @@ static void *writer_main(void *arg)
     (void)arg;
     mt__tls_guard = 1; /* everything this thread allocates passes through */
     prctl(PR_SET_NAME, "mtrace-writer");
-    int failed = 0;
+    int failed = 0, alone = 0;
     while (!failed) {
         uint32_t seen = __atomic_load_n(&mt__writer_wake, __ATOMIC_ACQUIRE);
         if (__atomic_load_n(&stop_requested, __ATOMIC_ACQUIRE))
@@ -363,10 +363,23 @@ static void *writer_main(void *arg)
             __atomic_store_n(&sync_done, asked, __ATOMIC_RELEASE);
             mt__sys_futex_wake(&sync_done, INT32_MAX);
         }
+        /* main called pthread_exit and every other thread has ended: glibc
+         * ends the process with exit(0) when its last thread ends, and this
+         * one counts. Finish the trace and return; glibc then calls exit(0)
+         * on this thread (with the shim off, the destructor does nothing). */
+        if (!failed && mt__proc_only_caller_left()) {
+            alone = 1;
+            break;
+        }
     }
     if (!failed) {
-        tick(stop_reason);
+        tick(alone ? "pthread_exit" : stop_reason);
         mt_writer_close(trace);
+    }
+    if (alone) {
+        __atomic_store_n(&mt__recording, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&mt__state, MT__OFF, __ATOMIC_RELEASE);
+        running = 0;
     }
     trace = NULL;
     __atomic_store_n(&mt__writer_alive, 0, __ATOMIC_RELEASE);
