@@ -40,5 +40,8 @@ int cmd_leaks(int argc, char **argv);
 int cmd_numa(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

@@ -110,6 +110,17 @@ static int parse_match(mt_cli_t *c, const char *arg)
     return 0;
 }
 
+/* --from / --to T: the one time grammar (common/time.c). */
+static int parse_time(mt_cli_t *c, const char *opt, const char *arg, mt_time_arg_t *t)
+{
+    if (mt_time_parse(arg, &t->v, &t->percent))
+        return mt_usage_error(c->cmd, "%s %s: expected a time from the trace's start, "
+                              "e.g. 1.5s, 200ms, 3m or 2 (seconds), or a share of its length "
+                              "from 0%% to 100%%, e.g. 25%%", opt, arg);
+    t->set = true;
+    return 0;
+}
+
 /* The shared options, by the values their longopts rows give. */
 static int shared_option(mt_cli_t *c, int opt, char **argv)
 {
@@ -134,6 +145,10 @@ static int shared_option(mt_cli_t *c, int opt, char **argv)
                                   optarg);
         c->pool_arg = optarg;
         return 0;
+    case MT_OPTV_FROM:
+        return parse_time(c, "--from", optarg, &c->ro.from);
+    case MT_OPTV_TO:
+        return parse_time(c, "--to", optarg, &c->ro.to);
     case 'j':
         if (!optarg || strcmp(optarg, "pretty") == 0)
             c->json = MT_JSON_PRETTY;
@@ -181,6 +196,15 @@ int mt_cli_parse(mt_cli_t *c, int argc, char **argv,
     }
     c->ntraces = argc - optind;
     c->traces = argv + optind;
+    const mt_time_arg_t *f = &c->ro.from, *t = &c->ro.to;
+    if (!rc && f->set && t->set && f->percent == t->percent && f->v > t->v) {
+        char a[MT_FMT_MAX], b[MT_FMT_MAX];
+        if (f->percent)
+            snprintf(a, sizeof(a), "%g%%", (double)f->v / 10000), snprintf(b, sizeof(b), "%g%%", (double)t->v / 10000);
+        else
+            mt_fmt_duration(a, f->v), mt_fmt_duration(b, t->v);
+        rc = mt_usage_error(c->cmd, "--from %s is after --to %s: the window would be empty", a, b);
+    }
     return rc;
 }
 

@@ -49,6 +49,8 @@ static const mt_opt_t options[] = {
                  "or module matches REGEX (POSIX extended)"),
     MT_OPT_TOP("show N sizes and N stacks (default 10; 0 = all)"),
     MT_OPT_DEPTH("frames per stack with --by-stack (default 8)"),
+    MT_OPT_FROM,
+    MT_OPT_TO,
     MT_OPT_JSON("print JSON; keys below"),
     MT_OPT_HELP,
     MT_OPT_END,
@@ -66,7 +68,7 @@ static const mt_help_t help = {
              "MTRACE_SAMPLE=all they are exact.\n",
     .opts = options,
     .json = "requested_bytes, waste_bytes, waste_percent, allocations, oversize_count, "
-            "oversize_bytes, estimated, sample_interval, complete, traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], pool, "
+            "oversize_bytes, estimated, sample_interval, complete, traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], window: {from_ns, to_ns, span_ns}, pool, "
             "pool_id, classes_name, classes: [...], sizes: [{size, count, bytes, class, waste}], "
             "top_sizes: [{size, count, bytes}], buckets: [{min, max, count, bytes}], pools: "
             "[{id, name, count, bytes}], optimal: {k, classes: [...], waste_bytes, "
@@ -190,6 +192,7 @@ static void print_text(const mt_fit_opts_t *o, mt_session_t *s, const mt_fit_col
         printf(" (every call recorded; exact)\n");
     if (rp->ntraces > 1)
         printf("%zu traces merged\n", rp->ntraces);
+    mt_report_print_window(rp);
     if (!f->h.n) {
         printf("\n(no requests%s", o->cli.has_match ? " match" : "");
         if (o->cli.ro.pool != MT_POOL_NONE && col->npools) {

@@ -40,6 +40,8 @@ static const mt_opt_t options[] = {
                 "pool id, or of every pool: 'all'"),
     {'T', 0, "title", required_argument, "TEXT", "the SVG's title"},
     {'W', 0, "width", required_argument, "PX", "the SVG's width in pixels (default 1200)"},
+    MT_OPT_FROM,
+    MT_OPT_TO,
     MT_OPT_JSON("the folded stacks as JSON; keys below"),
     MT_OPT_HELP,
     MT_OPT_END,
@@ -65,7 +67,7 @@ static const mt_help_t help = {
              "MTRACE_SAMPLE=all, estimates when sampled.\n",
     .opts = options,
     .json = "weight, unit, total, base_total, frames, estimated, sample_interval, complete, "
-            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], "
+            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], window: {from_ns, to_ns, span_ns}, "
             "stacks: [{frames: [{name, module, inlined}], value, base}]",
     .json_notes = "  unit is bytes or objects; frames counts the nodes of the tree;\n"
                   "  base_total and an entry's base are there with --diff; a stack's\n"
@@ -149,6 +151,10 @@ static void subtitle(const flame_opts_t *o, const mt_replay_t *rp, char *buf, si
         ADD("; matching stacks only");
     if (o->cli.ro.min_size || o->cli.ro.max_size)
         ADD("; sizes filtered");
+    if (rp->windowed) {
+        char b[MT_FMT_MAX];
+        ADD("; window %s .. %s", mt_fmt_duration(a, rp->win_from), mt_fmt_duration(b, rp->win_to));
+    }
     if (o->nbase)
         ADD("; red grew, blue shrank since %s%s", o->base[0], o->nbase > 1 ? " and more" : "");
 #undef ADD

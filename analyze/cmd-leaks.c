@@ -25,6 +25,8 @@ static const mt_opt_t options[] = {
     MT_OPT_DEPTH("show D frames per entry (default 12 in text, all in JSON)"),
     MT_OPT_POOL("report the live pool allocations of the pool NAME\n"
                 "(or a pool id), or of every pool: 'all'"),
+    MT_OPT_FROM,
+    MT_OPT_TO,
     MT_OPT_JSON("print JSON; keys below"),
     MT_OPT_HELP,
     MT_OPT_END,
@@ -41,7 +43,7 @@ static const mt_help_t help = {
              "MTRACE_SAMPLE=all they are exact.\n",
     .opts = options,
     .json = "total_bytes, total_count, total_bytes_error, total_count_error, confidence, "
-            "estimated, sample_interval, complete, traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], "
+            "estimated, sample_interval, complete, traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], window: {from_ns, to_ns, span_ns}, "
             "ended, sort, entries, stacks: [{bytes, bytes_error, count, count_error, allocated_bytes, "
             "allocated_bytes_error, allocated_count, allocated_count_error, "
             "sizes: [{size, count}], distinct_sizes, growth_steps, growth: [...], stacks, "
@@ -213,12 +215,15 @@ static void print_text(const leaks_opts_t *o, const mt_replay_t *rp, const mt_re
     printf("%s in %s %s %s", mt_fmt_bytes_est(a, tb, t->var_bytes),
            mt_fmt_count_est(b, tc, t->var_count),
            mt_plural(tc, "object", "objects"),
-           rp->complete ? "not freed before exit" : "live when the trace stopped");
+           rp->windowed   ? "made in the window and live at its end"
+           : rp->complete ? "not freed before exit"
+                          : "live when the trace stopped");
     if (rp->sampled)
         printf(" (sampled every %s; estimates, \u00b1 at %.0f%% confidence)\n",
                mt_fmt_bytes(c, mt_report_sample_interval(rp)), 100 * MT_EST_CONFIDENCE);
     else
         printf(" (every call recorded; exact)\n");
+    mt_report_print_window(rp);
     if (!rp->complete)
         printf("the program had not ended cleanly (still running, killed or crashed): "
                "some of this may be freed later\n");

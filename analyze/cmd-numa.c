@@ -22,6 +22,8 @@ static const mt_opt_t options[] = {
                  "module matches REGEX (POSIX extended)"),
     MT_OPT_DEPTH("show D frames per stack (default 8 in text, all in JSON)"),
     MT_OPT_BY("group by innermost function or by whole stack (default)"),
+    MT_OPT_FROM,
+    MT_OPT_TO,
     MT_OPT_JSON("print JSON; keys below"),
     MT_OPT_HELP,
     MT_OPT_END,
@@ -46,7 +48,7 @@ static const mt_help_t help = {
             "migrations, mismatch_bytes, mismatched_objects, regions, regions_placed, "
             "heap_objects, heap_placed, placements, calls: {mbind, set_mempolicy, move_pages, "
             "migrate_pages}, calls_failed, estimated, sample_interval, complete, "
-            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], by, stacks: [{kind, bytes, resident_bytes, untouched_bytes, "
+            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], window: {from_ns, to_ns, span_ns}, by, stacks: [{kind, bytes, resident_bytes, untouched_bytes, "
             "unknown_bytes, unplaced_bytes, nodes: [{node, bytes}], local_bytes, remote_bytes, "
             "migrated_bytes, migrations, mismatch, mismatch_bytes, policy: {source, mode, "
             "nodes}, regions, heap_objects, stacks, frames: [{function, file, line, module, address, inlined, offset}]}], policy_stacks: [{call, "
@@ -210,6 +212,8 @@ static void print_text(const mt_cli_t *o, const mt_replay_t *rp, const mt_numa_t
            rp->sampled ? "heap bytes are estimates" : "every call recorded; exact");
     if (!rp->complete)
         printf("(trace still running or not ended cleanly)\n");
+    if (rp->windowed) /* regions and policies are as of the window's end */
+        mt_report_print_window(rp);
     if (nu->has_topo) {
         printf("\ntopology:\n");
         for (uint32_t i = 0; i < nu->topo.nnodes; i++) {

@@ -33,6 +33,8 @@ static const mt_opt_t options[] = {
     {'i', 'i', "interval", required_argument, "MS",
      "live mode: re-read the traces every MS ms and print\n"
      "again, until interrupted (works while recording)"},
+    MT_OPT_FROM,
+    MT_OPT_TO,
     MT_OPT_JSON("print JSON (compact in live mode, one line per\n"
                 "refresh); keys below"),
     MT_OPT_HELP,
@@ -51,7 +53,7 @@ static const mt_help_t help = {
     .opts = options,
     .json = "total_bytes, total_count, total_exact, total_bytes_error, total_count_error, "
             "confidence, estimated, sample_interval, complete, "
-            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], sort, by, peak_bytes, peak_bytes_error, peak_ns, live_bytes, "
+            "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], window: {from_ns, to_ns, span_ns}, sort, by, peak_bytes, peak_bytes_error, peak_ns, live_bytes, "
             "live_bytes_error, live_count, live_count_error, temp_count, temp_count_error, entries, "
             "stacks: [{bytes, bytes_error, count, count_error, peak_bytes, peak_bytes_error, "
             "live_bytes, live_bytes_error, live_count, live_count_error, temp_count, "
@@ -116,7 +118,8 @@ static totals_t totals(const top_opts_t *o, const mt_replay_t *rp, const mt_repo
     totals_t t = {0};
     const mt_cli_t *c = &o->cli;
     bool filtered = c->has_match || c->ro.min_size || c->ro.max_size ||
-                    (c->ro.pool != MT_POOL_NONE && c->ro.pool != MT_POOL_ALL);
+                    (c->ro.pool != MT_POOL_NONE && c->ro.pool != MT_POOL_ALL) ||
+                    rp->windowed;
     if (!filtered && rp->exact_calls) {
         t.bytes = rp->exact_bytes;
         t.count = rp->exact_calls;
@@ -170,12 +173,16 @@ static void print_text(const top_opts_t *o, mt_session_t *s, mt_report_t *rep, s
            mt_fmt_bytes_est(a, mt_bw_bytes(rp->peak_bw), rp->peak_var_bw),
            mt_fmt_duration(b, rp->peak_ns), mt_fmt_bytes_est(c, mt_bw_bytes(rp->live_bw), rp->live_var_bw),
            mt_fmt_count_est(d, live, rp->live_var_w),
-           mt_plural(live, "object", "objects"), rp->complete ? "" : " (trace still running or not ended cleanly)");
+           mt_plural(live, "object", "objects"),
+           rp->windowed   ? " of the window"
+           : rp->complete ? ""
+                          : " (trace still running or not ended cleanly)");
     uint64_t temp = mt_w_objects(rp->temp_w);
     printf("; %s temporary %s\n", mt_fmt_count_est(a, temp, rp->temp_var_w),
            mt_plural(temp, "allocation", "allocations"));
     if (rp->ntraces > 1)
         printf("%zu traces merged\n", rp->ntraces);
+    mt_report_print_window(rp);
     if (!rep->nrows) {
         printf("\n(no allocation stacks%s)\n", cli->has_match ? " match" : "");
         return;

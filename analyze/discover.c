@@ -112,13 +112,13 @@ static bool identify(const char *path, mt_found_trace_t *out)
     return out->path != NULL;
 }
 
-int mt_discover_traces(const char *dir, char ***paths, size_t *count)
+int mt_discover_scan(const char *dir, char ***paths, size_t *count)
 {
     *paths = NULL;
     *count = 0;
     DIR *d = opendir(dir);
     if (!d)
-        return mt_error("no TRACE given and cannot read the current directory: %s", strerror(errno));
+        return errno ? errno : EIO;
     mt_found_trace_t *found = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
@@ -143,28 +143,20 @@ int mt_discover_traces(const char *dir, char ***paths, size_t *count)
             n++;
     }
     closedir(d);
-    qsort(found, n, sizeof(*found), by_start);
+    if (n > 1)
+        qsort(found, n, sizeof(*found), by_start);
     bool *chosen = calloc(n ? n : 1, sizeof(*chosen));
     char **out = calloc(n ? n : 1, sizeof(*out));
     int rc = 0;
     if (!chosen || !out) {
-        rc = mt_error("out of memory");
-    } else if (mt_discover_pick(found, n, chosen) == 0) {
-        /* A usage error (status 2), in one line: there is nothing to read. */
-        mt_error("no TRACE given and no trace in the current directory; record one with "
-                 "'mtrace-record PROGRAM' or pass trace directories");
-        rc = MT_EXIT_USAGE;
-    } else {
+        rc = ENOMEM;
+    } else if (mt_discover_pick(found, n, chosen) > 0) {
         for (size_t i = 0; i < n; i++) {
             if (chosen[i]) {
                 out[(*count)++] = found[i].path;
                 found[i].path = NULL;
             }
         }
-        fprintf(stderr, "%s: no TRACE given; reading the newest run here:", MT_PROGNAME);
-        for (size_t i = 0; i < *count; i++)
-            fprintf(stderr, " %s", out[i]);
-        fputc('\n', stderr);
         *paths = out;
         out = NULL;
     }
@@ -174,4 +166,26 @@ int mt_discover_traces(const char *dir, char ***paths, size_t *count)
     free(chosen);
     free(out);
     return rc;
+}
+
+int mt_discover_traces(const char *dir, char ***paths, size_t *count)
+{
+    int err = mt_discover_scan(dir, paths, count);
+    if (err == ENOMEM)
+        return mt_error("out of memory");
+    if (err)
+        return mt_error("no TRACE given and cannot read the current directory: %s", strerror(err));
+    if (!*count) {
+        /* A usage error (status 2), in one line: there is nothing to read. */
+        free(*paths);
+        *paths = NULL;
+        mt_error("no TRACE given and no trace in the current directory; record one with "
+                 "'mtrace-record PROGRAM' or pass trace directories");
+        return MT_EXIT_USAGE;
+    }
+    fprintf(stderr, "%s: no TRACE given; reading the newest run here:", MT_PROGNAME);
+    for (size_t i = 0; i < *count; i++)
+        fprintf(stderr, " %s", (*paths)[i]);
+    fputc('\n', stderr);
+    return 0;
 }

@@ -80,8 +80,10 @@ int mt_fit_on_event(void *ctx, mt_replay_t *rp, uint32_t trace, uint32_t thread,
                 p[i] = (unsigned char)(words[i / 8] >> (8 * (i % 8)));
             return 0;
         }
-        ps->w += mt_event_weight(e);
-        ps->bw += (mt_u128)e->size * mt_event_weight(e);
+        if (mt_replay_in_window(rp)) {
+            ps->w += mt_event_weight(e);
+            ps->bw += (mt_u128)e->size * mt_event_weight(e);
+        }
     }
     bool counted;
     if (c->pool == MT_POOL_NONE)
@@ -89,7 +91,7 @@ int mt_fit_on_event(void *ctx, mt_replay_t *rp, uint32_t trace, uint32_t thread,
     else
         counted = e->type == MT_EV_POOL_ALLOC &&
                   (c->pool == MT_POOL_ALL || e->arg[1] == (uint64_t)c->pool);
-    if (!counted || (rp->opt.min_size && e->size < rp->opt.min_size) ||
+    if (!counted || !mt_replay_in_window(rp) || (rp->opt.min_size && e->size < rp->opt.min_size) ||
         (rp->opt.max_size && e->size > rp->opt.max_size))
         return 0;
     uint32_t si = mt_replay_stack_index(rp, trace, e->stack);

@@ -150,16 +150,35 @@ static inline uint64_t mt_bw_bytes(mt_u128 bw)
 
 struct mt_replay;
 
+/* One bound of a time window (--from / --to), as given: nanoseconds after
+ * the start of the merged timeline (the earliest trace's start), or parts
+ * per million of its length (mt_time_parse's grammar, common.h). */
+typedef struct mt_time_arg {
+    uint64_t v;
+    bool percent;             /* v is parts per million of the timeline */
+    bool set;                 /* given; unset: the start (--from) or the end (--to) */
+    bool from_end;            /* v is nanoseconds before the end of the timeline
+                                 (serve's ?seconds=N: the last N seconds) */
+} mt_time_arg_t;
+
 typedef struct mt_replay_options {
     int64_t pool;             /* MT_POOL_NONE (default), MT_POOL_ALL, or one pool id */
     uint64_t min_size;        /* count only allocations of min_size..max_size bytes */
     uint64_t max_size;        /* 0 = no upper bound */
     bool growth;              /* fill mt_stack_stats_t.growth */
     bool progress;            /* progress line on stderr when slow (caller checks isatty) */
+    /* The time window [from, to): only allocations made in it count (alloc,
+     * live, peak, temp, growth); "live" is live at `to` (made in the window and
+     * not freed before `to`), the peak is the largest sum of those during the
+     * window. Allocations made before `from` are tracked only so that their
+     * frees are recognised; events at or after `to` are not replayed. */
+    mt_time_arg_t from, to;
     /* Called for every event, in merged time order, after replay's own
      * bookkeeping (numa.c uses it for mmap, policy and placement events).
      * THREAD is the shim's thread sequence. A nonzero return stops the replay
-     * with that error. NULL: none. */
+     * with that error. NULL: none. With a window it sees the events before
+     * `from` too (state such as regions and pool names); hooks that count
+     * check mt_replay_in_window. */
     int (*on_event)(void *ctx, struct mt_replay *rp, uint32_t trace, uint32_t thread,
                     const mt_event_t *e);
     void *ctx;
@@ -224,6 +243,9 @@ typedef struct mt_replay {
     uint64_t exact_calls, exact_bytes; /* sum of the traces' exact counters */
     bool sampled;             /* some trace has a sample interval: stacks are estimates */
     bool complete;            /* every trace ended cleanly */
+    bool windowed;            /* --from or --to was given */
+    uint64_t win_from, win_to; /* the window on the merged timeline (ns), resolved
+                                  by mt_replay_run; win_to is span_ns without --to */
     /* Where mt_replay_run failed. */
     size_t err_trace;
     uint64_t err_block;
@@ -239,6 +261,9 @@ int mt_replay_add(mt_replay_t *rp, const char *path, mt_reader_t *r);
  * MT_ECORRUPT (rp->err_trace / err_block name the block) or a reader error.
  * Memory: distinct stacks + live allocations + threads + 8 bytes per block. */
 int mt_replay_run(mt_replay_t *rp);
+/* True while mt_replay_run replays an event inside the window (for on_event
+ * hooks); always true without one. */
+bool mt_replay_in_window(const mt_replay_t *rp);
 /* Prints the error ERR of mt_replay_add / mt_replay_run in one line.
  * Returns MT_EXIT_ERROR. */
 int mt_replay_error(const mt_replay_t *rp, int err);
@@ -328,6 +353,18 @@ void mt_sym_locate_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t 
 size_t mt_sym_pc_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts, mt_frame_t *out,
                     size_t cap);
 bool mt_sym_is_self_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts);
+/* The module record that held PC of TRACE at time TS (as mt_sym_pc_at
+ * finds it): its range, load bias, path and build-id (owned by the
+ * symbolizer), and FILE as mt_sym_locate gives it. False when none did. */
+typedef struct mt_sym_module {
+    uint64_t lo, hi, base;
+    const char *path;
+    const uint8_t *build_id;
+    uint32_t build_id_len;
+    uint32_t file;
+} mt_sym_module_t;
+bool mt_sym_module_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                      mt_sym_module_t *out);
 /* Display name of a module path: its base name. */
 const char *mt_sym_basename(const char *path);
 
@@ -388,8 +425,11 @@ void mt_report_print_more(size_t shown, size_t total, const char *one, const cha
 /* The largest sample interval of RP's traces (0: every call recorded). */
 uint64_t mt_report_sample_interval(const mt_replay_t *rp);
 /* The --json header keys shared by the reports: estimated, sample_interval,
- * complete, traces: [{trace, pid, command, complete, sample_interval}]. */
+ * complete, traces: [{trace, pid, command, complete, sample_interval}], and
+ * with a window (--from / --to) window: {from_ns, to_ns, span_ns}. */
 void mt_report_json_traces(mt_json_t *j, const mt_replay_t *rp);
+/* With a window, prints the line "window FROM .. TO of SPAN: ..." (text). */
+void mt_report_print_window(const mt_replay_t *rp);
 void mt_report_free(mt_report_t *rep);
 
 /* ---- cli.c: the traces of one report command --------------------------- */
@@ -451,6 +491,16 @@ typedef struct mt_help {
 #define MT_OPT_DEPTH(help) {'d', 'd', "depth", required_argument, "D", help}
 #define MT_OPT_BY(help) {'y', 0, "by", required_argument, "function|stack", help}
 #define MT_OPT_POOL(help) {'p', 0, "pool", required_argument, "NAME", help}
+/* Values of long-only shared options, out of the range of option letters. */
+#define MT_OPTV_FROM 0x1001
+#define MT_OPTV_TO 0x1002
+#define MT_OPT_FROM {MT_OPTV_FROM, 0, "from", required_argument, "T", \
+    "only allocations made at or after T: 1.5s, 200ms,\n" \
+    "3m, 2 (seconds) from the trace's start, or 25%\n" \
+    "of its length (several traces: the earliest start)"}
+#define MT_OPT_TO {MT_OPTV_TO, 0, "to", required_argument, "T", \
+    "only allocations made before T; live means still\n" \
+    "live at T (made in the window, not yet freed)"}
 #define MT_OPT_JSON(help) {'j', 0, "json", optional_argument, "[=pretty|compact]", help}
 #define MT_OPT_HELP {'h', 'h', "help", no_argument, NULL, "show this help"}
 #define MT_OPT_END {0, 0, NULL, 0, NULL, NULL}
@@ -484,7 +534,8 @@ typedef struct mt_cli {
 void mt_cli_init(mt_cli_t *c, const char *cmd, const mt_help_t *help);
 /* Parses ARGV with getopt_long by c->help->opts. Each option goes
  * to OWN(CTX, OPT, OPTARG) first when OWN is not NULL; what it returns
- * MT_CLI_SHARED for is handled here: -n, -m, -d, --by, --pool, --json, -h,
+ * MT_CLI_SHARED for is handled here: -n, -m, -d, --by, --pool, --from, --to,
+ * --json, -h,
  * a missing value, an unknown option. Sets c->ntraces and c->traces to the
  * arguments left. Returns 0, -1 when --help was printed, or a usage error's
  * exit status (after printing it). */
@@ -550,5 +601,8 @@ size_t mt_discover_pick(const mt_found_trace_t *t, size_t n, bool *chosen);
  * oldest first). Returns 0; MT_EXIT_USAGE after one line when there is no
  * trace; MT_EXIT_ERROR when the directory cannot be read. */
 int mt_discover_traces(const char *dir, char ***paths, size_t *count);
+/* The same without a word: *COUNT 0 (and *PATHS NULL) when DIR holds no
+ * trace. Returns 0, ENOMEM or the errno of reading DIR. */
+int mt_discover_scan(const char *dir, char ***paths, size_t *count);
 
 #endif

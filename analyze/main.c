@@ -28,7 +28,10 @@ static const mt_command_t commands[] = {
     {"leaks", cmd_leaks, "what is still allocated at the end, by stack and size"},
     {"numa", cmd_numa, "which NUMA node memory landed on, by stack; policies and mismatches"},
     {"flamegraph", cmd_flamegraph, "allocation stacks as a flame graph (interactive SVG, folded stacks)"},
+    {"export", cmd_export, "allocation stacks as a pprof profile (go tool pprof, Pyroscope, Parca)"},
+    {"serve", cmd_serve, "serve pprof profiles over HTTP at /debug/pprof/heap and /debug/pprof/allocs"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
+    {"diff", cmd_diff, "what changed between two runs, by stack: bytes, calls, live, peak"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -48,8 +51,9 @@ static void print_usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
-            "Every command takes --help and --json. Run '%s help COMMAND' for the\n"
-            "options of one command. Given no TRACE, a command reads the newest run\n"
+            "Every command takes --help, every report --json (export and serve write\n"
+            "pprof). Run '%s help COMMAND' for the options of one command.\n"
+            "Given no TRACE, a command reads the newest run\n"
             "in the current directory (a trace and its fork and exec children).\n"
             "\n"
             "Exit status: 0 success, 1 error (unreadable trace, write error),\n"

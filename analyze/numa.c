@@ -21,7 +21,6 @@
 #include "common.h"
 #include "numa.h"
 
-#define KEY_REGION 1u
 #define NIL UINT32_MAX
 
 const char *const mt_numa_call_names[MT_PK_MAX + 1] = {"mbind", "set_mempolicy", "move_pages",
@@ -33,7 +32,7 @@ typedef struct place {
 } place_t;
 
 typedef struct nobj {
-    uint64_t key;         /* ptr | KEY_REGION; 0 = unused */
+    uint64_t key;         /* ptr | MT_OBJ_REGION; 0 = unused */
     uint64_t size, weight;
     uint32_t trace, stack; /* stack: index into rp->stacks */
     uint32_t next_free;
@@ -299,7 +298,7 @@ static int migration(mt_numa_t *nu, nobj_t *o, per_trace_t *t)
     mt_u128 bw = (mt_u128)moved * o->weight;
     s->migrated_bw += bw;
     s->migrations++;
-    if (!(o->key & KEY_REGION) && in_region(t, o->key))
+    if (!(o->key & MT_OBJ_REGION) && in_region(t, o->key))
         return 0;
     nu->migrated_bw += bw;
     nu->migrations++;
@@ -318,8 +317,8 @@ static int settle(mt_numa_t *nu, nobj_t *o, bool at_end)
     int rc = migration(nu, o, t);
     if (rc)
         return rc;
-    bool region = o->key & KEY_REGION;
-    uint64_t ptr = o->key & ~(uint64_t)KEY_REGION;
+    bool region = o->key & MT_OBJ_REGION;
+    uint64_t ptr = o->key & ~(uint64_t)MT_OBJ_REGION;
     if (region) {
         s->regions++;
         nu->regions++;
@@ -403,10 +402,10 @@ static int end_obj(mt_numa_t *nu, nobj_t *o)
 {
     priv_t *p = nu->priv;
     int rc = settle(nu, o, false);
-    if (o->key & KEY_REGION) {
+    if (o->key & MT_OBJ_REGION) {
         per_trace_t *t = trace_of(p, o->trace);
         if (t)
-            region_remove(t, o->key & ~(uint64_t)KEY_REGION);
+            region_remove(t, o->key & ~(uint64_t)MT_OBJ_REGION);
     }
     obj_del(p, o);
     return rc;
@@ -434,8 +433,8 @@ static int add_place(place_t **pl, uint32_t *n, uint32_t *cap, int32_t node, uin
 static int on_placement(mt_numa_t *nu, priv_t *p, uint32_t ti, const mt_event_t *e)
 {
     nu->placements++;
-    nobj_t *o = find(p, ti, e->ptr | KEY_REGION);
-    if (!o && !(e->ptr & KEY_REGION))
+    nobj_t *o = find(p, ti, e->ptr | MT_OBJ_REGION);
+    if (!o && !(e->ptr & MT_OBJ_REGION))
         o = find(p, ti, e->ptr);
     if (!o) { /* its object ended before the answer was replayed */
         nu->orphan_placements++;
@@ -487,7 +486,7 @@ static int begin_obj(mt_numa_t *nu, mt_replay_t *rp, uint32_t ti, uint32_t threa
         o->task_mode = (uint8_t)tp->mode;
         o->task_mask = tp->mask;
     }
-    if (key & KEY_REGION)
+    if (key & MT_OBJ_REGION)
         return region_add(t, e->ptr, e->ptr + e->size);
     return 0;
 }
@@ -533,63 +532,90 @@ static int on_policy(mt_numa_t *nu, mt_replay_t *rp, uint32_t ti, uint32_t threa
     return 0;
 }
 
+typedef struct obj_ctx {
+    priv_t *p;
+    uint32_t trace;
+} obj_ctx_t;
+
+static bool obj_live(void *ctx, uint64_t key, uint64_t *size)
+{
+    obj_ctx_t *c = ctx;
+    nobj_t *o = find(c->p, c->trace, key);
+    if (o)
+        *size = o->size;
+    return o != NULL;
+}
+
+/* Applies the object steps of E (format/objects.c has the rules, shared with
+ * the shim's placement poller): an object ends settled with the answers and
+ * the policy it had; a region that continues another (trimmed by munmap,
+ * moved by mremap) keeps the stack and node of the one it continues. */
+static int apply_objects(mt_numa_t *nu, mt_replay_t *rp, uint32_t ti, uint32_t thread,
+                         const mt_event_t *e)
+{
+    priv_t *p = nu->priv;
+    obj_ctx_t c = {p, ti};
+    mt_obj_step_t steps[MT_OBJ_MAX_STEPS];
+    size_t n = mt_obj_steps(e, obj_live, &c, steps);
+    uint64_t ended_key = 0;
+    uint32_t ended_stack = 0;
+    int16_t ended_node = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mt_obj_step_t *st = &steps[i];
+        int rc;
+        if (st->op == MT_OBJ_END) {
+            nobj_t *o = find(p, ti, st->key);
+            ended_key = st->key;
+            ended_stack = rp->stacks[o->stack].id;
+            ended_node = o->alloc_node;
+            rc = end_obj(nu, o);
+        } else if (!(st->key & MT_OBJ_REGION)) {
+            rc = begin_obj(nu, rp, ti, thread, st->key, e, e->stack, mt_event_weight(e));
+        } else {
+            mt_event_t made = *e;
+            made.ptr = st->key & ~(uint64_t)MT_OBJ_REGION;
+            made.size = st->size;
+            uint32_t stack = e->stack;
+            if (st->from && st->from == ended_key) {
+                stack = ended_stack;
+                made.node = ended_node;
+            }
+            rc = begin_obj(nu, rp, ti, thread, st->key, &made, stack, MT_WEIGHT_ONE);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int hook(void *ctx, mt_replay_t *rp, uint32_t ti, uint32_t thread, const mt_event_t *e)
 {
     mt_numa_t *nu = ctx;
     priv_t *p = nu->priv;
-    nobj_t *o;
     switch (e->type) {
     case MT_EV_ALLOC:
-        if (!e->ptr || (e->ptr & KEY_REGION))
+        /* With --from, the heap is the window's allocations, as in top. */
+        if (!mt_replay_in_window(rp))
             return 0;
-        return begin_obj(nu, rp, ti, thread, e->ptr, e, e->stack, mt_event_weight(e));
+        return apply_objects(nu, rp, ti, thread, e);
     case MT_EV_FREE:
-        o = e->ptr ? find(p, ti, e->ptr) : NULL;
-        return o ? end_obj(nu, o) : 0;
     case MT_EV_MMAP:
-        if (!e->size)
-            return 0;
-        return begin_obj(nu, rp, ti, thread, e->ptr | KEY_REGION, e, e->stack, MT_WEIGHT_ONE);
+    case MT_EV_MREMAP:
+        return apply_objects(nu, rp, ti, thread, e);
     case MT_EV_MUNMAP: {
         per_trace_t *t = trace_of(p, ti);
-        if (!t)
-            return ENOMEM;
-        o = find(p, ti, e->ptr | KEY_REGION);
-        nobj_t keep = o ? *o : (nobj_t){0};
-        int rc = o ? end_obj(nu, o) : 0; /* settled with the policy it had */
+        int rc = t ? apply_objects(nu, rp, ti, thread, e) : ENOMEM;
         if (rc)
             return rc;
-        /* Policies of the unmapped range end with it. */
+        /* Policies of the unmapped range end with it (after the region
+         * was settled with them). */
         range_t *r = t->mbinds.p;
         size_t k = 0;
         for (size_t i = 0; i < t->mbinds.n; i++)
             if (!(r[i].lo >= e->ptr && r[i].hi <= e->ptr + e->size))
                 r[k++] = r[i];
         t->mbinds.n = k;
-        if (!o || e->size >= keep.size)
-            return 0;
-        /* The head went: the rest is a region of its own, asked again. */
-        mt_event_t rest = *e;
-        rest.ptr = e->ptr + e->size;
-        rest.size = keep.size - e->size;
-        rest.node = keep.alloc_node;
-        uint32_t id = rp->stacks[keep.stack].id;
-        return begin_obj(nu, rp, ti, thread, rest.ptr | KEY_REGION, &rest, id, MT_WEIGHT_ONE);
-    }
-    case MT_EV_MREMAP: {
-        o = find(p, ti, e->arg[0] | KEY_REGION);
-        uint32_t id = e->stack;
-        mt_event_t moved = *e;
-        if (o) { /* the mapping keeps the stack that made it */
-            id = rp->stacks[o->stack].id;
-            moved.node = o->alloc_node;
-            int rc = end_obj(nu, o);
-            if (rc)
-                return rc;
-        }
-        if (!e->size)
-            return 0;
-        return begin_obj(nu, rp, ti, thread, e->ptr | KEY_REGION, &moved, id, MT_WEIGHT_ONE);
+        return 0;
     }
     case MT_EV_POLICY:
         return on_policy(nu, rp, ti, thread, e);

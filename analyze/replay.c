@@ -12,6 +12,10 @@
  * Traces are separate address spaces (a parent and its fork children): each
  * has its own live table, and stacks are keyed by (trace, stack id). The
  * peak is the peak of the sum over traces on the merged timeline.
+ *
+ * A window [from, to) (--from / --to) keeps the allocations made in it: the
+ * ones made before `from` go into the live table with stack PRE_WINDOW, so
+ * that their frees are known, and count nowhere; the merge stops at `to`.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +29,8 @@
 /* ---- live allocations of one address space ----------------------------
  * Entries in an array (freed ones chained for reuse), found by ptr through
  * the shared table (a null pointer is never live). */
+
+#define PRE_WINDOW UINT32_MAX /* live_ent_t.stack of an allocation made before --from */
 
 typedef struct live_ent {
     uint64_t ptr, size, weight; /* ptr 0: a free entry */
@@ -97,6 +103,7 @@ typedef struct priv {
     cursor_t **heap;
     size_t nheap;
     uint64_t cur_ts;      /* ts of the event being replayed (its trace's clock) */
+    bool pre;             /* that event is before the window */
     uint64_t peak_gen;    /* bumped at each new peak */
     uint32_t growth_next; /* growth points whose time has passed */
     /* progress */
@@ -409,6 +416,10 @@ static void stack_touch(mt_replay_t *rp, mt_stack_stats_t *st)
 
 static void live_remove(mt_replay_t *rp, live_t *t, live_ent_t *e)
 {
+    if (e->stack == PRE_WINDOW) { /* counted nowhere */
+        live_del(t, e);
+        return;
+    }
     mt_stack_stats_t *st = &rp->stacks[e->stack];
     mt_u128 bw = (mt_u128)e->size * e->weight;
     mt_u128 vw = mt_est_var_objects(e->weight), vbw = mt_est_var_bytes(e->size, e->weight);
@@ -429,6 +440,16 @@ static int on_alloc(mt_replay_t *rp, cursor_t *c, const mt_event_t *e)
     if (e->size < rp->opt.min_size || (rp->opt.max_size && e->size > rp->opt.max_size))
         return 0;
     live_t *t = rp->traces[c->trace].live;
+    if (P(rp)->pre) { /* before the window: only so that its free is known */
+        c->last_valid = false;
+        if (!e->ptr)
+            return 0;
+        live_ent_t *old = live_find(t, e->ptr);
+        if (old)
+            live_remove(rp, t, old);
+        live_ent_t ne = {e->ptr, e->size, mt_event_weight(e), PRE_WINDOW, 0};
+        return live_put(t, &ne);
+    }
     uint32_t si = stack_index(rp, c->trace, e->stack);
     if (si == UINT32_MAX)
         return ENOMEM;
@@ -488,6 +509,10 @@ static void on_free(mt_replay_t *rp, cursor_t *c, const mt_event_t *e)
         rp->traces[c->trace].unknown_frees++;
         return;
     }
+    if (le->stack == PRE_WINDOW) {
+        live_remove(rp, t, le);
+        return;
+    }
     if (c->last_valid && c->last_ptr == e->ptr) {
         mt_u128 v = mt_est_var_objects(le->weight);
         rp->stacks[le->stack].temp_w += le->weight;
@@ -533,6 +558,11 @@ static int on_event(mt_replay_t *rp, cursor_t *c)
     if (!rc && rp->opt.on_event)
         rc = rp->opt.on_event(rp->opt.ctx, rp, c->trace, c->thread, &c->ev);
     return rc;
+}
+
+bool mt_replay_in_window(const mt_replay_t *rp)
+{
+    return !P(rp)->pre;
 }
 
 uint32_t mt_replay_stack_index(mt_replay_t *rp, uint32_t trace, uint32_t id)
@@ -709,6 +739,23 @@ int mt_replay_run(mt_replay_t *rp)
     }
     rp->span_ns = end;
 
+    /* The window, in ns on the merged timeline; a percentage is of span_ns. */
+    const mt_time_arg_t *fa = &rp->opt.from, *ta = &rp->opt.to;
+    rp->windowed = fa->set || ta->set;
+    rp->win_from = !fa->set ? 0 : fa->percent ? (uint64_t)((mt_u128)end * fa->v / 1000000) : fa->v;
+    rp->win_to = !ta->set ? end : ta->percent ? (uint64_t)((mt_u128)end * ta->v / 1000000) : ta->v;
+    if (fa->set && fa->from_end)
+        rp->win_from = end > fa->v ? end - fa->v : 0;
+    if (ta->set && ta->from_end)
+        rp->win_to = end > ta->v ? end - ta->v : 0;
+    /* Past the last event with --to 100% or without --to. */
+    uint64_t stop = !ta->set || (ta->percent && ta->v >= 1000000) ? UINT64_MAX : rp->win_to;
+    if (rp->win_from > rp->win_to) {
+        rp->err_trace = SIZE_MAX; /* the message is about the window */
+        rc = MT_EINVAL;
+        goto out;
+    }
+
     if (p->ncursors && !(p->heap = malloc(p->ncursors * sizeof(*p->heap)))) {
         rc = ENOMEM;
         goto out;
@@ -723,17 +770,21 @@ int mt_replay_run(mt_replay_t *rp)
     rc = 0;
 
     /* Time of growth point k: the end of the k-th of MT_GROWTH_POINTS equal
-     * slices of the timeline. */
-    uint64_t next_point = rp->opt.growth ? rp->span_ns / MT_GROWTH_POINTS : UINT64_MAX;
+     * slices of the window (the whole timeline without one). */
+    uint64_t g0 = rp->win_from, glen = rp->win_to - rp->win_from;
+    uint64_t next_point = rp->opt.growth ? g0 + glen / MT_GROWTH_POINTS : UINT64_MAX;
     while (p->nheap) {
         cursor_t *c = p->heap[0];
+        if (c->key >= stop)
+            break;
+        p->pre = c->key < rp->win_from;
         if (c->key > next_point) {
             while (p->growth_next < MT_GROWTH_POINTS - 1 &&
-                   c->key > (mt_u128)rp->span_ns * (p->growth_next + 1) / MT_GROWTH_POINTS)
+                   c->key > g0 + (mt_u128)glen * (p->growth_next + 1) / MT_GROWTH_POINTS)
                 p->growth_next++;
             next_point = p->growth_next < MT_GROWTH_POINTS - 1
-                             ? (uint64_t)((mt_u128)rp->span_ns * (p->growth_next + 1) /
-                                          MT_GROWTH_POINTS)
+                             ? g0 + (uint64_t)((mt_u128)glen * (p->growth_next + 1) /
+                                               MT_GROWTH_POINTS)
                              : UINT64_MAX;
         }
         if ((rc = on_event(rp, c)) != 0) {
@@ -754,6 +805,7 @@ int mt_replay_run(mt_replay_t *rp)
         }
         rc = 0;
     }
+    p->pre = false;
     finish(rp);
 out:
     progress_done(rp);
@@ -762,6 +814,13 @@ out:
 
 int mt_replay_error(const mt_replay_t *rp, int err)
 {
+    if (err == MT_EINVAL && rp->err_trace == SIZE_MAX) {
+        char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX];
+        return mt_error("the window is empty: --from is %s, after --to at %s (the traces "
+                        "last %s); give a --from before --to",
+                        mt_fmt_duration(a, rp->win_from), mt_fmt_duration(b, rp->win_to),
+                        mt_fmt_duration(c, rp->span_ns));
+    }
     const char *path = rp->err_trace < rp->ntraces ? rp->traces[rp->err_trace].path : "trace";
     if (err == MT_ECORRUPT && rp->err_block)
         return mt_error("%s: event block %llu is corrupt; the trace may be damaged "
@@ -782,7 +841,7 @@ void mt_replay_foreach_live(const mt_replay_t *rp,
     for (size_t i = 0; i < rp->ntraces; i++) {
         const live_t *t = rp->traces[i].live;
         for (size_t j = 0; j < t->nent; j++)
-            if (t->ent[j].ptr)
+            if (t->ent[j].ptr && t->ent[j].stack != PRE_WINDOW)
                 fn(ctx, t->ent[j].stack, t->ent[j].ptr, t->ent[j].size, t->ent[j].weight);
     }
 }

@@ -447,4 +447,22 @@ void mt_report_json_traces(mt_json_t *j, const mt_replay_t *rp)
         mt_json_end_object(j);
     }
     mt_json_end_array(j);
+    if (rp->windowed) {
+        mt_json_key(j, "window");
+        mt_json_begin_object(j);
+        mt_json_kv_u64(j, "from_ns", rp->win_from);
+        mt_json_kv_u64(j, "to_ns", rp->win_to);
+        mt_json_kv_u64(j, "span_ns", rp->span_ns);
+        mt_json_end_object(j);
+    }
+}
+
+void mt_report_print_window(const mt_replay_t *rp)
+{
+    if (!rp->windowed)
+        return;
+    char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX];
+    printf("window %s .. %s of %s: allocations made in it; live = not freed by its end\n",
+           mt_fmt_duration(a, rp->win_from), mt_fmt_duration(b, rp->win_to),
+           mt_fmt_duration(c, rp->span_ns));
 }

@@ -329,6 +329,18 @@ void mt_sym_locate(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint32_t *fi
     mt_sym_locate_at(s, trace, pc, MT_SYM_LATEST, file, rel);
 }
 
+bool mt_sym_module_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                      mt_sym_module_t *out)
+{
+    const symmod_t *m = find_module(s, trace, pc, ts);
+    if (!m)
+        return false;
+    const symfile_t *f = &s->files[m->file];
+    *out = (mt_sym_module_t){m->lo, m->hi, m->base, f->path, f->build_id, f->build_id_len,
+                             m->file};
+    return true;
+}
+
 bool mt_sym_is_self_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts)
 {
     const symmod_t *m = find_module(s, trace, pc, ts);

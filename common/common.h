@@ -1,7 +1,7 @@
 /* common.h - the data structures and parsers that the shim (libmtrace.so,
  * on its writer thread) and the analyzer (mtrace-analyze) share: one
- * open-addressing hash table (table.c), one growable vector (vec.c) and one
- * size grammar (size.c). Model: heaptrack's src/util/, git's hashmap.h.
+ * open-addressing hash table (table.c), one growable vector (vec.c), one
+ * size grammar (size.c) and one time grammar (time.c). Model: heaptrack's src/util/, git's hashmap.h.
  *
  * Memory comes from the allocator a table or vector is given, or from
  * malloc/realloc/free when it has none. In the shim only the writer thread
@@ -87,5 +87,15 @@ uint64_t mt_hash_bytes(const void *p, size_t n);
  * 16T, 100B. Returns 0, or -1 for anything else (a sign, an empty string,
  * spaces, an overflow of 64 bits). */
 int mt_size_parse(const char *s, uint64_t *out);
+
+/* ---- times (time.c) ------------------------------------------------------------
+ * The one time grammar of the analyzer's --from / --to: a decimal number
+ * (digits, optionally '.' and digits) then a unit: ns, us, ms, s, m or min
+ * (minutes), h; no unit means seconds: 2, 1.5s, 200ms, 3m, 0.25h. Or a
+ * percentage from 0% to 100%: 25%, 12.5%. Sets *OUT to nanoseconds, or for
+ * a percentage to parts per million (25% -> 250000), and *PERCENT to which
+ * it was. Returns 0, or -1 for anything else (a sign, spaces, an empty
+ * string, an unknown unit, more than 64 bits of ns, more than 100%). */
+int mt_time_parse(const char *s, uint64_t *out, bool *percent);
 
 #endif

@@ -72,18 +72,6 @@ static const mt__layout_t *mt__layout(uint8_t type)
     return type >= 1 && type <= MT_EV_TYPE_MAX ? &mt__layouts[type] : NULL;
 }
 
-/* LEB128 as mt_varint_put, inlined on the encoder's hot path. */
-static inline size_t mt__put(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* ---- encoder ----------------------------------------------------------- */
 
 void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t thread)
@@ -102,11 +90,11 @@ static size_t mt__encode_arg(uint8_t *q, uint8_t how, uint64_t v)
 {
     switch (how) {
     case MT__A_UINT:
-        return mt__put(q, v);
+        return mt_varint_put(q, v);
     case MT__A_SINT:
-        return mt__put(q, mt_zigzag((int64_t)v));
+        return mt_varint_put(q, mt_zigzag((int64_t)v));
     case MT__A_WEIGHT:
-        return mt__put(q, mt_zigzag((int64_t)(v - MT_WEIGHT_ONE)));
+        return mt_varint_put(q, mt_zigzag((int64_t)(v - MT_WEIGHT_ONE)));
     default:
         return 0;
     }
@@ -132,20 +120,20 @@ static size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event
     *q++ = head;
     if (kind_byte)
         *q++ = e->kind;
-    q += mt__put(q, e->ts - prev_ts);
+    q += mt_varint_put(q, e->ts - prev_ts);
     if (l->fields & MT__F_PTR)
-        q += mt__put(q, mt_zigzag((int64_t)(e->ptr - enc->prev_ptr)));
+        q += mt_varint_put(q, mt_zigzag((int64_t)(e->ptr - enc->prev_ptr)));
     if (l->fields & MT__F_SIZE)
-        q += mt__put(q, e->size);
+        q += mt_varint_put(q, e->size);
     for (int i = 0; i < 3; i++)
         q += mt__encode_arg(q, l->arg[i], e->arg[i]);
     if (l->fields & MT__F_STACK)
-        q += mt__put(q, e->stack);
+        q += mt_varint_put(q, e->stack);
     if (!same_place) {
         if (l->fields & MT__F_CPU)
-            q += mt__put(q, e->cpu);
+            q += mt_varint_put(q, e->cpu);
         if (l->fields & MT__F_NODE)
-            q += mt__put(q, mt_zigzag(e->node));
+            q += mt_varint_put(q, mt_zigzag(e->node));
     }
     return (size_t)(q - start);
 }
@@ -168,7 +156,7 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     size_t n = 0;
     uint64_t prev_ts = enc->prev_ts;
     if (enc->count == 0) {
-        n = mt__put(q, e->ts);
+        n = mt_varint_put(q, e->ts);
         prev_ts = e->ts;
     }
     n += mt__encode_event(q + n, l, e, enc, prev_ts);

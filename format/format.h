@@ -9,6 +9,7 @@
 #define MT_FORMAT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "errors.h"
@@ -312,15 +313,37 @@ typedef struct mt_writer_options {
  * followed) and an LMDB environment in it (files 0600). Returns 0, -> *W.
  * Errors: EEXIST, EACCES, ENOENT, ... (errno values), MT_ELMDB. */
 int mt_writer_open(mt_writer_t **w, const char *dir, const mt_writer_options_t *opts);
-/* Starts the write transaction of one tick. */
+/* Starts the write transaction of one tick. Returns 0; MT_EINVAL when one
+ * is open already; MT_EMAPFULL, MT_ELMDB or an errno value from LMDB. */
 int mt_writer_begin(mt_writer_t *w);
+
+/* The puts below write one record into the tick's open transaction
+ * (mt_writer_begin); nothing is visible to readers before mt_writer_commit.
+ * Each returns 0 on success, or:
+ *   MT_EINVAL   a bad argument (named below), or no open transaction;
+ *   MT_EMAPFULL the map is full: the transaction is spoiled, every later put
+ *               of the tick fails the same way; abort, then check
+ *               mt_writer_can_grow and redo the whole tick;
+ *   MT_ELMDB or an errno value: an LMDB or I/O failure; stop recording.
+ * Keys and values are copied: the caller's buffers may be reused at once. */
+
+/* Meta record KEY (1 to 511 bytes, else MT_EINVAL) = VAL[LEN], replacing an
+ * earlier value; _u64 stores VAL little-endian in 8 bytes. */
 int mt_writer_put_meta(mt_writer_t *w, const char *key, const void *val, size_t len);
 int mt_writer_put_meta_u64(mt_writer_t *w, const char *key, uint64_t val);
-/* Appends one encoded event block under the next block sequence number. */
+/* Appends one encoded event block (mt_block_finish) under the next block
+ * sequence number; the number advances only when the put succeeds. */
 int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len);
+/* Stack ID = PCS[NFRAMES], innermost first; NFRAMES at most MT_MAX_FRAMES
+ * (else MT_EINVAL). An id is written once; writing it again replaces it. */
 int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes);
+/* Module record M (keyed by its generation and index); a path too long for
+ * the record is MT_EINVAL. */
 int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m);
+/* Thread record T (keyed by its sequence number), replacing an earlier one. */
 int mt_writer_put_thread(mt_writer_t *w, const mt_thread_t *t);
+/* Counter C (keyed by its name; an empty or too long name is MT_EINVAL),
+ * replacing an earlier value: counters are totals, not increments. */
 int mt_writer_put_counter(mt_writer_t *w, const mt_counter_t *c);
 /* Commits the tick. On MT_EMAPFULL the transaction is discarded and the map
  * grown (up to map_max): the caller re-does the tick. Other errors are final. */
@@ -370,27 +393,78 @@ int mt_reader_refresh(mt_reader_t *r);
 int mt_reader_info(mt_reader_t *r, mt_trace_info_t *info);
 /* Raw meta value; *VAL points into the snapshot. MT_ENOTFOUND if absent. */
 int mt_reader_meta(mt_reader_t *r, const char *key, const void **val, size_t *len);
-/* Iterates over counters: returns 1 and fills C, 0 at the end, <0 on error.
- * *CURSOR starts at 0. */
+/* The mt_reader_next_* iterators walk one kind of record of the current
+ * snapshot in key order. *CURSOR is 0 for the first call and is advanced by
+ * each call; keep it between calls. Each returns:
+ *   1            a record was decoded into the output arguments;
+ *   0            no more records;
+ *   MT_ECORRUPT  a record fails its length or range checks (the trace is
+ *                damaged: stop, and say which trace);
+ *   MT_EINVAL    no snapshot (a failed mt_reader_refresh);
+ *   MT_ELMDB or an errno value: LMDB could not read the file.
+ * A snapshot never changes: records committed after it are seen only after
+ * mt_reader_refresh, which keeps cursors valid (keys only grow). */
+
+/* Counters, by name. */
 int mt_reader_next_counter(mt_reader_t *r, uint64_t *cursor, mt_counter_t *c);
-/* Looks a counter up by name; MT_ENOTFOUND if absent. */
+/* Looks a counter up by name: 0, MT_ENOTFOUND if absent, or an error above. */
 int mt_reader_counter(mt_reader_t *r, const char *name, mt_counter_t *c);
+/* Thread records, by sequence number. */
 int mt_reader_next_thread(mt_reader_t *r, uint64_t *cursor, mt_thread_t *t);
+/* Module records, in the order they were recorded (generation, index). */
 int mt_reader_next_module(mt_reader_t *r, uint64_t *cursor, mt_module_t *m);
-/* Stack by id: *NFRAMES frames, innermost first, into PCS[MT_MAX_FRAMES]. */
+/* Stack by id: *NFRAMES frames, innermost first, into PCS[MT_MAX_FRAMES].
+ * Returns 0, MT_ENOTFOUND (not committed yet, or lost), or an error above. */
 int mt_reader_stack(mt_reader_t *r, uint32_t id, uint64_t *pcs, uint32_t *nframes);
+/* Stacks in id order: *ID and PCS[*NFRAMES] as mt_reader_stack. */
 int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_t *pcs,
                          uint32_t *nframes);
 /* Event blocks in sequence order, starting after *CURSOR (0 = from the
  * start; on return, the sequence number of the block given). *DATA points
- * into the snapshot and stays valid until the next refresh or close. */
+ * into the snapshot and stays valid until the next refresh or close; decode
+ * it with mt_block_open / mt_block_next, which check every bound. */
 int mt_reader_next_block(mt_reader_t *r, uint64_t *cursor, const void **data, size_t *len);
+
+/* ---- the NUMA object model (objects.c) ---------------------------------- */
+
+/* An object whose placement is followed: a heap block keyed by its address,
+ * or an mmap region keyed by its address | MT_OBJ_REGION (addresses of both
+ * are even). */
+#define MT_OBJ_REGION 1u
+#define MT_OBJ_MAX_STEPS 3
+enum { MT_OBJ_END = 1, MT_OBJ_BEGIN = 2 };
+
+typedef struct mt_obj_step {
+    uint8_t op;    /* MT_OBJ_END: the object KEY ends; MT_OBJ_BEGIN: KEY starts */
+    uint64_t key;  /* address, | MT_OBJ_REGION for a region */
+    uint64_t size; /* BEGIN: its bytes */
+    uint64_t from; /* BEGIN: the key of the object it continues (a trimmed or
+                      moved region, ended by an earlier step), 0 when new */
+} mt_obj_step_t;
+
+/* The caller's table: whether the object KEY is live, and its size. */
+typedef bool (*mt_obj_find_fn)(void *ctx, uint64_t key, uint64_t *size);
+
+/* Fills OUT with the steps event E makes to the objects, in order, and
+ * returns how many (0 to MT_OBJ_MAX_STEPS). Events other than ALLOC, FREE,
+ * MMAP, MUNMAP and MREMAP make none. objects.c states the rules. */
+size_t mt_obj_steps(const mt_event_t *e, mt_obj_find_fn find, void *ctx,
+                    mt_obj_step_t out[MT_OBJ_MAX_STEPS]);
 
 /* ---- small shared helpers -------------------------------------------- */
 
 /* Unsigned LEB128. put returns bytes written (<= 10); get returns bytes read
  * or 0 when the input ends early or the value overflows 64 bits. */
-size_t mt_varint_put(uint8_t *p, uint64_t v);
+static inline size_t mt_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
 size_t mt_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
 static inline uint64_t mt_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static inline int64_t mt_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }

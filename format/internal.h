@@ -122,4 +122,17 @@ extern const char *const mt__db_names[MT__DB_COUNT];
  * damaged-file codes -> MT_ECORRUPT, anything else -> MT_ELMDB. */
 int mt__lmdb_error(int rc);
 
+/* ---- lmdb_check.c ------------------------------------------------------ */
+
+/* Checks, with pread on FD (data.mdb), every page the snapshot TXNID can
+ * reach through the main tree and the named databases of mt__db_names.
+ * Returns 0, MT_ECORRUPT, EAGAIN (no meta page holds TXNID any more: a live
+ * writer moved on; begin a new snapshot) or another errno value. */
+int mt__lmdb_check(int fd, uint64_t txnid);
+
+/* Checks what mdb_env_open believes of FD's two meta pages (page size,
+ * last page, magic, version) before it runs: 0, MT_ECORRUPT or an errno
+ * value. A file that is no LMDB file at all passes (LMDB refuses it). */
+int mt__lmdb_precheck(int fd);
+
 #endif

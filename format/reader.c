@@ -6,11 +6,13 @@
  * is length-checked before use: a damaged trace gives MT_ECORRUPT.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -19,6 +21,7 @@ struct mt_reader {
     MDB_txn *txn; /* the snapshot */
     MDB_dbi dbi[MT__DB_COUNT];
     uint32_t version; /* from the format record */
+    uint64_t checked; /* txnid whose pages mt__lmdb_check accepted; 0: none */
 };
 
 /* Opens the environment read-only; FLAGS adds MDB_NOLOCK. */
@@ -39,21 +42,41 @@ static int mt__env_open(mt_reader_t *r, const char *dir, unsigned flags)
     return mt__lmdb_error(rc);
 }
 
-/* Begins a read txn, following a map the writer has grown meanwhile. */
+/* Begins a read txn, following a map the writer has grown meanwhile, and
+ * checks the pages its snapshot can reach before LMDB reads any of them
+ * (lmdb_check.c). A live writer that reused the snapshot's meta slot in
+ * between makes us take a newer snapshot. */
 static int mt__begin(mt_reader_t *r, MDB_txn **txn)
 {
-    int rc;
-    for (int tries = 0; tries < 3; tries++) {
-        rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, txn);
-        if (rc != MDB_MAP_RESIZED)
-            break;
-        /* No txn of ours is active here: adopt the size the writer set. */
-        if ((rc = mdb_env_set_mapsize(r->env, 0)))
-            break;
-    }
-    if (rc)
+    int rc = 0, err = MT_ECORRUPT; /* if no meta page ever holds the lock table's txnid */
+    for (int tries = 0; tries < 8; tries++) {
         *txn = NULL;
-    return mt__lmdb_error(rc);
+        rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, txn);
+        if (rc == MDB_MAP_RESIZED) {
+            /* No txn of ours is active here: adopt the size the writer set. */
+            if ((rc = mdb_env_set_mapsize(r->env, 0)))
+                break;
+            rc = MDB_MAP_RESIZED;
+            continue;
+        }
+        if (rc)
+            break;
+        uint64_t id = mdb_txn_id(*txn);
+        int fd;
+        if (id == r->checked)
+            return 0;
+        if ((rc = mdb_env_get_fd(r->env, &fd)) == 0 && (err = mt__lmdb_check(fd, id)) == 0) {
+            r->checked = id;
+            return 0;
+        }
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+        if (rc || err != EAGAIN)
+            break;
+        err = MT_ECORRUPT;
+    }
+    *txn = NULL;
+    return rc ? mt__lmdb_error(rc) : err;
 }
 
 /* Opens the named databases and checks the format record, in one txn that
@@ -80,36 +103,6 @@ static int mt__open_dbs(mt_reader_t *r)
     return mt__lmdb_error(mdb_txn_commit(txn));
 }
 
-/* LMDB maps data.mdb and reads it in place: a page past the end of a
- * truncated file is a SIGBUS, not an error code. So before any read txn,
- * check that the file holds both meta pages and every page the newer meta
- * says is in use. The page size is the first meta page's mm_psize (LMDB's
- * data format 1: page header 16 bytes, then magic, version, address,
- * mapsize, then the free DB whose first u32 is the page size). */
-#define MT__LMDB_MAGIC 0xBEEFC0DEu
-#define MT__LMDB_PSIZE_OFF 40
-
-static int mt__check_size(mt_reader_t *r, const char *path, off_t size)
-{
-    uint8_t head[MT__LMDB_PSIZE_OFF + 4];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return errno;
-    size_t got = fread(head, 1, sizeof head, f);
-    fclose(f);
-    if (got != sizeof head || mt__get_le32(head + 16) != MT__LMDB_MAGIC)
-        return 0; /* not LMDB (or another byte order): mdb_env_open says so */
-    uint64_t psize = mt__get_le32(head + MT__LMDB_PSIZE_OFF);
-    if (psize < 512 || psize > 65536 || (psize & (psize - 1)) || (uint64_t)size < 2 * psize)
-        return MT_ECORRUPT;
-    MDB_envinfo info;
-    if (mdb_env_info(r->env, &info) != 0)
-        return MT_ECORRUPT;
-    if (info.me_last_pgno >= (uint64_t)size / psize)
-        return MT_ECORRUPT;
-    return 0;
-}
-
 int mt_reader_open(mt_reader_t **rp, const char *dir)
 {
     struct stat st;
@@ -128,6 +121,13 @@ int mt_reader_open(mt_reader_t **rp, const char *dir)
     if (!S_ISREG(st.st_mode) || st.st_size == 0) /* empty: died before its first commit */
         return MT_ENOTTRACE;
 
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    rc = mt__lmdb_precheck(fd);
+    close(fd);
+    if (rc)
+        return rc;
     mt_reader_t *r = calloc(1, sizeof *r);
     if (!r)
         return ENOMEM;
@@ -137,8 +137,6 @@ int mt_reader_open(mt_reader_t **rp, const char *dir)
      * then show a torn snapshot, which the checked decoders turn into errors. */
     if (rc == EACCES || rc == EROFS)
         rc = mt__env_open(r, dir, MDB_NOLOCK);
-    if (rc == 0)
-        rc = mt__check_size(r, path, st.st_size);
     if (rc == 0 && (rc = mt__open_dbs(r)) == 0)
         rc = mt__begin(r, &r->txn);
     if (rc) {

@@ -2,19 +2,9 @@
  *
  * A u64 takes at most 10 bytes; the decoder rejects longer encodings and a
  * 10th byte carrying bits above 63. Non-minimal encodings are accepted.
+ * The encoder, mt_varint_put, is inline in format.h (the codec's hot path).
  */
 #include "format.h"
-
-size_t mt_varint_put(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
 
 size_t mt_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {

@@ -23,9 +23,9 @@
  * MT_NODE_UNKNOWN for other per-page errors. Pages that are no longer mapped
  * (-EFAULT: unmapped behind our back, or a freed large block) are left out;
  * an object none of whose pages is mapped is dropped.
- * A heap allocation that starts exactly where a recorded region starts (an
- * allocator that maps its arenas with mmap) is not tracked: PLACEMENT events
- * carry only an address, and the region's pages already count that memory.
+ * Which objects the events start and end (a heap block at a region's start
+ * is the region, munmap of a region's head trims it, mremap moves it) is
+ * format/objects.c's, shared with the analyzer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,93 +44,99 @@
 #define MAX_OBJECTS (1u << 20)      /* tracked objects; more are not asked about */
 #define MAX_AGG (MT_TOPOLOGY_MAX_NODES + 2)
 
-#define KEY_REGION 1u /* key = address | KEY_REGION for mmap regions */
 #define NIL UINT32_MAX
 
 enum { LIST_FIRST, LIST_AGAIN, NLISTS };
 
 typedef struct obj {
-    uint64_t key;  /* address | KEY_REGION; 0 = unused entry */
+    uint64_t key;  /* address | MT_OBJ_REGION; 0 = unused entry */
     uint64_t size; /* bytes */
     uint64_t due;  /* next query, trace clock */
     uint32_t prev, next;
     uint8_t list;
 } obj_t;
 
-static obj_t *objs;           /* entries, linked into lists or the free list */
-static size_t objs_cap, objs_used;
-static uint32_t free_head = NIL;
-static mt_table_t by_key;     /* key -> entry */
-static struct {
-    uint32_t head, tail;
-} lists[NLISTS] = {{NIL, NIL}, {NIL, NIL}};
+/* The poller's process state, in one struct so that a fork child starts
+ * from POLLER_FRESH in one statement (mt__placement_reset). */
+typedef struct poller {
+    obj_t *objs;          /* entries, linked into lists or the free list */
+    size_t objs_cap, objs_used;
+    uint32_t free_head;
+    mt_table_t by_key;    /* key -> entry */
+    struct {
+        uint32_t head, tail;
+    } lists[NLISTS];
+    size_t nevents;       /* answers of the open tick in events[] */
+    int held;             /* ... kept until mt__placement_done (a redone tick) */
+    /* Cost, for MTRACE_VERBOSE and docs/NUMA.md. */
+    uint64_t stat_ticks, stat_pages, stat_ns, stat_max_ns, stat_skipped;
+} poller_t;
+#define POLLER_FRESH {.free_head = NIL, .lists = {{NIL, NIL}, {NIL, NIL}}}
+static poller_t P = POLLER_FRESH;
+
+/* Facts of the process that a fork child keeps. */
 static int disabled;          /* move_pages unusable: placement is off */
 static uint64_t page_size;
 
-/* The answers of the open tick, kept until mt__placement_done so that a tick
- * redone after the map grew writes them again. */
+/* Scratch of one tick (events[] holds its answers until mt__placement_done,
+ * so that a tick redone after the map grew writes them again). */
 static mt_event_t events[FINAL_PAGES];
-static size_t nevents;
-static int held;
 static void *pages[FINAL_PAGES];
 static int status[FINAL_PAGES];
 static uint64_t bytes_of[FINAL_PAGES];
-
-/* Cost, for MTRACE_VERBOSE and docs/NUMA.md. */
-static uint64_t stat_ticks, stat_pages, stat_ns, stat_max_ns, stat_skipped;
 
 /* ---- the table ------------------------------------------------------------ */
 
 static uint32_t find(uint64_t key)
 {
-    return mt_table_get(&by_key, key);
+    return mt_table_get(&P.by_key, key);
 }
 
 static void unlink_obj(uint32_t idx)
 {
-    obj_t *o = &objs[idx];
+    obj_t *o = &P.objs[idx];
     if (o->prev != NIL)
-        objs[o->prev].next = o->next;
+        P.objs[o->prev].next = o->next;
     else
-        lists[o->list].head = o->next;
+        P.lists[o->list].head = o->next;
     if (o->next != NIL)
-        objs[o->next].prev = o->prev;
+        P.objs[o->next].prev = o->prev;
     else
-        lists[o->list].tail = o->prev;
+        P.lists[o->list].tail = o->prev;
 }
 
 static void append(uint32_t idx, int list)
 {
-    obj_t *o = &objs[idx];
+    obj_t *o = &P.objs[idx];
     o->list = (uint8_t)list;
     o->next = NIL;
-    o->prev = lists[list].tail;
+    o->prev = P.lists[list].tail;
     if (o->prev != NIL)
-        objs[o->prev].next = idx;
+        P.objs[o->prev].next = idx;
     else
-        lists[list].head = idx;
-    lists[list].tail = idx;
+        P.lists[list].head = idx;
+    P.lists[list].tail = idx;
 }
 
 static void add(uint64_t key, uint64_t size, uint64_t now)
 {
-    if (by_key.n >= MAX_OBJECTS) {
-        stat_skipped++;
+    if (P.by_key.n >= MAX_OBJECTS) {
+        P.stat_skipped++;
         return;
     }
-    uint32_t idx = free_head;
+    uint32_t idx = P.free_head;
     if (idx == NIL) {
-        if (!MT_VEC_PUSH(NULL, objs, objs_used, objs_cap))
+        if (!MT_VEC_PUSH(NULL, P.objs, P.objs_used, P.objs_cap))
             return;
-        idx = (uint32_t)objs_used;
+        idx = (uint32_t)P.objs_used;
     }
-    if (mt_table_put(&by_key, key, idx))
+    if (mt_table_put(&P.by_key, key, idx))
         return;
-    if (idx == free_head)
-        free_head = objs[idx].next;
+    if (idx == P.free_head)
+        P.free_head = P.objs[idx].next;
     else
-        objs_used++;
-    obj_t *o = &objs[idx];
+        P.objs_used++;
+    obj_t *o = &P.objs[idx];
     o->key = key;
     o->size = size;
     o->due = now + FIRST_DELAY_NS;
@@ -139,11 +145,11 @@ static void add(uint64_t key, uint64_t size, uint64_t now)
 
 static void remove_obj(uint32_t idx)
 {
-    mt_table_del(&by_key, objs[idx].key, idx);
+    mt_table_del(&P.by_key, P.objs[idx].key, idx);
     unlink_obj(idx);
-    objs[idx].key = 0;
-    objs[idx].next = free_head;
-    free_head = idx;
+    P.objs[idx].key = 0;
+    P.objs[idx].next = P.free_head;
+    P.free_head = idx;
 }
 
 static void remove_key(uint64_t key)
@@ -155,53 +161,38 @@ static void remove_key(uint64_t key)
 
 /* ---- observing the drained events ----------------------------------------- */
 
-/* Idempotent: a tick redone after the map grew shows the same events again. */
+static bool live(void *ctx, uint64_t key, uint64_t *size)
+{
+    (void)ctx;
+    uint32_t idx = find(key);
+    if (idx == NIL)
+        return false;
+    *size = P.objs[idx].size;
+    return true;
+}
+
+/* Applies the object steps of E (format/objects.c has the rules).
+ * Idempotent: a tick redone after the map grew shows the same events again,
+ * so an object ended and begun again with the same key and size is left as
+ * it was (its query times unchanged). A block of 0 bytes has no page to ask
+ * about and is not tracked. */
 static void observe(const mt_event_t *e, uint64_t now)
 {
-    uint32_t idx;
-    switch (e->type) {
-    case MT_EV_ALLOC:
-        if (!e->ptr || !e->size || (e->ptr & KEY_REGION) || find(e->ptr | KEY_REGION) != NIL)
-            return;
-        idx = find(e->ptr);
-        if (idx != NIL && objs[idx].size == e->size)
-            return;
-        if (idx != NIL)
-            remove_obj(idx);
-        add(e->ptr, e->size, now);
-        return;
-    case MT_EV_FREE:
-        remove_key(e->ptr);
-        return;
-    case MT_EV_MMAP:
-        if (!e->size)
-            return;
-        remove_key(e->ptr); /* a region, not a heap allocation, starts here */
-        idx = find(e->ptr | KEY_REGION);
-        if (idx != NIL && objs[idx].size == e->size)
-            return;
-        if (idx != NIL)
-            remove_obj(idx);
-        add(e->ptr | KEY_REGION, e->size, now);
-        return;
-    case MT_EV_MUNMAP:
-        /* Unmapping the head of a region trims it; unmapped pages elsewhere
-         * answer -EFAULT and are left out of the counts. */
-        idx = find(e->ptr | KEY_REGION);
-        if (idx != NIL) {
-            uint64_t size = objs[idx].size;
-            remove_obj(idx);
-            if (e->size < size)
-                add((e->ptr + e->size) | KEY_REGION, size - e->size, now);
+    mt_obj_step_t steps[MT_OBJ_MAX_STEPS];
+    size_t n = mt_obj_steps(e, live, NULL, steps);
+    for (size_t i = 0; i < n; i++) {
+        const mt_obj_step_t *st = &steps[i];
+        uint64_t size;
+        if (st->op == MT_OBJ_END && i + 1 < n && steps[i + 1].op == MT_OBJ_BEGIN &&
+            steps[i + 1].key == st->key && live(NULL, st->key, &size) &&
+            steps[i + 1].size == size) {
+            i++; /* seen before: the same object */
+            continue;
         }
-        return;
-    case MT_EV_MREMAP:
-        remove_key(e->arg[0] | KEY_REGION);
-        if (e->size)
-            add(e->ptr | KEY_REGION, e->size, now);
-        return;
-    default:
-        return;
+        if (st->op == MT_OBJ_END)
+            remove_key(st->key);
+        else if (st->size)
+            add(st->key, st->size, now);
     }
 }
 
@@ -225,7 +216,7 @@ static pick_t picks[FINAL_PAGES];
 /* Lays out the sampled pages of object O at pages[AT..]; returns how many. */
 static uint32_t lay_out(const obj_t *o, uint32_t at)
 {
-    uint64_t ptr = o->key & ~(uint64_t)KEY_REGION, end = ptr + o->size;
+    uint64_t ptr = o->key & ~(uint64_t)MT_OBJ_REGION, end = ptr + o->size;
     uint64_t first = ptr & ~(page_size - 1);
     uint64_t np = (end - 1 - first) / page_size + 1;
     uint32_t s = np < OBJECT_PAGES ? (uint32_t)np : OBJECT_PAGES;
@@ -245,7 +236,7 @@ static uint32_t lay_out(const obj_t *o, uint32_t at)
 
 static uint32_t pages_needed(const obj_t *o)
 {
-    uint64_t ptr = o->key & ~(uint64_t)KEY_REGION;
+    uint64_t ptr = o->key & ~(uint64_t)MT_OBJ_REGION;
     uint64_t first = ptr & ~(page_size - 1);
     uint64_t np = (ptr + o->size - 1 - first) / page_size + 1;
     return np < OBJECT_PAGES ? (uint32_t)np : OBJECT_PAGES;
@@ -255,8 +246,8 @@ static uint32_t pages_needed(const obj_t *o)
 static void pick_from(int list, uint64_t now, int ignore_due, uint32_t budget, uint32_t *npages,
                       uint32_t *npicks)
 {
-    for (uint32_t idx = lists[list].head; idx != NIL; idx = objs[idx].next) {
-        const obj_t *o = &objs[idx];
+    for (uint32_t idx = P.lists[list].head; idx != NIL; idx = P.objs[idx].next) {
+        const obj_t *o = &P.objs[idx];
         if (!ignore_due && o->due > now)
             break; /* the lists are in due order */
         uint32_t need = pages_needed(o);
@@ -272,7 +263,7 @@ static void pick_from(int list, uint64_t now, int ignore_due, uint32_t budget, u
 
 static void emit(uint64_t ts, uint64_t ptr, uint64_t bytes, int node)
 {
-    mt_event_t *e = &events[nevents++];
+    mt_event_t *e = &events[P.nevents++];
     memset(e, 0, sizeof *e);
     e->ts = ts;
     e->type = MT_EV_PLACEMENT;
@@ -312,11 +303,11 @@ static void settle(const pick_t *p, uint64_t ts)
         remove_obj(p->idx);
         return;
     }
-    uint64_t ptr = objs[p->idx].key & ~(uint64_t)KEY_REGION;
+    uint64_t ptr = P.objs[p->idx].key & ~(uint64_t)MT_OBJ_REGION;
     for (int a = 0; a < nagg; a++)
         emit(ts, ptr, agg[a].bytes, agg[a].node);
     unlink_obj(p->idx);
-    objs[p->idx].due = ts + REQUERY_NS;
+    P.objs[p->idx].due = ts + REQUERY_NS;
     append(p->idx, LIST_AGAIN);
 }
 
@@ -330,7 +321,7 @@ static uint64_t clock_ns(void)
 /* One batched query of the objects that are due; fills events[]. */
 static void query(uint64_t now, int final)
 {
-    if (disabled || !by_key.n)
+    if (disabled || !P.by_key.n)
         return;
     if (!page_size)
         page_size = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -350,11 +341,11 @@ static void query(uint64_t now, int final)
         disabled = 1;
         return;
     }
-    stat_ticks++;
-    stat_pages += npages;
-    stat_ns += spent;
-    if (spent > stat_max_ns)
-        stat_max_ns = spent;
+    P.stat_ticks++;
+    P.stat_pages += npages;
+    P.stat_ns += spent;
+    if (spent > P.stat_max_ns)
+        P.stat_max_ns = spent;
     for (uint32_t i = 0; i < npicks; i++)
         settle(&picks[i], ts);
 }
@@ -362,36 +353,29 @@ static void query(uint64_t now, int final)
 size_t mt__placement_poll(uint64_t now, int final, const mt_event_t **out)
 {
     *out = events;
-    if (held)
-        return nevents; /* the tick is being redone: the same answers */
-    nevents = 0;
+    if (P.held)
+        return P.nevents; /* the tick is being redone: the same answers */
+    P.nevents = 0;
     query(now, final);
-    held = 1;
+    P.held = 1;
     if (final && mt__opt.verbose)
         mt__say("placement: %llu pages asked in %llu ticks, %llu us in all, at most %llu us "
                 "in one tick; %llu objects not tracked (table full)",
-                (unsigned long long)stat_pages, (unsigned long long)stat_ticks,
-                (unsigned long long)(stat_ns / 1000), (unsigned long long)(stat_max_ns / 1000),
-                (unsigned long long)stat_skipped);
-    return nevents;
+                (unsigned long long)P.stat_pages, (unsigned long long)P.stat_ticks,
+                (unsigned long long)(P.stat_ns / 1000), (unsigned long long)(P.stat_max_ns / 1000),
+                (unsigned long long)P.stat_skipped);
+    return P.nevents;
 }
 
 void mt__placement_done(void)
 {
-    held = 0;
-    nevents = 0;
+    P.held = 0;
+    P.nevents = 0;
 }
 
 void mt__placement_reset(void)
 {
-    free(objs);
-    mt_table_free(&by_key);
-    objs = NULL;
-    objs_cap = objs_used = 0;
-    free_head = NIL;
-    for (int l = 0; l < NLISTS; l++)
-        lists[l].head = lists[l].tail = NIL;
-    held = 0;
-    nevents = 0;
-    stat_ticks = stat_pages = stat_ns = stat_max_ns = stat_skipped = 0;
+    free(P.objs);
+    mt_table_free(&P.by_key);
+    P = (poller_t)POLLER_FRESH;
 }

@@ -26,21 +26,27 @@
 uint32_t mt__writer_wake;
 int mt__writer_alive;
 
-static mt_writer_t *trace;
-static char trace_dir[4096];
-static int running;          /* the writer thread exists */
-static int stop_requested;   /* atomic */
-static const char *stop_reason;
-static uint32_t done;        /* futex word: 1 when the thread has finished */
-static uint32_t sync_asked;  /* ticks asked for by mt__writer_sync (atomic) */
-static uint32_t sync_done;   /* futex word: the last of them committed */
-static const char *sync_reason;
-static int reopen_pending;   /* a failed exec: the trace is not complete after all */
-static mt__thread_t *threads; /* writer-private list */
-static uint32_t stack_cursor;
-static uint64_t events_total, blocks_total, block_bytes_total;
-static uint64_t retired_calls[MT_EP_COUNT], retired_bytes[MT_EP_COUNT], retired_dropped;
-static uint8_t block_buf[BLOCK_BYTES];
+/* The writer's process state, in one struct so that a fork child starts
+ * from nothing in one statement (mt__writer_after_fork); a field added here
+ * cannot be forgotten there. */
+typedef struct writer_state {
+    mt_writer_t *trace;
+    char trace_dir[4096];
+    int running;             /* the writer thread exists */
+    int stop_requested;      /* atomic */
+    const char *stop_reason;
+    uint32_t done;           /* futex word: 1 when the thread has finished */
+    uint32_t sync_asked;     /* ticks asked for by mt__writer_sync (atomic) */
+    uint32_t sync_done;      /* futex word: the last of them committed */
+    const char *sync_reason;
+    int reopen_pending;      /* a failed exec: the trace is not complete after all */
+    mt__thread_t *threads;   /* writer-private list */
+    uint32_t stack_cursor;
+    uint64_t events_total, blocks_total, block_bytes_total;
+    uint64_t retired_calls[MT_EP_COUNT], retired_bytes[MT_EP_COUNT], retired_dropped;
+} writer_state_t;
+static writer_state_t W;
+static uint8_t block_buf[BLOCK_BYTES]; /* scratch of one tick */
 
 /* Per-thread bookkeeping for one tick, kept in the thread's region. */
 typedef struct tick_state {
@@ -56,7 +62,7 @@ static int flush_block(mt_block_encoder_t *enc, tick_state_t *ts)
     ts->blocks++;
     ts->block_bytes += len;
     ts->events += enc->count;
-    return mt_writer_put_block(trace, block_buf, len);
+    return mt_writer_put_block(W.trace, block_buf, len);
 }
 
 /* Encodes N events that FETCH yields into blocks of thread SEQ. */
@@ -117,24 +123,24 @@ static int put_thread(mt__thread_t *t, int exited, uint64_t now)
         memcpy(t->writer_name, name, sizeof name);
     memcpy(rec.name, t->writer_name, sizeof rec.name);
     rec.name[sizeof rec.name - 1] = '\0';
-    return mt_writer_put_thread(trace, &rec);
+    return mt_writer_put_thread(W.trace, &rec);
 }
 
 static int put_counters(tick_state_t *ts)
 {
-    uint64_t dropped = retired_dropped;
-    for (mt__thread_t *t = threads; t; t = t->next)
+    uint64_t dropped = W.retired_dropped;
+    for (mt__thread_t *t = W.threads; t; t = t->next)
         dropped += __atomic_load_n(&t->ring.dropped, __ATOMIC_RELAXED);
     for (int ep = 0; ep < MT_EP_COUNT; ep++) {
         mt_counter_t c = {0};
         strncpy(c.name, mt_entry_point_names[ep], sizeof c.name - 1);
-        c.calls = retired_calls[ep] + __atomic_load_n(&mt__late_calls[ep], __ATOMIC_RELAXED);
-        c.bytes = retired_bytes[ep] + __atomic_load_n(&mt__late_bytes[ep], __ATOMIC_RELAXED);
-        for (mt__thread_t *t = threads; t; t = t->next) {
+        c.calls = W.retired_calls[ep] + __atomic_load_n(&mt__late_calls[ep], __ATOMIC_RELAXED);
+        c.bytes = W.retired_bytes[ep] + __atomic_load_n(&mt__late_bytes[ep], __ATOMIC_RELAXED);
+        for (mt__thread_t *t = W.threads; t; t = t->next) {
             c.calls += __atomic_load_n(&t->calls[ep], __ATOMIC_RELAXED);
             c.bytes += __atomic_load_n(&t->bytes[ep], __ATOMIC_RELAXED);
         }
-        int rc = mt_writer_put_counter(trace, &c);
+        int rc = mt_writer_put_counter(W.trace, &c);
         if (rc)
             return rc;
     }
@@ -142,18 +148,18 @@ static int put_counters(tick_state_t *ts)
         const char *name;
         uint64_t calls, bytes;
     } named[] = {
-        {MT_COUNTER_EVENTS, events_total + ts->events, 0},
+        {MT_COUNTER_EVENTS, W.events_total + ts->events, 0},
         {MT_COUNTER_DROPPED, dropped, 0},
         {MT_COUNTER_STACKS, ts->stack_cursor, 0},
         {MT_COUNTER_STACKS_LOST, __atomic_load_n(&mt__stacks_lost, __ATOMIC_RELAXED), 0},
-        {MT_COUNTER_BLOCKS, blocks_total + ts->blocks, block_bytes_total + ts->block_bytes},
+        {MT_COUNTER_BLOCKS, W.blocks_total + ts->blocks, W.block_bytes_total + ts->block_bytes},
     };
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
         mt_counter_t c = {0};
         strncpy(c.name, named[i].name, sizeof c.name - 1);
         c.calls = named[i].calls;
         c.bytes = named[i].bytes;
-        int rc = mt_writer_put_counter(trace, &c);
+        int rc = mt_writer_put_counter(W.trace, &c);
         if (rc)
             return rc;
     }
@@ -165,7 +171,7 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
 {
     uint64_t now = mt__now();
     int rc = 0;
-    for (mt__thread_t *t = threads; t && !rc; t = t->next) {
+    for (mt__thread_t *t = W.threads; t && !rc; t = t->next) {
         /* Read exited before the ring: after the exit mark every event is in. */
         int exited = __atomic_load_n(&t->exited, __ATOMIC_ACQUIRE);
         uint64_t n = mt__ring_readable(&t->ring);
@@ -191,32 +197,32 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         if (npl)
             rc = put_events(WRITER_SEQ, npl, array_fetch, (void *)pl, ts);
     }
-    ts->stack_cursor = stack_cursor;
+    ts->stack_cursor = W.stack_cursor;
     const uint64_t *pcs;
     uint32_t nframes, id;
     while (!rc && (id = mt__stack_next_ready(&ts->stack_cursor, &pcs, &nframes)))
-        rc = mt_writer_put_stack(trace, id, pcs, nframes);
+        rc = mt_writer_put_stack(W.trace, id, pcs, nframes);
     if (!rc) {
         /* Under the tick lock, which fork's prepare handler takes: a fork
          * never finds this thread holding the loader's list lock, which
          * glibc does not reset in the child. */
         mt__modules_scan(0);
-        rc = mt__modules_put(trace);
+        rc = mt__modules_put(W.trace);
     }
     if (!rc)
         rc = put_counters(ts);
     if (!rc)
-        rc = mt_writer_put_meta_u64(trace, MT_META_DURATION, now);
+        rc = mt_writer_put_meta_u64(W.trace, MT_META_DURATION, now);
     if (!rc && end_reason) {
-        rc = mt_writer_put_meta(trace, MT_META_END_REASON, end_reason, strlen(end_reason));
+        rc = mt_writer_put_meta(W.trace, MT_META_END_REASON, end_reason, strlen(end_reason));
         if (!rc)
-            rc = mt_writer_put_meta_u64(trace, MT_META_COMPLETE, 1);
-    } else if (!rc && __atomic_load_n(&reopen_pending, __ATOMIC_ACQUIRE)) {
-        rc = mt_writer_put_meta(trace, MT_META_END_REASON, "", 0);
+            rc = mt_writer_put_meta_u64(W.trace, MT_META_COMPLETE, 1);
+    } else if (!rc && __atomic_load_n(&W.reopen_pending, __ATOMIC_ACQUIRE)) {
+        rc = mt_writer_put_meta(W.trace, MT_META_END_REASON, "", 0);
         if (!rc)
-            rc = mt_writer_put_meta_u64(trace, MT_META_COMPLETE, 0);
+            rc = mt_writer_put_meta_u64(W.trace, MT_META_COMPLETE, 0);
         if (!rc)
-            __atomic_store_n(&reopen_pending, 0, __ATOMIC_RELEASE);
+            __atomic_store_n(&W.reopen_pending, 0, __ATOMIC_RELEASE);
     }
     return rc;
 }
@@ -224,23 +230,23 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
 /* After a commit: hand ring slots back and retire threads that exited. */
 static void release_tick(const tick_state_t *ts)
 {
-    events_total += ts->events;
-    blocks_total += ts->blocks;
-    block_bytes_total += ts->block_bytes;
-    stack_cursor = ts->stack_cursor;
+    W.events_total += ts->events;
+    W.blocks_total += ts->blocks;
+    W.block_bytes_total += ts->block_bytes;
+    W.stack_cursor = ts->stack_cursor;
     mt__placement_done();
     mt__modules_committed();
-    mt__thread_t **link = &threads;
+    mt__thread_t **link = &W.threads;
     while (*link) {
         mt__thread_t *t = *link;
         mt__ring_consume(&t->ring, t->writer_pending);
         t->writer_known = 1;
         if (t->writer_exited && mt__ring_readable(&t->ring) == 0) {
             for (int ep = 0; ep < MT_EP_COUNT; ep++) {
-                retired_calls[ep] += t->calls[ep];
-                retired_bytes[ep] += t->bytes[ep];
+                W.retired_calls[ep] += t->calls[ep];
+                W.retired_bytes[ep] += t->bytes[ep];
             }
-            retired_dropped += t->ring.dropped;
+            W.retired_dropped += t->ring.dropped;
             *link = t->next;
             mt__thread_unmap(t);
             continue;
@@ -254,8 +260,8 @@ static void adopt_new_threads(void)
     mt__thread_t *t = mt__thread_take_new();
     while (t) {
         mt__thread_t *next = t->next;
-        t->next = threads;
-        threads = t;
+        t->next = W.threads;
+        W.threads = t;
         t = next;
     }
 }
@@ -263,16 +269,16 @@ static void adopt_new_threads(void)
 static void stop_recording(const char *why, int rc)
 {
     mt__warn_once(MT__WARN_STORAGE, "cannot write trace %s: %s (%s); recording stopped, the "
-                  "program continues", trace_dir, why, mt_strerror(rc));
+                  "program continues", W.trace_dir, why, mt_strerror(rc));
     __atomic_store_n(&mt__recording, 0, __ATOMIC_RELEASE);
     /* Try to leave a note in the trace; it may well fail too. */
-    if (rc != MT_EBADFD && mt_writer_begin(trace) == 0) {
+    if (rc != MT_EBADFD && mt_writer_begin(W.trace) == 0) {
         char note[256];
         size_t len = (size_t)snprintf(note, sizeof note, "%s: %s", why, mt_strerror(rc));
-        if (mt_writer_put_meta(trace, MT_META_TRUNCATED, note, len) == 0)
-            mt_writer_commit(trace);
+        if (mt_writer_put_meta(W.trace, MT_META_TRUNCATED, note, len) == 0)
+            mt_writer_commit(W.trace);
         else
-            mt_writer_abort(trace);
+            mt_writer_abort(W.trace);
     }
 }
 
@@ -307,7 +313,7 @@ static int tick_locked(const char *end_reason)
     adopt_new_threads();
     for (int attempt = 0;; attempt++) {
         tick_state_t ts = {0};
-        int rc = mt_writer_begin(trace);
+        int rc = mt_writer_begin(W.trace);
         if (!rc)
             rc = fill_tick(&ts, end_reason);
         /* LMDB writes pages to its fd only in the commit: check that the fd
@@ -315,20 +321,20 @@ static int tick_locked(const char *end_reason)
          * and opened a file of its own under that number is not written to.
          * (The check and the write are not atomic; this keeps the window to
          * the commit itself.) */
-        if (!rc && (rc = mt_writer_check_fd(trace)) != 0) {
-            mt_writer_abort(trace);
+        if (!rc && (rc = mt_writer_check_fd(W.trace)) != 0) {
+            mt_writer_abort(W.trace);
             stop_recording("the program closed or replaced the trace file", rc);
             return rc;
         }
         if (!rc)
-            rc = mt_writer_commit(trace);
+            rc = mt_writer_commit(W.trace);
         else
-            mt_writer_abort(trace);
+            mt_writer_abort(W.trace);
         if (rc == 0) {
             release_tick(&ts);
             return 0;
         }
-        if (rc == MT_EMAPFULL && mt_writer_can_grow(trace) && attempt < 8)
+        if (rc == MT_EMAPFULL && mt_writer_can_grow(W.trace) && attempt < 8)
             continue; /* module records not committed are put again */
         stop_recording(rc == MT_EMAPFULL ? "the trace reached MTRACE_MAP_MAX"
                                          : "storage error",
@@ -352,16 +358,16 @@ static void *writer_main(void *arg)
     int failed = 0, alone = 0;
     while (!failed) {
         uint32_t seen = __atomic_load_n(&mt__writer_wake, __ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&stop_requested, __ATOMIC_ACQUIRE))
+        if (__atomic_load_n(&W.stop_requested, __ATOMIC_ACQUIRE))
             break;
         wait_for_work(seen);
-        if (__atomic_load_n(&stop_requested, __ATOMIC_ACQUIRE))
+        if (__atomic_load_n(&W.stop_requested, __ATOMIC_ACQUIRE))
             break;
-        uint32_t asked = __atomic_load_n(&sync_asked, __ATOMIC_ACQUIRE);
-        failed = tick(asked != sync_done ? sync_reason : NULL);
-        if (asked != sync_done) {
-            __atomic_store_n(&sync_done, asked, __ATOMIC_RELEASE);
-            mt__sys_futex_wake(&sync_done, INT32_MAX);
+        uint32_t asked = __atomic_load_n(&W.sync_asked, __ATOMIC_ACQUIRE);
+        failed = tick(asked != W.sync_done ? W.sync_reason : NULL);
+        if (asked != W.sync_done) {
+            __atomic_store_n(&W.sync_done, asked, __ATOMIC_RELEASE);
+            mt__sys_futex_wake(&W.sync_done, INT32_MAX);
         }
         /* main called pthread_exit and every other thread has ended: glibc
          * ends the process with exit(0) when its last thread ends, and this
@@ -373,18 +379,18 @@ static void *writer_main(void *arg)
         }
     }
     if (!failed) {
-        tick(alone ? "pthread_exit" : stop_reason);
-        mt_writer_close(trace);
+        tick(alone ? "pthread_exit" : W.stop_reason);
+        mt_writer_close(W.trace);
     }
     if (alone) {
         __atomic_store_n(&mt__recording, 0, __ATOMIC_RELEASE);
         __atomic_store_n(&mt__state, MT__OFF, __ATOMIC_RELEASE);
-        running = 0;
+        W.running = 0;
     }
-    trace = NULL;
+    W.trace = NULL;
     __atomic_store_n(&mt__writer_alive, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
-    mt__sys_futex_wake(&done, 1);
+    __atomic_store_n(&W.done, 1, __ATOMIC_RELEASE);
+    mt__sys_futex_wake(&W.done, 1);
     return NULL;
 }
 
@@ -394,28 +400,28 @@ int mt__writer_start(const char *dir, pid_t parent_pid)
     opts.map_max = mt__opt.map_max;
     if (opts.map_max < (64u << 20))
         opts.map_initial = opts.map_max;
-    snprintf(trace_dir, sizeof trace_dir, "%s", dir);
-    int rc = mt_writer_open(&trace, dir, &opts);
+    snprintf(W.trace_dir, sizeof W.trace_dir, "%s", dir);
+    int rc = mt_writer_open(&W.trace, dir, &opts);
     if (!rc)
         mt__proc_setup();
     if (rc) {
         mt__warn_once(MT__WARN_STORAGE, "cannot create trace %s: %s; the program runs untraced",
                       dir, mt_strerror(rc));
-        trace = NULL;
+        W.trace = NULL;
         return -1;
     }
-    rc = mt_writer_begin(trace);
+    rc = mt_writer_begin(W.trace);
     if (!rc)
-        rc = mt__proc_write_meta(trace, parent_pid);
+        rc = mt__proc_write_meta(W.trace, parent_pid);
     if (!rc)
-        rc = mt__numa_write_meta(trace);
+        rc = mt__numa_write_meta(W.trace);
     if (!rc)
-        rc = mt_writer_commit(trace);
+        rc = mt_writer_commit(W.trace);
     if (rc) {
         mt__warn_once(MT__WARN_STORAGE, "cannot write trace %s: %s; the program runs untraced",
                       dir, mt_strerror(rc));
-        mt_writer_close(trace);
-        trace = NULL;
+        mt_writer_close(W.trace);
+        W.trace = NULL;
         return -1;
     }
     /* Create the thread with every signal blocked; it inherits the mask. */
@@ -426,8 +432,8 @@ int mt__writer_start(const char *dir, pid_t parent_pid)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t thread;
-    done = 0;
-    stop_requested = 0;
+    W.done = 0;
+    W.stop_requested = 0;
     __atomic_store_n(&mt__writer_alive, 1, __ATOMIC_RELEASE);
     rc = pthread_create(&thread, &attr, writer_main, NULL);
     pthread_attr_destroy(&attr);
@@ -436,11 +442,11 @@ int mt__writer_start(const char *dir, pid_t parent_pid)
         __atomic_store_n(&mt__writer_alive, 0, __ATOMIC_RELEASE);
         mt__warn_once(MT__WARN_THREAD, "cannot start the trace writer thread: %s; the program "
                       "runs untraced", strerror(rc));
-        mt_writer_close(trace);
-        trace = NULL;
+        mt_writer_close(W.trace);
+        W.trace = NULL;
         return -1;
     }
-    running = 1;
+    W.running = 1;
     mt__path_announce(dir);
     if (!mt__opt.quiet)
         mt__say("writing %s", dir);
@@ -457,13 +463,13 @@ static int wait_writer(uint32_t *word, uint32_t want)
         uint32_t cur = __atomic_load_n(word, __ATOMIC_ACQUIRE);
         if (cur == want)
             return 0;
-        if (!__atomic_load_n(&mt__writer_alive, __ATOMIC_ACQUIRE) && word != &done)
+        if (!__atomic_load_n(&mt__writer_alive, __ATOMIC_ACQUIRE) && word != &W.done)
             return -1;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long waited_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
         if (waited_ms >= STOP_WAIT_MS) {
             mt__warn("the trace writer did not answer within %d ms; %s may miss its last events",
-                     STOP_WAIT_MS, trace_dir);
+                     STOP_WAIT_MS, W.trace_dir);
             return -1;
         }
         struct timespec slice = {0, 50 * 1000000L};
@@ -473,28 +479,28 @@ static int wait_writer(uint32_t *word, uint32_t want)
 
 void mt__writer_sync(const char *end_reason)
 {
-    if (!running || !__atomic_load_n(&mt__writer_alive, __ATOMIC_ACQUIRE))
+    if (!W.running || !__atomic_load_n(&mt__writer_alive, __ATOMIC_ACQUIRE))
         return;
-    sync_reason = end_reason;
-    uint32_t asked = __atomic_add_fetch(&sync_asked, 1, __ATOMIC_ACQ_REL);
+    W.sync_reason = end_reason;
+    uint32_t asked = __atomic_add_fetch(&W.sync_asked, 1, __ATOMIC_ACQ_REL);
     mt__wake_writer();
-    wait_writer(&sync_done, asked);
+    wait_writer(&W.sync_done, asked);
 }
 
 void mt__writer_reopen(void)
 {
-    __atomic_store_n(&reopen_pending, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&W.reopen_pending, 1, __ATOMIC_RELEASE);
 }
 
 void mt__writer_stop(const char *end_reason)
 {
-    if (!running)
+    if (!W.running)
         return;
-    stop_reason = end_reason;
-    __atomic_store_n(&stop_requested, 1, __ATOMIC_RELEASE);
+    W.stop_reason = end_reason;
+    __atomic_store_n(&W.stop_requested, 1, __ATOMIC_RELEASE);
     mt__wake_writer();
-    wait_writer(&done, 1);
-    running = 0;
+    wait_writer(&W.done, 1);
+    W.running = 0;
     __atomic_store_n(&mt__recording, 0, __ATOMIC_RELEASE);
 }
 
@@ -504,22 +510,11 @@ void mt__writer_after_fork(void)
      * list and blocks are copies the parent still owns; they are dropped.
      * The tick lock was taken by the prepare handler in the forking thread. */
     pthread_mutex_init(&tick_lock, NULL);
-    if (trace)
-        mt_writer_forget(trace);
-    trace = NULL;
+    if (W.trace)
+        mt_writer_forget(W.trace);
+    memset(&W, 0, sizeof W);
     mt__proc_after_fork();
-    running = 0;
     mt__writer_alive = 0;
-    stop_requested = 0;
-    sync_asked = sync_done = 0;
-    reopen_pending = 0;
-    done = 0;
-    threads = NULL;
-    stack_cursor = 0;
-    events_total = blocks_total = block_bytes_total = 0;
-    retired_dropped = 0;
     mt__placement_reset();
-    memset(retired_calls, 0, sizeof retired_calls);
-    memset(retired_bytes, 0, sizeof retired_bytes);
     mt__writer_wake = 0;
 }

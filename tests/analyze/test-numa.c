@@ -129,17 +129,24 @@ static void put_stacks(void)
     }
 }
 
-static void analyze(void)
+/* Replays DIR with the numa hook, in the window from FROM ns (0: none). */
+static void analyze_from(uint64_t from)
 {
     mt_replay_options_t opt;
     memset(&opt, 0, sizeof(opt));
     opt.pool = MT_POOL_NONE;
+    opt.from = (mt_time_arg_t){from, false, from != 0};
     cr_assert_eq(mt_numa_init(&nu, &opt), 0);
     cr_assert_eq(mt_reader_open(&rd, dir), 0);
     cr_assert_eq(mt_replay_init(&rp, &opt), 0);
     cr_assert_eq(mt_replay_add(&rp, dir, rd), 0);
     cr_assert_eq(mt_replay_run(&rp), 0);
     cr_assert_eq(mt_numa_finish(&nu, &rp), 0);
+}
+
+static void analyze(void)
+{
+    analyze_from(0);
 }
 
 static const mt_numa_stack_t *stack(uint32_t id)
@@ -289,6 +296,18 @@ Test(numa, two_nodes_mismatch_remote_migration)
  *     again in the totals (R's pages hold it); inside R's mbind -> mismatch 0.
  *  After set_mempolicy(PREFERRED, {2}) then set_mempolicy(DEFAULT) by the
  *  same thread, E (stack 4) has no requested policy. */
+/* --from 122 ns: the heap objects are the window's (C at 125 and the one at
+ * 130), not A (105) or M (120); the region made at 100 is still there. */
+Test(numa, window_keeps_the_windows_heap_objects)
+{
+    two_node_trace();
+    analyze_from(122);
+    cr_expect_eq(nu.heap_objects, 2);
+    cr_expect_eq(nu.heap_placed, 1, "C placed; the one at 130 was freed first");
+    cr_expect_eq(nu.regions, 1);
+    cr_expect_eq(B(rp.alloc_bw), 164);
+}
+
 Test(numa, four_nodes_interleave_and_migrations)
 {
     tg_open(dir, 0, 1000000000ull, 20000000);

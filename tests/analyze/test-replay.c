@@ -326,6 +326,38 @@ Test(replay, size_filter)
     cr_expect_eq(rp.unknown_frees, 1, "the free of a filtered-out block is unknown");
 }
 
+/* A bound counted from the end (serve's ?seconds=N: the last N seconds):
+ * the window is [span - N, span), with the window semantics of --from. */
+Test(replay, window_from_the_end)
+{
+    tg_open(dir1, 0, 0, 100);
+    mt_event_t ev[] = {tg_alloc(10, 0x100, 1, 1), tg_alloc(20, 0x200, 2, 1),
+                       tg_free(30, 0x100), tg_alloc(40, 0x300, 4, 2),
+                       tg_free(50, 0x200), tg_alloc(60, 0x400, 8, 2),
+                       tg_free(70, 0x300), tg_alloc(90, 0x500, 16, 2)};
+    tg_block(1, ev, 8);
+    tg_close(1);
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE,
+                               .from = {.v = 45, .set = true, .from_end = true}};
+    cr_assert_eq(replay(&opt, false), 0);
+    cr_expect_eq(rp.span_ns, 100);
+    cr_expect_eq(rp.win_from, 55);
+    cr_expect_eq(rp.win_to, 100);
+    cr_expect_eq(B(rp.alloc_bw), 8 + 16, "allocated in the last 45 ns: 0x400, 0x500");
+    cr_expect_eq(B(rp.live_bw), 24);
+    cr_expect_eq(B(stack(0, 2)->live_bw), 24);
+    cr_expect_eq(rp.unknown_frees, 0, "the free at 70 of 0x300 (made before) is known");
+    mt_replay_free(&rp);
+    mt_reader_close(r1);
+
+    /* More than the span: the whole timeline. */
+    mt_replay_options_t all = {.pool = MT_POOL_NONE,
+                               .from = {.v = 1000, .set = true, .from_end = true}};
+    cr_assert_eq(replay(&all, false), 0);
+    cr_expect_eq(rp.win_from, 0);
+    cr_expect_eq(B(rp.alloc_bw), 1 + 2 + 4 + 8 + 16);
+}
+
 typedef struct live_acc {
     uint64_t bytes, n, stack2;
 } live_acc_t;
@@ -471,4 +503,119 @@ Test(replay, stack_split_where_an_address_was_reused)
         mt_reader_close(r1);
         r1 = NULL;
     }
+}
+
+/* The window [from, to): only allocations made in it count; live means live
+ * at `to`; frees of allocations made before it are known, not counted; the
+ * peak is of the window's own allocations. */
+static void window_trace(void)
+{
+    tg_open(dir1, 0, 0, 1000);
+    mt_event_t ev[] = {
+        tg_alloc(100, 0x1000, 1000, 1), /* before: start-up */
+        tg_alloc(110, 0x9000, 77, 1),   /* before, never freed */
+        tg_alloc(200, 0x2000, 10, 2),   /* in the window: freed in it */
+        tg_free(300, 0x1000),           /* the start-up block: known, not counted */
+        tg_free(310, 0x2000),
+        tg_alloc(400, 0x3000, 20, 2),   /* in the window, freed after it: live at `to` */
+        tg_alloc(450, 0x1000, 30, 3),   /* reuses the start-up address */
+        tg_free(600, 0x3000),           /* after: not replayed */
+        tg_alloc(700, 0x4000, 5000, 1), /* after */
+    };
+    tg_block(1, ev, sizeof(ev) / sizeof(ev[0]));
+    tg_close(1);
+}
+
+static void window_live(void *ctx, uint32_t stack, uint64_t ptr, uint64_t size, uint64_t weight)
+{
+    uint64_t *n = ctx;
+    (void)ptr, (void)weight;
+    cr_assert_lt(stack, rp.nstacks);
+    n[0]++;
+    n[1] += size;
+}
+
+Test(replay, window_counts_only_its_allocations)
+{
+    window_trace();
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE, .growth = true,
+                               .from = {150, false, true}, .to = {500, false, true}};
+    cr_assert_eq(replay(&opt, false), 0);
+    cr_expect(rp.windowed);
+    cr_expect_eq(rp.win_from, 150);
+    cr_expect_eq(rp.win_to, 500);
+    cr_expect_eq(rp.span_ns, 1000);
+    cr_expect_eq(B(rp.alloc_bw), 60);
+    cr_expect_eq(N(rp.alloc_w), 3);
+    cr_expect_eq(B(rp.live_bw), 50);
+    cr_expect_eq(N(rp.live_w), 2);
+    cr_expect_eq(B(rp.peak_bw), 50);
+    cr_expect_eq(rp.peak_ns, 450);
+    cr_expect_eq(rp.frees, 1, "only the free of a window allocation counts");
+    cr_expect_eq(rp.unknown_frees, 0, "the start-up block's free is known");
+    cr_expect_eq(N(rp.temp_w), 1);
+    const mt_stack_stats_t *s2 = stack(0, 2), *s3 = stack(0, 3);
+    cr_expect_eq(B(s2->alloc_bw), 30);
+    cr_expect_eq(B(s2->live_bw), 20);
+    cr_expect_eq(B(s3->live_bw), 30);
+    cr_expect_eq(rp.nstacks, 2, "stack 1 allocated only outside the window");
+    uint64_t live[2] = {0, 0};
+    mt_replay_foreach_live(&rp, window_live, live);
+    cr_expect_eq(live[0], 2, "the live blocks made in the window, not the start-up ones");
+    cr_expect_eq(live[1], 50);
+    /* Growth points are slices of the window: s2 is 10 until 310, 0 until 400. */
+    cr_expect_eq(s2->growth[MT_GROWTH_POINTS - 1], 20);
+    cr_expect_eq(s2->growth[3], 10); /* 150 + 350 * 4 / 16 = 237.5 */
+}
+
+Test(replay, window_in_percent_and_open_ends)
+{
+    window_trace();
+    /* 45% of 1000 ns = 450: allocations at 450 and after, to the end. */
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE, .from = {450000, true, true}};
+    cr_assert_eq(replay(&opt, false), 0);
+    cr_expect_eq(rp.win_from, 450);
+    cr_expect_eq(rp.win_to, 1000);
+    cr_expect_eq(B(rp.alloc_bw), 5030);
+    cr_expect_eq(B(rp.live_bw), 5030);
+    cr_expect_eq(rp.unknown_frees, 0, "the free at 600 is of a block made before the window");
+    cr_expect_eq(rp.frees, 0);
+}
+
+Test(replay, window_to_only)
+{
+    window_trace();
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE, .to = {200000, true, true}}; /* 20% */
+    cr_assert_eq(replay(&opt, false), 0);
+    cr_expect_eq(rp.win_from, 0);
+    cr_expect_eq(rp.win_to, 200);
+    cr_expect_eq(B(rp.alloc_bw), 1077, "the event at 200 is not before --to");
+    cr_expect_eq(B(rp.live_bw), 1077);
+}
+
+Test(replay, window_empty_is_an_error)
+{
+    window_trace();
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE, .from = {800, false, true},
+                               .to = {500000, true, true}};
+    cr_expect_eq(replay(&opt, false), MT_EINVAL);
+    cr_expect_eq(rp.win_from, 800);
+    cr_expect_eq(rp.win_to, 500);
+}
+
+Test(replay, window_on_the_merged_timeline)
+{
+    /* The second trace starts 1000 ns after the first; times are from the first. */
+    tg_open(dir1, 0, 5000, 2000);
+    mt_event_t p[] = {tg_alloc(100, 0x1000, 1, 1), tg_alloc(1500, 0x2000, 2, 1)};
+    tg_block(1, p, 2);
+    tg_close(1);
+    tg_open(dir2, 0, 6000, 1000);
+    mt_event_t c[] = {tg_alloc(100, 0x1000, 4, 1), tg_alloc(900, 0x3000, 8, 1)};
+    tg_block(1, c, 2);
+    tg_close(1);
+    mt_replay_options_t opt = {.pool = MT_POOL_NONE, .from = {1050, false, true},
+                               .to = {1600, false, true}};
+    cr_assert_eq(replay(&opt, true), 0);
+    cr_expect_eq(B(rp.alloc_bw), 6, "1100 (child) and 1500 (parent)");
 }

@@ -203,21 +203,24 @@ Test(json_keys, info)
 Test(json_keys, top)
 {
     const char *const a[] = {L, NULL}, *const b[] = {"--pool", "all", P, NULL};
-    const char *const *const runs[] = {a, b, NULL};
+    const char *const w[] = {"--from", "0", "--to", "100%", L, NULL};
+    const char *const *const runs[] = {a, b, w, NULL};
     check("top", runs);
 }
 
 Test(json_keys, leaks)
 {
     const char *const a[] = {L, NULL}, *const b[] = {"--sort", "growth", P, NULL};
-    const char *const *const runs[] = {a, b, NULL};
+    const char *const w[] = {"--to", "50%", L, NULL};
+    const char *const *const runs[] = {a, b, w, NULL};
     check("leaks", runs);
 }
 
 Test(json_keys, numa)
 {
     const char *const a[] = {R, NULL}, *const b[] = {P, NULL};
-    const char *const *const runs[] = {a, b, NULL};
+    const char *const w[] = {"--from", "0", R, NULL};
+    const char *const *const runs[] = {a, b, w, NULL};
     check("numa", runs);
 }
 
@@ -227,13 +230,43 @@ Test(json_keys, fit)
     const char *const b[] = {"--pool", "kv", "-k", "4", "--chunk", "16K..64K", "--by-stack", P,
                              NULL};
     const char *const c[] = {"--pool", "all", "--chunk", "64K", P, NULL};
-    const char *const *const runs[] = {a, b, c, NULL};
+    const char *const w[] = {"--from", "1ms", L, NULL};
+    const char *const *const runs[] = {a, b, c, w, NULL};
     check("fit", runs);
 }
 
 Test(json_keys, flamegraph)
 {
     const char *const a[] = {L, NULL}, *const b[] = {"--diff", P, L, NULL};
-    const char *const *const runs[] = {a, b, NULL};
+    const char *const w[] = {"--from", "0", L, NULL};
+    const char *const *const runs[] = {a, b, w, NULL};
     check("flamegraph", runs);
+}
+
+/* export and serve print no JSON: export's output is the pprof profile
+ * itself, serve's answers are profiles and an HTML index. Their --help says
+ * so (no "JSON keys" paragraph) and --json is a usage error. */
+Test(json_keys, export_and_serve_have_none)
+{
+    const char *cmds[] = {"export", "serve"};
+    for (int i = 0; i < 2; i++) {
+        const char *help[] = {e2e_analyze(), cmds[i], "--help", NULL};
+        e2e_result_t r;
+        e2e_run(&r, help, NULL, NULL);
+        cr_expect_eq(r.exit_code, 0);
+        cr_expect_null(strstr(r.out, "JSON keys"), "%s --help lists JSON keys", cmds[i]);
+        cr_expect_not_null(strstr(r.out, "No --json"), "%s --help says why no --json", cmds[i]);
+        e2e_result_free(&r);
+        const char *json[] = {e2e_analyze(), cmds[i], "--json", L, NULL};
+        e2e_run(&r, json, NULL, NULL);
+        cr_expect_eq(r.exit_code, 2, "%s --json exited %d", cmds[i], r.exit_code);
+        e2e_result_free(&r);
+    }
+}
+
+Test(json_keys, diff)
+{
+    const char *const a[] = {L, P, NULL}, *const b[] = {"--from", "0", "--by", "function", P, L, NULL};
+    const char *const *const runs[] = {a, b, NULL};
+    check("diff", runs);
 }

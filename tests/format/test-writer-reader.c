@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -630,4 +631,59 @@ Test(writer_reader, live_snapshot_then_refresh)
     cr_assert(WIFEXITED(status));
     cr_assert_eq(WEXITSTATUS(status), 0);
     mt_reader_close(r);
+}
+
+/* The reader checks the LMDB file of each new snapshot (lmdb_check.c)
+ * while a writer in another process keeps committing (up to 2000 ticks)
+ * and growing the file:
+ * no open or refresh may take that for corruption. (Before, the file size
+ * was taken before the meta page was read, so a commit in between made
+ * open report "corrupt".) The writer stops when the parent closes the pipe
+ * or its map is full. */
+Test(writer_reader, open_and_refresh_while_the_writer_commits)
+{
+    int down[2], up[2];
+    cr_assert_eq(pipe(down), 0);
+    cr_assert_eq(pipe(up), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        mt_writer_t *w;
+        mt_writer_options_t opts = {.map_initial = 64 << 10, .map_max = 64 << 20};
+        int growths = 0;
+        if (mt_writer_open(&w, trace, &opts) != 0 || tick(w, 0, 1, &growths) != 0)
+            _exit(91);
+        sync_write(up[1], 'a');
+        fcntl(down[0], F_SETFL, O_NONBLOCK);
+        char c;
+        for (int i = 1; i < 2000 && read(down[0], &c, 1) != 0; i++) {
+            int e = tick(w, i, 1, &growths);
+            if (e == MT_EMAPFULL)
+                break;
+            if (e)
+                _exit(92);
+        }
+        mt_writer_close(w);
+        _exit(0);
+    }
+    close(down[0]);
+    close(up[1]);
+    cr_assert_eq(sync_read(up[0]), 'a');
+    for (int i = 0; i < 100; i++) {
+        mt_reader_t *r;
+        int rc = mt_reader_open(&r, trace);
+        cr_assert_eq(rc, 0, "open %d: %s", i, mt_strerror(rc));
+        int last = count_blocks(r);
+        cr_assert_geq(last, 1);
+        rc = mt_reader_refresh(r);
+        cr_assert_eq(rc, 0, "refresh %d: %s", i, mt_strerror(rc));
+        cr_assert_geq(count_blocks(r), last);
+        mt_reader_close(r);
+    }
+    close(down[1]);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer status %d", status);
 }

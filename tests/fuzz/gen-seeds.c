@@ -2,13 +2,15 @@
  * encoder output (format/codec.c, format/records.c), so that the fuzzers
  * start from valid blocks, records and traces and mutate from there.
  *
- * usage: gen-seeds DIR   -> DIR/block/, DIR/records/, DIR/trace/
+ * usage: gen-seeds DIR   -> DIR/block/, DIR/records/, DIR/trace/, DIR/mdb/
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lmdb.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -201,6 +203,91 @@ static void trace_seed(const char *name, int flags, int complete, int blocks)
     save("trace", name, tbuf, tlen);
 }
 
+/* ---- mdb inputs: flags, [u32 LE data length], data.mdb, [lock.mdb] -------
+ * A real LMDB environment holding the records of the last trace_seed, in
+ * two commits (both meta pages in use, a free list), plus EXTRA 200-byte
+ * event blocks (branch pages) and, if BIG, one 9000-byte block (overflow
+ * pages). FLAGS bit 1: lock.mdb follows data.mdb. */
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    static uint8_t buf[1 << 20];
+    if (!f)
+        exit(1);
+    *len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return buf;
+}
+
+static void mdb_seed(const char *name, int flags, int extra, int big)
+{
+    char dir[4096], path[4200];
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi[MT__DB_COUNT];
+    snprintf(dir, sizeof dir, "%s/mdb-env.XXXXXX", root);
+    if (!mkdtemp(dir) || mdb_env_create(&env) || mdb_env_set_maxdbs(env, MT__DB_COUNT) ||
+        mdb_env_set_mapsize(env, 8u << 20) || mdb_env_open(env, dir, MDB_NOSYNC, 0600))
+        exit(1);
+    for (int commit = 0; commit < 2; commit++) {
+        if (mdb_txn_begin(env, NULL, 0, &txn))
+            exit(1);
+        for (int i = 0; i < MT__DB_COUNT; i++)
+            if (mdb_dbi_open(txn, mt__db_names[i], MDB_CREATE, &dbi[i]))
+                exit(1);
+        if (commit == 0) {
+            uint8_t f[MT__FORMAT_RECORD_LEN];
+            MDB_val k = {6, MT_META_FORMAT}, v = {mt__format_record_encode(f, MT_FORMAT_VERSION), f};
+            mdb_put(txn, dbi[MT__DB_META], &k, &v, 0);
+        }
+        /* Commit 0: the records of the first half of tbuf; 1: the rest. */
+        const uint8_t *p = tbuf + 1, *end = tbuf + tlen;
+        for (int n = 0; end - p >= 4; n++) {
+            int db = p[0];
+            size_t klen = p[1];
+            MDB_val k = {klen, (void *)(p + 2)};
+            MDB_val v = {(size_t)p[2 + klen] | (size_t)p[3 + klen] << 8, (void *)(p + 4 + klen)};
+            p += 4 + klen + v.mv_size;
+            if ((n % 2) == commit)
+                mdb_put(txn, dbi[db], &k, &v, 0);
+        }
+        for (int i = 0; commit == 1 && i < extra + (big ? 1 : 0); i++) {
+            static uint8_t blob[9000];
+            uint8_t key[8];
+            mt__put_be64(key, 1000 + (uint64_t)i);
+            memset(blob, i, sizeof blob);
+            MDB_val k = {8, key}, v = {i < extra ? 200 : sizeof blob, blob};
+            mdb_put(txn, dbi[MT__DB_EVENTS], &k, &v, 0);
+        }
+        if (mdb_txn_commit(txn))
+            exit(1);
+    }
+    mdb_env_close(env);
+    size_t dlen, llen;
+    static uint8_t out[1 << 21];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    uint8_t *d = slurp(path, &dlen);
+    out[0] = (uint8_t)flags;
+    size_t n = 1;
+    if (flags & 2) {
+        mt__put_le32(out + 1, (uint32_t)dlen);
+        n += 4;
+    }
+    memcpy(out + n, d, dlen);
+    n += dlen;
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    if (flags & 2) {
+        uint8_t *l = slurp(path, &llen);
+        memcpy(out + n, l, llen);
+        n += llen;
+    }
+    unlink(path);
+    rmdir(dir);
+    save("mdb", name, out, n);
+}
+
 int main(int argc, char **argv)
 {
     uint8_t buf[8192], rec1[1 + MT__MODULE_MAX];
@@ -249,5 +336,11 @@ int main(int argc, char **argv)
     trace_seed("complete-json", 1, 1, 4);
     trace_seed("killed", 2, 0, 2);
     trace_seed("empty", 0, 1, 0);
+    mdb_seed("empty", 0, 0, 0);
+    trace_seed("complete", 0, 1, 3);
+    mdb_seed("complete", 0, 0, 0);
+    mdb_seed("complete-lock", 3, 0, 0);
+    mdb_seed("branches", 1, 60, 0);
+    mdb_seed("overflow", 0, 0, 1);
     return 0;
 }

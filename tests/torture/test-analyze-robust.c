@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,13 +60,25 @@ static int every_command(const char *what, const char *path, bool must_fail)
     int failed = 0;
     if (!ncmds)
         list_commands();
+    char out[4200];
+    snprintf(out, sizeof(out), "%s/export.pb.gz", e2e_tmpdir());
     for (int i = 0; i < ncmds; i++) {
-        for (int json = 0; json < 2; json++) {
+        /* serve runs until a signal when its arguments are directories;
+         * tests/e2e/test-pprof.c gives it a damaged trace over HTTP. */
+        if (!strcmp(cmds[i], "serve"))
+            continue;
+        bool export = !strcmp(cmds[i], "export"); /* needs -o; has no --json */
+        for (int json = 0; json < 2 - export; json++) {
             const char *argv[] = {e2e_analyze(), cmds[i], json ? "--json" : path,
                                   json ? path : NULL, NULL};
+            const char *export_argv[] = {e2e_analyze(), cmds[i], "-o", out, path, NULL};
+            const char *diff_argv[] = {e2e_analyze(), cmds[i], json ? "--json" : path, path,
+                                       json ? path : NULL, NULL}; /* BASE NEW */
+            bool diff = !strcmp(cmds[i], "diff");
             e2e_result_t r;
             e2e_proc_t p;
-            cr_assert_eq(e2e_start(&p, argv, NULL, NULL), 0);
+            cr_assert_eq(e2e_start(&p, export ? export_argv : diff ? diff_argv : argv, NULL, NULL),
+                         0);
             e2e_wait(&p, &r, 20);
             cr_assert(!r.timed_out, "%s: %s %s hangs (killed after 20 s)", what, cmds[i], path);
             cr_assert_eq(r.signal, 0, "%s: %s%s %s died of signal %d; stderr: %s", what, cmds[i],
@@ -206,11 +219,9 @@ Test(robust, truncated)
     free(good);
 }
 
-Test(robust, bit_flips)
+/* 40 copies of the intact trace with 1 to 8 bits flipped, from SEED. */
+static void flip_copies(unsigned seed)
 {
-    const char *s = getenv("MTRACE_TORTURE_SEED");
-    unsigned seed = s && *s ? (unsigned)strtoul(s, NULL, 10) : (unsigned)time(NULL);
-    fprintf(stderr, "bit_flips: seed %u (MTRACE_TORTURE_SEED=%u repeats it)\n", seed, seed);
     srand(seed);
     size_t len;
     unsigned char *good = good_trace(&len);
@@ -231,6 +242,171 @@ Test(robust, bit_flips)
                  seed, i, flips, first);
         every_command(what, trace_with(label, bad, len), false);
     }
+    free(bad);
+    free(good);
+}
+
+Test(robust, bit_flips)
+{
+    const char *s = getenv("MTRACE_TORTURE_SEED");
+    unsigned seed = s && *s ? (unsigned)strtoul(s, NULL, 10) : (unsigned)time(NULL);
+    fprintf(stderr, "bit_flips: seed %u (MTRACE_TORTURE_SEED=%u repeats it)\n", seed, seed);
+    flip_copies(seed);
+}
+
+/* Seeds that once killed a command: 1795601453 made LMDB fault (copy 20:
+ * `top` died of SIGBUS) before format/lmdb_check.c. */
+Test(robust, bit_flips_known)
+{
+    flip_copies(1795601453u);
+}
+
+/* ---- damage aimed at LMDB's page structure ------------------------------
+ * Each case damages one thing LMDB trusts in a copy of the intact trace:
+ * every command must refuse it with exit 1 and one "corrupt trace" line
+ * (format/lmdb_check.c), not die of SIGSEGV/SIGBUS, hang or read garbage. */
+
+static void must_be_corrupt(const char *what, const char *dir)
+{
+    if (!ncmds)
+        list_commands();
+    char out[4200];
+    snprintf(out, sizeof out, "%s.pb.gz", dir);
+    for (int i = 0; i < ncmds; i++) {
+        /* serve runs until a signal (tests/e2e/test-pprof.c serves a damaged
+         * trace); export writes -o FILE; diff compares the trace with itself. */
+        if (!strcmp(cmds[i], "serve"))
+            continue;
+        const char *argv[] = {e2e_analyze(), cmds[i], dir, NULL, NULL, NULL};
+        if (!strcmp(cmds[i], "export")) {
+            argv[2] = "-o", argv[3] = out, argv[4] = dir;
+        } else if (!strcmp(cmds[i], "diff")) {
+            argv[3] = dir;
+        }
+        e2e_result_t r;
+        e2e_proc_t p;
+        cr_assert_eq(e2e_start(&p, argv, NULL, NULL), 0);
+        e2e_wait(&p, &r, 20);
+        cr_assert(!r.timed_out, "%s: %s hangs", what, cmds[i]);
+        cr_assert_eq(r.signal, 0, "%s: %s died of signal %d", what, cmds[i], r.signal);
+        cr_expect_eq(r.exit_code, 1, "%s: %s exited %d, want 1; stderr: %s", what, cmds[i],
+                     r.exit_code, r.err);
+        cr_expect_eq(error_lines(r.err), 1, "%s: %s: want one error line: %s", what, cmds[i],
+                     r.err);
+        cr_expect(strstr(r.err, "corrupt trace") != NULL, "%s: %s: want \"corrupt trace\": %s",
+                  what, cmds[i], r.err);
+        e2e_result_free(&r);
+    }
+}
+
+static unsigned get16(const unsigned char *p)
+{
+    return p[0] | p[1] << 8;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8);
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* LMDB 0.9 layout (see format/lmdb_check.c): the node NODE of page PG. */
+static unsigned char *node(unsigned char *t, size_t psize, uint64_t pg, unsigned n)
+{
+    unsigned char *page = t + pg * psize;
+    cr_assert_lt(n, (get16(page + 12) - 16u) / 2, "page %llu has no node %u",
+                 (unsigned long long)pg, n);
+    return page + get16(page + 16 + 2 * n);
+}
+
+/* The main-tree record (a 48-byte MDB_db) of the named database NAME. */
+static unsigned char *subdb(unsigned char *t, size_t psize, const char *name)
+{
+    unsigned char *meta = t + (get64(t + psize + 144) > get64(t + 144) ? psize : 0);
+    cr_assert_eq(get16(meta + 88 + 6), 1, "the intact trace's main tree has depth 1");
+    uint64_t root = get64(meta + 88 + 40);
+    for (unsigned i = 0; i < (get16(t + root * psize + 12) - 16u) / 2; i++) {
+        unsigned char *nd = node(t, psize, root, i);
+        if (get16(nd + 6) == strlen(name) && memcmp(nd + 8, name, strlen(name)) == 0)
+            return nd + 8 + get16(nd + 6);
+    }
+    cr_assert_fail("no database %s in the main tree", name);
+    return NULL;
+}
+
+Test(robust, damaged_pages)
+{
+    size_t len;
+    unsigned char *good = good_trace(&len), *bad = malloc(len);
+    size_t psize = get16(good + 40);
+    cr_assert_eq(psize, 4096, "LMDB's page size on this machine");
+    uint64_t pages = len / psize;
+
+    /* The newer meta page's page size 0 (LMDB divides by it). */
+    memcpy(bad, good, len);
+    put16(bad + (get64(bad + psize + 144) > get64(bad + 144) ? psize : 0) + 40, 0);
+    must_be_corrupt("page size 0", trace_with("psize-0", bad, len));
+
+    /* A node offset pointing past the end of its page (main tree root). */
+    memcpy(bad, good, len);
+    unsigned char *meta = bad + (get64(bad + psize + 144) > get64(bad + 144) ? psize : 0);
+    put16(bad + get64(meta + 88 + 40) * psize + 16, (unsigned)psize - 4);
+    must_be_corrupt("node offset past the page", trace_with("node-off", bad, len));
+
+    /* An event block whose size runs 1 MiB past its page and the file. */
+    memcpy(bad, good, len);
+    uint64_t events = get64(subdb(bad, psize, "events") + 40);
+    unsigned char *nd = node(bad, psize, events, 0);
+    put16(nd, 0), put16(nd + 2, 16);
+    must_be_corrupt("event block size past the page", trace_with("data-size", bad, len));
+
+    /* An event block moved to an "overflow page" at the last page of the
+     * file, 1 MiB long. */
+    memcpy(bad, good, len);
+    nd = node(bad, psize, events, 0);
+    put16(nd, 0), put16(nd + 2, 16), put16(nd + 4, 1 /* F_BIGDATA */);
+    put64(nd + 8 + get16(nd + 6), pages - 1);
+    must_be_corrupt("overflow run past the file", trace_with("overflow", bad, len));
+
+    /* The events tree a branch page that is its own child (a cycle). */
+    memcpy(bad, good, len);
+    unsigned char *db = subdb(bad, psize, "events");
+    put16(db + 6, 2); /* depth */
+    unsigned char *page = bad + events * psize;
+    put16(page + 10, 1 /* P_BRANCH */);
+    nd = node(bad, psize, events, 0);
+    put16(nd, (unsigned)events), put16(nd + 2, 0), put16(nd + 4, 0);
+    must_be_corrupt("a branch page that is its own child", trace_with("cycle", bad, len));
+
+    /* Two trees sharing a page: stacks' root is events' root. */
+    memcpy(bad, good, len);
+    put64(subdb(bad, psize, "stacks") + 40, events);
+    must_be_corrupt("a page in two trees", trace_with("shared", bad, len));
+
+    /* A named database record shorter than an MDB_db. */
+    memcpy(bad, good, len);
+    db = subdb(bad, psize, "threads");
+    put16(db - 8 - strlen("threads"), 8);
+    must_be_corrupt("a short database record", trace_with("short-db", bad, len));
+
+    /* A named database created with MDB_DUPSORT (the writer never does). */
+    memcpy(bad, good, len);
+    put16(subdb(bad, psize, "counters") + 4, 0x04);
+    must_be_corrupt("a database with foreign flags", trace_with("dupsort", bad, len));
+
     free(bad);
     free(good);
 }

@@ -250,11 +250,21 @@ static void run_every_command(const char *trace)
     e2e_run(&l, list, NULL, NULL);
     cr_assert_eq(l.exit_code, 0);
     int ran = 0;
+    char out[4200];
+    snprintf(out, sizeof(out), "%s/export.pb.gz", e2e_tmpdir());
     for (char *save, *cmd = strtok_r(l.out, "\n", &save); cmd; cmd = strtok_r(NULL, "\n", &save)) {
-        for (int json = 0; json < 2; json++) {
+        /* serve runs until a signal; tests/e2e/test-pprof.c reads it over HTTP. */
+        if (!strcmp(cmd, "serve"))
+            continue;
+        bool export = !strcmp(cmd, "export"); /* writes -o FILE (not in the trace); no --json */
+        for (int json = 0; json < 2 - export; json++) {
             const char *argv[] = {e2e_analyze(), cmd, trace, json ? "--json" : NULL, NULL};
+            const char *export_argv[] = {e2e_analyze(), cmd, "-o", out, trace, NULL};
+            const char *diff_argv[] = {e2e_analyze(), cmd, trace, trace, /* BASE NEW */
+                                       json ? "--json" : NULL, NULL};
+            bool diff = !strcmp(cmd, "diff");
             e2e_result_t r;
-            e2e_run_for(&r, argv, NULL, NULL, 30);
+            e2e_run_for(&r, export ? export_argv : diff ? diff_argv : argv, NULL, NULL, 30);
             cr_expect_eq(r.exit_code, 0, "%s %s on a read-only trace: exit %d signal %d: %s", cmd,
                          json ? "--json" : "", r.exit_code, r.signal, r.err);
             e2e_result_free(&r);
