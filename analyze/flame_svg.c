@@ -32,22 +32,6 @@ typedef struct svg {
 
 /* ---- text ------------------------------------------------------------------- */
 
-/* Writes S with the five XML special characters escaped. S is printable
- * UTF-8 (mt_printable), so nothing else needs escaping in XML 1.0. */
-static void put_xml(FILE *out, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&apos;", out); break;
-        default: fputc(*s, out);
-        }
-    }
-}
-
 /* Writes the label of a frame W px wide: NAME, or its first characters and
  * "..", or nothing when fewer than three characters fit. Same rule as the
  * script's label(). */
@@ -63,7 +47,7 @@ static void put_label(FILE *out, const char *name, double w)
         i += n ? n : 1;
     }
     if (chars <= fit) {
-        put_xml(out, name);
+        mt_put_xml(out, name);
         return;
     }
     char buf[1024];
@@ -71,7 +55,7 @@ static void put_label(FILE *out, const char *name, double w)
         cut = sizeof(buf) - 1;
     memcpy(buf, name, cut);
     buf[cut] = '\0';
-    put_xml(out, buf);
+    mt_put_xml(out, buf);
     fputs("..", out);
 }
 
@@ -169,10 +153,10 @@ static void put_frame(const svg_t *g, const mt_flame_node_t *n, uint64_t offset,
 
     fprintf(out, "<g class=\"f\" mt:o=\"%" PRIu64 "\" mt:v=\"%" PRIu64 "\" mt:d=\"%zu\"><title>",
             offset, v, depth);
-    put_xml(out, name);
+    mt_put_xml(out, name);
     fputc('\n', out);
     if (n->module) {
-        put_xml(out, n->module);
+        mt_put_xml(out, n->module);
         fputs(n->inlined ? " (inlined)\n" : "\n", out);
     } else if (n->name) {
         fputs(n->inlined ? "(inlined)\n" : "", out);
@@ -248,7 +232,7 @@ static void put_legend(const svg_t *g)
         module_colour(fill, sizeof(fill), l.module[i], "", false);
         fprintf(g->out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>"
                         "<text x=\"%.1f\" y=\"%.1f\">", x, y - 9, fill, x + 14, y);
-        put_xml(g->out, l.module[i]);
+        mt_put_xml(g->out, l.module[i]);
         fputs("</text>\n", g->out);
         x += 14 + CHAR_W * (double)strlen(l.module[i]) + 16;
     }
@@ -383,11 +367,11 @@ int mt_flame_write_svg(const mt_flame_t *f, const mt_flame_svg_options_t *o, FIL
     fprintf(out, "<style>\n%s</style>\n", style);
     fprintf(out, "<rect x=\"0\" y=\"0\" width=\"100%%\" height=\"100%%\" fill=\"#f8f8f4\"/>\n");
     fprintf(out, "<text id=\"title\" x=\"%.1f\" y=\"22\">", g.width / 2);
-    put_xml(out, mt_printable(buf, sizeof(buf), o->title ? o->title : "Flame graph"));
+    mt_put_xml(out, mt_printable(buf, sizeof(buf), o->title ? o->title : "Flame graph"));
     fputs("</text>\n", out);
     if (o->subtitle) {
         fprintf(out, "<text id=\"subtitle\" x=\"%.1f\" y=\"40\">", g.width / 2);
-        put_xml(out, mt_printable(buf, sizeof(buf), o->subtitle));
+        mt_put_xml(out, mt_printable(buf, sizeof(buf), o->subtitle));
         fputs("</text>\n", out);
     }
     fprintf(out, "<text id=\"unzoom\" class=\"button hide\" x=\"%.1f\" y=\"56\">Reset zoom</text>\n"

@@ -120,6 +120,10 @@ size_t mt_utf8_seq_len(const unsigned char *p, size_t n);
  * by '?', so that names taken from a trace cannot move the terminal's cursor
  * or change its state. Returns BUF. */
 const char *mt_printable(char *buf, size_t cap, const char *s);
+/* Writes S to OUT with the five XML special characters escaped (&amp; &lt;
+ * &gt; &quot; &apos;): SVG and HTML text and attribute values. S must be
+ * printable UTF-8 (mt_printable), so nothing else needs escaping. */
+void mt_put_xml(FILE *out, const char *s);
 
 /* ---- trace_open.c ------------------------------------------------------ */
 
@@ -181,6 +185,11 @@ typedef struct mt_replay_options {
      * check mt_replay_in_window. */
     int (*on_event)(void *ctx, struct mt_replay *rp, uint32_t trace, uint32_t thread,
                     const mt_event_t *e);
+    /* Called before every event, before replay's bookkeeping, with the
+     * event's time on the merged timeline: rp's totals are those just before
+     * it (timeline.c cuts intervals with it). A nonzero return stops the
+     * replay with that error. NULL: none. */
+    int (*before_event)(void *ctx, struct mt_replay *rp, uint64_t ns);
     void *ctx;
 } mt_replay_options_t;
 

@@ -30,6 +30,7 @@ static const mt_command_t commands[] = {
     {"flamegraph", cmd_flamegraph, "allocation stacks as a flame graph (interactive SVG, folded stacks)"},
     {"export", cmd_export, "allocation stacks as a pprof profile (go tool pprof, Pyroscope, Parca)"},
     {"serve", cmd_serve, "serve pprof profiles over HTTP at /debug/pprof/heap and /debug/pprof/allocs"},
+    {"timeline", cmd_timeline, "memory over time: RSS, heap, mapped, rates, fragmentation"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
     {"diff", cmd_diff, "what changed between two runs, by stack: bytes, calls, live, peak"},
 };

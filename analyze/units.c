@@ -1,6 +1,6 @@
 /* units.c - human-readable text for reports: thousands separators, binary
- * byte units, durations, percentages, and trace strings made safe for a
- * terminal. Numbers are ASCII and locale-independent so golden outputs stay
+ * byte units, durations, percentages, trace strings made safe for a
+ * terminal, and XML escaping for the SVG reports. Numbers are ASCII and locale-independent so golden outputs stay
  * stable.
  */
 #include <inttypes.h>
@@ -127,4 +127,18 @@ const char *mt_printable(char *buf, size_t cap, const char *s)
     }
     buf[o] = '\0';
     return buf;
+}
+
+void mt_put_xml(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&apos;", out); break;
+        default: fputc(*s, out);
+        }
+    }
 }

@@ -1,5 +1,7 @@
 /* test-units.c - analyze/units.c: exact strings at and around every boundary. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -81,4 +83,16 @@ Test(units, printable)
     cr_assert_str_eq(mt_printable(b, sizeof(b), "abcde\xe2\x82\xac"), "abcde"); /* no half euro */
     cr_assert_str_eq(mt_printable(b, sizeof(b), "truncated here"), "truncat");
     cr_assert_str_eq(mt_printable(b, 1, "x"), "");
+}
+
+Test(units, put_xml)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_not_null(f);
+    mt_put_xml(f, "std::map<int, T&>::at(\"k\", 'v') \xc3\xa9");
+    fclose(f);
+    cr_assert_str_eq(buf, "std::map&lt;int, T&amp;&gt;::at(&quot;k&quot;, &apos;v&apos;) \xc3\xa9");
+    free(buf);
 }

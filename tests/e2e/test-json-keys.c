@@ -264,6 +264,15 @@ Test(json_keys, export_and_serve_have_none)
     }
 }
 
+Test(json_keys, timeline)
+{
+    const char *const a[] = {L, NULL}, *const b[] = {"--stacks", "2", L, NULL};
+    const char *const c[] = {"--pool", "kv", P, NULL};
+    const char *const w[] = {"--from", "10%", "--to", "90%", "--stacks", "1", L, NULL};
+    const char *const *const runs[] = {a, b, c, w, NULL};
+    check("timeline", runs);
+}
+
 Test(json_keys, diff)
 {
     const char *const a[] = {L, P, NULL}, *const b[] = {"--from", "0", "--by", "function", P, L, NULL};
