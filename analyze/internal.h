@@ -239,7 +239,7 @@ typedef struct mt_replay_trace {
 typedef struct mt_replay {
     mt_replay_options_t opt;
     mt_replay_trace_t *traces;
-    size_t ntraces;
+    size_t ntraces, captraces;
     mt_stack_stats_t *stacks; /* in order of first sight */
     size_t nstacks;
     /* Totals over every stack. */

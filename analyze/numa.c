@@ -71,7 +71,7 @@ typedef struct priv {
     uint32_t free_head;
     mt_table_t by_key; /* obj_hash(trace, key) -> index in objs */
     per_trace_t *traces;
-    size_t ntraces;
+    size_t ntraces, captraces;
 } priv_t;
 
 static void *vec_push(vec_t *v, size_t size)
@@ -147,11 +147,9 @@ static void obj_del(priv_t *p, nobj_t *o)
 static per_trace_t *trace_of(priv_t *p, uint32_t ti)
 {
     if (ti >= p->ntraces) {
-        per_trace_t *g = realloc(p->traces, (ti + 1) * sizeof(*g));
-        if (!g)
+        if (mt_vec_reserve(NULL, &p->traces, &p->captraces, (size_t)ti + 1, sizeof(*p->traces)))
             return NULL;
-        memset(g + p->ntraces, 0, (ti + 1 - p->ntraces) * sizeof(*g));
-        p->traces = g;
+        memset(p->traces + p->ntraces, 0, (ti + 1 - p->ntraces) * sizeof(*p->traces));
         p->ntraces = ti + 1;
     }
     return &p->traces[ti];
@@ -225,15 +223,11 @@ static task_pol_t *task_of(per_trace_t *t, uint32_t thread)
 static mt_numa_stack_t *stack_at(mt_numa_t *nu, uint32_t si)
 {
     if (si >= nu->nstacks) {
-        size_t cap = nu->nstacks ? nu->nstacks : 64;
-        while (cap <= si)
-            cap *= 2;
-        mt_numa_stack_t *g = realloc(nu->stacks, cap * sizeof(*g));
-        if (!g)
+        /* nstacks is the capacity: every entry up to it is zeroed. */
+        size_t old = nu->nstacks;
+        if (mt_vec_reserve(NULL, &nu->stacks, &nu->nstacks, (size_t)si + 1, sizeof(*nu->stacks)))
             return NULL;
-        memset(g + nu->nstacks, 0, (cap - nu->nstacks) * sizeof(*g));
-        nu->stacks = g;
-        nu->nstacks = cap;
+        memset(nu->stacks + old, 0, (nu->nstacks - old) * sizeof(*nu->stacks));
     }
     return &nu->stacks[si];
 }

@@ -206,16 +206,13 @@ static int load_reuse(mt_replay_trace_t *t, mt_reader_t *r)
     while ((rc = mt_reader_next_module(r, &cursor, &m)) == 1) {
         if (m.hi <= m.lo)
             continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            reuse_mod_t *g = realloc(v, cap * sizeof(*g));
-            if (!g) {
-                free(v);
-                return ENOMEM;
-            }
-            v = g;
+        reuse_mod_t *x = MT_VEC_PUSH(NULL, v, n, cap);
+        if (!x) {
+            free(v);
+            return ENOMEM;
         }
-        v[n++] = (reuse_mod_t){m.lo, m.hi, m.base, m.first_ts, m.last_ts, ident_of(&m)};
+        *x = (reuse_mod_t){m.lo, m.hi, m.base, m.first_ts, m.last_ts, ident_of(&m)};
+        n++;
     }
     if (rc < 0) {
         free(v);
@@ -273,11 +270,9 @@ int mt_replay_add(mt_replay_t *rp, const char *path, mt_reader_t *r)
 {
     size_t ti = rp->ntraces;
     rp->err_trace = ti;
-    mt_replay_trace_t *grown = realloc(rp->traces, (ti + 1) * sizeof(*grown));
-    if (!grown)
+    mt_replay_trace_t *t = MT_VEC_PUSH(NULL, rp->traces, ti, rp->captraces);
+    if (!t)
         return ENOMEM;
-    rp->traces = grown;
-    mt_replay_trace_t *t = &rp->traces[ti];
     memset(t, 0, sizeof(*t));
     t->path = path;
     t->reader = r;

@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -121,13 +120,13 @@ MT__EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ..
         va_end(ap);
     }
     if (mt__unlikely(mt__from_allocator(__builtin_return_address(0)))) {
-        void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, target);
+        void *p = mt__sys_mremap(old, old_len, new_len, flags, target);
         allocator_call(MT_EP_ALLOCATOR_MREMAP, new_len);
         return p;
     }
     mt__thread_t *t = tracer();
     uint64_t ts = t ? mt__now() : 0;
-    void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, target);
+    void *p = mt__sys_mremap(old, old_len, new_len, flags, target);
     if (!t) {
         mt__count_late(MT_EP_MREMAP, new_len);
         return p;
@@ -171,7 +170,7 @@ MT__EXPORT long mbind(void *addr, unsigned long len, int mode, const unsigned lo
                       unsigned long maxnode, unsigned flags)
 {
     mt__thread_t *t = tracer();
-    long rc = syscall(SYS_mbind, addr, len, mode, mask, maxnode, flags);
+    long rc = mt__sys_mbind(addr, len, mode, mask, maxnode, flags);
     if (t) {
         MT__BUMP(t, MT_EP_MBIND, len);
         record(t, MT_EV_POLICY, mt__now(), (uintptr_t)addr, len, 1, first_mask_word(mask, maxnode),
@@ -185,7 +184,7 @@ MT__EXPORT long mbind(void *addr, unsigned long len, int mode, const unsigned lo
 MT__EXPORT long set_mempolicy(int mode, const unsigned long *mask, unsigned long maxnode)
 {
     mt__thread_t *t = tracer();
-    long rc = syscall(SYS_set_mempolicy, mode, mask, maxnode);
+    long rc = mt__sys_set_mempolicy(mode, mask, maxnode);
     if (t) {
         MT__BUMP(t, MT_EP_SET_MEMPOLICY, 0);
         record(t, MT_EV_POLICY, mt__now(), 0, 0, 1, first_mask_word(mask, maxnode), (uint32_t)mode,
@@ -218,7 +217,7 @@ MT__EXPORT long migrate_pages(int pid, unsigned long maxnode, const unsigned lon
                               const unsigned long *to)
 {
     mt__thread_t *t = tracer();
-    long rc = syscall(SYS_migrate_pages, pid, maxnode, from, to);
+    long rc = mt__sys_migrate_pages(pid, maxnode, from, to);
     if (t) {
         MT__BUMP(t, MT_EP_MIGRATE_PAGES, 0);
         record(t, MT_EV_POLICY, mt__now(), first_mask_word(from, maxnode), 0, 1,

@@ -104,6 +104,7 @@ typedef struct mt__options { /* numbers are all u64: one table stores them */
     uint64_t map_max;     /* MTRACE_MAP_MAX */
     uint64_t lossless;    /* MTRACE_LOSSLESS: wait for the writer when a ring is full */
     uint64_t ring_events; /* MTRACE_RING: events per thread ring (power of two) */
+    uint64_t seed;        /* MTRACE_SEED: sampler seed; 0 = from the clock */
 } mt__options_t;
 
 extern mt__options_t mt__opt;
@@ -158,6 +159,14 @@ void mt__sys_futex_wake(uint32_t *word, int n);
 /* move_pages(2) itself: the shim's exported move_pages would record the call. */
 long mt__sys_move_pages(int pid, unsigned long count, void **pages, const int *nodes,
                         int *status, int flags);
+/* The system calls behind the mremap, mbind, set_mempolicy and migrate_pages
+ * hooks (TARGET: MREMAP_FIXED's new address). -1 with errno on failure. */
+void *mt__sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *target);
+long mt__sys_mbind(void *addr, unsigned long len, int mode, const unsigned long *mask,
+                   unsigned long maxnode, unsigned flags);
+long mt__sys_set_mempolicy(int mode, const unsigned long *mask, unsigned long maxnode);
+long mt__sys_migrate_pages(int pid, unsigned long maxnode, const unsigned long *from,
+                           const unsigned long *to);
 
 /* ---- bootstrap.c ------------------------------------------------------- */
 
@@ -211,12 +220,14 @@ struct mt__thread {
     uint32_t tid;
     uint64_t first_ts;
     int exited;                        /* atomic; set by the thread's destructor */
-    char name[16];
+    char name[16];                     /* owner-written under name_seq (thread.c) */
+    uint32_t name_seq;                 /* odd while the owner rewrites name */
+    uint64_t name_ts;                  /* owner only: when it last read its name */
     size_t map_len;                    /* length of this mapping */
     uint64_t writer_pending;           /* writer only: events in the open tick */
     int writer_exited;                 /* writer only: exit seen in the open tick */
     int writer_known;                  /* writer only: thread record written */
-    uint64_t writer_name_ts;           /* writer only: when the name was last read */
+    char writer_name[16];              /* writer only: the last name read whole */
     struct mt__thread *next;           /* incoming list, then writer-private list */
 };
 
@@ -272,6 +283,11 @@ static inline void mt__leave(mt__scope_t s)
 mt__thread_t *mt__thread_register(void);
 /* Writer: moves newly registered threads onto its private list. */
 mt__thread_t *mt__thread_take_new(void);
+/* The sampled path, in the thread T itself: re-reads its name (prctl, no
+ * descriptor) when NOW is a second or more past the last read. */
+void mt__thread_name_refresh(mt__thread_t *t, uint64_t now);
+/* The writer: copies T's name into OUT; -1 when T was rewriting it. */
+int mt__thread_name_read(const mt__thread_t *t, char out[16]);
 void mt__thread_unmap(mt__thread_t *t);
 /* Sets up the key whose destructor marks a thread exited. */
 int mt__thread_setup(void);
@@ -288,7 +304,10 @@ extern uint64_t mt__late_calls[MT_EP_COUNT], mt__late_bytes[MT_EP_COUNT];
 int64_t mt__sampler_next(uint64_t *rng);
 /* Weight of a sampled request of SIZE bytes (objects it stands for * 65536). */
 uint64_t mt__sampler_weight(uint64_t size);
-uint64_t mt__sampler_seed(void);
+/* The sampler state of thread SEQ: from MTRACE_SEED and SEQ when set (the
+ * same program, seed and thread order sample the same calls), else from the
+ * clock and the thread id. */
+uint64_t mt__sampler_seed(uint32_t seq);
 
 /* ---- stacks.c ------------------------------------------------------------ */
 
@@ -524,7 +543,13 @@ void mt__path_announce(const char *dir);
 
 /* ---- procinfo.c ---------------------------------------------------------- */
 
+/* Opens what the ticks read (/proc/self/stat) where the trace starts. */
+void mt__proc_setup(void);
+/* A fork child: drops the parent's (single-threaded: safe to close). */
+void mt__proc_after_fork(void);
+/* Resident bytes (/proc/self/stat); 0 when unknown (no RSS event). */
 uint64_t mt__proc_rss(void);
+/* Whether main ended (pthread_exit) and the caller is the only thread left. */
 int mt__proc_only_caller_left(void);
 /* Writes the process metadata (command, exe, argv, pids) into the open txn. */
 int mt__proc_write_meta(mt_writer_t *w, pid_t parent_pid);

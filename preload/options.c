@@ -46,6 +46,9 @@ static const option_t options[] = {
      "file to which each new trace directory's path is appended (set by mtrace-record)", ""},
     {"MTRACE_RING", OPT_INT, 32768, 1024, 1 << 22, FIELD(ring_events),
      "events buffered per thread between commits (rounded up to a power of two)"},
+    {"MTRACE_SEED", OPT_INT, 0, 1, UINT32_MAX, FIELD(seed),
+     "sampler seed: the same seed, program and thread order sample the same calls "
+     "(default 0: from the clock)"},
 };
 #undef FIELD
 
@@ -87,11 +90,11 @@ static void load_one(const option_t *o)
         return;
     }
     if (s && *s) {
-        int bad;
+        int bad, all = 0;
         if (o->kind == OPT_BOOL)
             bad = parse_bool(s, &v);
         else if (o->kind == OPT_SIZE_OR_ALL && strcasecmp(s, "all") == 0)
-            bad = (v = 0, 0);
+            bad = (v = 0, all = 1, 0);
         else
             bad = mt_size_parse(s, &v);
         if (bad) {
@@ -101,7 +104,7 @@ static void load_one(const option_t *o)
                      : o->kind == OPT_SIZE_OR_ALL ? "size (bytes, K/M/G/T) or 'all'"
                                                   : "size (bytes, K/M/G/T)");
             v = o->def;
-        } else if (!(o->kind == OPT_SIZE_OR_ALL && v == 0) && (v < o->min || v > o->max)) {
+        } else if (!all && (v < o->min || v > o->max)) { /* "0" is not "all": clipped */
             uint64_t clipped = v < o->min ? o->min : o->max;
             mt__warn("%s=%s is out of range [%llu, %llu]; using %llu", o->name, s,
                      (unsigned long long)o->min, (unsigned long long)o->max,

@@ -1,10 +1,22 @@
 /* procinfo.c - facts about the process for the trace: metadata at start
  * and resident memory each tick. Runs on the writer thread only. (The
  * module map is modules.c.)
+ *
+ * The writer never opens and closes a descriptor during a tick: a program
+ * that closes all of its descriptors can close it in between and open a file
+ * of its own under the number, and the writer's close() would then close the
+ * program's file (torture-files close_from_3_each_reuse_count lost its pwrite
+ * descriptors that way). What it reads each tick, /proc/self/stat (resident
+ * memory, and whether main ended with pthread_exit), stays open on a number
+ * at or above 100 from the start, is checked to still be that file before
+ * each read, and is never closed by the writer. Only without it (a low
+ * RLIMIT_NOFILE, or the program closed it) is stat opened for one read.
  */
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,15 +40,92 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
     return (ssize_t)len;
 }
 
+#define KEPT_FD_FLOOR 100 /* as LMDB's descriptors (format/writer.c) */
+
+/* /proc/self/stat, kept open for the writer's ticks: -1 when not open (a
+ * limit under 4 * KEPT_FD_FLOOR, where the trace's 3 descriptors are all the
+ * program gives up: README "Costs"), or lost to the program. */
+static int stat_fd = -1;
+static dev_t stat_dev;
+static ino_t stat_ino;
+
+void mt__proc_setup(void)
+{
+    struct rlimit lim;
+    struct stat st;
+    if (stat_fd >= 0)
+        return; /* still open from an earlier start in this process */
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur < (rlim_t)KEPT_FD_FLOOR * 4)
+        return;
+    /* Opened where the trace starts (as LMDB's files), then moved high,
+     * out of the way of the program's lowest numbers. */
+    int low = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (low < 0)
+        return;
+    int fd = low >= KEPT_FD_FLOOR ? low : fcntl(low, F_DUPFD_CLOEXEC, KEPT_FD_FLOOR);
+    if (fd != low)
+        close(low);
+    if (fd >= 0 && fstat(fd, &st) == 0) {
+        stat_fd = fd;
+        stat_dev = st.st_dev;
+        stat_ino = st.st_ino;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+}
+
+void mt__proc_after_fork(void)
+{
+    /* Only this thread lives in a fork child: nothing can reuse the number
+     * between the check and the close. The file is the parent's. */
+    struct stat st;
+    if (stat_fd >= 0 && fstat(stat_fd, &st) == 0 && st.st_dev == stat_dev &&
+        st.st_ino == stat_ino)
+        close(stat_fd);
+    stat_fd = -1;
+}
+
+/* /proc/self/stat into BUF (NUL-terminated): from the kept descriptor after
+ * checking it is still that file, else opened for this read alone (no kept
+ * one; or the program closed it, and may own the number: left alone).
+ * Returns a pointer past the ")" that ends the command name, at field 3
+ * (the state), or NULL. */
+static char *read_stat(char *buf, size_t cap)
+{
+    struct stat st;
+    ssize_t n = -1;
+    if (stat_fd >= 0 && (fstat(stat_fd, &st) != 0 || st.st_dev != stat_dev ||
+                         st.st_ino != stat_ino))
+        stat_fd = -1;
+    /* pread: no file offset moves even if the number changed hands since
+     * the check, and pipes, sockets and terminals refuse it (ESPIPE). */
+    if (stat_fd >= 0)
+        n = pread(stat_fd, buf, cap - 1, 0);
+    else
+        n = read_file("/proc/self/stat", buf, cap - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+    return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+/* Field WANT of stat, P at field 3. */
+static const char *stat_field(const char *p, int want)
+{
+    for (int field = 3; p && field < want; field++) {
+        p = strchr(p, ' ');
+        if (p)
+            p++;
+    }
+    return p;
+}
+
 uint64_t mt__proc_rss(void)
 {
-    char buf[128];
-    ssize_t n = read_file("/proc/self/statm", buf, sizeof buf - 1);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    char *p = strchr(buf, ' ');
-    return p ? strtoull(p + 1, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+    char buf[1024];
+    const char *p = stat_field(read_stat(buf, sizeof buf), 24); /* rss, in pages */
+    return p ? strtoull(p, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
 /* Whether the calling thread is the only one left that can run: the main
@@ -46,22 +135,11 @@ uint64_t mt__proc_rss(void)
 int mt__proc_only_caller_left(void)
 {
     char buf[1024];
-    ssize_t n = read_file("/proc/self/stat", buf, sizeof buf - 1);
-    if (n <= 0)
+    const char *p = read_stat(buf, sizeof buf);
+    if (!p || *p != 'Z')
         return 0;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-    if (!p || p[1] != ' ' || p[2] != 'Z')
-        return 0;
-    /* Field 3 is the state; num_threads is field 20. */
-    p += 2;
-    for (int field = 3; field < 20; field++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return 0;
-        p++;
-    }
-    return strtol(p, NULL, 10) == 2; /* the zombie main thread and the caller */
+    p = stat_field(p, 20); /* num_threads */
+    return p && strtol(p, NULL, 10) == 2; /* the zombie main thread and the caller */
 }
 
 int mt__proc_write_meta(mt_writer_t *w, pid_t parent_pid)

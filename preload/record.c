@@ -44,6 +44,7 @@ void mt__wake_writer(void)
 int mt__record_push(mt__thread_t *t, const mt_event_t *e, int may_wait)
 {
     int half;
+    mt__thread_name_refresh(t, e->ts); /* threads are often named after their first allocation */
     for (int waited_ms = 0;; waited_ms++) {
         if (mt__ring_push(&t->ring, e, &half)) {
             if (half)

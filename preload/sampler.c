@@ -23,12 +23,26 @@ static uint64_t next_random(uint64_t *state)
     return x * 0x2545F4914F6CDD1Dull;
 }
 
-uint64_t mt__sampler_seed(void)
+/* splitmix64's finalizer: nearby inputs (seed, seed + 1) give unrelated
+ * xorshift states. */
+static uint64_t mix(uint64_t x)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
-                    ((uint64_t)gettid() * 0x9E3779B97F4A7C15ull);
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+uint64_t mt__sampler_seed(uint32_t seq)
+{
+    uint64_t seed;
+    if (mt__opt.seed) {
+        seed = mix(mt__opt.seed * 0x9E3779B97F4A7C15ull + seq);
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
+               ((uint64_t)gettid() * 0x9E3779B97F4A7C15ull);
+    }
     return seed ? seed : 0x9E3779B97F4A7C15ull;
 }
 

@@ -4,9 +4,13 @@
  * and handed to the writer through a lock-free list. A thread never frees its
  * own region: its exit destructor only marks it exited, and the writer unmaps
  * it after draining the ring. The destructor re-arms itself so that it runs
- * in the last destructor round and sees other keys' late frees.
+ * in the last destructor round and sees other keys' late frees. A thread
+ * reads its own name (prctl: the writer reading /proc would open a descriptor
+ * that a program closing all of its descriptors can close and reuse before
+ * the writer's close(), which then closes the program's file).
  */
 #include <limits.h>
+#include <string.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -35,7 +39,8 @@ static void on_thread_exit(void *arg)
     mt__tls_thread = NULL;
     mt__tls_cfi_cache = NULL; /* the writer unmaps the region */
     mt__tls_exiting = 1;
-    prctl(PR_GET_NAME, t->name);
+    t->name_ts = 0;
+    mt__thread_name_refresh(t, 0);
     __atomic_store_n(&t->exited, 1, __ATOMIC_RELEASE);
 }
 
@@ -58,9 +63,9 @@ mt__thread_t *mt__thread_register(void)
     t->map_len = len;
     t->ring.slots = (mt_event_t *)((char *)t + head);
     t->ring.mask = (uint32_t)(mt__opt.ring_events - 1);
-    t->rng = mt__sampler_seed();
-    t->sample_debt = -mt__sampler_next(&t->rng);
     t->seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
+    t->rng = mt__sampler_seed(t->seq);
+    t->sample_debt = -mt__sampler_next(&t->rng);
     t->tid = (uint32_t)gettid();
     t->first_ts = mt__now();
     prctl(PR_GET_NAME, t->name);
@@ -71,6 +76,41 @@ mt__thread_t *mt__thread_register(void)
                                         __ATOMIC_RELAXED))
         ;
     return t;
+}
+
+#define NAME_REFRESH_NS 1000000000ull
+
+void mt__thread_name_refresh(mt__thread_t *t, uint64_t now)
+{
+    if (t->name_ts && now - t->name_ts < NAME_REFRESH_NS)
+        return;
+    t->name_ts = now ? now : 1;
+    char name[sizeof t->name] = {0};
+    prctl(PR_GET_NAME, name);
+    if (memcmp(name, t->name, sizeof name) == 0)
+        return;
+    /* A sequence lock with one writer, the owner: odd while it writes. */
+    uint32_t seq = t->name_seq;
+    __atomic_store_n(&t->name_seq, seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    for (size_t i = 0; i < sizeof name; i++)
+        __atomic_store_n(&t->name[i], name[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&t->name_seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+int mt__thread_name_read(const mt__thread_t *t, char out[16])
+{
+    for (int tries = 0; tries < 16; tries++) {
+        uint32_t seq = __atomic_load_n(&t->name_seq, __ATOMIC_ACQUIRE);
+        if (seq & 1)
+            continue;
+        for (size_t i = 0; i < sizeof t->name; i++)
+            out[i] = __atomic_load_n(&t->name[i], __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&t->name_seq, __ATOMIC_RELAXED) == seq)
+            return 0;
+    }
+    return -1;
 }
 
 mt__thread_t *mt__thread_take_new(void)

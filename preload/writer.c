@@ -8,7 +8,6 @@
  * storage error ends recording with one warning; the program goes on.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/prctl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,7 +22,6 @@
 #define BLOCK_BYTES (64u << 10)
 #define STOP_WAIT_MS 5000
 #define WRITER_SEQ 0 /* thread number of the writer's own events (RSS) */
-#define NAME_REFRESH_NS 1000000000ull
 
 uint32_t mt__writer_wake;
 int mt__writer_alive;
@@ -112,27 +110,6 @@ static const mt_event_t *array_fetch(void *ctx, uint64_t i)
     return (const mt_event_t *)ctx + i;
 }
 
-/* Threads are often named after their first allocation: re-read the name
- * of an active thread at most once a second (one small /proc read). */
-static void refresh_name(mt__thread_t *t, uint64_t now)
-{
-    if (now - t->writer_name_ts < NAME_REFRESH_NS && t->writer_name_ts)
-        return;
-    t->writer_name_ts = now;
-    char path[64], name[sizeof t->name];
-    snprintf(path, sizeof path, "/proc/self/task/%u/comm", t->tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, name, sizeof name - 1);
-    close(fd);
-    if (n <= 0)
-        return;
-    name[n] = '\0';
-    name[strcspn(name, "\n")] = '\0';
-    memcpy(t->name, name, sizeof name);
-}
-
 static int put_thread(mt__thread_t *t, int exited, uint64_t now)
 {
     mt_thread_t rec = {0};
@@ -141,7 +118,10 @@ static int put_thread(mt__thread_t *t, int exited, uint64_t now)
     rec.first_ts = t->first_ts;
     rec.last_ts = now;
     rec.exited = (uint8_t)exited;
-    memcpy(rec.name, t->name, sizeof rec.name);
+    char name[sizeof rec.name];
+    if (mt__thread_name_read(t, name) == 0) /* else the last name read whole */
+        memcpy(t->writer_name, name, sizeof name);
+    memcpy(rec.name, t->writer_name, sizeof rec.name);
     rec.name[sizeof rec.name - 1] = '\0';
     return mt_writer_put_thread(W.trace, &rec);
 }
@@ -200,16 +180,15 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         if (n)
             rc = put_events(t->seq, n, ring_fetch, &t->ring, ts);
         mt__placement_observe(&t->ring, n, now);
-        if (n && !exited)
-            refresh_name(t, now);
         if (!rc && (n || exited || !t->writer_known))
             rc = put_thread(t, exited, now);
     }
-    if (!rc) {
+    uint64_t rss_bytes = rc ? 0 : mt__proc_rss();
+    if (rss_bytes) {
         mt_event_t rss = {0};
         rss.ts = now;
         rss.type = MT_EV_RSS;
-        rss.size = mt__proc_rss();
+        rss.size = rss_bytes;
         rc = put_events(WRITER_SEQ, 1, single_fetch, &rss, ts);
     }
     if (!rc) { /* after the drain: placement of what is due (placement.c) */
@@ -423,6 +402,8 @@ int mt__writer_start(const char *dir, pid_t parent_pid)
         opts.map_initial = opts.map_max;
     snprintf(W.trace_dir, sizeof W.trace_dir, "%s", dir);
     int rc = mt_writer_open(&W.trace, dir, &opts);
+    if (!rc)
+        mt__proc_setup();
     if (rc) {
         mt__warn_once(MT__WARN_STORAGE, "cannot create trace %s: %s; the program runs untraced",
                       dir, mt_strerror(rc));
@@ -532,6 +513,7 @@ void mt__writer_after_fork(void)
     if (W.trace)
         mt_writer_forget(W.trace);
     memset(&W, 0, sizeof W);
+    mt__proc_after_fork();
     mt__writer_alive = 0;
     mt__placement_reset();
     mt__writer_wake = 0;

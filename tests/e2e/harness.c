@@ -370,6 +370,12 @@ char *e2e_info(const char *trace)
 char *e2e_traced_info(const char *label, const char *const argv[], const char *const env[],
                       e2e_result_t *r)
 {
+    return e2e_traced_info_for(label, argv, env, r, E2E_TIMEOUT);
+}
+
+char *e2e_traced_info_for(const char *label, const char *const argv[], const char *const env[],
+                          e2e_result_t *r, double timeout)
+{
     char out[4200], prefix[256];
     const char *full[64];
     int n = 0;
@@ -382,7 +388,8 @@ char *e2e_traced_info(const char *label, const char *const argv[], const char *c
     full[n] = NULL;
     if (!r)
         r = &local;
-    e2e_run_traced(r, argv, full);
+    e2e_proc_t p;
+    run_to_end(e2e_start_traced(&p, argv, full), &p, r, argv[0], timeout);
     cr_assert_eq(r->exit_code, 0, "%s exited %d (signal %d); stderr: %s", argv[0], r->exit_code,
                  r->signal, r->err);
 

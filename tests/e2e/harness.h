@@ -104,6 +104,10 @@ char *e2e_info(const char *trace);
  * R is not NULL the run's result is left there for the caller to check. */
 char *e2e_traced_info(const char *label, const char *const argv[], const char *const env[],
                       e2e_result_t *r);
+/* The same with a deadline of TIMEOUT seconds, for the workloads that take
+ * seconds alone and many more on a loaded 2-core machine. */
+char *e2e_traced_info_for(const char *label, const char *const argv[], const char *const env[],
+                          e2e_result_t *r, double timeout);
 
 /* ---- a tiny JSON reader ---------------------------------------------------
  * OBJ points at '{'. Keys are looked up among OBJ's own members only, so a

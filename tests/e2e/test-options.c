@@ -202,26 +202,41 @@ Test(options, out_of_range_depth_warns_once)
     expect_one_warning(argv, env, "MTRACE_DEPTH");
 }
 
-/* A bad sample size falls back to the default, which the trace records. */
-Test(options, bad_sample_uses_default)
+/* leaky traced with MTRACE_SAMPLE=VALUE: one warning containing MENTION,
+ * and the one trace records sample INTERVAL with exact counters (they stay
+ * exact whatever the sampling). */
+static void expect_sample_warning(const char *value, const char *mention, long long interval)
 {
     const char *argv[] = {"leaky", NULL};
-    char out[4200];
-    snprintf(out, sizeof out, "MTRACE_OUT=%s/bad.%%p", e2e_tmpdir());
-    const char *env[] = {"MTRACE_SAMPLE=12Q", out, NULL};
-    expect_one_warning(argv, env, "MTRACE_SAMPLE");
+    char out[4200], sample[64];
+    snprintf(out, sizeof out, "MTRACE_OUT=%s/sample.%%p", e2e_tmpdir());
+    snprintf(sample, sizeof sample, "MTRACE_SAMPLE=%s", value);
+    const char *env[] = {sample, out, NULL};
+    expect_one_warning(argv, env, mention);
 
     char *dirs[4];
     int n = e2e_list_dirs(e2e_tmpdir(), dirs, 4);
     cr_assert_eq(n, 1);
     char *info = e2e_info(dirs[0]);
-    cr_expect_eq(e2e_int(info, "sample_interval"), 512 * 1024, "sample_interval %lld",
+    cr_expect_eq(e2e_int(info, "sample_interval"), interval, "sample_interval %lld",
                  e2e_int(info, "sample_interval"));
-    /* Counters stay exact when sampling. */
     cr_expect_eq(e2e_int(info, "alloc_calls"), 39);
     cr_expect_eq(e2e_int(info, "alloc_bytes"), 23256);
     free(info);
     e2e_free_list(dirs, n);
+}
+
+/* A bad sample size falls back to the default, which the trace records. */
+Test(options, bad_sample_uses_default)
+{
+    expect_sample_warning("12Q", "MTRACE_SAMPLE", 512 * 1024);
+}
+
+/* MTRACE_SAMPLE=0 is below the documented range (1 to 1T, or all): one
+ * warning, clipped to 1 byte; it was silently taken as "all". */
+Test(options, zero_sample_is_clipped_not_all)
+{
+    expect_sample_warning("0", "MTRACE_SAMPLE=0 is out of range [1, 1099511627776]; using 1", 1);
 }
 
 /* The output path cannot be created: one warning, the program is untouched
@@ -355,8 +370,8 @@ Test(options, options_md_matches_the_shims_table)
     }
     e2e_result_free(&r);
 
-    /* Ranges: 0 is below every numeric option's minimum, but MTRACE_SAMPLE=0
-     * means all, so that one is given a value above its maximum. */
+    /* Ranges: 0 is below every numeric option's minimum; MTRACE_SAMPLE's
+     * other value, all, is tested above its maximum instead. */
     const char *zeros[16] = {"MTRACE_OUT"};
     char envs[16][80];
     int ne = 1;

@@ -142,6 +142,31 @@ Test(files, close_all_fds_then_write_files)
     closefds_case(20, 0);
 }
 
+/* A program that keeps closing every descriptor it did not start with and
+ * reopening its own file, while 200 named threads allocate: a descriptor the
+ * shim's writer opened for a moment (a thread's /proc comm, /proc/self/statm)
+ * was closed under it, its number reused by the program, and the writer's
+ * close() then closed the program's file (t-fdrace exits 3, "lost
+ * descriptor"). The writer must never close a number the program may own. */
+Test(files, writer_never_closes_a_reused_descriptor)
+{
+    char prog[4096], files[4200];
+    snprintf(prog, sizeof prog, "%s", tr_prog("t-fdrace"));
+    for (int m = 0; m < 2; m++) {
+        const char *label = m ? "fdrace-default" : "fdrace-all";
+        snprintf(files, sizeof files, "%s", tr_dir(label));
+        const char *argv[] = {prog, files, "2500", NULL};
+        const char *env[] = {"MTRACE_FLUSH_MS=1", NULL};
+        e2e_result_t r;
+        tr_run(&r, m ? TR_SAMPLE_DEFAULT : TR_SAMPLE_ALL, label, argv, env, NULL, 60);
+        cr_expect_eq(r.exit_code, 0, "%s: exit %d signal %d (3: the program's descriptor was "
+                     "closed under it)", label, r.exit_code, r.signal);
+        cr_expect_str_eq(r.out, "fdrace: ok\n", "%s: stdout", label);
+        cr_expect_eq(tr_warnings(r.err), 0, "%s: stderr: %s", label, r.err);
+        e2e_result_free(&r);
+    }
+}
+
 Test(files, chdir_around)
 {
     char prog[4096];
