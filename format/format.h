@@ -14,7 +14,7 @@
 #include "errors.h"
 
 #define MT_FORMAT_MAGIC "MTRACE01" /* 8 bytes, at the start of meta "format" */
-#define MT_FORMAT_VERSION 2u       /* bump on any incompatible change */
+#define MT_FORMAT_VERSION 3u       /* bump on any incompatible change */
 #define MT_FORMAT_OLDEST 1u        /* oldest version readers still read */
 #define MT_MAX_FRAMES 128          /* upper bound on frames in one stack */
 #define MT_WEIGHT_ONE 65536u       /* weight of an exact (unsampled) record */

@@ -34,6 +34,7 @@ struct mt_writer {
     int grew;     /* the last MT_EMAPFULL grew the map */
     dev_t dev;    /* data.mdb, recorded at open for mt_writer_check_fd */
     ino_t ino;
+    mt__stackstore_t stacks; /* the prefix tree of stored stacks (stackstore.c) */
 };
 
 /* Best-effort removal of a trace directory that mt_writer_open created but
@@ -68,6 +69,7 @@ static int mt__fail(mt_writer_t *w, int rc)
         mdb_txn_abort(w->txn);
         w->txn = NULL;
     }
+    mt__stackstore_rollback(&w->stacks);
     if (rc == MDB_MAP_FULL)
         mt__grow(w);
     return w->tick_err = mt__lmdb_error(rc);
@@ -244,12 +246,16 @@ int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len)
 
 int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes)
 {
-    uint8_t key[4], val[8 * MT_MAX_FRAMES];
+    uint8_t key[4], val[MT__STACK_VALUE_MAX];
+    size_t len;
     if (id == 0 || nframes > MT_MAX_FRAMES)
         return MT_EINVAL;
+    if (!w->txn)
+        return w->tick_err ? w->tick_err : MT_EINVAL;
     mt__put_be32(key, id);
-    mt__stack_encode(pcs, nframes, val);
-    return mt__put(w, MT__DB_STACKS, key, sizeof key, val, 8 * (size_t)nframes, 0);
+    if (mt__stackstore_put(&w->stacks, id, pcs, nframes, val, &len))
+        return mt__fail(w, ENOMEM); /* ends the tick and rolls the trie back */
+    return mt__put(w, MT__DB_STACKS, key, sizeof key, val, len, 0);
 }
 
 int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m)
@@ -290,11 +296,13 @@ int mt_writer_commit(mt_writer_t *w)
     int rc = mdb_txn_commit(w->txn); /* frees the txn even when it fails */
     w->txn = NULL;
     if (rc) {
+        mt__stackstore_rollback(&w->stacks);
         if (rc == MDB_MAP_FULL)
             mt__grow(w);
         return mt__lmdb_error(rc);
     }
     w->next_block = w->txn_next_block;
+    mt__stackstore_commit(&w->stacks);
     return 0;
 }
 
@@ -304,6 +312,7 @@ void mt_writer_abort(mt_writer_t *w)
         mdb_txn_abort(w->txn);
     w->txn = NULL;
     w->tick_err = 0;
+    mt__stackstore_rollback(&w->stacks);
 }
 
 int mt_writer_check_fd(mt_writer_t *w)
@@ -323,11 +332,13 @@ void mt_writer_close(mt_writer_t *w)
     mt_writer_abort(w);
     mdb_env_sync(w->env, 1); /* nothing to report it to; the data is in the page cache */
     mdb_env_close(w->env);
+    mt__stackstore_free(&w->stacks);
     free(w);
 }
 
 void mt_writer_forget(mt_writer_t *w)
 {
     /* A fork child must not touch the parent's LMDB environment: leak it. */
+    mt__stackstore_free(&w->stacks);
     free(w);
 }

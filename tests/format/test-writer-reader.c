@@ -162,7 +162,7 @@ Test(writer_reader, everything_round_trips)
     size_t len;
     cr_assert_eq(mt_reader_meta(r, MT_META_FORMAT, &val, &len), 0);
     cr_assert_eq(len, 16);
-    cr_assert_arr_eq(val, "MTRACE01\x02\0\0\0\x40\0\0\0", 16);
+    cr_assert_arr_eq(val, "MTRACE01\x03\0\0\0\x40\0\0\0", 16);
     cr_assert_eq(mt_reader_meta(r, MT_META_ARGV, &val, &len), 0);
     cr_assert_eq(len, 25);
     cr_assert_arr_eq(val, "redis-server\0--port\0" "6380", 25);
@@ -271,7 +271,7 @@ Test(writer_reader, permissions_and_empty_info)
     cr_assert_eq(mt_reader_open(&r, trace), 0);
     memset(&info, 0xff, sizeof info);
     cr_assert_eq(mt_reader_info(r, &info), 0);
-    cr_assert_eq(info.version, 2);
+    cr_assert_eq(info.version, 3);
     cr_assert_eq(info.pid, 0);
     cr_assert_eq(info.complete, 0, "no clean end recorded");
     cr_assert_str_eq(info.command, "");
@@ -347,7 +347,7 @@ Test(writer_reader, newer_format)
 {
     mt_reader_t *r;
     /* A newer format may change everything after the version. */
-    write_format_record("MTRACE01\x03\0\0\0", 12);
+    write_format_record("MTRACE01\x04\0\0\0", 12);
     cr_assert_eq(mt_reader_open(&r, trace), MT_ENEWER);
     cr_assert_null(r);
 }
