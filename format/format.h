@@ -316,6 +316,11 @@ int mt_writer_open(mt_writer_t **w, const char *dir, const mt_writer_options_t *
 int mt_writer_begin(mt_writer_t *w);
 int mt_writer_put_meta(mt_writer_t *w, const char *key, const void *val, size_t len);
 int mt_writer_put_meta_u64(mt_writer_t *w, const char *key, uint64_t val);
+/* The largest block that LMDB stores inside a leaf page, two to a page
+ * (2022 bytes with 4 KiB pages). A larger one takes pages of its own and
+ * wastes the rest of its last page; smaller blocks appended in order fill
+ * the leaf pages (tools/trace-sizes shows the fill). */
+size_t mt_writer_block_max(const mt_writer_t *w);
 /* Appends one encoded event block under the next block sequence number. */
 int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len);
 int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes);

@@ -234,6 +234,16 @@ int mt_writer_put_meta_u64(mt_writer_t *w, const char *key, uint64_t val)
     return mt_writer_put_meta(w, key, v, sizeof v);
 }
 
+size_t mt_writer_block_max(const mt_writer_t *w)
+{
+    /* LMDB's largest leaf node is half a page less its header, minus the
+     * node's index slot (me_nodemax); a node is an 8-byte header, the key
+     * and the value. */
+    MDB_stat st;
+    size_t psize = mdb_env_stat(w->env, &st) == 0 ? st.ms_psize : 4096;
+    return (((psize - 16) / 2) & ~(size_t)1) - 2 - 8 - 8;
+}
+
 int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len)
 {
     uint8_t key[8];

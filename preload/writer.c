@@ -66,7 +66,12 @@ static int put_events(uint32_t seq, uint64_t n, const mt_event_t *(*fetch)(void 
                       void *ctx, tick_state_t *ts)
 {
     mt_block_encoder_t enc;
-    mt_block_begin(&enc, block_buf, sizeof block_buf, seq);
+    /* Blocks that fit LMDB's leaf pages fill them; bigger ones waste the
+     * tail of their last page (format/FORMAT.md, "Event blocks"). */
+    size_t cap = mt_writer_block_max(trace);
+    if (cap > sizeof block_buf)
+        cap = sizeof block_buf;
+    mt_block_begin(&enc, block_buf, cap, seq);
     uint64_t last_ts = 0;
     for (uint64_t i = 0; i < n; i++) {
         /* A signal handler's allocation inside a hook can push an event with a
@@ -81,7 +86,7 @@ static int put_events(uint32_t seq, uint64_t n, const mt_event_t *(*fetch)(void 
         if (rc == MT_EFULL) {
             if ((rc = flush_block(&enc, ts)))
                 return rc;
-            mt_block_begin(&enc, block_buf, sizeof block_buf, seq);
+            mt_block_begin(&enc, block_buf, cap, seq);
             rc = mt_block_add(&enc, e);
         }
         if (rc)

@@ -631,3 +631,38 @@ Test(writer_reader, live_snapshot_then_refresh)
     cr_assert_eq(WEXITSTATUS(status), 0);
     mt_reader_close(r);
 }
+
+/* Bytes of data.mdb after one tick of 200 blocks of LEN bytes. */
+static off_t file_after_blocks(const char *dir, size_t len)
+{
+    static uint8_t block[8192];
+    struct stat st;
+    char path[256];
+    mt_writer_t *w = open_writer(dir, 0, 0);
+    cr_assert_eq(mt_writer_begin(w), 0);
+    for (int i = 0; i < 200; i++)
+        cr_assert_eq(mt_writer_put_block(w, block, len), 0);
+    cr_assert_eq(mt_writer_commit(w), 0);
+    mt_writer_close(w);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    cr_assert_eq(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* Blocks up to mt_writer_block_max share leaf pages, two to a 4 KiB page;
+ * one byte more and each takes a page of its own. */
+Test(writer_reader, blocks_up_to_block_max_fill_leaf_pages)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("LMDB pages are not 4 KiB here");
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    size_t max = mt_writer_block_max(w);
+    mt_writer_close(w);
+    cr_assert_eq(max, 2022);
+    char a[160], b[160];
+    snprintf(a, sizeof a, "%s/a", tmp);
+    snprintf(b, sizeof b, "%s/b", tmp);
+    off_t inl = file_after_blocks(a, max), over = file_after_blocks(b, max + 1);
+    cr_assert_leq(inl, (100 + 12) * 4096, "200 blocks of %zu B: %lld bytes", max, (long long)inl);
+    cr_assert_geq(over, 200 * 4096, "200 blocks of %zu B: %lld bytes", max + 1, (long long)over);
+}
