@@ -22,6 +22,7 @@
 #define MT__MAP_INITIAL (64ull << 20)
 #define MT__MAP_MAX (64ull << 30)
 #define MT__FD_FLOOR 100 /* LMDB's descriptors are opened at or above this */
+#define MT__COMPACT_MAX (64ull << 20) /* compact at close traces up to this size */
 
 struct mt_writer {
     MDB_env *env;
@@ -35,6 +36,7 @@ struct mt_writer {
     dev_t dev;    /* data.mdb, recorded at open for mt_writer_check_fd */
     ino_t ino;
     mt__stackstore_t stacks; /* the prefix tree of stored stacks (stackstore.c) */
+    char dir[4096];          /* the trace directory, for the compaction at close */
 };
 
 /* Best-effort removal of a trace directory that mt_writer_open created but
@@ -165,6 +167,7 @@ int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t 
     if (w->map_size > w->map_max)
         w->map_size = w->map_max;
     w->next_block = 1;
+    snprintf(w->dir, sizeof w->dir, "%s", dir);
 
     if ((rc = mdb_env_create(&w->env))) {
         w->env = NULL;
@@ -335,11 +338,40 @@ int mt_writer_check_fd(mt_writer_t *w)
     return 0;
 }
 
+/* Rewrites data.mdb without its free pages (MDB_CP_COMPACT into a new file,
+ * renamed over it): LMDB keeps about two ticks' worth of pages free for
+ * copy-on-write, which is most of a small trace. Best effort: on any
+ * failure the trace stays as it is. Only up to MT__COMPACT_MAX, so that the
+ * copy costs the program's exit a few tens of milliseconds at most; only
+ * when DIR still holds our data.mdb (a daemon may have chrooted). */
+static void mt__compact(mt_writer_t *w)
+{
+    char tmp[4096 + 32], path[4096 + 16];
+    struct stat st;
+    int fd;
+    if (mdb_env_get_fd(w->env, &fd) != 0 || fstat(fd, &st) != 0 ||
+        (uint64_t)st.st_size > MT__COMPACT_MAX ||
+        (size_t)snprintf(path, sizeof path, "%s/data.mdb", w->dir) >= sizeof path ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/data.mdb.compact", w->dir) >= sizeof tmp)
+        return;
+    if (lstat(path, &st) != 0 || st.st_dev != w->dev || st.st_ino != w->ino)
+        return;
+    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0)
+        return;
+    int ok = mdb_env_copyfd2(w->env, out, MDB_CP_COMPACT) == 0 && fstat(out, &st) == 0 &&
+             st.st_dev == w->dev;
+    ok = close(out) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp);
+}
+
 void mt_writer_close(mt_writer_t *w)
 {
     if (!w)
         return;
     mt_writer_abort(w);
+    mt__compact(w);
     mdb_env_sync(w->env, 1); /* nothing to report it to; the data is in the page cache */
     mdb_env_close(w->env);
     mt__stackstore_free(&w->stacks);

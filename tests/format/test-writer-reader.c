@@ -666,3 +666,41 @@ Test(writer_reader, blocks_up_to_block_max_fill_leaf_pages)
     cr_assert_leq(inl, (100 + 12) * 4096, "200 blocks of %zu B: %lld bytes", max, (long long)inl);
     cr_assert_geq(over, 200 * 4096, "200 blocks of %zu B: %lld bytes", max + 1, (long long)over);
 }
+
+/* A clean close leaves no free pages: 40 ticks that rewrite a counter and a
+ * meta key leave LMDB's two meta pages, the main db's leaf, meta's and
+ * counters' leaves, and nothing else. */
+Test(writer_reader, close_compacts_free_pages)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("LMDB pages are not 4 KiB here");
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    for (uint64_t tick = 1; tick <= 40; tick++) {
+        mt_counter_t c = {.calls = tick, .bytes = 100 * tick};
+        strcpy(c.name, "malloc");
+        cr_assert_eq(mt_writer_begin(w), 0);
+        cr_assert_eq(mt_writer_put_counter(w, &c), 0);
+        cr_assert_eq(mt_writer_put_meta_u64(w, MT_META_DURATION, tick), 0);
+        cr_assert_eq(mt_writer_commit(w), 0);
+    }
+    mt_writer_close(w);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 5 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
+    snprintf(path, sizeof path, "%s/data.mdb.compact", trace);
+    cr_assert_neq(access(path, F_OK), 0, "the compaction's file is gone");
+    mt_reader_t *r;
+    mt_counter_t c;
+    const void *val;
+    size_t len;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    cr_assert_eq(mt_reader_counter(r, "malloc", &c), 0);
+    cr_assert_eq(c.calls, 40);
+    cr_assert_eq(c.bytes, 4000);
+    cr_assert_eq(mt_reader_meta(r, MT_META_DURATION, &val, &len), 0);
+    cr_assert_eq(len, 8);
+    cr_assert_arr_eq(val, "\x28\0\0\0\0\0\0\0", 8);
+    mt_reader_close(r);
+}
