@@ -22,7 +22,7 @@
 #define MT__MAP_INITIAL (64ull << 20)
 #define MT__MAP_MAX (64ull << 30)
 #define MT__FD_FLOOR 100 /* LMDB's descriptors are opened at or above this */
-#define MT__COMPACT_MAX (64ull << 20) /* compact at close traces up to this size */
+#define MT__COMPACT_MAX (1ull << 20) /* compact at close traces up to this size */
 
 struct mt_writer {
     MDB_env *env;
@@ -341,9 +341,11 @@ int mt_writer_check_fd(mt_writer_t *w)
 /* Rewrites data.mdb without its free pages (MDB_CP_COMPACT into a new file,
  * renamed over it): LMDB keeps about two ticks' worth of pages free for
  * copy-on-write, which is most of a small trace. Best effort: on any
- * failure the trace stays as it is. Only up to MT__COMPACT_MAX, so that the
- * copy costs the program's exit a few tens of milliseconds at most; only
- * when DIR still holds our data.mdb (a daemon may have chrooted). */
+ * failure the trace stays as it is. Only up to MT__COMPACT_MAX: the free
+ * pages are a fixed ~70 KiB, worth a copy only in a small trace, and the copy
+ * reads every page through the map (the exit's peak RSS grows by the
+ * trace's size); only when DIR still holds our data.mdb (a daemon may have
+ * chrooted). */
 static void mt__compact(mt_writer_t *w)
 {
     char tmp[4096 + 32], path[4096 + 16];
