@@ -9,6 +9,8 @@
  * matched. Chains of references are at most MT__STACK_CHAIN_MAX long, so a
  * reader resolves a stack in a bounded number of lookups. Trie additions of
  * an aborted tick are rolled back, since their stacks were never stored.
+ * The trie stops growing at MT__TRIE_NODES_MAX nodes (the writer thread's
+ * memory stays bounded); later stacks still share the paths it has.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 
 #define MT__STACK_CHAIN_MAX 16   /* references followed to resolve one stack */
 #define MT__STACK_STEPS_MAX 256  /* a reader's bound: a hostile trace may chain more */
+#define MT__TRIE_NODES_MAX (1u << 20) /* ~28 MiB of trie; later stacks only match it */
 
 typedef struct mt__trie_node {
     uint64_t pc;
@@ -129,7 +132,7 @@ int mt__stackstore_put(mt__stackstore_t *s, uint32_t id, const uint64_t *pcs, ui
         return ENOMEM;
     *p = id;
     s->npending++;
-    for (uint32_t i = d; i < n; i++) {
+    for (uint32_t i = d; i < n && s->nnodes < MT__TRIE_NODES_MAX; i++) {
         uint64_t pc = pcs[n - 1 - i];
         uint32_t next = mt__child(s, cur, pc);
         if (next) { /* only when stored whole: the trie already has this path */

@@ -201,3 +201,55 @@ Test(stackstore, round_trip_through_writer_and_reader)
     mt_reader_close(r);
     (void)frames;
 }
+
+/* Values of many stacks, by id, for mt__stack_resolve. */
+typedef struct many {
+    uint8_t (*val)[MT__STACK_VALUE_MAX];
+    size_t *len;
+    uint32_t n;
+} many_t;
+
+static int get_many(void *ctx, uint32_t id, const void **val, size_t *len)
+{
+    many_t *m = ctx;
+    if (id == 0 || id > m->n || m->len[id] == 0)
+        return MT_ENOTFOUND;
+    *val = m->val[id];
+    *len = m->len[id];
+    return 0;
+}
+
+/* Past 2^20 trie nodes the writer adds no more: 8200 stacks of 128 frames of
+ * their own fill it; a stack sharing the outer frames of the first still
+ * refers to it, one sharing those of the last (not in the trie) is stored
+ * whole, and both read back. */
+Test(stackstore, the_trie_stops_growing_and_stacks_stay_exact)
+{
+    enum { N = 8200 };
+    many_t m = {calloc(N + 3, MT__STACK_VALUE_MAX), calloc(N + 3, sizeof(size_t)), N + 2};
+    cr_assert(m.val && m.len);
+    mt__stackstore_t s;
+    memset(&s, 0, sizeof s);
+    uint64_t pcs[MT_MAX_FRAMES], back[MT_MAX_FRAMES];
+    uint32_t n;
+    for (uint32_t id = 1; id <= N; id++) {
+        for (int i = 0; i < MT_MAX_FRAMES; i++)
+            pcs[i] = ((uint64_t)id << 20) + (uint64_t)i * 16;
+        cr_assert_eq(mt__stackstore_put(&s, id, pcs, MT_MAX_FRAMES, m.val[id], &m.len[id]), 0);
+    }
+    cr_assert_eq(s.nnodes, 1u << 20);
+    for (uint32_t k = 0; k < 2; k++) {
+        uint32_t base = k ? N : 1, id = N + 1 + k;
+        for (int i = 0; i < MT_MAX_FRAMES; i++)
+            pcs[i] = ((uint64_t)base << 20) + (uint64_t)i * 16;
+        pcs[0] = 0x99;
+        cr_assert_eq(mt__stackstore_put(&s, id, pcs, MT_MAX_FRAMES, m.val[id], &m.len[id]), 0);
+        cr_assert_eq(m.val[id][0], k ? 0 : 1, "stack %u's parent", id);
+        cr_assert_eq(mt__stack_resolve(3, id, m.val[id], m.len[id], get_many, &m, back, &n), 0);
+        cr_assert_eq(n, MT_MAX_FRAMES);
+        cr_assert_arr_eq(back, pcs, sizeof pcs);
+    }
+    mt__stackstore_free(&s);
+    free(m.val);
+    free(m.len);
+}
