@@ -64,7 +64,8 @@ void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t 
     /* The base ts is the first event's ts, written by the first mt_block_add. */
 }
 
-static size_t mt__encode_arg(uint8_t *q, uint8_t how, uint64_t v)
+static inline __attribute__((always_inline)) size_t mt__encode_arg(uint8_t *q, uint8_t how,
+                                                                   uint64_t v)
 {
     switch (how) {
     case MT_EVA_UINT:
@@ -79,8 +80,9 @@ static size_t mt__encode_arg(uint8_t *q, uint8_t how, uint64_t v)
 }
 
 /* Encodes E after the previous event ENC remembers into Q (room for
- * MT_EVENT_MAX_ENCODED bytes); returns the length. */
-static size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event_t *e,
+ * MT_EVENT_MAX_ENCODED bytes); returns the length. Always inlined: called
+ * with a constant layout, the compiler drops the tests of absent fields. */
+static inline __attribute__((always_inline)) size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event_t *e,
                                const mt_block_encoder_t *enc, uint64_t prev_ts)
 {
     uint8_t *start = q;
@@ -137,7 +139,14 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
         n = mt_varint_put(q, e->ts);
         prev_ts = e->ts;
     }
-    n += mt__encode_event(q + n, l, e, enc, prev_ts);
+    /* The two types of nearly every event get a copy specialised for their
+     * layout (the bytes are the same as the generic one's). */
+    if (e->type == MT_EV_ALLOC)
+        n += mt__encode_event(q + n, &mt__layouts[MT_EV_ALLOC], e, enc, prev_ts);
+    else if (e->type == MT_EV_FREE)
+        n += mt__encode_event(q + n, &mt__layouts[MT_EV_FREE], e, enc, prev_ts);
+    else
+        n += mt__encode_event(q + n, l, e, enc, prev_ts);
     if (!direct) {
         if (n > enc->cap - enc->len)
             return MT_EFULL;

@@ -15,7 +15,7 @@
 #include "errors.h"
 
 #define MT_FORMAT_MAGIC "MTRACE01" /* 8 bytes, at the start of meta "format" */
-#define MT_FORMAT_VERSION 2u       /* bump on any incompatible change */
+#define MT_FORMAT_VERSION 3u       /* bump on any incompatible change */
 #define MT_FORMAT_OLDEST 1u        /* oldest version readers still read */
 #define MT_MAX_FRAMES 128          /* upper bound on frames in one stack */
 #define MT_WEIGHT_ONE 65536u       /* weight of an exact (unsampled) record */
@@ -351,6 +351,11 @@ int mt_writer_begin(mt_writer_t *w);
  * earlier value; _u64 stores VAL little-endian in 8 bytes. */
 int mt_writer_put_meta(mt_writer_t *w, const char *key, const void *val, size_t len);
 int mt_writer_put_meta_u64(mt_writer_t *w, const char *key, uint64_t val);
+/* The largest block that LMDB stores inside a leaf page, two to a page
+ * (2022 bytes with 4 KiB pages). A larger one takes pages of its own and
+ * wastes the rest of its last page; smaller blocks appended in order fill
+ * the leaf pages (tools/trace-sizes shows the fill). */
+size_t mt_writer_block_max(const mt_writer_t *w);
 /* Appends one encoded event block (mt_block_finish) under the next block
  * sequence number; the number advances only when the put succeeds. */
 int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "format.h"
 
 /* ---- byte order (inline) ---------------------------------------------- */
@@ -102,6 +103,40 @@ int mt__counter_decode(const void *val, size_t len, mt_counter_t *c);
 /* Stack values: NFRAMES x u64 little-endian (NFRAMES <= MT_MAX_FRAMES). */
 void mt__stack_encode(const uint64_t *pcs, uint32_t nframes, uint8_t *out);
 int mt__stack_decode(const void *val, size_t len, uint64_t *pcs, uint32_t *nframes);
+
+/* ---- stackstore.c: stack values of format 3, a prefix tree -------------
+ * A value is varint parent stack id (0: none), varint shared (the outermost
+ * frames taken from the parent's stack), varint M, then M frames innermost
+ * first: a varint, then zigzag varints of each difference from the frame
+ * before. The writer keeps the trie it chooses parents with. */
+
+#define MT__STACK_TREE_VERSION 3 /* first format version with these values */
+#define MT__STACK_VALUE_MAX (3 * 10 + 10 * MT_MAX_FRAMES)
+
+typedef struct mt__stackstore {
+    struct mt__trie_node *nodes;
+    size_t nnodes, nodes_cap, committed_nodes;
+    mt_table_t children; /* hash(parent node, pc) -> node index */
+    mt_table_t chain;    /* stack id -> references to follow to resolve it */
+    uint32_t *pending;   /* ids put since the last commit */
+    size_t npending, pending_cap;
+} mt__stackstore_t;
+
+/* Encodes stack ID (N frames PCS, innermost first) into OUT and adds it to
+ * the trie. Returns 0 or ENOMEM. */
+int mt__stackstore_put(mt__stackstore_t *s, uint32_t id, const uint64_t *pcs, uint32_t n,
+                       uint8_t out[MT__STACK_VALUE_MAX], size_t *len);
+void mt__stackstore_commit(mt__stackstore_t *s);   /* the tick's stacks are stored */
+void mt__stackstore_rollback(mt__stackstore_t *s); /* the tick was aborted */
+void mt__stackstore_free(mt__stackstore_t *s);
+
+/* Fetches the stored value of stack ID (MT_ENOTFOUND when absent). */
+typedef int (*mt__stack_get_fn)(void *ctx, uint32_t id, const void **val, size_t *len);
+
+/* Decodes the value VAL of stack ID in a trace of format VERSION, following
+ * parent references through GET. Returns 0 or MT_ECORRUPT (or GET's error). */
+int mt__stack_resolve(uint32_t version, uint32_t id, const void *val, size_t len,
+                      mt__stack_get_fn get, void *ctx, uint64_t *pcs, uint32_t *nframes);
 
 /* ---- store.c: the LMDB layout shared by writer.c and reader.c ---------- */
 

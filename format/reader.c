@@ -350,13 +350,29 @@ int mt_reader_next_module(mt_reader_t *r, uint64_t *cursor, mt_module_t *m)
     return 1;
 }
 
+/* mt__stack_get_fn for stackstore.c: the stored value of a stack. */
+static int mt__stack_get(void *ctx, uint32_t id, const void **val, size_t *len)
+{
+    uint8_t key[4];
+    MDB_val v;
+    mt__put_be32(key, id);
+    int rc = mt__get(ctx, MT__DB_STACKS, key, sizeof key, &v);
+    if (rc == 0) {
+        *val = v.mv_data;
+        *len = v.mv_size;
+    }
+    return rc;
+}
+
 int mt_reader_stack(mt_reader_t *r, uint32_t id, uint64_t *pcs, uint32_t *nframes)
 {
     uint8_t key[4];
     MDB_val v;
     mt__put_be32(key, id);
     int rc = mt__get(r, MT__DB_STACKS, key, sizeof key, &v);
-    return rc ? rc : mt__stack_decode(v.mv_data, v.mv_size, pcs, nframes);
+    return rc ? rc
+              : mt__stack_resolve(r->version, id, v.mv_data, v.mv_size, mt__stack_get, r, pcs,
+                                  nframes);
 }
 
 int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_t *pcs,
@@ -373,7 +389,8 @@ int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_
     if (k.mv_size != 4)
         return MT_ECORRUPT;
     *id = mt__get_be32(k.mv_data);
-    if ((rc = mt__stack_decode(v.mv_data, v.mv_size, pcs, nframes)))
+    if ((rc = mt__stack_resolve(r->version, *id, v.mv_data, v.mv_size, mt__stack_get, r, pcs,
+                                nframes)))
         return rc;
     *cursor = (uint64_t)*id + 1;
     return 1;

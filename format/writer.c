@@ -24,6 +24,7 @@
 #define MT__FD_FLOOR 100 /* LMDB's descriptors are opened at or above this */
 #define MT__LMDB_FDS 3   /* mdb_env_open opens data.mdb twice (one O_DSYNC) and lock.mdb */
 #define MT__FD_SCAN_MAX 65536
+#define MT__COMPACT_MAX (1ull << 20) /* compact at close traces up to this size */
 
 struct mt_writer {
     MDB_env *env;
@@ -38,6 +39,8 @@ struct mt_writer {
     ino_t ino;
     int fds[MT__LMDB_FDS]; /* LMDB's descriptors (data, lock, meta), -1 unused */
     ino_t fd_ino[MT__LMDB_FDS];
+    mt__stackstore_t stacks; /* the prefix tree of stored stacks (stackstore.c) */
+    char dir[4096];          /* the trace directory, for the compaction at close */
 };
 
 /* Best-effort removal of a trace directory that mt_writer_open created but
@@ -72,6 +75,7 @@ static int mt__fail(mt_writer_t *w, int rc)
         mdb_txn_abort(w->txn);
         w->txn = NULL;
     }
+    mt__stackstore_rollback(&w->stacks);
     if (rc == MDB_MAP_FULL)
         mt__grow(w);
     return w->tick_err = mt__lmdb_error(rc);
@@ -222,6 +226,7 @@ int mt_writer_open(mt_writer_t **wp, const char *dir, const mt_writer_options_t 
     if (w->map_size > w->map_max)
         w->map_size = w->map_max;
     w->next_block = 1;
+    snprintf(w->dir, sizeof w->dir, "%s", dir);
 
     if ((rc = mt__env_setup(w, dir)) || (rc = mdb_env_get_fd(w->env, &fd)))
         goto fail;
@@ -286,6 +291,16 @@ int mt_writer_put_meta_u64(mt_writer_t *w, const char *key, uint64_t val)
     return mt_writer_put_meta(w, key, v, sizeof v);
 }
 
+size_t mt_writer_block_max(const mt_writer_t *w)
+{
+    /* LMDB's largest leaf node is half a page less its header, minus the
+     * node's index slot (me_nodemax); a node is an 8-byte header, the key
+     * and the value. */
+    MDB_stat st;
+    size_t psize = mdb_env_stat(w->env, &st) == 0 ? st.ms_psize : 4096;
+    return (((psize - 16) / 2) & ~(size_t)1) - 2 - 8 - 8;
+}
+
 int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len)
 {
     uint8_t key[8];
@@ -298,12 +313,16 @@ int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len)
 
 int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes)
 {
-    uint8_t key[4], val[8 * MT_MAX_FRAMES];
+    uint8_t key[4], val[MT__STACK_VALUE_MAX];
+    size_t len;
     if (id == 0 || nframes > MT_MAX_FRAMES)
         return MT_EINVAL;
+    if (!w->txn)
+        return w->tick_err ? w->tick_err : MT_EINVAL;
     mt__put_be32(key, id);
-    mt__stack_encode(pcs, nframes, val);
-    return mt__put(w, MT__DB_STACKS, key, sizeof key, val, 8 * (size_t)nframes, 0);
+    if (mt__stackstore_put(&w->stacks, id, pcs, nframes, val, &len))
+        return mt__fail(w, ENOMEM); /* ends the tick and rolls the trie back */
+    return mt__put(w, MT__DB_STACKS, key, sizeof key, val, len, 0);
 }
 
 int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m)
@@ -344,11 +363,13 @@ int mt_writer_commit(mt_writer_t *w)
     int rc = mdb_txn_commit(w->txn); /* frees the txn even when it fails */
     w->txn = NULL;
     if (rc) {
+        mt__stackstore_rollback(&w->stacks);
         if (rc == MDB_MAP_FULL)
             mt__grow(w);
         return mt__lmdb_error(rc);
     }
     w->next_block = w->txn_next_block;
+    mt__stackstore_commit(&w->stacks);
     return 0;
 }
 
@@ -358,6 +379,7 @@ void mt_writer_abort(mt_writer_t *w)
         mdb_txn_abort(w->txn);
     w->txn = NULL;
     w->tick_err = 0;
+    mt__stackstore_rollback(&w->stacks);
 }
 
 int mt_writer_check_fd(mt_writer_t *w)
@@ -370,13 +392,45 @@ int mt_writer_check_fd(mt_writer_t *w)
     return 0;
 }
 
+/* Rewrites data.mdb without its free pages (MDB_CP_COMPACT into a new file,
+ * renamed over it): LMDB keeps about two ticks' worth of pages free for
+ * copy-on-write, which is most of a small trace. Best effort: on any
+ * failure the trace stays as it is. Only up to MT__COMPACT_MAX: the free
+ * pages are a fixed ~70 KiB, worth a copy only in a small trace, and the copy
+ * reads every page through the map (the exit's peak RSS grows by the
+ * trace's size); only when DIR still holds our data.mdb (a daemon may have
+ * chrooted). */
+static void mt__compact(mt_writer_t *w)
+{
+    char tmp[4096 + 32], path[4096 + 16];
+    struct stat st;
+    int fd;
+    if (mdb_env_get_fd(w->env, &fd) != 0 || fstat(fd, &st) != 0 ||
+        (uint64_t)st.st_size > MT__COMPACT_MAX ||
+        (size_t)snprintf(path, sizeof path, "%s/data.mdb", w->dir) >= sizeof path ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/data.mdb.compact", w->dir) >= sizeof tmp)
+        return;
+    if (lstat(path, &st) != 0 || st.st_dev != w->dev || st.st_ino != w->ino)
+        return;
+    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0)
+        return;
+    int ok = mdb_env_copyfd2(w->env, out, MDB_CP_COMPACT) == 0 && fstat(out, &st) == 0 &&
+             st.st_dev == w->dev;
+    ok = close(out) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp);
+}
+
 void mt_writer_close(mt_writer_t *w)
 {
     if (!w)
         return;
     mt_writer_abort(w);
+    mt__compact(w);
     mdb_env_sync(w->env, 1); /* nothing to report it to; the data is in the page cache */
     mdb_env_close(w->env);
+    mt__stackstore_free(&w->stacks);
     free(w);
 }
 
@@ -392,5 +446,6 @@ void mt_writer_forget(mt_writer_t *w)
         if (w->fds[i] >= 0 && fstat(w->fds[i], &st) == 0 && st.st_dev == w->dev &&
             st.st_ino == w->fd_ino[i])
             close(w->fds[i]);
+    mt__stackstore_free(&w->stacks); /* the writer's own memory, not LMDB's */
     free(w);
 }

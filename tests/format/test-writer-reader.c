@@ -163,7 +163,7 @@ Test(writer_reader, everything_round_trips)
     size_t len;
     cr_assert_eq(mt_reader_meta(r, MT_META_FORMAT, &val, &len), 0);
     cr_assert_eq(len, 16);
-    cr_assert_arr_eq(val, "MTRACE01\x02\0\0\0\x40\0\0\0", 16);
+    cr_assert_arr_eq(val, "MTRACE01\x03\0\0\0\x40\0\0\0", 16);
     cr_assert_eq(mt_reader_meta(r, MT_META_ARGV, &val, &len), 0);
     cr_assert_eq(len, 25);
     cr_assert_arr_eq(val, "redis-server\0--port\0" "6380", 25);
@@ -272,7 +272,7 @@ Test(writer_reader, permissions_and_empty_info)
     cr_assert_eq(mt_reader_open(&r, trace), 0);
     memset(&info, 0xff, sizeof info);
     cr_assert_eq(mt_reader_info(r, &info), 0);
-    cr_assert_eq(info.version, 2);
+    cr_assert_eq(info.version, 3);
     cr_assert_eq(info.pid, 0);
     cr_assert_eq(info.complete, 0, "no clean end recorded");
     cr_assert_str_eq(info.command, "");
@@ -348,7 +348,7 @@ Test(writer_reader, newer_format)
 {
     mt_reader_t *r;
     /* A newer format may change everything after the version. */
-    write_format_record("MTRACE01\x03\0\0\0", 12);
+    write_format_record("MTRACE01\x04\0\0\0", 12);
     cr_assert_eq(mt_reader_open(&r, trace), MT_ENEWER);
     cr_assert_null(r);
 }
@@ -686,4 +686,77 @@ Test(writer_reader, open_and_refresh_while_the_writer_commits)
     int status;
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer status %d", status);
+}
+
+/* Bytes of data.mdb after one tick of 200 blocks of LEN bytes. */
+static off_t file_after_blocks(const char *dir, size_t len)
+{
+    static uint8_t block[8192];
+    struct stat st;
+    char path[256];
+    mt_writer_t *w = open_writer(dir, 0, 0);
+    cr_assert_eq(mt_writer_begin(w), 0);
+    for (int i = 0; i < 200; i++)
+        cr_assert_eq(mt_writer_put_block(w, block, len), 0);
+    cr_assert_eq(mt_writer_commit(w), 0);
+    mt_writer_close(w);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    cr_assert_eq(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* Blocks up to mt_writer_block_max share leaf pages, two to a 4 KiB page;
+ * one byte more and each takes a page of its own. */
+Test(writer_reader, blocks_up_to_block_max_fill_leaf_pages)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("LMDB pages are not 4 KiB here");
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    size_t max = mt_writer_block_max(w);
+    mt_writer_close(w);
+    cr_assert_eq(max, 2022);
+    char a[160], b[160];
+    snprintf(a, sizeof a, "%s/a", tmp);
+    snprintf(b, sizeof b, "%s/b", tmp);
+    off_t inl = file_after_blocks(a, max), over = file_after_blocks(b, max + 1);
+    cr_assert_leq(inl, (100 + 12) * 4096, "200 blocks of %zu B: %lld bytes", max, (long long)inl);
+    cr_assert_geq(over, 200 * 4096, "200 blocks of %zu B: %lld bytes", max + 1, (long long)over);
+}
+
+/* A clean close leaves no free pages: 40 ticks that rewrite a counter and a
+ * meta key leave LMDB's two meta pages, the main db's leaf, meta's and
+ * counters' leaves, and nothing else. */
+Test(writer_reader, close_compacts_free_pages)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("LMDB pages are not 4 KiB here");
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    for (uint64_t tick = 1; tick <= 40; tick++) {
+        mt_counter_t c = {.calls = tick, .bytes = 100 * tick};
+        strcpy(c.name, "malloc");
+        cr_assert_eq(mt_writer_begin(w), 0);
+        cr_assert_eq(mt_writer_put_counter(w, &c), 0);
+        cr_assert_eq(mt_writer_put_meta_u64(w, MT_META_DURATION, tick), 0);
+        cr_assert_eq(mt_writer_commit(w), 0);
+    }
+    mt_writer_close(w);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 5 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
+    snprintf(path, sizeof path, "%s/data.mdb.compact", trace);
+    cr_assert_neq(access(path, F_OK), 0, "the compaction's file is gone");
+    mt_reader_t *r;
+    mt_counter_t c;
+    const void *val;
+    size_t len;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    cr_assert_eq(mt_reader_counter(r, "malloc", &c), 0);
+    cr_assert_eq(c.calls, 40);
+    cr_assert_eq(c.bytes, 4000);
+    cr_assert_eq(mt_reader_meta(r, MT_META_DURATION, &val, &len), 0);
+    cr_assert_eq(len, 8);
+    cr_assert_arr_eq(val, "\x28\0\0\0\0\0\0\0", 8);
+    mt_reader_close(r);
 }

@@ -1,6 +1,7 @@
 /* fuzz-records.c - libFuzzer target for the decoders of every stored value
  * other than event blocks (format/records.c): the meta "format" record,
- * modules, threads, counters and stacks.
+ * modules, threads, counters and stacks (format 2 arrays and format 3
+ * prefix-tree values of stackstore.c).
  *
  * Input: one selector byte, then the value. Decoders must never read outside
  * the value and must NUL-terminate strings; a value that decodes must encode
@@ -80,6 +81,42 @@ static void stack(const uint8_t *p, size_t n)
         abort();
 }
 
+/* The value's own bytes stand for every parent it names. */
+static int self_get(void *ctx, uint32_t id, const void **val, size_t *len)
+{
+    const uint8_t *const *v = ctx;
+    (void)id;
+    *val = v[0];
+    *len = (size_t)(v[1] - v[0]);
+    return 0;
+}
+
+static void stack_tree(const uint8_t *p, size_t n)
+{
+    uint64_t pcs[MT_MAX_FRAMES], back[MT_MAX_FRAMES];
+    uint8_t out[MT__STACK_VALUE_MAX];
+    const uint8_t *ctx[2] = {p, p + n};
+    uint32_t nframes = UINT32_MAX, again = UINT32_MAX;
+    size_t len;
+    int rc = mt__stack_resolve(MT_FORMAT_VERSION, UINT32_MAX, p, n, self_get, ctx, pcs, &nframes);
+    if (rc != 0 && rc != MT_ECORRUPT)
+        abort();
+    if (rc != 0)
+        return;
+    if (nframes > MT_MAX_FRAMES)
+        abort();
+    /* Stored again whole (a fresh store has no parent): the same frames. */
+    mt__stackstore_t s;
+    memset(&s, 0, sizeof s);
+    if (mt__stackstore_put(&s, 1, pcs, nframes, out, &len) != 0)
+        abort();
+    mt__stackstore_free(&s);
+    if (len > sizeof out || mt__stack_resolve(MT_FORMAT_VERSION, 1, out, len, self_get, ctx, back,
+                                              &again) != 0 ||
+        again != nframes || memcmp(back, pcs, nframes * sizeof *pcs) != 0)
+        abort();
+}
+
 static void format_record(const uint8_t *p, size_t n)
 {
     uint32_t version = 0;
@@ -102,12 +139,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!p)
         return 0;
     memcpy(p, data + 1, n);
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0: module(p, n); break;
     case 1: thread(p, n); break;
     case 2: counter(p, n); break;
     case 3: stack(p, n); break;
     case 4: format_record(p, n); break;
+    case 5: stack_tree(p, n); break;
     }
     free(p);
     return 0;

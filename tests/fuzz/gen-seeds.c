@@ -160,13 +160,18 @@ static void trace_seed(const char *name, int flags, int complete, int blocks)
         mt__put_be64(key, (uint64_t)i + 1);
         rec(MT__DB_EVENTS, key, 8, buf, n);
     }
-    for (uint32_t id = 1; id <= 3; id++) {
-        uint64_t pcs[4] = {0x401000 + id, 0x401100, 0x7f1000001000, 0x401200 + id};
-        uint8_t v[32];
-        mt__stack_encode(pcs, 4, v);
+    mt__stackstore_t store;
+    memset(&store, 0, sizeof store);
+    for (uint32_t id = 1; id <= 3; id++) { /* format 3: 2 and 3 share frames of 1 */
+        uint64_t pcs[4] = {0x401000 + id, 0x401100, 0x7f1000001000, 0x401200};
+        uint8_t v[MT__STACK_VALUE_MAX];
+        size_t vlen;
+        if (mt__stackstore_put(&store, id, pcs, 4, v, &vlen))
+            abort();
         mt__put_be32(key, id);
-        rec(MT__DB_STACKS, key, 4, v, sizeof v);
+        rec(MT__DB_STACKS, key, 4, v, vlen);
     }
+    mt__stackstore_free(&store);
     mt_module_t m;
     memset(&m, 0, sizeof m);
     m.base = 0, m.lo = 0x400000, m.hi = 0x500000;
@@ -328,6 +333,16 @@ int main(int argc, char **argv)
     rec1[0] = 3;
     mt__stack_encode(pcs, 5, rec1 + 1);
     save("records", "stack", rec1, 1 + 40);
+    {
+        mt__stackstore_t st;
+        memset(&st, 0, sizeof st);
+        size_t vlen;
+        rec1[0] = 5;
+        if (mt__stackstore_put(&st, 1, pcs, 5, rec1 + 1, &vlen))
+            abort();
+        mt__stackstore_free(&st);
+        save("records", "stack-tree", rec1, 1 + vlen);
+    }
     rec1[0] = 4;
     save("records", "format", rec1, 1 + mt__format_record_encode(rec1 + 1, MT_FORMAT_VERSION));
 

@@ -1,0 +1,255 @@
+/* test-stackstore.c - format/stackstore.c: stack values of format 3 share the
+ * outer frames of an earlier stack; exact value bytes, round trips through
+ * the writer and reader, rollback of aborted ticks, hostile values. */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static char tmp[64];
+static char trace[128];
+
+static void setup(void)
+{
+    strcpy(tmp, "/tmp/mt-stackstore-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmp));
+    snprintf(trace, sizeof trace, "%s/trace", tmp);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void teardown(void)
+{
+    nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(stackstore, .init = setup, .fini = teardown);
+
+/* Values by id for mt__stack_resolve, as the reader would fetch them. */
+typedef struct values {
+    uint8_t val[8][MT__STACK_VALUE_MAX];
+    size_t len[8];
+} values_t;
+
+static int get_value(void *ctx, uint32_t id, const void **val, size_t *len)
+{
+    values_t *v = ctx;
+    if (id >= 8 || v->len[id] == 0)
+        return MT_ENOTFOUND;
+    *val = v->val[id];
+    *len = v->len[id];
+    return 0;
+}
+
+Test(stackstore, shared_outer_frames_are_stored_once)
+{
+    mt__stackstore_t s;
+    values_t v;
+    memset(&s, 0, sizeof s);
+    memset(&v, 0, sizeof v);
+    /* Innermost first: two stacks that differ only in their innermost frame. */
+    uint64_t a[4] = {0x401010, 0x401200, 0x401300, 0x7f0000001000};
+    uint64_t b[4] = {0x401020, 0x401200, 0x401300, 0x7f0000001000};
+    cr_assert_eq(mt__stackstore_put(&s, 1, a, 4, v.val[1], &v.len[1]), 0);
+    cr_assert_eq(mt__stackstore_put(&s, 2, b, 4, v.val[2], &v.len[2]), 0);
+    /* Stack 1 whole: parent 0, shared 0, 4 frames: 0x401010 (4 bytes), then
+     * +0x1f0 (2 bytes), +0x100 (2 bytes), +0x7effffbffd00 (7 bytes): 18
+     * bytes where format 2 took 32. */
+    cr_assert_eq(v.len[1], 3 + 4 + 2 + 2 + 7, "stack 1 is %zu bytes", v.len[1]);
+    /* Stack 2: parent 1, shared 3, 1 frame of 4 bytes: 7 bytes. */
+    static const uint8_t want2[7] = {1, 3, 1, 0xa0, 0xa0, 0x80, 0x02};
+    cr_assert_eq(v.len[2], 7);
+    cr_assert_arr_eq(v.val[2], want2, 7);
+    uint64_t pcs[MT_MAX_FRAMES];
+    uint32_t n = 0;
+    cr_assert_eq(mt__stack_resolve(3, 2, v.val[2], v.len[2], get_value, &v, pcs, &n), 0);
+    cr_assert_eq(n, 4);
+    cr_assert_arr_eq(pcs, b, sizeof b);
+    /* A stack that is the outer part of another refers to it for all frames. */
+    cr_assert_eq(mt__stackstore_put(&s, 3, b + 1, 3, v.val[3], &v.len[3]), 0);
+    static const uint8_t want3[3] = {1, 3, 0};
+    cr_assert_eq(v.len[3], 3);
+    cr_assert_arr_eq(v.val[3], want3, 3);
+    cr_assert_eq(mt__stack_resolve(3, 3, v.val[3], v.len[3], get_value, &v, pcs, &n), 0);
+    cr_assert_eq(n, 3);
+    cr_assert_arr_eq(pcs, b + 1, 3 * sizeof *pcs);
+    mt__stackstore_free(&s);
+}
+
+Test(stackstore, format_2_values_are_whole_arrays)
+{
+    uint8_t val[16];
+    uint64_t in[2] = {0x401000, 0x7f0000001000}, pcs[MT_MAX_FRAMES];
+    uint32_t n = 0;
+    mt__stack_encode(in, 2, val);
+    cr_assert_eq(mt__stack_resolve(2, 1, val, 16, get_value, NULL, pcs, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_arr_eq(pcs, in, sizeof in);
+}
+
+Test(stackstore, hostile_values_are_corrupt)
+{
+    values_t v;
+    uint64_t pcs[MT_MAX_FRAMES];
+    uint32_t n;
+    memset(&v, 0, sizeof v);
+    static const uint8_t whole[4] = {0, 0, 1, 5};  /* one frame, 0x5 */
+    static const uint8_t self[3] = {2, 1, 0};      /* refers to itself */
+    static const uint8_t later[3] = {3, 1, 0};     /* refers to a later id */
+    static const uint8_t toomuch[3] = {1, 2, 0};   /* shares 2 of a 1-frame stack */
+    static const uint8_t missing[3] = {1, 1, 0};   /* parent not stored */
+    static const uint8_t orphan[3] = {0, 1, 0};    /* shares without a parent */
+    static const uint8_t trailing[5] = {0, 0, 1, 5, 0};
+    static const uint8_t shortv[3] = {0, 0, 2};    /* 2 frames announced, none there */
+    static const uint8_t big[4] = {0, 0x81, 0x01, 0}; /* 129 frames shared */
+    cr_assert_eq(mt__stack_resolve(3, 2, missing, 3, get_value, &v, pcs, &n), MT_ECORRUPT);
+    memcpy(v.val[1], whole, 4);
+    v.len[1] = 4;
+    cr_assert_eq(mt__stack_resolve(3, 1, whole, 4, get_value, &v, pcs, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(pcs[0], 5);
+    cr_assert_eq(mt__stack_resolve(3, 2, self, 3, get_value, &v, pcs, &n), MT_ECORRUPT);
+    cr_assert_eq(mt__stack_resolve(3, 2, later, 3, get_value, &v, pcs, &n), MT_ECORRUPT);
+    cr_assert_eq(mt__stack_resolve(3, 2, toomuch, 3, get_value, &v, pcs, &n), MT_ECORRUPT);
+    cr_assert_eq(mt__stack_resolve(3, 2, orphan, 3, get_value, &v, pcs, &n), MT_ECORRUPT);
+    cr_assert_eq(mt__stack_resolve(3, 2, trailing, 5, get_value, &v, pcs, &n), MT_ECORRUPT);
+    cr_assert_eq(mt__stack_resolve(3, 2, shortv, 3, get_value, &v, pcs, &n), MT_ECORRUPT);
+    cr_assert_eq(mt__stack_resolve(3, 2, big, 4, get_value, &v, pcs, &n), MT_ECORRUPT);
+    uint8_t one[1] = {1};
+    cr_assert_eq(mt__stack_resolve(3, 1, self, 3, get_value, &v, pcs, &n), MT_ECORRUPT,
+                 "id 1 cannot refer to 2");
+    cr_assert_eq(mt__stack_resolve(3, 1, one, 1, get_value, &v, pcs, &n), MT_ECORRUPT);
+}
+
+/* Deterministic stacks with shared outer parts: frame i of stack k. */
+static uint32_t gen_stack(uint32_t k, uint64_t *pcs)
+{
+    uint64_t x = k * 0x9E3779B97F4A7C15ull + 1;
+    uint32_t n = 1 + (uint32_t)(x % MT_MAX_FRAMES);
+    for (uint32_t i = 0; i < n; i++) {
+        /* Outer frames (high i) come from few choices; inner ones vary more. */
+        uint32_t outer = n - 1 - i;
+        uint64_t choice = (x >> (outer % 50)) % (outer < 20 ? 2 : outer < 60 ? 3 : 5);
+        pcs[i] = 0x400000 + (uint64_t)outer * 0x100 + choice * 0x10 + (outer & 1) * 0x7f0000000000;
+    }
+    return n;
+}
+
+Test(stackstore, round_trip_through_writer_and_reader)
+{
+    enum { N = 3000 };
+    mt_writer_t *w;
+    cr_assert_eq(mt_writer_open(&w, trace, NULL), 0);
+    uint64_t pcs[MT_MAX_FRAMES], back[MT_MAX_FRAMES];
+    uint64_t frames = 0;
+    /* Ten ticks; the fourth aborted and redone, as the shim redoes a tick
+     * whose map was full. */
+    for (uint32_t tick = 0; tick < 10; tick++) {
+        for (int again = 0; again < (tick == 3 ? 2 : 1); again++) {
+            cr_assert_eq(mt_writer_begin(w), 0);
+            for (uint32_t id = tick * N / 10 + 1; id <= (tick + 1) * N / 10; id++) {
+                uint32_t n = gen_stack(id, pcs);
+                cr_assert_eq(mt_writer_put_stack(w, id, pcs, n), 0);
+                frames += again || tick != 3 ? n : 0;
+            }
+            if (tick == 3 && !again)
+                mt_writer_abort(w);
+            else
+                cr_assert_eq(mt_writer_commit(w), 0);
+        }
+    }
+    /* A stack put in an aborted tick and never again: not a parent. */
+    cr_assert_eq(mt_writer_begin(w), 0);
+    uint64_t lone[3] = {0x900000, 0x900100, 0x900200}, lone2[3] = {0x900010, 0x900100, 0x900200};
+    cr_assert_eq(mt_writer_put_stack(w, N + 1, lone, 3), 0);
+    mt_writer_abort(w);
+    cr_assert_eq(mt_writer_begin(w), 0);
+    cr_assert_eq(mt_writer_put_stack(w, N + 2, lone2, 3), 0);
+    cr_assert_eq(mt_writer_commit(w), 0);
+    mt_writer_close(w);
+
+    mt_reader_t *r;
+    uint32_t n;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    for (uint32_t id = 1; id <= N; id++) {
+        uint32_t want = gen_stack(id, pcs);
+        cr_assert_eq(mt_reader_stack(r, id, back, &n), 0, "stack %u", id);
+        cr_assert_eq(n, want, "stack %u", id);
+        cr_assert_arr_eq(back, pcs, n * sizeof *pcs, "stack %u", id);
+    }
+    cr_assert_eq(mt_reader_stack(r, N + 1, back, &n), MT_ENOTFOUND);
+    cr_assert_eq(mt_reader_stack(r, N + 2, back, &n), 0);
+    cr_assert_eq(n, 3);
+    cr_assert_arr_eq(back, lone2, sizeof lone2);
+    uint64_t cur = 0;
+    uint32_t id, count = 0;
+    while (mt_reader_next_stack(r, &cur, &id, back, &n) == 1) {
+        count++;
+        if (id <= N) {
+            cr_assert_eq(n, gen_stack(id, pcs));
+            cr_assert_arr_eq(back, pcs, n * sizeof *pcs, "next_stack %u", id);
+        }
+    }
+    cr_assert_eq(count, N + 1);
+    mt_reader_close(r);
+    (void)frames;
+}
+
+/* Values of many stacks, by id, for mt__stack_resolve. */
+typedef struct many {
+    uint8_t (*val)[MT__STACK_VALUE_MAX];
+    size_t *len;
+    uint32_t n;
+} many_t;
+
+static int get_many(void *ctx, uint32_t id, const void **val, size_t *len)
+{
+    many_t *m = ctx;
+    if (id == 0 || id > m->n || m->len[id] == 0)
+        return MT_ENOTFOUND;
+    *val = m->val[id];
+    *len = m->len[id];
+    return 0;
+}
+
+/* Past 2^20 trie nodes the writer adds no more: 8200 stacks of 128 frames of
+ * their own fill it; a stack sharing the outer frames of the first still
+ * refers to it, one sharing those of the last (not in the trie) is stored
+ * whole, and both read back. */
+Test(stackstore, the_trie_stops_growing_and_stacks_stay_exact)
+{
+    enum { N = 8200 };
+    many_t m = {calloc(N + 3, MT__STACK_VALUE_MAX), calloc(N + 3, sizeof(size_t)), N + 2};
+    cr_assert(m.val && m.len);
+    mt__stackstore_t s;
+    memset(&s, 0, sizeof s);
+    uint64_t pcs[MT_MAX_FRAMES], back[MT_MAX_FRAMES];
+    uint32_t n;
+    for (uint32_t id = 1; id <= N; id++) {
+        for (int i = 0; i < MT_MAX_FRAMES; i++)
+            pcs[i] = ((uint64_t)id << 20) + (uint64_t)i * 16;
+        cr_assert_eq(mt__stackstore_put(&s, id, pcs, MT_MAX_FRAMES, m.val[id], &m.len[id]), 0);
+    }
+    cr_assert_eq(s.nnodes, 1u << 20);
+    for (uint32_t k = 0; k < 2; k++) {
+        uint32_t base = k ? N : 1, id = N + 1 + k;
+        for (int i = 0; i < MT_MAX_FRAMES; i++)
+            pcs[i] = ((uint64_t)base << 20) + (uint64_t)i * 16;
+        pcs[0] = 0x99;
+        cr_assert_eq(mt__stackstore_put(&s, id, pcs, MT_MAX_FRAMES, m.val[id], &m.len[id]), 0);
+        cr_assert_eq(m.val[id][0], k ? 0 : 1, "stack %u's parent", id);
+        cr_assert_eq(mt__stack_resolve(3, id, m.val[id], m.len[id], get_many, &m, back, &n), 0);
+        cr_assert_eq(n, MT_MAX_FRAMES);
+        cr_assert_arr_eq(back, pcs, sizeof pcs);
+    }
+    mt__stackstore_free(&s);
+    free(m.val);
+    free(m.len);
+}
