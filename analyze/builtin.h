@@ -40,5 +40,7 @@ int cmd_leaks(int argc, char **argv);
 int cmd_numa(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -29,6 +29,8 @@ static const mt_command_t commands[] = {
     {"numa", cmd_numa, "which NUMA node memory landed on, by stack; policies and mismatches"},
     {"flamegraph", cmd_flamegraph, "allocation stacks as a flame graph (interactive SVG, folded stacks)"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
+    {"summary", cmd_summary, "the diagnosis on one screen: verdicts, numbers, where to look"},
+    {"report", cmd_report, "one self-contained HTML file: summary, flame graph, tables"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

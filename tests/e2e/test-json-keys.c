@@ -237,3 +237,10 @@ Test(json_keys, flamegraph)
     const char *const *const runs[] = {a, b, NULL};
     check("flamegraph", runs);
 }
+
+Test(json_keys, summary)
+{
+    const char *const a[] = {L, NULL}, *const b[] = {R, NULL};
+    const char *const *const runs[] = {a, b, NULL};
+    check("summary", runs);
+}

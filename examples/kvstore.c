@@ -1,0 +1,113 @@
+/* kvstore.c - a small Redis-like key-value store run in timed phases, the
+ * fixture of `mtrace-analyze summary` (tests/e2e/test-summary.c) and of
+ * examples/demo. Values are 1000-byte blocks (malloc); each phase step
+ * sleeps STEP_MS so that the shim's RSS samples (one per tick) see it, and
+ * so does a first step that does nothing.
+ *
+ *   kvstore healthy   fill 48 MiB of values, then 16 steps that overwrite
+ *                     4096 values each: RSS levels off, nothing fragments
+ *   kvstore fragment  fill 64 MiB, delete 3 of every 4 values (the heap
+ *                     keeps its pages: RSS ~4x the live bytes), 16 steps
+ *                     of overwrites
+ *   kvstore leak      16 steps that each overwrite 4096 values and add 2048
+ *                     values that are never deleted: RSS keeps growing
+ *   kvstore demo      grow 8 steps, level off 8 steps, fragment, 8 steps
+ *
+ * Every value of a phase is set at one call site (set_value from run_step),
+ * so a stack's live bytes grow only when values are added, never when they
+ * are overwritten.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "example.h"
+
+#define VALUE 1000
+#define STEP_MS 30
+#define MAX_KEYS (72 * 1024)
+
+static char *table[MAX_KEYS];
+static size_t nkeys;
+
+static void pause_step(void)
+{
+    struct timespec ts = {0, STEP_MS * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Sets key K to a fresh value (freeing the old one). */
+__attribute__((noinline)) static void set_value(size_t k)
+{
+    char *v = malloc(VALUE);
+    if (!v)
+        abort();
+    memset(v, (int)(k & 0x7f), VALUE);
+    free(table[k]);
+    table[k] = v;
+}
+
+/* Overwrites N existing values starting at *CUR and adds NEW keys. */
+__attribute__((noinline)) static void run_step(size_t n, size_t *cur, size_t add)
+{
+    if (!nkeys)
+        n = 0;
+    for (size_t i = 0; i < n + add; i++) {
+        size_t k = i < n ? (*cur)++ % nkeys : nkeys < MAX_KEYS ? nkeys++ : i % nkeys;
+        set_value(k); /* the one call site */
+    }
+}
+
+/* Deletes 3 of every 4 keys, keeping the 4th (and the last). */
+__attribute__((noinline)) static void delete_most(void)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < nkeys; k++) {
+        if (k % 4 == 3 || k == nkeys - 1)
+            table[kept++] = table[k];
+        else
+            free(table[k]);
+    }
+    nkeys = kept;
+}
+
+static void steps(int n, size_t overwrite, size_t add)
+{
+    static size_t cur;
+    for (int i = 0; i < n; i++) {
+        run_step(overwrite, &cur, add);
+        pause_step();
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "demo";
+    size_t cur = 0;
+    pause_step(); /* the first RSS sample: the process before its data */
+    if (strcmp(mode, "healthy") == 0) {
+        run_step(0, &cur, 48 * 1024);
+        pause_step();
+        steps(16, 4096, 0);
+    } else if (strcmp(mode, "fragment") == 0) {
+        run_step(0, &cur, 64 * 1024);
+        pause_step();
+        delete_most();
+        steps(16, 4096, 0);
+    } else if (strcmp(mode, "leak") == 0) {
+        run_step(0, &cur, 2048);
+        steps(16, 4096, 2048);
+    } else if (strcmp(mode, "demo") == 0) {
+        steps(8, 1024, 4096);
+        steps(8, 8192, 0);
+        delete_most();
+        steps(8, 2048, 0);
+    } else {
+        mt_example_say("usage: kvstore healthy|fragment|leak|demo\n");
+        return 2;
+    }
+    mt_example_keep(table);
+    mt_example_say("kvstore: done\n");
+    return 0;
+}
