@@ -11,7 +11,8 @@
  *                     of overwrites
  *   kvstore leak      16 steps that each overwrite 4096 values and add 2048
  *                     values that are never deleted: RSS keeps growing
- *   kvstore demo      grow 8 steps, level off 8 steps, fragment, 8 steps
+ *   kvstore demo      grow to 48 MiB in 8 steps, level off 8 steps, delete
+ *                     3 of every 4 values (fragment), 8 steps
  *
  * Every value of a phase is set at one call site (set_value from run_step),
  * so a stack's live bytes grow only when values are added, never when they
@@ -99,7 +100,7 @@ int main(int argc, char **argv)
         run_step(0, &cur, 2048);
         steps(16, 4096, 2048);
     } else if (strcmp(mode, "demo") == 0) {
-        steps(8, 1024, 4096);
+        steps(8, 1024, 6144);
         steps(8, 8192, 0);
         delete_most();
         steps(8, 2048, 0);
