@@ -42,5 +42,6 @@ int cmd_fit(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
 
 #endif

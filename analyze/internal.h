@@ -162,6 +162,11 @@ typedef struct mt_replay_options {
      * with that error. NULL: none. */
     int (*on_event)(void *ctx, struct mt_replay *rp, uint32_t trace, uint32_t thread,
                     const mt_event_t *e);
+    /* Called before every event, before replay's bookkeeping, with the
+     * event's time on the merged timeline: rp's totals are those just before
+     * it (timeline.c cuts intervals with it). A nonzero return stops the
+     * replay with that error. NULL: none. */
+    int (*before_event)(void *ctx, struct mt_replay *rp, uint64_t ns);
     void *ctx;
 } mt_replay_options_t;
 

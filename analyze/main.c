@@ -28,6 +28,7 @@ static const mt_command_t commands[] = {
     {"leaks", cmd_leaks, "what is still allocated at the end, by stack and size"},
     {"numa", cmd_numa, "which NUMA node memory landed on, by stack; policies and mismatches"},
     {"flamegraph", cmd_flamegraph, "allocation stacks as a flame graph (interactive SVG, folded stacks)"},
+    {"timeline", cmd_timeline, "memory over time: RSS, heap, mapped, rates, fragmentation"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
     {"summary", cmd_summary, "the diagnosis on one screen: verdicts, numbers, where to look"},
     {"report", cmd_report, "one self-contained HTML file: summary, flame graph, tables"},

@@ -534,7 +534,9 @@ static int replay_event(mt_replay_t *rp, cursor_t *c)
 static int on_event(mt_replay_t *rp, cursor_t *c)
 {
     P(rp)->cur_ts = c->ev.ts;
-    int rc = replay_event(rp, c);
+    int rc = rp->opt.before_event ? rp->opt.before_event(rp->opt.ctx, rp, c->key) : 0;
+    if (!rc)
+        rc = replay_event(rp, c);
     if (!rc && rp->opt.on_event)
         rc = rp->opt.on_event(rp->opt.ctx, rp, c->trace, c->thread, &c->ev);
     return rc;

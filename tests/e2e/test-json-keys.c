@@ -257,3 +257,11 @@ Test(json_keys, report)
     const char *const *const runs[] = {a, b, NULL};
     check("report", runs);
 }
+
+Test(json_keys, timeline)
+{
+    const char *const a[] = {L, NULL}, *const b[] = {"--stacks", "2", L, NULL};
+    const char *const c[] = {"--pool", "kv", P, NULL};
+    const char *const *const runs[] = {a, b, c, NULL};
+    check("timeline", runs);
+}
