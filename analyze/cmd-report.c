@@ -1,6 +1,6 @@
 /* cmd-report.c - `mtrace-analyze report -o FILE.html`: everything at a
  * glance in one self-contained HTML file (no network, no external script,
- * font or style): the summary (summary.c), the RSS and live heap over time,
+ * font or style): the summary (summary.c), memory over time (timeline.c),
  * the flame graph (flame_svg.c, one SVG per weight in a data: iframe), the
  * top and leaks tables (sortable, stacks expandable), fit with the
  * optimiser's proposal, NUMA when it matters, and what was read how.
@@ -17,7 +17,6 @@
 #include "flame.h"
 #include "summary.h"
 
-#define MAX_POINTS 800 /* chart points kept */
 
 static const mt_opt_t options[] = {
     {'o', 'o', "output", required_argument, "FILE", "write the HTML report to FILE (required)"},
@@ -237,46 +236,30 @@ static void put_summary(FILE *out, const mt_summary_t *sm)
     fputs("</tbody></table>\n", out);
 }
 
-/* RSS and live heap over time, a line chart drawn here. */
-static void put_chart(FILE *out, const mt_summary_t *sm)
+/* RSS, live heap, mapped and fragmentation over time: the timeline's own
+ * chart (timeline_svg.c), as an image. */
+static int put_chart(FILE *out, const mt_summary_t *sm)
 {
-    char a[MT_FMT_MAX];
     fputs("<h2>Over time</h2>\n", out);
-    if (sm->npts < 2) {
-        fputs("<p class=\"note\">(fewer than two RSS samples)</p>\n", out);
-        return;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem)
+        return mt_error("report: out of memory drawing the timeline");
+    mt_tl_svg_options_t so = {.width = 1200, .height = 420};
+    int err = mt_timeline_write_svg(&sm->tl, &so, mem);
+    if (fclose(mem) != 0 || err) {
+        free(buf);
+        return mt_error("report: out of memory drawing the timeline");
     }
-    const double W = 1200, H = 240, L = 70, B = 20;
-    uint64_t t0 = sm->pts[0].ns, t1 = sm->pts[sm->npts - 1].ns, top = 1;
-    for (size_t i = 0; i < sm->npts; i++) {
-        uint64_t v = sm->pts[i].rss > sm->pts[i].heap + sm->pts[i].mapped
-                         ? sm->pts[i].rss : sm->pts[i].heap + sm->pts[i].mapped;
-        if (v > top)
-            top = v;
-    }
-    double span = t1 > t0 ? (double)(t1 - t0) : 1;
-    fprintf(out, "<svg class=\"chart\" id=\"chart\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\">\n",
-            W, H + B);
-    fprintf(out, "<text x=\"2\" y=\"12\">%s</text><text x=\"2\" y=\"%.0f\">0</text>"
-                 "<text x=\"%.0f\" y=\"%.0f\">%.2f s</text><text x=\"%.0f\" y=\"%.0f\">%.2f s</text>\n",
-            mt_fmt_bytes(a, top), H, L, H + 15, (double)t0 / 1e9, W - 60, H + 15,
-            (double)t1 / 1e9);
-    static const char *const color[] = {"#b02020", "#1a55a0"};
-    static const char *const label[] = {"RSS", "live heap + mapped"};
-    size_t step = sm->npts / MAX_POINTS + 1;
-    for (int s = 0; s < 2; s++) {
-        fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", color[s]);
-        for (size_t i = 0; i < sm->npts; i = i + step < sm->npts || i + 1 == sm->npts
-                                                   ? i + step : sm->npts - 1) {
-            const mt_summary_point_t *p = &sm->pts[i]; /* every STEP-th, and the last */
-            uint64_t v = s == 0 ? p->rss : p->heap + p->mapped;
-            fprintf(out, "%.1f,%.1f ", L + (W - L - 10) * (double)(p->ns - t0) / span,
-                    H - (H - 20) * (double)v / (double)top);
-        }
-        fprintf(out, "\"/><text x=\"%.0f\" y=\"12\" fill=\"%s\">%s</text>\n", L + 200.0 * s,
-                color[s], label[s]);
-    }
-    fputs("</svg>\n", out);
+    fputs("<img id=\"timeline\" alt=\"memory over time\" width=\"1200\" "
+          "src=\"data:image/svg+xml;base64,", out);
+    put_base64(out, (const unsigned char *)buf, len);
+    fputs("\">\n<p class=\"note\">Detail: <code>mtrace-analyze timeline</code> "
+          "(<code>--svg</code> for this chart, <code>--stacks N</code> for the stacks that "
+          "grew most)</p>\n", out);
+    free(buf);
+    return MT_EXIT_OK;
 }
 
 static void put_frames(FILE *out, const mt_row_t *r)
@@ -496,20 +479,18 @@ static void put_numa(FILE *out, const mt_summary_t *sm)
 static int report(void *ctx, mt_session_t *s)
 {
     report_opts_t *o = ctx;
-    int rc = mt_summary_finish(&o->sm, &o->cli, s);
-    if (rc)
-        return rc;
     FILE *out = fopen(o->out, "w");
     if (!out)
         return mt_error("report: cannot create %s: %s; check the directory exists and is "
                         "writable", o->out, strerror(errno));
     put_header(out, o, &s->rp);
-    rc = put_totals(out, &s->rp);
+    int rc = put_totals(out, &s->rp);
     if (!rc) {
         put_summary(out, &o->sm);
-        put_chart(out, &o->sm);
-        rc = flames(out, o, s);
+        rc = put_chart(out, &o->sm);
     }
+    if (!rc)
+        rc = flames(out, o, s);
     if (!rc)
         rc = table(out, o, s, false);
     if (!rc)
@@ -561,7 +542,7 @@ int cmd_report(int argc, char **argv)
     if (!rc && mt_summary_init(&o.sm, &o.lim, &o.cli.ro))
         rc = mt_error("report: out of memory");
     if (!rc)
-        rc = mt_cli_run(&o.cli, report, &o);
+        rc = mt_summary_run(&o.sm, &o.cli, report, &o);
     mt_summary_free(&o.sm);
     return mt_cli_end(&o.cli, rc);
 }

@@ -78,9 +78,6 @@ static void print_text(const summary_opts_t *o, const mt_replay_t *rp)
 static int report(void *ctx, mt_session_t *s)
 {
     summary_opts_t *o = ctx;
-    int rc = mt_summary_finish(&o->sm, &o->cli, s);
-    if (rc)
-        return rc;
     if (o->cli.json >= 0) {
         mt_json_t j;
         mt_cli_json_begin(&j, &o->cli);
@@ -106,7 +103,7 @@ int cmd_summary(int argc, char **argv)
     if (!rc && mt_summary_init(&o.sm, &o.lim, &o.cli.ro))
         rc = mt_error("summary: out of memory");
     if (!rc)
-        rc = mt_cli_run(&o.cli, report, &o);
+        rc = mt_summary_run(&o.sm, &o.cli, report, &o);
     mt_summary_free(&o.sm);
     return mt_cli_end(&o.cli, rc);
 }

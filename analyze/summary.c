@@ -1,11 +1,11 @@
-/* summary.c - the diagnosis on one screen: one replay feeds fit.c's and
- * numa.c's event hooks and a series of RSS samples (with the live heap and
- * the live mmap'd bytes at each); the findings are read off them, the report
- * rows (report.c) and the exact counters. Each finding is judged against a
+/* summary.c - the diagnosis on one screen: the timeline (timeline.c) gives
+ * RSS, live heap and mapped bytes over time, one replay feeds fit.c's and
+ * numa.c's event hooks; the findings are read off them, the report rows
+ * (report.c) and the exact counters. Each finding is judged against a
  * threshold of mt_summary_limits_t and names the command with the detail.
- * Fragmentation is RSS / (live heap + live mapped regions) at each RSS
- * sample; the regions are the program's own mmaps (the allocator's are
- * counted in "allocator mmap" and not recorded).
+ * Fragmentation is the timeline's RSS / (live heap + live mapped regions)
+ * per row (TIMELINE.md defines it and its biases), with the regions mapped
+ * before the shim saw them (code, libraries, stacks) counted as live.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,51 +23,7 @@ static int hook(void *ctx, mt_replay_t *rp, uint32_t trace, uint32_t thread, con
 {
     mt_summary_t *sm = ctx;
     int rc = mt_fit_on_event(&sm->fit, rp, trace, thread, e);
-    if (!rc)
-        rc = sm->numa_ro.on_event(sm->numa_ro.ctx, rp, trace, thread, e);
-    if (rc)
-        return rc;
-    if (trace >= sm->ntraces) {
-        size_t n = rp->ntraces;
-        uint64_t *r = realloc(sm->rss, n * sizeof(*r));
-        if (r)
-            sm->rss = r;
-        int64_t *m = realloc(sm->mapped, n * sizeof(*m));
-        if (m)
-            sm->mapped = m;
-        if (!r || !m)
-            return ENOMEM;
-        for (size_t i = sm->ntraces; i < n; i++)
-            sm->rss[i] = 0, sm->mapped[i] = 0;
-        sm->ntraces = n;
-    }
-    switch (e->type) {
-    case MT_EV_MMAP:
-        sm->mapped[trace] += (int64_t)e->size;
-        break;
-    case MT_EV_MUNMAP: /* a range mapped before the shim started may go below 0 */
-        sm->mapped[trace] -= (int64_t)e->size;
-        break;
-    case MT_EV_MREMAP:
-        sm->mapped[trace] += (int64_t)e->size - (int64_t)e->arg[1];
-        break;
-    case MT_EV_RSS: {
-        sm->rss[trace] = e->size;
-        mt_summary_point_t p = {e->ts + rp->traces[trace].offset_ns, 0,
-                                mt_bw_bytes(rp->live_bw), 0};
-        for (size_t i = 0; i < sm->ntraces; i++) {
-            p.rss += sm->rss[i];
-            p.mapped += sm->mapped[i] > 0 ? (uint64_t)sm->mapped[i] : 0;
-        }
-        if (!MT_VEC_PUSH(NULL, sm->pts, sm->npts, sm->cap))
-            return ENOMEM;
-        sm->pts[sm->npts++] = p;
-        break;
-    }
-    default:
-        break;
-    }
-    return 0;
+    return rc ? rc : sm->numa_ro.on_event(sm->numa_ro.ctx, rp, trace, thread, e);
 }
 
 int mt_summary_init(mt_summary_t *sm, const mt_summary_limits_t *lim, mt_replay_options_t *opt)
@@ -91,9 +47,7 @@ void mt_summary_free(mt_summary_t *sm)
     mt_classes_free(&sm->fo.classes);
     mt_fit_collect_free(&sm->fit);
     mt_numa_free(&sm->numa);
-    free(sm->pts);
-    free(sm->rss);
-    free(sm->mapped);
+    mt_timeline_free(&sm->tl);
     memset(sm, 0, sizeof(*sm));
 }
 
@@ -178,93 +132,85 @@ static void find_trace(mt_summary_t *sm, const mt_cli_t *c, const mt_replay_t *r
     command(f, c, "info");
 }
 
-/* The live memory behind RSS sample I: the live heap, the program's mmaps
- * and what is resident besides the heap (the program's image, libraries,
- * stacks, the shim's buffers: the least RSS beyond the live heap and regions
- * over all samples), which are live mapped regions too. The shim reads RSS while it
- * commits the tick, after the sample's time: the memory live at the reading
- * lies between this sample's and the next one's, and the larger is taken, so
- * that a fast-growing heap never passes for fragmentation. */
-static uint64_t live_at(const mt_summary_t *sm, size_t i)
+/* The rows of the timeline (timeline.c, TIMELINE.md) that have an RSS sample. */
+static bool known(const mt_tl_row_t *r)
 {
-    const mt_summary_point_t *p = &sm->pts[i];
-    uint64_t live = p->heap + p->mapped;
-    if (i + 1 < sm->npts && sm->pts[i + 1].heap + sm->pts[i + 1].mapped > live)
-        live = sm->pts[i + 1].heap + sm->pts[i + 1].mapped;
-    return live;
+    return r->rss_known && r->fragmentation > 0;
 }
 
-static uint64_t resident_before(const mt_summary_t *sm)
+/* What is resident besides the heap and the recorded regions: code,
+ * libraries, stacks, the shim's buffers, mapped before the shim saw them
+ * (TIMELINE.md's first bias), taken at the first RSS sample (a program
+ * starts with them, before its data). These are live mapped regions too,
+ * so the judged ratio counts them with the live side: a small program is
+ * not fragmented for having code. Not taken later: RSS lags the heap by up
+ * to a tick, and a lagging row would hide it. */
+static uint64_t resident_other(const mt_timeline_t *tl)
 {
-    uint64_t base = UINT64_MAX;
-    for (size_t i = 0; i < sm->npts; i++) {
-        const mt_summary_point_t *p = &sm->pts[i];
-        uint64_t live = p->heap + p->mapped, b = p->rss > live ? p->rss - live : 0;
-        if (b < base)
-            base = b;
+    for (size_t i = 0; i < tl->nrows; i++) {
+        const mt_tl_row_t *r = &tl->rows[i];
+        uint64_t live = r->heap_bytes + r->mapped_bytes;
+        if (r->rss_known)
+            return r->rss > live ? r->rss - live : 0;
     }
-    return sm->npts ? base : 0;
+    return 0;
 }
 
-static double ratio(const mt_summary_t *sm, size_t i)
+static double judged_ratio(const mt_tl_row_t *r, uint64_t other)
 {
-    uint64_t live = live_at(sm, i) + resident_before(sm);
-    return live ? (double)sm->pts[i].rss / (double)live : 0;
+    return (double)r->rss / (double)(r->heap_bytes + r->mapped_bytes + other);
 }
 
 static void find_fragmentation(mt_summary_t *sm, const mt_cli_t *c)
 {
     const mt_summary_limits_t *l = &sm->lim;
+    const mt_timeline_t *tl = &sm->tl;
     mt_finding_t *f = add(sm, "fragmentation");
     char a[MT_FMT_MAX], b[MT_FMT_MAX], d[MT_FMT_MAX], e[MT_FMT_MAX];
-    size_t now = SIZE_MAX, worst = SIZE_MAX, judged = 0;
-    for (size_t i = 0; i < sm->npts; i++) {
-        if (live_at(sm, i) < l->frag_min)
+    uint64_t other = resident_other(tl);
+    const mt_tl_row_t *now = NULL, *worst = NULL;
+    size_t judged = 0;
+    for (size_t i = 0; i < tl->nrows; i++) {
+        const mt_tl_row_t *r = &tl->rows[i];
+        if (!known(r) || r->heap_bytes + r->mapped_bytes < l->frag_min)
             continue;
         judged++;
-        now = i;
-        if (worst == SIZE_MAX || ratio(sm, i) > ratio(sm, worst))
-            worst = i;
+        now = r;
+        if (!worst || judged_ratio(r, other) > judged_ratio(worst, other))
+            worst = r;
     }
     snprintf(f->threshold, sizeof(f->threshold),
-             "warn >= %.2f, bad >= %.2f at the worst sample with >= %s live", l->frag_warn,
-             l->frag_bad, mt_fmt_bytes(a, l->frag_min));
-    command(f, c, "top --sort peak");
-    num(f, "samples", (double)sm->npts);
-    num(f, "judged_samples", (double)judged);
-    if (worst == SIZE_MAX) {
-        snprintf(f->text, sizeof(f->text),
-                 "not judged: %s RSS %s, none with %s live",
-                 mt_fmt_count(a, sm->npts), mt_plural(sm->npts, "sample", "samples"),
-                 mt_fmt_bytes(b, l->frag_min));
+             "warn >= %.2f, bad >= %.2f at the worst of the timeline's rows with >= %s live",
+             l->frag_warn, l->frag_bad, mt_fmt_bytes(a, l->frag_min));
+    command(f, c, "timeline");
+    num(f, "rows", (double)tl->nrows);
+    num(f, "judged_rows", (double)judged);
+    if (!worst) {
+        snprintf(f->text, sizeof(f->text), "not judged: no timeline row with an RSS sample and %s live",
+                 mt_fmt_bytes(a, l->frag_min));
         return;
     }
-    const mt_summary_point_t *pn = &sm->pts[now], *pw = &sm->pts[worst];
-    uint64_t base = resident_before(sm);
-    f->verdict = judge(ratio(sm, worst), l->frag_warn, l->frag_bad);
-    num(f, "now", ratio(sm, now));
-    num(f, "worst", ratio(sm, worst));
-    num(f, "worst_s", (double)pw->ns / 1e9);
-    num(f, "rss_bytes", (double)pn->rss);
-    num(f, "heap_bytes", (double)pn->heap);
-    num(f, "mapped_bytes", (double)pn->mapped);
-    num(f, "resident_other_bytes", (double)base);
-    snprintf(f->text, sizeof(f->text), "%.2f now, %.2f at worst (RSS / live heap + mapped)",
-             ratio(sm, now), ratio(sm, worst));
-    line(f, "now: RSS %s, live heap %s, mapped %s + %s resident besides the heap",
-         mt_fmt_bytes(a, pn->rss), mt_fmt_bytes(b, pn->heap), mt_fmt_bytes(d, pn->mapped),
-         mt_fmt_bytes(e, base));
-    line(f, "worst at %.2f s: RSS %s over %s live", (double)pw->ns / 1e9,
-         mt_fmt_bytes(a, pw->rss), mt_fmt_bytes(e, live_at(sm, worst) + base));
-}
-
-/* RSS at the last sample at or before NS (the first sample when none). */
-static uint64_t rss_at(const mt_summary_t *sm, uint64_t ns)
-{
-    uint64_t v = sm->pts[0].rss;
-    for (size_t i = 0; i < sm->npts && sm->pts[i].ns <= ns; i++)
-        v = sm->pts[i].rss;
-    return v;
+    double rn = judged_ratio(now, other), rw = judged_ratio(worst, other);
+    f->verdict = judge(rw, l->frag_warn, l->frag_bad);
+    num(f, "now", rn);
+    num(f, "worst", rw);
+    num(f, "worst_s", (double)worst->end_ns / 1e9);
+    num(f, "timeline_now", now->fragmentation);
+    num(f, "timeline_worst", worst->fragmentation);
+    num(f, "rss_bytes", (double)now->rss);
+    num(f, "heap_bytes", (double)now->heap_bytes);
+    num(f, "mapped_bytes", (double)now->mapped_bytes);
+    num(f, "resident_other_bytes", (double)other);
+    snprintf(f->text, sizeof(f->text), "%.2f now, %.2f at worst (RSS / live heap + mapped)", rn,
+             rw);
+    line(f, "now: RSS %s, live heap %s, mapped %s, %s resident besides them", mt_fmt_bytes(a, now->rss),
+         mt_fmt_bytes(b, now->heap_bytes), mt_fmt_bytes(d, now->mapped_bytes),
+         mt_fmt_bytes(e, other));
+    line(f, "worst at %.2f s: RSS %s over %s live", (double)worst->end_ns / 1e9,
+         mt_fmt_bytes(a, worst->rss),
+         mt_fmt_bytes(b, worst->heap_bytes + worst->mapped_bytes + other));
+    line(f, "timeline's ratio (without what is resident besides): %.2f now, %.2f at worst",
+         now->fragmentation, worst->fragmentation);
 }
 
 static int find_growth(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s)
@@ -310,15 +256,24 @@ static int find_growth(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s)
         return st;
     num(f, "suspects", (double)suspects);
     num(f, "suspect_bytes", (double)suspect_bytes);
-    if (sm->npts < 4) {
-        snprintf(f->text, sizeof(f->text), "not judged: %zu RSS %s (4 needed); %zu leak %s",
-                 sm->npts, mt_plural(sm->npts, "sample", "samples"), suspects,
+    /* RSS at the first row that has it, at the middle of the rest, at the end. */
+    const mt_timeline_t *tl = &sm->tl;
+    size_t first = 0, nknown = 0;
+    while (first < tl->nrows && !tl->rows[first].rss_known)
+        first++;
+    for (size_t i = first; i < tl->nrows; i++)
+        nknown += tl->rows[i].rss_known;
+    if (nknown < 4) {
+        snprintf(f->text, sizeof(f->text), "not judged: %zu timeline %s with RSS (4 needed); %zu leak %s",
+                 nknown, mt_plural(nknown, "row", "rows"), suspects,
                  mt_plural(suspects, "suspect", "suspects"));
         f->verdict = suspects ? MT_VERDICT_WARN : MT_VERDICT_OK;
         return 0;
     }
-    uint64_t t0 = sm->pts[0].ns, t1 = sm->pts[sm->npts - 1].ns;
-    uint64_t end = sm->pts[sm->npts - 1].rss, q3 = rss_at(sm, t0 + (t1 - t0) / 2);
+    const mt_tl_row_t *r0 = &tl->rows[first], *r1 = &tl->rows[tl->nrows - 1];
+    uint64_t half = r0->end_ns + (r1->end_ns - r0->end_ns) / 2, q3 = r0->rss, end = r1->rss;
+    for (size_t i = first; i < tl->nrows && tl->rows[i].end_ns <= half; i++)
+        q3 = tl->rows[i].rss;
     double share = end > q3 ? (double)(end - q3) / (double)end : 0;
     bool growing = share >= l->growth;
     num(f, "rss_bytes", (double)end);
@@ -328,7 +283,7 @@ static int find_growth(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s)
                  : growing || suspects ? MT_VERDICT_WARN
                                        : MT_VERDICT_OK;
     snprintf(f->text, sizeof(f->text), "RSS %s: %s -> %s, +%.0f%% in the second half; %zu leak %s (%s)",
-             growing ? "keeps growing" : "levels off", mt_fmt_bytes(a, sm->pts[0].rss),
+             growing ? "keeps growing" : "levels off", mt_fmt_bytes(a, r0->rss),
              mt_fmt_bytes(b, end), 100 * share, suspects,
              mt_plural(suspects, "suspect", "suspects"), mt_fmt_bytes(d, suspect_bytes));
     return 0;
@@ -547,11 +502,9 @@ static int read_counters(mt_summary_t *sm, const mt_replay_t *rp)
     return MT_EXIT_OK;
 }
 
-int mt_summary_finish(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s)
+static int finish(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s)
 {
     mt_replay_t *rp = &s->rp;
-    if (sm->err)
-        return mt_replay_error(rp, sm->err);
     int err = mt_numa_finish(&sm->numa, rp);
     if (err)
         return mt_replay_error(rp, err);
@@ -570,6 +523,28 @@ int mt_summary_finish(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s)
         if (sm->f[i].verdict > sm->verdict)
             sm->verdict = sm->f[i].verdict;
     return MT_EXIT_OK;
+}
+
+int mt_summary_run(mt_summary_t *sm, mt_cli_t *c, int (*report)(void *ctx, mt_session_t *s),
+                   void *ctx)
+{
+    int rc = mt_cli_need_traces(c);
+    if (rc)
+        return rc;
+    mt_session_t s;
+    if ((rc = mt_session_open(&s, c->ntraces, c->traces)) != 0)
+        return rc;
+    /* The timeline replays on its own; then the replay the hooks collect from. */
+    mt_timeline_options_t to = {.pool = MT_POOL_NONE};
+    rc = mt_timeline_build(&sm->tl, &s, &to);
+    if (!rc)
+        rc = mt_session_replay(&s, &c->ro);
+    if (!rc)
+        rc = finish(sm, c, &s);
+    if (!rc)
+        rc = report(ctx, &s);
+    mt_session_close(&s);
+    return rc;
 }
 
 /* ---- options and JSON ----------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* summary.h - the diagnosis behind `mtrace-analyze summary` and the HTML
- * report (summary.c): one replay feeds fit.c's and numa.c's hooks and a
- * series of RSS samples; from them, and from the report rows, a short list
+ * report (summary.c): the timeline (timeline.c) of RSS, heap and mapped
+ * bytes, and one replay that feeds fit.c's and numa.c's hooks; from them,
+ * and from the report rows, a short list
  * of findings, each with a verdict, its numbers, the threshold applied and
  * the command that shows the detail. Printing is cmd-summary.c's.
  */
@@ -9,6 +10,7 @@
 
 #include "fit.h"
 #include "numa.h"
+#include "timeline.h"
 
 enum { MT_VERDICT_OK, MT_VERDICT_WARN, MT_VERDICT_BAD };
 /* "ok", "warn", "bad". */
@@ -32,7 +34,7 @@ typedef struct mt_summary_limits {
 } mt_summary_limits_t;
 
 #define MT_SUMMARY_LIMITS_DEFAULT                                                        \
-    {.frag_warn = 1.3, .frag_bad = 1.5, .frag_min = 8u << 20, .growth = 0.10,           \
+    {.frag_warn = 1.3, .frag_bad = 1.5, .frag_min = 16u << 20, .growth = 0.10,           \
      .leak_steps = 10, .waste_warn = 0.20, .waste_bad = 0.40, .optimize_k = 32,        \
      .pool_warn = 50, .pool_bad = 500, .remote_warn = 0.25, .hot = 3}
 
@@ -55,25 +57,12 @@ typedef struct mt_finding {
     size_t nnum;
 } mt_finding_t;
 
-/* One RSS sample and the live memory at its time. */
-typedef struct mt_summary_point {
-    uint64_t ns;                /* merged timeline */
-    uint64_t rss;               /* of every trace (last sample of each) */
-    uint64_t heap;              /* live heap bytes (estimate when sampled) */
-    uint64_t mapped;            /* live mmap'd bytes the program mapped */
-} mt_summary_point_t;
-
 typedef struct mt_summary {
     mt_summary_limits_t lim;
     mt_fit_collect_t fit;       /* fit.c's hook */
     mt_numa_t numa;             /* numa.c's hook */
     mt_replay_options_t numa_ro;
-    mt_summary_point_t *pts;    /* every RSS sample, in time order */
-    size_t npts, cap;
-    uint64_t *rss;              /* per trace: its last RSS sample */
-    int64_t *mapped;            /* per trace: live mapped bytes */
-    size_t ntraces;
-    int err;                    /* ENOMEM in the hook */
+    mt_timeline_t tl;           /* RSS, heap and mapped over time (timeline.c) */
     char allocator[16];         /* "jemalloc", "tcmalloc", "mimalloc", "glibc" */
     mt_fit_opts_t fo;           /* fit's analysis under the allocator's classes */
     mt_fit_t fitr;
@@ -87,10 +76,12 @@ typedef struct mt_summary {
 /* Sets SM up with limits LIM and hooks OPT (growth on, heap replay) so that
  * a replay with OPT feeds it. Returns 0 or ENOMEM. */
 int mt_summary_init(mt_summary_t *sm, const mt_summary_limits_t *lim, mt_replay_options_t *opt);
-/* After the replay of S: reads counters and modules, runs the analyses and
- * fills sm->f. TRACES is the argument list shown in the commands. Returns an
+/* Opens the traces of C, builds their timeline into sm->tl, replays them
+ * with c->ro (hooked by mt_summary_init), fills sm->f and calls REPORT(CTX,
+ * SESSION) to print. The commands in the findings name c->traces. Returns an
  * exit status, after printing any error. */
-int mt_summary_finish(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s);
+int mt_summary_run(mt_summary_t *sm, mt_cli_t *c, int (*report)(void *ctx, mt_session_t *s),
+                   void *ctx);
 void mt_summary_free(mt_summary_t *sm);
 
 /* The summary's options (thresholds), shared by summary and report: rows for
@@ -101,7 +92,7 @@ void mt_summary_free(mt_summary_t *sm);
      "fragmentation (RSS / live heap + mapped) that warns\n(default 1.3)"},             \
     {1002, 0, "frag-bad", required_argument, "R", "fragmentation that is bad (default 1.5)"}, \
     {1003, 0, "frag-min", required_argument, "SIZE",                                    \
-     "judge fragmentation only where this much memory is\nlive (default 8M)"},          \
+     "judge fragmentation only where this much memory is\nlive (default 16M)"},          \
     {1004, 0, "growth", required_argument, "R",                                         \
      "RSS growth over the second half of the run, share\nof the final RSS, that means it keeps growing\n(default 0.10)"}, \
     {1005, 0, "leak-steps", required_argument, "N",                                     \

@@ -184,6 +184,11 @@ static int put_counters(tick_state_t *ts)
 static int fill_tick(tick_state_t *ts, const char *end_reason)
 {
     uint64_t now = mt__now();
+    /* RSS at NOW, before the drain: read after it, it would count what the
+     * program allocated while the rings drained, later than its timestamp
+     * and than the events replayed before it (a heap growing fast then looks
+     * fragmented: tests/e2e/test-summary.c, healthy). */
+    uint64_t rss_now = mt__proc_rss();
     int rc = 0;
     for (mt__thread_t *t = threads; t && !rc; t = t->next) {
         /* Read exited before the ring: after the exit mark every event is in. */
@@ -203,7 +208,7 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         mt_event_t rss = {0};
         rss.ts = now;
         rss.type = MT_EV_RSS;
-        rss.size = mt__proc_rss();
+        rss.size = rss_now;
         rc = put_events(WRITER_SEQ, 1, single_fetch, &rss, ts);
     }
     if (!rc) { /* after the drain: placement of what is due (placement.c) */
