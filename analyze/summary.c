@@ -119,16 +119,22 @@ static void find_trace(mt_summary_t *sm, const mt_cli_t *c, const mt_replay_t *r
         snprintf(f->text, sizeof(f->text),
                  "incomplete: the program had not ended cleanly (running, killed or "
                  "crashed); the end is the last tick");
+    } else if (sm->stacks_lost) {
+        f->verdict = MT_VERDICT_WARN;
+        snprintf(f->text, sizeof(f->text), "complete, but %s %s lost their stack (stack table "
+                 "full): they count in the totals, not in any stack",
+                 mt_fmt_count(a, sm->stacks_lost), mt_plural(sm->stacks_lost, "sample", "samples"));
     } else {
         snprintf(f->text, sizeof(f->text), "complete, no event dropped");
     }
     if (sm->dropped && truncated)
         line(f, "recording stopped early: %.140s", truncated);
-    if (sm->stacks_lost)
+    if (sm->stacks_lost && f->verdict == MT_VERDICT_BAD)
         line(f, "%s samples lost their stack (stack table full)",
              mt_fmt_count(a, sm->stacks_lost));
     snprintf(f->threshold, sizeof(f->threshold),
-             "bad: any dropped event or early stop; warn: not ended cleanly");
+             "bad: any dropped event or early stop; warn: not ended cleanly, or samples "
+             "without a stack");
     command(f, c, "info");
 }
 

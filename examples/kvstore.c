@@ -4,11 +4,13 @@
  * sleeps STEP_MS so that the shim's RSS samples (one per tick) see it, and
  * so does a first step that does nothing.
  *
- *   kvstore healthy   fill 48 MiB of values, then 16 steps that overwrite
+ *   kvstore healthy   fill 48 Ki values, then 32 steps that overwrite
  *                     4096 values each: RSS levels off, nothing fragments
+ *                     (the steps make most of the run: the fill's stack
+ *                     grows in few of leaks' 15 intervals)
  *   kvstore fragment  fill 64 Ki values, delete 2 of every 3 (the heap
  *                     keeps its pages: RSS ~3x the 21,846 values live),
- *                     16 steps of overwrites
+ *                     32 steps of overwrites
  *   kvstore leak      16 steps that each overwrite 4096 values and add 2048
  *                     values that are never deleted: RSS keeps growing
  *   kvstore demo      grow to 60 Ki values in 8 steps, level off 8 steps,
@@ -90,12 +92,12 @@ int main(int argc, char **argv)
     if (strcmp(mode, "healthy") == 0) {
         run_step(0, &cur, 48 * 1024);
         pause_step();
-        steps(16, 4096, 0);
+        steps(32, 4096, 0);
     } else if (strcmp(mode, "fragment") == 0) {
         run_step(0, &cur, 64 * 1024);
         pause_step();
         delete_most();
-        steps(16, 4096, 0);
+        steps(32, 4096, 0);
     } else if (strcmp(mode, "leak") == 0) {
         run_step(0, &cur, 2048);
         steps(16, 4096, 2048);

@@ -7,9 +7,11 @@
  * ~30% in the second half of the run (10% needed) with one stack growing in ~14 of
  * 15 intervals (10 needed). */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -103,9 +105,9 @@ Test(summary, healthy)
     const char *frag = finding(doc, "fragmentation");
     cr_expect(number(frag, "worst") < 1.3 && number(frag, "worst") > 0.9, "worst %g",
               number(frag, "worst"));
-    /* 48 Ki values filled, 16 steps of 4096 overwrites, 1000 bytes each. */
+    /* 48 Ki values filled, 32 steps of 4096 overwrites, 1000 bytes each. */
     const char *hot = finding(doc, "hot_stacks");
-    cr_expect_eq(number(hot, "allocated_bytes"), (48 * 1024 + 16 * 4096) * 1000.0);
+    cr_expect_eq(number(hot, "allocated_bytes"), (48 * 1024 + 32 * 4096) * 1000.0);
     cr_expect_eq(number(hot, "stacks"), 2);
     cr_expect_eq(number(finding(doc, "growth"), "suspects"), 0);
     cr_expect_eq(number(finding(doc, "trace"), "dropped_events"), 0);
@@ -155,4 +157,36 @@ Test(summary, growing_leak)
     cr_expect(bad && strstr(bad, cmd), "%s", text);
     free(text);
     free(trace);
+}
+
+/* A run killed in the middle: the trace finding says so, first, and warns. */
+Test(summary, killed_run_is_called_out_first)
+{
+    char out[4200];
+    snprintf(out, sizeof(out), "MTRACE_OUT=%s/killed.%%p", e2e_tmpdir());
+    const char *argv[] = {"kvstore", "leak", NULL};
+    const char *env[] = {"MTRACE_FLUSH_MS=20", out, NULL};
+    e2e_proc_t p;
+    e2e_result_t r;
+    cr_assert_eq(e2e_start_traced(&p, argv, env), 0);
+    /* Until a tick has committed something: the trace directory has a data.mdb. */
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    e2e_signal(&p, SIGKILL);
+    e2e_wait(&p, &r, 30);
+    cr_assert_eq(r.signal, SIGKILL, "kvstore was not killed: exit %d", r.exit_code);
+    e2e_result_free(&r);
+    char *dirs[4];
+    int n = e2e_list_dirs(e2e_tmpdir(), dirs, 4);
+    cr_assert_eq(n, 1);
+    char *doc = summary(dirs[0], true);
+    const char *first = e2e_json_at(e2e_json_get(doc, "findings"), 0);
+    cr_assert(first, "%s", doc);
+    cr_expect_str_eq(e2e_str(first, "name"), "trace");
+    cr_expect_str_eq(e2e_str(first, "verdict"), "warn", "%s", first);
+    cr_expect(strstr(e2e_str(first, "text"), "incomplete: the program had not ended cleanly"),
+              "%s", first);
+    cr_expect_eq(number(first, "complete"), 0);
+    free(doc);
+    e2e_free_list(dirs, n);
 }
