@@ -446,8 +446,8 @@ static void put_fit(FILE *out, const mt_summary_t *sm)
         fputs("</code>", out);
     }
     fprintf(out, "</p>\n<p class=\"note\">Detail: <code>mtrace-analyze fit --classes %s "
-                 "--optimize %ld</code></p>\n",
-            sm->allocator, sm->lim.optimize_k);
+                 "--optimize %zu</code></p>\n",
+            sm->allocator, f->has_opt ? f->opt.n : (size_t)sm->lim.optimize_k);
 }
 
 static void put_numa(FILE *out, const mt_summary_t *sm)

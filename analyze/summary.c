@@ -371,6 +371,40 @@ static void detect_allocator(mt_summary_t *sm, const mt_replay_t *rp)
     }
 }
 
+/* fit --optimize's classes for these requests, as many as the allocator's
+ * classes that they use (at most --optimize): the same number of classes,
+ * placed for this program. Fills sm->fitr's optimal fields. */
+static int propose(mt_summary_t *sm)
+{
+    mt_fit_t *f = &sm->fitr;
+    if (!f->h.n)
+        return MT_EXIT_OK;
+    mt_class_use_t *u = calloc(sm->fo.classes.n + 1, sizeof(*u));
+    if (!u)
+        return mt_error("summary: out of memory");
+    mt_class_use(&sm->fo.classes, &f->h, u);
+    size_t used = 0;
+    for (size_t i = 0; i < sm->fo.classes.n; i++)
+        used += u[i].w != 0;
+    free(u);
+    size_t k = (size_t)sm->lim.optimize_k < used ? (size_t)sm->lim.optimize_k : used;
+    if (!k)
+        k = 1; /* every request above the largest class */
+    if (k > f->h.n)
+        k = f->h.n;
+    uint64_t *v = malloc(k * sizeof(*v));
+    size_t n = 0;
+    if (!v || mt_optimize(f->h.size, f->h.w, f->h.n, k, v, &n, &f->opt_waste_bw) ||
+        mt_classes_set(&f->opt, v, n, "optimal")) {
+        free(v);
+        return mt_error("summary: out of memory finding the optimal classes (%zu sizes, K=%zu)",
+                        f->h.n, k);
+    }
+    free(v);
+    f->has_opt = true;
+    return MT_EXIT_OK;
+}
+
 static int find_sizeclass(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s)
 {
     const mt_summary_limits_t *l = &sm->lim;
@@ -382,11 +416,13 @@ static int find_sizeclass(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s)
     sm->fo.cli = *c;
     sm->fo.cli.has_match = false;
     sm->fo.cli.ro.pool = MT_POOL_NONE;
-    sm->fo.k = l->optimize_k;
+    sm->fo.k = 0; /* the proposal below, with as many classes as are in use */
     sm->fo.classes_spec = sm->allocator;
     int st = mt_fit_analyse(&sm->fo, s, &sm->fit, &sm->fitr);
     sm->has_fit = true;
     if (st)
+        return st;
+    if ((st = propose(sm)) != 0)
         return st;
     const mt_fit_t *fr = &sm->fitr;
     uint64_t req = mt_bw_bytes(fr->waste.bw - fr->waste.over_bw);
@@ -404,15 +440,16 @@ static int find_sizeclass(mt_summary_t *sm, const mt_cli_t *c, mt_session_t *s)
              "%s classes (detected) lose %s of %s requested (%.1f%%) to rounding", sm->allocator,
              mt_fmt_bytes(a, waste), mt_fmt_bytes(b, req), 100 * share);
     if (fr->has_opt)
-        line(f, "fit --optimize %zu would lose %s: %s less", fr->opt.n, mt_fmt_bytes(a, opt),
-             mt_fmt_bytes(d, waste > opt ? waste - opt : 0));
+        line(f, "the same number of classes (%zu) placed by fit --optimize would lose %s: %s less",
+             fr->opt.n, mt_fmt_bytes(a, opt), mt_fmt_bytes(d, waste > opt ? waste - opt : 0));
     if (fr->waste.over_w)
         line(f, "%s requests above the largest class (not rounded)",
              mt_fmt_count(a, mt_w_objects((uint64_t)fr->waste.over_w)));
     snprintf(f->threshold, sizeof(f->threshold), "warn >= %.0f%%, bad >= %.0f%% of requested bytes",
              100 * l->waste_warn, 100 * l->waste_bad);
     char args[96];
-    snprintf(args, sizeof(args), "fit --classes %s --optimize %ld", sm->allocator, l->optimize_k);
+    snprintf(args, sizeof(args), "fit --classes %s --optimize %zu", sm->allocator,
+             fr->has_opt ? fr->opt.n : (size_t)l->optimize_k);
     command(f, c, args);
     return 0;
 }

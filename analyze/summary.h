@@ -27,7 +27,7 @@ typedef struct mt_summary_limits {
     long leak_steps;             /* a stack whose live bytes grew in at least this
                                     many of the 15 intervals is a leak suspect */
     double waste_warn, waste_bad; /* size-class rounding waste, share of requested */
-    long optimize_k;             /* classes fit --optimize proposes */
+    long optimize_k;             /* at most this many classes proposed */
     double pool_warn, pool_bad;  /* mmap calls per second */
     double remote_warn;          /* share of placed bytes on a remote node */
     long hot;                    /* hottest stacks listed */
@@ -101,7 +101,7 @@ void mt_summary_free(mt_summary_t *sm);
      "size-class waste, share of requested bytes, that\nwarns (default 0.20)"},         \
     {1007, 0, "waste-bad", required_argument, "R", "size-class waste that is bad (default 0.40)"}, \
     {1008, 0, "optimize", required_argument, "K",                                       \
-     "classes the optimiser proposes (default 32)"},                                    \
+     "the optimiser proposes as many classes as the\nrequests use, at most K (default 32)"},                                    \
     {1009, 0, "pool-warn", required_argument, "N",                                      \
      "mmap calls per second that warn: the pool grows\noften, it is too small (default 50)"}, \
     {1010, 0, "pool-bad", required_argument, "N", "mmap calls per second that are bad (default 500)"}, \
