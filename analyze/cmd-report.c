@@ -19,7 +19,8 @@
 
 
 static const mt_opt_t options[] = {
-    {'o', 'o', "output", required_argument, "FILE", "write the HTML report to FILE (required)"},
+    {'o', 'o', "output", required_argument, "FILE",
+     "write the HTML report to FILE; without -o it goes to\nstdout (with --json: only the JSON is printed)"},
     {'M', 0, "max-stacks", required_argument, "N",
      "embed at most N rows per table and N stacks per\nflame graph weight (default 500)"},
     MT_SUMMARY_OPTS,
@@ -29,7 +30,7 @@ static const mt_opt_t options[] = {
 };
 
 static const mt_help_t help = {
-    .synopsis = "-o FILE.html [options] [TRACE...]",
+    .synopsis = "[-o FILE.html] [options] [TRACE...]",
     .about = "Writes one self-contained HTML file (no network, no external script,\n"
              "font or style) that holds the summary, RSS and live heap over time, the\n"
              "interactive flame graph with a weight switch (bytes, count, live, peak),\n"
@@ -39,8 +40,9 @@ static const mt_help_t help = {
              "flame graphs hold at most --max-stacks stacks each; the page says so.\n",
     .opts = options,
     .json = "output, " MT_SUMMARY_JSON_KEYS,
-    .json_notes = "  output is the HTML file written; the other keys are summary's\n"
-                  "  (mtrace-analyze summary --help).\n",
+    .json_notes = "  output is the HTML file written (\"\" without -o: none); the other\n"
+                  "  keys are summary's"
+                  " (mtrace-analyze summary --help).\n",
 };
 
 typedef struct report_opts {
@@ -479,7 +481,15 @@ static void put_numa(FILE *out, const mt_summary_t *sm)
 static int report(void *ctx, mt_session_t *s)
 {
     report_opts_t *o = ctx;
-    FILE *out = fopen(o->out, "w");
+    if (!o->out && o->cli.json >= 0) { /* stdout is the JSON's */
+        mt_json_t j;
+        mt_cli_json_begin(&j, &o->cli);
+        mt_json_kv_string(&j, "output", "");
+        mt_summary_json(&o->sm, &s->rp, &j);
+        mt_cli_json_end(&j, &o->cli);
+        return MT_EXIT_OK;
+    }
+    FILE *out = o->out ? fopen(o->out, "w") : stdout;
     if (!out)
         return mt_error("report: cannot create %s: %s; check the directory exists and is "
                         "writable", o->out, strerror(errno));
@@ -500,6 +510,8 @@ static int report(void *ctx, mt_session_t *s)
         put_numa(out, &o->sm);
         fprintf(out, "<script>\n%s</script>\n</body></html>\n", script);
     }
+    if (out == stdout) /* main checks that stdout was written completely */
+        return rc;
     errno = 0;
     bool bad = ferror(out);
     if (fclose(out) != 0 || bad) {
@@ -537,8 +549,6 @@ int cmd_report(int argc, char **argv)
                        .argv = argv};
     mt_cli_init(&o.cli, "report", &help);
     int rc = mt_cli_parse(&o.cli, argc, argv, report_option, &o);
-    if (!rc && !o.out)
-        rc = mt_usage_error("report", "no output file: give -o FILE.html");
     if (!rc && mt_summary_init(&o.sm, &o.lim, &o.cli.ro))
         rc = mt_error("report: out of memory");
     if (!rc)

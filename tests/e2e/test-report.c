@@ -159,6 +159,15 @@ Test(report, self_contained_and_capped)
     cr_expect(strstr(html, "data-weight=\"bytes\" height="), "bytes first");
     cr_expect(strstr(html, "<tr data-name=\"growth\"><td><span class=\"v v-bad\">bad</span>"),
               "the growth finding is bad");
+    /* Without -o the same page goes to stdout. */
+    e2e_result_t r;
+    e2e_run_for(&r, (const char *[]){e2e_analyze(), "report", "--max-stacks", "1", trace, NULL},
+                NULL, NULL, 60);
+    cr_expect_eq(r.exit_code, 0, "%s", r.err);
+    cr_expect(strncmp(r.out, "<!DOCTYPE html>\n", 16) == 0 && strstr(r.out, "</html>\n") &&
+                  strstr(r.out, "1 of 2 stacks shown"),
+              "%.200s", r.out);
+    e2e_result_free(&r);
     free(html);
     free(trace);
 }
