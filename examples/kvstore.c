@@ -11,7 +11,7 @@
  *   kvstore fragment  fill 64 Ki values, delete 2 of every 3 (the heap
  *                     keeps its pages: RSS ~3x the 21,846 values live),
  *                     32 steps of overwrites
- *   kvstore leak      16 steps that each overwrite 4096 values and add 2048
+ *   kvstore leak      32 steps that each overwrite 1024 values and add 1024
  *                     values that are never deleted: RSS keeps growing
  *   kvstore demo      grow to 60 Ki values in 8 steps, level off 8 steps,
  *                     delete 2 of every 3 (fragment), 8 steps
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
         steps(32, 4096, 0);
     } else if (strcmp(mode, "leak") == 0) {
         run_step(0, &cur, 2048);
-        steps(16, 4096, 2048);
+        steps(32, 1024, 1024);
     } else if (strcmp(mode, "demo") == 0) {
         steps(8, 1024, 7680);
         steps(8, 8192, 0);
