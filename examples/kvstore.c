@@ -1,18 +1,21 @@
 /* kvstore.c - a small Redis-like key-value store run in timed phases, the
  * fixture of `mtrace-analyze summary` (tests/e2e/test-summary.c) and of
- * examples/demo. Values are 1000-byte blocks (malloc); each phase step
+ * examples/demo. Values are 1000-byte blocks (malloc; 4000 in healthy and
+ * leak); each phase step
  * sleeps STEP_MS so that the shim's RSS samples (one per tick) see it, and
  * so does a first step that does nothing.
  *
- *   kvstore healthy   fill 48 Ki values, then 32 steps that overwrite
- *                     4096 values each: RSS levels off, nothing fragments
+ *   kvstore healthy   4000-byte values: fill 12 Ki, then 32 steps that
+ *                     overwrite 1024 each: RSS levels off, nothing fragments
  *                     (the steps make most of the run: the fill's stack
  *                     grows in few of leaks' 15 intervals)
  *   kvstore fragment  fill 64 Ki values, delete 2 of every 3 (the heap
  *                     keeps its pages: RSS ~3x the 21,846 values live),
  *                     32 steps of overwrites
- *   kvstore leak      32 steps that each overwrite 1024 values and add 1024
- *                     values that are never deleted: RSS keeps growing
+ *   kvstore leak      4000-byte values: 512, then 32 steps that each
+ *                     overwrite 256 values and add 256 that are never
+ *                     deleted (8,704 values, 34,816,000 bytes): RSS keeps
+ *                     growing
  *   kvstore demo      grow to 60 Ki values in 8 steps, level off 8 steps,
  *                     delete 2 of every 3 (fragment), 8 steps
  *
@@ -27,11 +30,15 @@
 #include "example.h"
 
 #define VALUE 1000
+#define BIG_VALUE 4000 /* healthy's and leak's: a quarter of the events for the
+                          same bytes, so the shim's backlog under load stays
+                          small next to the heap */
 #define STEP_MS 30
 #define MAX_KEYS (72 * 1024)
 
 static char *table[MAX_KEYS];
 static size_t nkeys;
+static size_t value_size = VALUE;
 
 static void pause_step(void)
 {
@@ -43,10 +50,10 @@ static void pause_step(void)
 /* Sets key K to a fresh value (freeing the old one). */
 __attribute__((noinline)) static void set_value(size_t k)
 {
-    char *v = malloc(VALUE);
+    char *v = malloc(value_size);
     if (!v)
         abort();
-    memset(v, (int)(k & 0x7f), VALUE);
+    memset(v, (int)(k & 0x7f), value_size);
     free(table[k]);
     table[k] = v;
 }
@@ -90,17 +97,19 @@ int main(int argc, char **argv)
     size_t cur = 0;
     pause_step(); /* the first RSS sample: the process before its data */
     if (strcmp(mode, "healthy") == 0) {
-        run_step(0, &cur, 48 * 1024);
+        value_size = BIG_VALUE;
+        run_step(0, &cur, 12 * 1024);
         pause_step();
-        steps(32, 4096, 0);
+        steps(32, 1024, 0);
     } else if (strcmp(mode, "fragment") == 0) {
         run_step(0, &cur, 64 * 1024);
         pause_step();
         delete_most();
         steps(32, 4096, 0);
     } else if (strcmp(mode, "leak") == 0) {
-        run_step(0, &cur, 2048);
-        steps(32, 1024, 1024);
+        value_size = BIG_VALUE;
+        run_step(0, &cur, 512);
+        steps(32, 256, 256);
     } else if (strcmp(mode, "demo") == 0) {
         steps(8, 1024, 7680);
         steps(8, 8192, 0);

@@ -121,8 +121,8 @@ Test(report, chromium_loads_totals_zoom_and_sort)
          *k; k++)
         cr_expect_eq(e2e_int(totals, *k), e2e_int(info, *k), "%s: page %lld, info %lld", *k,
                      e2e_int(totals, *k), e2e_int(info, *k));
-    /* kvstore leak: 2048 + 32 * (1024 + 1024) values of 1000 bytes. */
-    cr_expect_eq(e2e_int(totals, "alloc_calls"), 2048 + 32 * 2048);
+    /* kvstore leak: 512 + 32 * (256 + 256) values. */
+    cr_expect_eq(e2e_int(totals, "alloc_calls"), 512 + 32 * 512);
     cr_expect_str_eq(e2e_str(doc, "verdict"), "bad");
     char clicked[256];
     cr_assert(e2e_json_str(doc, "clicked", clicked, sizeof(clicked)), "%s", doc);
@@ -132,8 +132,8 @@ Test(report, chromium_loads_totals_zoom_and_sort)
     cr_assert_eq(n, 2, "%s", doc); /* the fill's stack and the steps' stack */
     cr_expect_eq(ints(e2e_json_get(doc, "calls_desc"), desc, 8), 2);
     cr_expect_eq(ints(e2e_json_get(doc, "calls_asc"), asc, 8), 2);
-    cr_expect(desc[0] == 32 * 2048 && desc[1] == 2048, "desc %lld %lld", desc[0], desc[1]);
-    cr_expect(asc[0] == 2048 && asc[1] == 32 * 2048, "asc %lld %lld", asc[0], asc[1]);
+    cr_expect(desc[0] == 32 * 512 && desc[1] == 512, "desc %lld %lld", desc[0], desc[1]);
+    cr_expect(asc[0] == 512 && asc[1] == 32 * 512, "asc %lld %lld", asc[0], asc[1]);
     e2e_result_free(&r);
     free(info);
     free(trace);

@@ -105,9 +105,9 @@ Test(summary, healthy)
     const char *frag = finding(doc, "fragmentation");
     cr_expect(number(frag, "worst") < 1.3 && number(frag, "worst") > 0.9, "worst %g",
               number(frag, "worst"));
-    /* 48 Ki values filled, 32 steps of 4096 overwrites, 1000 bytes each. */
+    /* 12 Ki values filled, 32 steps of 1024 overwrites, 4000 bytes each. */
     const char *hot = finding(doc, "hot_stacks");
-    cr_expect_eq(number(hot, "allocated_bytes"), (48 * 1024 + 32 * 4096) * 1000.0);
+    cr_expect_eq(number(hot, "allocated_bytes"), (12 * 1024 + 32 * 1024) * 4000.0);
     cr_expect_eq(number(hot, "stacks"), 2);
     cr_expect_eq(number(finding(doc, "growth"), "suspects"), 0);
     cr_expect_eq(number(finding(doc, "trace"), "dropped_events"), 0);
@@ -141,8 +141,8 @@ Test(summary, growing_leak)
     expect_verdict(doc, "fragmentation", "ok");
     const char *g = finding(doc, "growth");
     cr_expect_eq(number(g, "suspects"), 1);
-    /* 2048 values at the start and 1024 per step for 32 steps, never deleted. */
-    cr_expect_eq(number(g, "suspect_bytes"), 17 * 2048 * 1000.0);
+    /* 512 values at the start and 256 per step for 32 steps, never deleted: 4000 bytes each. */
+    cr_expect_eq(number(g, "suspect_bytes"), (512 + 32 * 256) * 4000.0);
     cr_expect(number(g, "second_half_share") >= 0.10, "%g", number(g, "second_half_share"));
     char cmd[4300];
     snprintf(cmd, sizeof(cmd), "mtrace-analyze leaks --sort growth %s", trace);
