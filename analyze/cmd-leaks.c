@@ -158,7 +158,7 @@ static int attach_sizes(mt_report_t *rep, void *ctx)
     return 0;
 }
 
-static bool keep_live(const mt_stack_stats_t *st)
+bool mt_leaks_keep(const mt_stack_stats_t *st)
 {
     return st->live_w > 0;
 }
@@ -171,7 +171,7 @@ static int by_bytes(const mt_row_t *a, const mt_row_t *b)
 
 /* Growth: more intervals with an increase first, then the larger increase
  * from the first sample to the last, then live bytes. */
-static int by_growth(const mt_row_t *a, const mt_row_t *b)
+int mt_leaks_cmp_growth(const mt_row_t *a, const mt_row_t *b)
 {
     if (a->agg.growth_steps != b->agg.growth_steps)
         return a->agg.growth_steps > b->agg.growth_steps ? -1 : 1;
@@ -318,8 +318,8 @@ static int report(void *ctx, mt_session_t *s)
     const leaks_opts_t *o = ctx;
     mt_report_t rep;
     size_t nshow;
-    int rc = mt_cli_rows(&o->cli, s, &rep, keep_live, attach_sizes, NULL,
-                         o->growth ? by_growth : by_bytes, &nshow);
+    int rc = mt_cli_rows(&o->cli, s, &rep, mt_leaks_keep, attach_sizes, NULL,
+                         o->growth ? mt_leaks_cmp_growth : by_bytes, &nshow);
     if (!rc) {
         mt_u128 bw = 0, w = 0;
         leak_totals_t t = {0};

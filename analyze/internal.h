@@ -441,6 +441,14 @@ void mt_report_json_traces(mt_json_t *j, const mt_replay_t *rp);
 void mt_report_print_window(const mt_replay_t *rp);
 void mt_report_free(mt_report_t *rep);
 
+/* ---- cmd-leaks.c (for summary.c) ------------------------------------------ */
+
+/* KEEP for mt_report_build: the stacks with live allocations at the end. */
+bool mt_leaks_keep(const mt_stack_stats_t *st);
+/* leaks --sort growth's order (needs replay's growth): more intervals with
+ * an increase first, then the larger increase, then live bytes. */
+int mt_leaks_cmp_growth(const mt_row_t *a, const mt_row_t *b);
+
 /* ---- cli.c: the traces of one report command --------------------------- */
 
 typedef struct mt_session {

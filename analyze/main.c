@@ -33,6 +33,8 @@ static const mt_command_t commands[] = {
     {"timeline", cmd_timeline, "memory over time: RSS, heap, mapped, rates, fragmentation"},
     {"fit", cmd_fit, "requested sizes against size classes and pool chunks; optimal classes"},
     {"diff", cmd_diff, "what changed between two runs, by stack: bytes, calls, live, peak"},
+    {"summary", cmd_summary, "the diagnosis on one screen: verdicts, numbers, where to look"},
+    {"report", cmd_report, "one self-contained HTML file: summary, flame graph, tables"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

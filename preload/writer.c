@@ -180,6 +180,11 @@ static int put_counters(tick_state_t *ts)
 static int fill_tick(tick_state_t *ts, const char *end_reason)
 {
     uint64_t now = mt__now();
+    /* RSS at NOW, before the drain: read after it, it would count what the
+     * program allocated while the rings drained, later than its timestamp
+     * and than the events replayed before it (a heap growing fast then looks
+     * fragmented: tests/e2e/test-summary.c, healthy). */
+    uint64_t rss_now = mt__proc_rss();
     int rc = 0;
     for (mt__thread_t *t = W.threads; t && !rc; t = t->next) {
         /* Read exited before the ring: after the exit mark every event is in. */
@@ -193,12 +198,11 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         if (!rc && (n || exited || !t->writer_known))
             rc = put_thread(t, exited, now);
     }
-    uint64_t rss_bytes = rc ? 0 : mt__proc_rss();
-    if (rss_bytes) {
+    if (!rc && rss_now) {
         mt_event_t rss = {0};
         rss.ts = now;
         rss.type = MT_EV_RSS;
-        rss.size = rss_bytes;
+        rss.size = rss_now;
         rc = put_events(WRITER_SEQ, 1, single_fetch, &rss, ts);
     }
     if (!rc) { /* after the drain: placement of what is due (placement.c) */

@@ -66,7 +66,11 @@ static void documented(const char *cmd, keyset_t *doc, keyset_t *maps)
         while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
             p++;
         add(doc, w, (size_t)(p - w));
-        if (!strncmp(p, ": {*", 4))
+        const char *v = p; /* "NAME: {*": the help may wrap after the ':' */
+        if (v < end && *v == ':')
+            for (v++; v < end && isspace((unsigned char)*v); v++)
+                ;
+        if (v != p && !strncmp(v, "{*", 2))
             add(maps, w, (size_t)(p - w));
     }
     free(r.out);
@@ -262,6 +266,22 @@ Test(json_keys, export_and_serve_have_none)
         cr_expect_eq(r.exit_code, 2, "%s --json exited %d", cmds[i], r.exit_code);
         e2e_result_free(&r);
     }
+}
+
+Test(json_keys, summary)
+{
+    const char *const a[] = {L, NULL}, *const b[] = {R, NULL};
+    const char *const *const runs[] = {a, b, NULL};
+    check("summary", runs);
+}
+
+Test(json_keys, report)
+{
+    char out[4200];
+    snprintf(out, sizeof(out), "%s/report.html", e2e_tmpdir());
+    const char *const a[] = {"-o", out, L, NULL}, *const b[] = {"-o", out, R, NULL};
+    const char *const *const runs[] = {a, b, NULL};
+    check("report", runs);
 }
 
 Test(json_keys, timeline)
