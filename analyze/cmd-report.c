@@ -469,7 +469,7 @@ static void put_numa(FILE *out, const mt_summary_t *sm)
                     mt_fmt_bytes(a, mt_bw_bytes(nu->resident_bw[n])));
     fputs("</tbody></table>\n<p>", out);
     for (int k = 0; k <= MT_PK_MAX; k++)
-        fprintf(out, "%s%s: %s", k ? ", " : "", mt_numa_call_names[k],
+        fprintf(out, "%s%s: %s", k ? ", " : "", mt_policy_names[k],
                 mt_fmt_count(a, nu->calls[k]));
     char b[MT_FMT_MAX];
     fprintf(out, "; remote %s, against the policy %s.</p>\n<p class=\"note\">Detail: "
