@@ -64,14 +64,18 @@ static const mt_help_t help = {
              "value and percent; colours by module), or folded stacks for flamegraph.pl,\n"
              "inferno or speedscope. A frame is a function (module+0xOFFSET without\n"
              "symbols); inlined functions are frames of their own. Values are exact with\n"
-             "MTRACE_SAMPLE=all, estimates when sampled.\n",
+             "MTRACE_SAMPLE=all, estimates when sampled, shown with their 95% error\n"
+             "bound (\u00b1) in the SVG; --folded prints the estimates alone.\n",
     .opts = options,
-    .json = "weight, unit, total, base_total, frames, estimated, sample_interval, complete, "
+    .json = "weight, unit, total, total_error, base_total, base_total_error, frames, estimated, "
+            "sample_interval, complete, "
             "traces: [{trace, pid, command, complete, sample_interval, events, unknown_frees}], window: {from_ns, to_ns, span_ns}, "
-            "stacks: [{frames: [{name, module, inlined}], value, base}]",
+            "stacks: [{frames: [{name, module, inlined}], value, value_error, base, base_error}]",
     .json_notes = "  unit is bytes or objects; frames counts the nodes of the tree;\n"
-                  "  base_total and an entry's base are there with --diff; a stack's\n"
-                  "  frames are root first, name as in --folded.\n",
+                  "  base_total, an entry's base and their *_error are there with --diff;\n"
+                  "  a stack's frames are root first, name as in --folded. Each *_error\n"
+                  "  is the half-width of the 95% confidence interval of the value\n"
+                  "  before it (preload/SAMPLING.md), 0 when exact.\n",
     .extra = examples,
     .exit_status = "0 success, 1 a trace could not be read or the output not written,\n"
                    "2 usage error.",
@@ -142,7 +146,8 @@ static void subtitle(const flame_opts_t *o, const mt_replay_t *rp, char *buf, si
         ADD(" and %zu more", rp->ntraces - 3);
     char a[MT_FMT_MAX];
     if (rp->sampled)
-        ADD("; sampled every %s (estimates)", mt_fmt_bytes(a, mt_report_sample_interval(rp)));
+        ADD("; sampled every %s (estimates, \u00b1 at %.0f%% confidence)",
+            mt_fmt_bytes(a, mt_report_sample_interval(rp)), 100 * MT_EST_CONFIDENCE);
     else
         ADD("; every call recorded (exact)");
     if (o->cli.pool_arg)
@@ -178,8 +183,11 @@ static int write_output(const flame_opts_t *o, const mt_replay_t *rp, const mt_f
         mt_json_kv_string(&j, "weight", mt_flame_weight_names[o->weight]);
         mt_json_kv_string(&j, "unit", mt_flame_weight_is_bytes(o->weight) ? "bytes" : "objects");
         mt_json_kv_u64(&j, "total", f->root.total[MT_FLAME_NEW]);
-        if (f->diff)
+        mt_json_kv_error(&j, "total_error", f->root.total_var[MT_FLAME_NEW]);
+        if (f->diff) {
             mt_json_kv_u64(&j, "base_total", f->root.total[MT_FLAME_BASE]);
+            mt_json_kv_error(&j, "base_total_error", f->root.total_var[MT_FLAME_BASE]);
+        }
         mt_json_kv_u64(&j, "frames", f->nodes);
         mt_report_json_traces(&j, rp);
         err = mt_flame_write_json(f, &j);
@@ -206,8 +214,10 @@ static int write_output(const flame_opts_t *o, const mt_replay_t *rp, const mt_f
                             strerror(err));
         char a[MT_FMT_MAX];
         uint64_t v = f->root.total[MT_FLAME_NEW];
+        mt_u128 var = f->root.total_var[MT_FLAME_NEW];
         printf("wrote %s: %zu frames, %s %s\n", o->output, f->nodes,
-               mt_flame_weight_is_bytes(o->weight) ? mt_fmt_bytes(a, v) : mt_fmt_count(a, v),
+               mt_flame_weight_is_bytes(o->weight) ? mt_fmt_bytes_est(a, v, var)
+                                                   : mt_fmt_count_est(a, v, var),
                totals[o->weight]);
     }
     /* Errors writing stdout are main's to report. */

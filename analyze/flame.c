@@ -4,6 +4,9 @@
  * site in one function is one frame), else module+0xOFFSET, else 0xADDRESS;
  * inlined functions are frames of their own. Children with the same name,
  * module and inlined flag are one node; values are rounded once per node.
+ * In a sampled trace each node also sums the variances of its stacks, and a
+ * frame's total variance is the sum over its subtree (samples are
+ * independent); the 95% bounds are taken from them at output (estimate.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,6 +38,18 @@ mt_u128 mt_flame_raw(const mt_stack_stats_t *st, mt_flame_weight_t w)
     case MT_FLAME_LIVE: return st->live_bw;
     case MT_FLAME_PEAK: return st->peak_bw;
     case MT_FLAME_TEMP: return st->temp_w;
+    default: return 0;
+    }
+}
+
+mt_u128 mt_flame_var(const mt_stack_stats_t *st, mt_flame_weight_t w)
+{
+    switch (w) {
+    case MT_FLAME_BYTES: return st->alloc_var_bw;
+    case MT_FLAME_COUNT: return st->alloc_var_w;
+    case MT_FLAME_LIVE: return st->live_var_bw;
+    case MT_FLAME_PEAK: return st->peak_var_bw;
+    case MT_FLAME_TEMP: return st->temp_var_w;
     default: return 0;
     }
 }
@@ -104,6 +119,7 @@ int mt_flame_add(mt_flame_t *f, const mt_report_t *rep, int slot)
             if (!(n = child_for(f, n, &r->frames[k])))
                 return ENOMEM;
         n->raw[slot] += mt_flame_raw(&r->agg, f->weight);
+        n->var[slot] = mt_est_var_add(n->var[slot], mt_flame_var(&r->agg, f->weight));
     }
     return 0;
 }
@@ -148,13 +164,17 @@ static size_t finish(mt_flame_node_t *n)
 {
     size_t depth = 0;
     sort_children(n);
-    for (int s = 0; s < 2; s++)
+    for (int s = 0; s < 2; s++) {
         n->total[s] = n->self[s] = round_raw(n->raw[s]);
+        n->total_var[s] = n->var[s];
+    }
     for (mt_flame_node_t *c = n->child; c; c = c->next) {
         size_t d = finish(c);
         depth = d > depth ? d : depth;
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < 2; s++) { /* independent stacks: variances add */
             n->total[s] += c->total[s];
+            n->total_var[s] = mt_est_var_add(n->total_var[s], c->total_var[s]);
+        }
     }
     return depth + 1;
 }
@@ -232,8 +252,11 @@ static void write_json(const mt_flame_t *f, const mt_flame_node_t *n,
             }
             mt_json_end_array(j);
             mt_json_kv_u64(j, "value", n->self[MT_FLAME_NEW]);
-            if (f->diff)
+            mt_json_kv_error(j, "value_error", n->var[MT_FLAME_NEW]);
+            if (f->diff) {
                 mt_json_kv_u64(j, "base", n->self[MT_FLAME_BASE]);
+                mt_json_kv_error(j, "base_error", n->var[MT_FLAME_BASE]);
+            }
             mt_json_end_object(j);
         }
     }

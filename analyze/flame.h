@@ -39,6 +39,10 @@ typedef struct mt_flame_node {
     mt_u128 raw[2];           /* weighted sum of the stacks ending here (internal) */
     uint64_t self[2];         /* raw rounded to bytes or objects, after mt_flame_finish */
     uint64_t total[2];        /* self plus the children's totals */
+    /* Sampling variances (estimate.c; 0 when exact) of self, summed over the
+     * stacks ending here, and of total: var plus the children's total_var,
+     * after mt_flame_finish. Bounds: mt_est_bound at output. */
+    mt_u128 var[2], total_var[2];
     struct mt_flame_node *child, *next; /* first child; next sibling */
     size_t nchildren;
 } mt_flame_node_t;
@@ -54,6 +58,8 @@ typedef struct mt_flame {
 void mt_flame_init(mt_flame_t *f, mt_flame_weight_t weight);
 /* The value of stack statistics ST for weight W, in MT_WEIGHT_ONE units. */
 mt_u128 mt_flame_raw(const mt_stack_stats_t *st, mt_flame_weight_t w);
+/* The sampling variance of that value (estimate.c); 0 when exact. */
+mt_u128 mt_flame_var(const mt_stack_stats_t *st, mt_flame_weight_t w);
 /* Adds the symbolized rows of REP (frames innermost first, mt_report_frames
  * already called) to slot SLOT of F. Returns 0 or ENOMEM. */
 int mt_flame_add(mt_flame_t *f, const mt_report_t *rep, int slot);
@@ -67,7 +73,8 @@ void mt_flame_finish(mt_flame_t *f);
 int mt_flame_write_folded(const mt_flame_t *f, FILE *out);
 /* Writes the key "stacks" and the same paths as mt_flame_write_folded as a
  * JSON array: [{"frames": [{"name", "module", "inlined"}] root first,
- * "value", and "base" when F is differential}]. Flat, so that deep stacks
+ * "value", "value_error", and "base", "base_error" when F is differential}];
+ * an *_error is the 95% bound of the value (mt_est_bound), 0 when exact. Flat, so that deep stacks
  * stay within the writer's nesting limit. Returns 0 or ENOMEM (before
  * writing anything). */
 int mt_flame_write_json(const mt_flame_t *f, mt_json_t *j);

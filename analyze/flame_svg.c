@@ -4,6 +4,7 @@
  * graph), and a small inline script for click-to-zoom and regex search.
  * Nothing is fetched: no external script, font or style. Every string taken
  * from a trace is made printable and XML-escaped (C++ names have <>&).
+ * In a sampled trace a value is followed by its 95% bound ("± B").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -59,20 +60,23 @@ static void put_label(FILE *out, const char *name, double w)
     fputs("..", out);
 }
 
-/* VALUE of the tree's weight as text: "12 KiB (12,288 bytes)" or "36 calls". */
-static void put_value(const svg_t *g, uint64_t v)
+/* V of the tree's weight, with sampling variance VAR, as text: "12 KiB
+ * (12,288 bytes)" or "36 calls" when exact, "12 KiB ± 1.1 KiB (12,288 ±
+ * 1,127 bytes)" or "36 ± 4 calls" when estimated (estimate.c). */
+static void put_value(const svg_t *g, uint64_t v, mt_u128 var)
 {
     char a[MT_FMT_MAX], b[MT_FMT_MAX];
+    const char *s = v == 1 && !mt_est_bound(var) ? "" : "s";
     switch (g->f->weight) {
     case MT_FLAME_COUNT:
-        fprintf(g->out, "%s call%s", mt_fmt_count(a, v), v == 1 ? "" : "s");
+        fprintf(g->out, "%s call%s", mt_fmt_count_est(a, v, var), s);
         break;
     case MT_FLAME_TEMP:
-        fprintf(g->out, "%s temporary allocation%s", mt_fmt_count(a, v), v == 1 ? "" : "s");
+        fprintf(g->out, "%s temporary allocation%s", mt_fmt_count_est(a, v, var), s);
         break;
     default:
-        fprintf(g->out, "%s (%s byte%s)", mt_fmt_bytes(a, v), mt_fmt_count(b, v),
-                v == 1 ? "" : "s");
+        fprintf(g->out, "%s (%s byte%s)", mt_fmt_bytes_est(a, v, var),
+                mt_fmt_count_est(b, v, var), s);
     }
 }
 
@@ -161,15 +165,18 @@ static void put_frame(const svg_t *g, const mt_flame_node_t *n, uint64_t offset,
     } else if (n->name) {
         fputs(n->inlined ? "(inlined)\n" : "", out);
     }
-    put_value(g, v);
+    mt_u128 var = n->total_var[MT_FLAME_NEW];
+    put_value(g, v, var);
     fputs(", ", out);
     put_percent(g, v);
     if (g->f->diff) {
         uint64_t b = n->total[MT_FLAME_BASE];
+        mt_u128 bvar = n->total_var[MT_FLAME_BASE];
         fputs("\nbase ", out);
-        put_value(g, b);
+        put_value(g, b, bvar);
+        /* Two independent profiles: the variance of the change is the sum. */
         fprintf(out, "; change %s", v >= b ? "+" : "-");
-        put_value(g, v >= b ? v - b : b - v);
+        put_value(g, v >= b ? v - b : b - v, mt_est_var_add(var, bvar));
     }
     fprintf(out, "</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
                  "fill=\"%s\" rx=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",

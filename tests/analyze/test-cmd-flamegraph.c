@@ -66,11 +66,12 @@ Test(flamegraph, json_exact)
     cr_expect_str_empty(r.err);
     cr_expect_eq(mt_count_lines(r.out), 1);
     expect_has(r.out, "{\"weight\":\"count\",\"unit\":\"objects\",\"total\":2,"
-                      "\"base_total\":2,\"frames\":2,\"estimated\":false,");
+                      "\"total_error\":0,\"base_total\":2,\"base_total_error\":0,"
+                      "\"frames\":2,\"estimated\":false,");
     expect_has(r.out, ",\"stacks\":[{\"frames\":[{\"name\":\"libfix.so+0x2000\","
                       "\"module\":\"libfix.so\",\"inlined\":false},{\"name\":"
                       "\"libfix.so+0x3000\",\"module\":\"libfix.so\",\"inlined\":false}],"
-                      "\"value\":2,\"base\":2}]}\n");
+                      "\"value\":2,\"value_error\":0,\"base\":2,\"base_error\":0}]}\n");
     mt_run_free(&r);
 }
 
@@ -95,6 +96,55 @@ Test(flamegraph, svg_file)
                           STR(FX_PID) "); every call recorded (exact)</text>"));
     cr_expect(strstr(doc, "<title>libfix.so+0x1000\nlibfix.so\n12 KiB (12,288 bytes), 98.3%"
                           "</title>"));
+}
+
+/* The sampled fixture (make-trace.c sampled_events, bounds as in
+ * test-cmd-top.c): stack 1 is 4000 B +- 3920 B in 4 +- 4 calls, the 64 KiB
+ * stack exact. Folded stays plain integers; JSON and tooltips carry the
+ * bounds, the root's too. */
+Test(flamegraph, sampled_error_bounds)
+{
+    char trace[4300]; /* the suite's is the replay fixture */
+    snprintf(trace, sizeof(trace), "%s/mtrace.sampled.1", tmp);
+    mt_make_trace(trace, "sampled");
+    mt_run_t r;
+    mt_analyze(&r, "flamegraph", "--folded", trace);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_str_eq(r.out, "libfix.so+0x2000;libfix.so+0x1000 4000\n"
+                            "libfix.so+0x3000 65536\n");
+    mt_run_free(&r);
+
+    mt_analyze(&r, "flamegraph", "--json=compact", trace);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    expect_has(r.out, "{\"weight\":\"bytes\",\"unit\":\"bytes\",\"total\":69536,"
+                      "\"total_error\":3920,\"frames\":3,\"estimated\":true,");
+    expect_has(r.out, "\"inlined\":false}],\"value\":65536,\"value_error\":0}");
+    expect_has(r.out, "\"inlined\":false}],\"value\":4000,\"value_error\":3920}");
+    mt_run_free(&r);
+    mt_analyze(&r, "flamegraph", "--json=compact", "-w", "count", trace);
+    expect_has(r.out, "\"total\":5,\"total_error\":4,");
+    mt_run_free(&r);
+
+    char svg[4300];
+    snprintf(svg, sizeof(svg), "%s/sampled.svg", tmp);
+    mt_analyze(&r, "flamegraph", "-o", svg, trace);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    char want[4400];
+    snprintf(want, sizeof(want), "wrote %s: 3 frames, 67.9 KiB \u00b1 3.8 KiB allocated\n", svg);
+    cr_expect_str_eq(r.out, want);
+    mt_run_free(&r);
+    FILE *f = fopen(svg, "r");
+    cr_assert_not_null(f);
+    static char doc[1 << 16];
+    doc[fread(doc, 1, sizeof(doc) - 1, f)] = '\0';
+    fclose(f);
+    cr_expect(strstr(doc, "; sampled every 512 KiB (estimates, \u00b1 at 95% confidence)</text>"));
+    cr_expect(strstr(doc, "<title>libfix.so+0x1000\nlibfix.so\n3.9 KiB \u00b1 3.8 KiB "
+                          "(4,000 \u00b1 3,920 bytes), 5.8%</title>"));
+    cr_expect(strstr(doc, "<title>all\n67.9 KiB \u00b1 3.8 KiB (69,536 \u00b1 3,920 bytes), "
+                          "100.0%</title>"));
+    cr_expect(strstr(doc, "<title>libfix.so+0x3000\nlibfix.so\n64 KiB (65,536 bytes), "
+                          "94.2%</title>"), "exact stack: no \u00b1");
 }
 
 Test(flamegraph, errors)

@@ -2,7 +2,8 @@
  * the call tree (merging, inlined frames, names without symbols, rounding of
  * sampled weights), folded lines with ';' and control characters cleaned,
  * the differential form, and the SVG's escaping, tooltips, geometry and
- * colours.
+ * colours; in a sampled profile, the 95% bounds of stacks and frames (the
+ * variances summed up the tree) in the JSON and the tooltips.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -189,5 +190,104 @@ Test(flame, empty_profile)
     cr_expect(strstr(doc, ">(no allocations to show)</text>"));
     cr_expect_null(strstr(doc, "class=\"f\""));
     free(doc);
+    mt_flame_free(&fl);
+}
+
+/* Row R of F with sampling variance VAR (units of ONE^2 bytes^2). */
+static void set_var(fake_t *f, size_t r, mt_u128 var)
+{
+    f->rows[r].agg.alloc_var_bw = var;
+}
+
+static char *json(const mt_flame_t *fl)
+{
+    char *buf;
+    size_t len;
+    FILE *m = open_memstream(&buf, &len);
+    mt_json_t j;
+    mt_json_init(&j, m, MT_JSON_COMPACT);
+    mt_json_begin_object(&j);
+    cr_assert_eq(mt_flame_write_json(fl, &j), 0);
+    mt_json_end_object(&j);
+    cr_assert_eq(mt_json_end(&j), 0);
+    fclose(m);
+    return buf;
+}
+
+/* Sampled rows with known variances (SD^2 in ONE^2 bytes^2): operator new
+ * 1000 B (SD 300) + 500 B (SD 400) = 1500 B, variance 250000, bound
+ * ceil(1.959964 * 500) = 980; libz 200 B (SD 120), bound ceil(1.959964 *
+ * 120) = 236; 0xdead 64 B exact. main sums its subtree: variance 264400,
+ * bound ceil(1.959964 * 514.198) = 1008, and so does the root. The base
+ * profile is the first row alone: 1000 B, bound 588; main's change +700 B
+ * has variance 264400 + 90000, bound ceil(1.959964 * 595.315) = 1167. */
+Test(flame, sampled_bounds)
+{
+    fake_t f, base;
+    memset(&f, 0, sizeof(f));
+    add_row(&f, 1000 * ONE, 3, (const mt_frame_t *[]){&f_new, &f_insert, &f_main});
+    set_var(&f, 0, 300 * ONE * 300 * ONE);
+    add_row(&f, 500 * ONE, 3, (const mt_frame_t *[]){&f_new, &f_insert, &f_main});
+    set_var(&f, 1, 400 * ONE * 400 * ONE);
+    add_row(&f, 200 * ONE, 2, (const mt_frame_t *[]){&f_libz, &f_main});
+    set_var(&f, 2, 120 * ONE * 120 * ONE);
+    add_row(&f, 64 * ONE, 1, (const mt_frame_t *[]){&f_bare});
+    mt_flame_t fl;
+    mt_flame_init(&fl, MT_FLAME_BYTES);
+    cr_assert_eq(mt_flame_add(&fl, &f.rep, MT_FLAME_NEW), 0);
+    mt_flame_finish(&fl);
+    cr_expect_eq(fl.root.total[MT_FLAME_NEW], 1764);
+    cr_expect(fl.root.total_var[MT_FLAME_NEW] == 264400 * ONE * ONE);
+    cr_expect_eq(mt_est_bound(fl.root.total_var[MT_FLAME_NEW]), 1008);
+
+    char *out = json(&fl);
+    cr_expect_str_eq(out,
+        "{\"stacks\":[{\"frames\":[{\"name\":\"0xdead\",\"module\":null,\"inlined\":false}],"
+        "\"value\":64,\"value_error\":0},"
+        "{\"frames\":[{\"name\":\"main\",\"module\":\"app\",\"inlined\":false},"
+        "{\"name\":\"libz.so+0x1234\",\"module\":\"libz.so\",\"inlined\":false}],"
+        "\"value\":200,\"value_error\":236},"
+        "{\"frames\":[{\"name\":\"main\",\"module\":\"app\",\"inlined\":false},"
+        "{\"name\":\"std::map<int, std::string>::insert\",\"module\":\"app\",\"inlined\":true},"
+        "{\"name\":\"operator new<&>:x\",\"module\":\"libstdc++.so.6\",\"inlined\":false}],"
+        "\"value\":1500,\"value_error\":980}]}\n");
+    free(out);
+    /* The estimates stay plain integers in the folded form. */
+    out = folded(&fl);
+    cr_expect_str_eq(out, "0xdead 64\n"
+                          "main;libz.so+0x1234 200\n"
+                          "main;std::map<int, std::string>::insert;operator new<&>:x 1500\n");
+    free(out);
+
+    char *doc = svg(&fl);
+    cr_expect(strstr(doc, "<title>all\n1.7 KiB \u00b1 1008 B (1,764 \u00b1 1,008 bytes), "
+                          "100.0%</title>"), "root's bound");
+    cr_expect(strstr(doc, "<title>main\napp\n1.7 KiB \u00b1 1008 B (1,700 \u00b1 1,008 bytes), "
+                          "96.4%</title>"), "main: its subtree's variances summed");
+    cr_expect(strstr(doc, "<title>operator new&lt;&amp;&gt;:x\nlibstdc++.so.6\n1.5 KiB \u00b1 "
+                          "980 B (1,500 \u00b1 980 bytes), 85.0%</title>"), "two rows' variances");
+    cr_expect(strstr(doc, "<title>libz.so+0x1234\nlibz.so\n200 B \u00b1 236 B (200 \u00b1 236 "
+                          "bytes), 11.3%</title>"));
+    cr_expect(strstr(doc, "<title>0xdead\n64 B (64 bytes), 3.6%</title>"), "exact: no \u00b1");
+    free(doc);
+
+    memset(&base, 0, sizeof(base));
+    add_row(&base, 1000 * ONE, 3, (const mt_frame_t *[]){&f_new, &f_insert, &f_main});
+    set_var(&base, 0, 300 * ONE * 300 * ONE);
+    mt_flame_free(&fl);
+    mt_flame_init(&fl, MT_FLAME_BYTES);
+    cr_assert_eq(mt_flame_add(&fl, &f.rep, MT_FLAME_NEW), 0);
+    cr_assert_eq(mt_flame_add(&fl, &base.rep, MT_FLAME_BASE), 0);
+    mt_flame_finish(&fl);
+    doc = svg(&fl);
+    cr_expect(strstr(doc, "<title>main\napp\n1.7 KiB \u00b1 1008 B (1,700 \u00b1 1,008 bytes), "
+                          "96.4%\nbase 1000 B \u00b1 588 B (1,000 \u00b1 588 bytes); change "
+                          "+700 B \u00b1 1.1 KiB (700 \u00b1 1,167 bytes)</title>"),
+              "%.300s", strstr(doc, "<title>main\n"));
+    free(doc);
+    out = json(&fl);
+    cr_expect(strstr(out, "\"value\":1500,\"value_error\":980,\"base\":1000,\"base_error\":588}"),
+              "%s", out);
+    free(out);
     mt_flame_free(&fl);
 }
