@@ -323,7 +323,7 @@ static const char *rate(char *buf, uint64_t v, bool bytes)
     return buf;
 }
 
-static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t *tl)
+static void print_text(mt_session_t *s, const mt_timeline_t *tl)
 {
     const mt_replay_t *rp = &s->rp;
     char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX], e[MT_FMT_MAX];
@@ -455,7 +455,7 @@ static int report(void *ctx, mt_session_t *s)
         else if (o->cli.json >= 0)
             print_json(o, s, &tl);
         else
-            print_text(o, s, &tl);
+            print_text(s, &tl);
     }
     mt_timeline_free(&tl);
     return rc;
