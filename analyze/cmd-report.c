@@ -57,18 +57,11 @@ typedef struct report_opts {
 
 /* ---- writing ------------------------------------------------------------- */
 
+/* S (NULL: nothing) made printable, then escaped as XML, which HTML reads. */
 static void put_html(FILE *out, const char *s)
 {
     char buf[4096];
-    for (const char *p = mt_printable(buf, sizeof(buf), s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default: fputc(*p, out);
-        }
-    }
+    mt_put_xml(out, mt_printable(buf, sizeof(buf), s ? s : ""));
 }
 
 static void put_base64(FILE *out, const unsigned char *p, size_t n)

@@ -232,16 +232,7 @@ out:
 static void html_escape(FILE *f, const char *s)
 {
     char buf[4200];
-    for (const char *p = mt_printable(buf, sizeof(buf), s); *p; p++) {
-        switch (*p) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*p, f);
-        }
-    }
+    mt_put_xml(f, mt_printable(buf, sizeof(buf), s));
 }
 
 static void index_page(const serve_opts_t *o, answer_t *a)

@@ -323,7 +323,7 @@ static const char *rate(char *buf, uint64_t v, bool bytes)
     return buf;
 }
 
-static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t *tl)
+static void print_text(mt_session_t *s, const mt_timeline_t *tl)
 {
     const mt_replay_t *rp = &s->rp;
     char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX], e[MT_FMT_MAX];
@@ -401,18 +401,19 @@ static void print_text(const tl_opts_t *o, mt_session_t *s, const mt_timeline_t 
            : strcmp(trend, "shrinking") == 0 ? "shrinks"
                                              : "has too few RSS samples to tell");
     const mt_tl_row_t *lr = last_frag_row(tl);
-    if (fin > 0)
-        printf("fragmentation (RSS / (heap + mapped)) at the end %.2f: %s "
-               "(below 1.3 good, to 1.5 acceptable, above severe); peak %.2f\n",
-               fin, mt_tl_frag_verdict(fin), tl->peak_fragmentation);
-    if (fin > 0 && lr->heap_bytes_error) {
+    if (fin <= 0) {
+        printf("fragmentation: unknown (no RSS sample, or nothing live)\n");
+        return;
+    }
+    printf("fragmentation (RSS / (heap + mapped)) at the end %.2f: %s "
+           "(below 1.3 good, to 1.5 acceptable, above severe); peak %.2f\n",
+           fin, mt_tl_frag_verdict(fin), tl->peak_fragmentation);
+    if (lr->heap_bytes_error) {
         if (lr->frag_high > 0)
             printf("  with the heap's 95%% bound: %.2f to %.2f\n", lr->frag_low, lr->frag_high);
         else
             printf("  with the heap's 95%% bound: at least %.2f\n", lr->frag_low);
     }
-    else
-        printf("fragmentation: unknown (no RSS sample, or nothing live)\n");
 }
 
 /* ---- the command --------------------------------------------------------- */
@@ -454,7 +455,7 @@ static int report(void *ctx, mt_session_t *s)
         else if (o->cli.json >= 0)
             print_json(o, s, &tl);
         else
-            print_text(o, s, &tl);
+            print_text(s, &tl);
     }
     mt_timeline_free(&tl);
     return rc;

@@ -49,7 +49,7 @@ static void *mt__next_valloc(size_t size)
                            : mt__next_memalign((size_t)sysconf(_SC_PAGESIZE), size);
 }
 
-static void *mt__next_pvalloc(size_t size)
+void *mt__next_pvalloc(size_t size)
 {
     if (mt__real.pvalloc)
         return mt__real.pvalloc(size);

@@ -107,16 +107,7 @@ void *mt__emul_tc_realloc(void *p, size_t size) { return mt__real.realloc(p, siz
 void *mt__emul_tc_memalign(size_t align, size_t size) { return aligned(align, size); }
 void *mt__emul_tc_valloc(size_t size) { return aligned((size_t)sysconf(_SC_PAGESIZE), size); }
 
-void *mt__emul_tc_pvalloc(size_t size)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
-    if (rounded < size) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return aligned(page, rounded);
-}
+void *mt__emul_tc_pvalloc(size_t size) { return mt__next_pvalloc(size); }
 
 int mt__emul_tc_posix_memalign(void **out, size_t align, size_t size)
 {

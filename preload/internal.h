@@ -427,6 +427,13 @@ void mt__record_fill_alloc(mt_event_t *e, int type, int kind, const void *p, siz
 /* Resolves the next operator new/delete definitions. */
 void mt__cxx_resolve(void);
 
+/* ---- hooks_alloc.c ------------------------------------------------------ */
+
+/* pvalloc from the next allocator, or built from its memalign when it has
+ * none: SIZE rounded up to whole pages (0: one page), ENOMEM on overflow.
+ * Also the stand-in of tcmalloc's tc_pvalloc (hooks_private.c). */
+void *mt__next_pvalloc(size_t size);
+
 /* ---- hooks_private.c ---------------------------------------------------- */
 
 /* The next definitions of the allocator-private entry points of

@@ -272,6 +272,20 @@ Test(timeline, rss_and_fragmentation_within_bounds)
     free(js);
 }
 
+/* The text report of an exact trace ends with one fragmentation verdict,
+ * never "unknown" after a known ratio (the exact case has no bound line). */
+Test(timeline, text_ends_with_one_fragmentation_verdict)
+{
+    char *txt = timeline((const char *[]){phases, NULL});
+    const char *v = strstr(txt, "\nfragmentation (RSS / (heap + mapped)) at the end ");
+    cr_assert_not_null(v, "%s", txt);
+    cr_expect(strstr(v, ": severe (") != NULL, "%s", v);
+    cr_expect_null(strstr(txt, "fragmentation: unknown"), "%s", v);
+    cr_expect_null(strstr(txt, "95% bound"), "exact: no bound line: %s", v);
+    cr_expect_eq(strchr(v + 1, '\n')[1], '\0', "the verdict is the last line: %s", v);
+    free(txt);
+}
+
 /* Per-row calls and bytes add up to the exact counters of the trace. */
 Test(timeline, rates_sum_to_the_exact_counters)
 {
