@@ -54,6 +54,8 @@ typedef struct symfile {
     uint64_t *maxend;       /* maxend[i]: the largest end of syms[0..i] */
     size_t nsyms;
     int first_global;       /* dwfl_module_getsymtab_first_global */
+    uint64_t *labels;       /* the values of the sizeless symbols in a section, sorted */
+    size_t nlabels;
     uint64_t (*scns)[2];    /* the allocated sections' [lo, hi), in header order */
     size_t nscns;
     symans_t *ans;
@@ -125,6 +127,7 @@ void mt_sym_free(mt_symbolizer_t *s)
         free(s->files[i].syms);
         free(s->files[i].maxend);
         free(s->files[i].scns);
+        free(s->files[i].labels);
         free(s->files[i].ans);
         mt_table_free(&s->files[i].ans_by_class);
     }
@@ -425,6 +428,12 @@ static void open_file(symfile_t *f)
 
 /* ---- symbol tables ------------------------------------------------------ */
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int cmp_symidx(const void *a, const void *b)
 {
     const symidx_t *x = a, *y = b;
@@ -445,7 +454,7 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
     if (!elf || !gelf_getehdr(elf, &eh) || eh.e_machine == EM_PPC64 || n < 0 ||
         f->first_global < 0)
         return;
-    size_t cap = 0;
+    size_t cap = 0, labels_cap = 0;
     for (int i = 1; i < n; i++) {
         GElf_Sym sym;
         GElf_Addr value;
@@ -465,10 +474,20 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
         }
         uint64_t end = value + sym.st_size;
         int bind = GELF_ST_BIND(sym.st_info);
+        if (!sym.st_size && shndx < SHN_LORESERVE) { /* absolute ones match only at their value */
+            uint64_t *l = MT_VEC_PUSH(NULL, f->labels, f->nlabels, labels_cap);
+            if (!l) {
+                s->oom = true;
+                return;
+            }
+            *l = value;
+            f->nlabels++;
+        }
         *e = (symidx_t){value, end < value ? UINT64_MAX : end, name, (uint32_t)i,
                         bind == STB_GLOBAL ? 3 : bind == STB_WEAK ? 2 : bind == STB_LOCAL};
         f->nsyms++;
     }
+    qsort(f->labels, f->nlabels, sizeof(*f->labels), cmp_u64);
     if (f->nsyms) {
         qsort(f->syms, f->nsyms, sizeof(*f->syms), cmp_symidx);
         if (!(f->maxend = malloc(f->nsyms * sizeof(*f->maxend)))) {
@@ -493,6 +512,20 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
         f->nscns++;
     }
     f->syms_state = 1;
+}
+
+/* True when a sizeless symbol (in a section) starts in [LO, HI]. */
+static bool label_between(const symfile_t *f, uint64_t lo, uint64_t hi)
+{
+    size_t l = 0, h = f->nlabels; /* first label > HI */
+    while (l < h) {
+        size_t mid = (l + h) / 2;
+        if (f->labels[mid] <= hi)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    return lo != UINT64_MAX && l > 0 && f->labels[l - 1] >= lo;
 }
 
 static bool ans_is(const void *ctx, uint32_t v)
@@ -546,7 +579,10 @@ static const symidx_t *choose(const symfile_t *f, const symidx_t **in, size_t n,
  * value), how many of those contain A (NC: as A grows they only drop out),
  * whether one starts right at A (AT; absolute symbols match only there),
  * and A's sections (sizeless symbols count only in A's). When sized symbols
- * contain A, its choice among them is made here (choose); otherwise it is
+ * contain A, its choice among them is made here (choose); when none does
+ * and no sizeless symbol starts below A in A's section (absolute ones, as
+ * a library's versions, count only right at their value), there is none
+ * (A in no section: none either); otherwise it is
  * asked once per such class and the symbol it chose is reused for the
  * class's other addresses. */
 static const char *sym_at(mt_symbolizer_t *s, symfile_t *f, GElf_Addr a, GElf_Off *off)
@@ -569,15 +605,23 @@ static const char *sym_at(mt_symbolizer_t *s, symfile_t *f, GElf_Addr a, GElf_Of
             if (f->syms[i - 1].end > a && k.nc++ < 16)
                 in[k.nc - 1] = &f->syms[i - 1];
         k.at = lo > 0 && f->syms[lo - 1].value == a;
+        k.scn = 0xcbf29ce484222325ull; /* the set of sections holding A */
+        uint64_t scn_lo = UINT64_MAX; /* the start of the first one */
+        for (size_t i = 0; i < f->nscns; i++)
+            if (a >= f->scns[i][0] && a < f->scns[i][1]) {
+                k.scn = (k.scn ^ (i + 1)) * 0x100000001b3ull;
+                if (scn_lo == UINT64_MAX)
+                    scn_lo = f->scns[i][0];
+            }
         const symidx_t *best = k.nc && k.nc <= 16 ? choose(f, in, k.nc, k.at) : NULL;
         if (best) {
             *off = a - best->value;
             return best->name;
         }
-        k.scn = 0xcbf29ce484222325ull; /* the set of sections holding A */
-        for (size_t i = 0; i < f->nscns; i++)
-            if (a >= f->scns[i][0] && a < f->scns[i][1])
-                k.scn = (k.scn ^ (i + 1)) * 0x100000001b3ull;
+        if (!k.nc && !k.at && !label_between(f, scn_lo, a)) { /* no candidate at all */
+            *off = a;
+            return NULL;
+        }
         uint64_t w[4] = {k.j, k.nc, k.at, k.scn};
         symans_t ctx = k;
         ctx.name = (const char *)f->ans;
