@@ -56,7 +56,7 @@ typedef struct symfile {
     int first_global;       /* dwfl_module_getsymtab_first_global */
     uint64_t *labels;       /* the values of the sizeless symbols in a section, sorted */
     size_t nlabels;
-    uint64_t (*scns)[2];    /* the allocated sections' [lo, hi), in header order */
+    uint64_t (*scns)[2];    /* the sections' [lo, hi), in header order */
     size_t nscns;
     symans_t *ans;
     size_t nans, ans_cap;
@@ -487,7 +487,8 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
                         bind == STB_GLOBAL ? 3 : bind == STB_WEAK ? 2 : bind == STB_LOCAL};
         f->nsyms++;
     }
-    qsort(f->labels, f->nlabels, sizeof(*f->labels), cmp_u64);
+    if (f->nlabels)
+        qsort(f->labels, f->nlabels, sizeof(*f->labels), cmp_u64);
     if (f->nsyms) {
         qsort(f->syms, f->nsyms, sizeof(*f->syms), cmp_symidx);
         if (!(f->maxend = malloc(f->nsyms * sizeof(*f->maxend)))) {
@@ -514,8 +515,9 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
     f->syms_state = 1;
 }
 
-/* True when a sizeless symbol (in a section) starts in [LO, HI]. */
-static bool label_between(const symfile_t *f, uint64_t lo, uint64_t hi)
+/* True when a sizeless symbol (in a section) starts in [LO, HI] at or
+ * above MIN. */
+static bool label_between(const symfile_t *f, uint64_t lo, uint64_t hi, uint64_t min)
 {
     size_t l = 0, h = f->nlabels; /* first label > HI */
     while (l < h) {
@@ -525,7 +527,7 @@ static bool label_between(const symfile_t *f, uint64_t lo, uint64_t hi)
         else
             h = mid;
     }
-    return lo != UINT64_MAX && l > 0 && f->labels[l - 1] >= lo;
+    return lo != UINT64_MAX && l > 0 && f->labels[l - 1] >= lo && f->labels[l - 1] >= min;
 }
 
 static bool ans_is(const void *ctx, uint32_t v)
@@ -579,10 +581,11 @@ static const symidx_t *choose(const symfile_t *f, const symidx_t **in, size_t n,
  * value), how many of those contain A (NC: as A grows they only drop out),
  * whether one starts right at A (AT; absolute symbols match only there),
  * and A's sections (sizeless symbols count only in A's). When sized symbols
- * contain A, its choice among them is made here (choose); when none does
- * and no sizeless symbol starts below A in A's section (absolute ones, as
- * a library's versions, count only right at their value), there is none
- * (A in no section: none either); otherwise it is
+ * contain A, its choice among them is made here (choose). When none does
+ * and no symbol starts at A, every symbol is searched, and a sizeless one
+ * is taken only in A's section (absolute ones, as a library's versions,
+ * only right at their value) and only when no symbol at or below A ends
+ * above it: when no sizeless symbol is such, there is none. Otherwise it is
  * asked once per such class and the symbol it chose is reused for the
  * class's other addresses. */
 static const char *sym_at(mt_symbolizer_t *s, symfile_t *f, GElf_Addr a, GElf_Off *off)
@@ -618,7 +621,7 @@ static const char *sym_at(mt_symbolizer_t *s, symfile_t *f, GElf_Addr a, GElf_Of
             *off = a - best->value;
             return best->name;
         }
-        if (!k.nc && !k.at && !label_between(f, scn_lo, a)) { /* no candidate at all */
+        if (!k.nc && !k.at && !label_between(f, scn_lo, a, lo ? f->maxend[lo - 1] : 0)) {
             *off = a;
             return NULL;
         }
