@@ -376,6 +376,9 @@ bool mt_sym_module_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t 
                       mt_sym_module_t *out);
 /* Display name of a module path: its base name. */
 const char *mt_sym_basename(const char *path);
+/* How many times the symbolizer scanned a whole symbol table (one
+ * dwfl_module_addrinfo call each): distinct functions, not addresses. */
+uint64_t mt_sym_symtab_scans(const mt_symbolizer_t *s);
 
 /* ---- report.c ---------------------------------------------------------- */
 

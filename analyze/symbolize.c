@@ -25,6 +25,21 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *st
 
 #define MAX_INLINE 32 /* frames kept for one pc */
 
+/* One function-like symbol of a file's symbol tables, for the index. */
+typedef struct symidx {
+    uint64_t value, end;    /* [value, end): the symbol's bytes */
+    const char *name;       /* in the symbol table's strings */
+    uint32_t index;         /* in the symbol table */
+    int bind;               /* addrinfo's preference: global 3, weak 2, local 1, else 0 */
+} symidx_t;
+
+/* What addrinfo answered for the addresses of one class (see sym_at). */
+typedef struct symans {
+    uint64_t j, nc, at, scn; /* the class */
+    const char *name;
+    uint64_t value;         /* the symbol's: a - offset */
+} symans_t;
+
 typedef struct symfile {
     const char *path;       /* interned */
     uint8_t build_id[40];
@@ -33,6 +48,20 @@ typedef struct symfile {
     bool self;              /* libmtrace.so */
     Dwfl *dwfl;
     Dwfl_Module *mod;
+    /* The symbols addrinfo considers, by value, to answer it without its
+     * linear scan of the whole table (see sym_at). */
+    symidx_t *syms;
+    uint64_t *maxend;       /* maxend[i]: the largest end of syms[0..i] */
+    size_t nsyms;
+    int first_global;       /* dwfl_module_getsymtab_first_global */
+    uint64_t *labels;       /* the values of the sizeless symbols in a section, sorted */
+    size_t nlabels;
+    uint64_t (*scns)[2];    /* the sections' [lo, hi), in header order */
+    size_t nscns;
+    symans_t *ans;
+    size_t nans, ans_cap;
+    mt_table_t ans_by_class; /* hash of the class -> index in ans */
+    int syms_state;         /* 0 not built, 1 built, -1 unusable */
 } symfile_t;
 
 typedef struct symmod {
@@ -70,6 +99,7 @@ struct mt_symbolizer {
     mt_frame_t *frames;
     size_t nframes, frames_cap;
     bool oom;
+    uint64_t scans;         /* dwfl_module_addrinfo calls (linear scans) */
 };
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
@@ -93,6 +123,14 @@ void mt_sym_free(mt_symbolizer_t *s)
     for (size_t i = 0; i < s->nfiles; i++)
         if (s->files[i].dwfl)
             dwfl_end(s->files[i].dwfl);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        free(s->files[i].syms);
+        free(s->files[i].maxend);
+        free(s->files[i].scns);
+        free(s->files[i].labels);
+        free(s->files[i].ans);
+        mt_table_free(&s->files[i].ans_by_class);
+    }
     free(s->files);
     for (size_t i = 0; i < s->ntraces; i++) {
         free(s->traces[i].mods);
@@ -388,6 +426,235 @@ static void open_file(symfile_t *f)
     f->state = 1;
 }
 
+/* ---- symbol tables ------------------------------------------------------ */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_symidx(const void *a, const void *b)
+{
+    const symidx_t *x = a, *y = b;
+    return x->value < y->value ? -1 : x->value > y->value;
+}
+
+/* Indexes the symbols dwfl_module_addrinfo considers (named, defined, not a
+ * section, file or TLS symbol), by value. ELFv1 PowerPC (function
+ * descriptors, whose values addrinfo resolves) is left to addrinfo. */
+static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
+{
+    f->syms_state = -1;
+    GElf_Addr bias;
+    Elf *elf = dwfl_module_getelf(f->mod, &bias);
+    GElf_Ehdr eh;
+    int n = dwfl_module_getsymtab(f->mod);
+    f->first_global = dwfl_module_getsymtab_first_global(f->mod);
+    if (!elf || !gelf_getehdr(elf, &eh) || eh.e_machine == EM_PPC64 || n < 0 ||
+        f->first_global < 0)
+        return;
+    size_t cap = 0, labels_cap = 0;
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr value;
+        GElf_Word shndx;
+        Elf *symelf;
+        Dwarf_Addr symbias;
+        const char *name = dwfl_module_getsym_info(f->mod, i, &sym, &value, &shndx, &symelf,
+                                                   &symbias);
+        int type = GELF_ST_TYPE(sym.st_info);
+        if (!name || !name[0] || sym.st_shndx == SHN_UNDEF || type == STT_SECTION ||
+            type == STT_FILE || type == STT_TLS)
+            continue;
+        symidx_t *e = MT_VEC_PUSH(NULL, f->syms, f->nsyms, cap);
+        if (!e) {
+            s->oom = true;
+            return;
+        }
+        uint64_t end = value + sym.st_size;
+        int bind = GELF_ST_BIND(sym.st_info);
+        if (!sym.st_size && shndx < SHN_LORESERVE) { /* absolute ones match only at their value */
+            uint64_t *l = MT_VEC_PUSH(NULL, f->labels, f->nlabels, labels_cap);
+            if (!l) {
+                s->oom = true;
+                return;
+            }
+            *l = value;
+            f->nlabels++;
+        }
+        *e = (symidx_t){value, end < value ? UINT64_MAX : end, name, (uint32_t)i,
+                        bind == STB_GLOBAL ? 3 : bind == STB_WEAK ? 2 : bind == STB_LOCAL};
+        f->nsyms++;
+    }
+    if (f->nlabels)
+        qsort(f->labels, f->nlabels, sizeof(*f->labels), cmp_u64);
+    if (f->nsyms) {
+        qsort(f->syms, f->nsyms, sizeof(*f->syms), cmp_symidx);
+        if (!(f->maxend = malloc(f->nsyms * sizeof(*f->maxend)))) {
+            s->oom = true;
+            return;
+        }
+        for (size_t i = 0; i < f->nsyms; i++)
+            f->maxend[i] = i && f->maxend[i - 1] > f->syms[i].end ? f->maxend[i - 1] : f->syms[i].end;
+    }
+    size_t cap_scns = 0;
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL;) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh))
+            return;
+        uint64_t (*e)[2] = MT_VEC_PUSH(NULL, f->scns, f->nscns, cap_scns);
+        if (!e) {
+            s->oom = true;
+            return;
+        }
+        (*e)[0] = sh.sh_addr + bias;
+        (*e)[1] = sh.sh_addr + bias + sh.sh_size;
+        f->nscns++;
+    }
+    f->syms_state = 1;
+}
+
+/* True when a sizeless symbol (in a section) starts in [LO, HI] at or
+ * above MIN. */
+static bool label_between(const symfile_t *f, uint64_t lo, uint64_t hi, uint64_t min)
+{
+    size_t l = 0, h = f->nlabels; /* first label > HI */
+    while (l < h) {
+        size_t mid = (l + h) / 2;
+        if (f->labels[mid] <= hi)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    return lo != UINT64_MAX && l > 0 && f->labels[l - 1] >= lo && f->labels[l - 1] >= min;
+}
+
+static bool ans_is(const void *ctx, uint32_t v)
+{
+    const symans_t *k = ctx, *e = (const symans_t *)k->name + v;
+    return e->j == k->j && e->nc == k->nc && e->at == k->at && e->scn == k->scn;
+}
+
+/* The symbol addrinfo chooses among the N symbols IN that contain an
+ * address (AT: one starts right there), when that is certain; else NULL.
+ * It searches the global symbols (from first_global on), then, only if no
+ * sized one contains the address, the local ones (unless a sizeless global
+ * starts right at it); in each, a symbol replaces the one chosen so far
+ * when it starts higher or binds more strongly, in table order. (Among
+ * aliases of different sizes elfutils versions choose differently: those
+ * are left to addrinfo.) */
+static const symidx_t *choose(const symfile_t *f, const symidx_t **in, size_t n, bool at)
+{
+    uint32_t fg = f->first_global > 0 ? (uint32_t)f->first_global : 1;
+    const symidx_t *best = NULL;
+    for (size_t i = 0; i < n; i++) /* aliases of different sizes: versions differ */
+        for (size_t j = i + 1; j < n; j++)
+            if (in[i]->value == in[j]->value && in[i]->end != in[j]->end)
+                return NULL;
+    for (int pass = 0; pass < 2 && !best; pass++) {
+        if (pass == 1 && (at || fg <= 1))
+            return NULL;
+        uint32_t after = 0; /* table order: the next symbol after index AFTER - 1 */
+        for (;;) {
+            const symidx_t *next = NULL;
+            for (size_t i = 0; i < n; i++)
+                if ((pass == 0 ? in[i]->index >= fg : in[i]->index < fg) && in[i]->index >= after &&
+                    (!next || in[i]->index < next->index))
+                    next = in[i];
+            if (!next)
+                break;
+            if (!best || best->value < next->value || best->bind < next->bind)
+                best = next;
+            after = next->index + 1;
+        }
+    }
+    return best;
+}
+
+/* dwfl_module_addrinfo's symbol name for A in F, and A's offset in it.
+ *
+ * addrinfo reads the whole symbol table at every call (its choice among
+ * overlapping, aliased and sizeless symbols depends on their order), which
+ * made symbolizing a program's stacks take seconds. But its choice depends
+ * on A only through: which symbols start at or below A (J of them, by
+ * value), how many of those contain A (NC: as A grows they only drop out),
+ * whether one starts right at A (AT; absolute symbols match only there),
+ * and A's sections (sizeless symbols count only in A's). When sized symbols
+ * contain A, its choice among them is made here (choose). When none does
+ * and no symbol starts at A, every symbol is searched, and a sizeless one
+ * is taken only in A's section (absolute ones, as a library's versions,
+ * only right at their value) and only when no symbol at or below A ends
+ * above it: when no sizeless symbol is such, there is none. Otherwise it is
+ * asked once per such class and the symbol it chose is reused for the
+ * class's other addresses. */
+static const char *sym_at(mt_symbolizer_t *s, symfile_t *f, GElf_Addr a, GElf_Off *off)
+{
+    if (f->syms_state == 0)
+        index_symbols(s, f);
+    symans_t k = {0};
+    if (f->syms_state > 0) {
+        size_t lo = 0, hi = f->nsyms;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (f->syms[mid].value <= a)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        k.j = lo;
+        const symidx_t *in[16]; /* the symbols containing A, while they fit */
+        for (size_t i = lo; i > 0 && f->maxend[i - 1] > a; i--)
+            if (f->syms[i - 1].end > a && k.nc++ < 16)
+                in[k.nc - 1] = &f->syms[i - 1];
+        k.at = lo > 0 && f->syms[lo - 1].value == a;
+        k.scn = 0xcbf29ce484222325ull; /* the set of sections holding A */
+        uint64_t scn_lo = UINT64_MAX; /* the start of the first one */
+        for (size_t i = 0; i < f->nscns; i++)
+            if (a >= f->scns[i][0] && a < f->scns[i][1]) {
+                k.scn = (k.scn ^ (i + 1)) * 0x100000001b3ull;
+                if (scn_lo == UINT64_MAX)
+                    scn_lo = f->scns[i][0];
+            }
+        const symidx_t *best = k.nc && k.nc <= 16 ? choose(f, in, k.nc, k.at) : NULL;
+        if (best) {
+            *off = a - best->value;
+            return best->name;
+        }
+        if (!k.nc && !k.at && !label_between(f, scn_lo, a, lo ? f->maxend[lo - 1] : 0)) {
+            *off = a;
+            return NULL;
+        }
+        uint64_t w[4] = {k.j, k.nc, k.at, k.scn};
+        symans_t ctx = k;
+        ctx.name = (const char *)f->ans;
+        uint32_t v = mt_table_find(&f->ans_by_class, mt_hash_words(w, 4), ans_is, &ctx);
+        if (v != MT_TABLE_NONE) {
+            *off = a - f->ans[v].value;
+            return f->ans[v].name;
+        }
+    }
+    GElf_Sym sym;
+    s->scans++;
+    const char *name = dwfl_module_addrinfo(f->mod, a, off, &sym, NULL, NULL, NULL);
+    if (f->syms_state > 0 && f->nans < UINT32_MAX - 1) {
+        symans_t *e = MT_VEC_PUSH(NULL, f->ans, f->nans, f->ans_cap);
+        uint64_t w[4] = {k.j, k.nc, k.at, k.scn};
+        if (e && mt_table_put(&f->ans_by_class, mt_hash_words(w, 4), (uint32_t)f->nans) == 0) {
+            k.name = name;
+            k.value = name ? a - *off : 0;
+            *e = k;
+            f->nans++;
+        }
+    }
+    return name;
+}
+
+uint64_t mt_sym_symtab_scans(const mt_symbolizer_t *s)
+{
+    return s->scans;
+}
+
 /* ---- lookups ------------------------------------------------------------ */
 
 static void push(mt_symbolizer_t *s, const mt_frame_t *fr)
@@ -505,8 +772,7 @@ static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
     }
     GElf_Addr a = rel ? rel - 1 : 0; /* inside the call instruction */
     GElf_Off soff = 0;
-    GElf_Sym sym;
-    const char *symname = dwfl_module_addrinfo(f->mod, a, &soff, &sym, NULL, NULL, NULL);
+    const char *symname = sym_at(s, f, a, &soff);
     const char *src = NULL;
     int line = 0;
 

@@ -5,6 +5,7 @@
  * at -O2, symbolize-o2.c). Fallbacks: a missing file, a build-id mismatch,
  * an address outside every module, code without debug information. */
 #include <criterion/criterion.h>
+#include <elfutils/libdwfl.h>
 #include <elf.h>
 #include <link.h>
 #include <stdlib.h>
@@ -321,4 +322,115 @@ Test(symbolize, many_reloads_at_one_address)
     cr_assert_eq(mt_sym_pc_at(s, 0, at + 0x100, 99999, fr, 4), 1);
     cr_expect_str_eq(fr[0].module, "/nonexistent/odd.so");
     mt_sym_free(s);
+}
+
+/* ---- symbol tables: read once per function, not per address ----------- */
+
+static mt_module_t lib_mod;
+static uint64_t lib_text_lo, lib_text_hi;
+
+/* The module record of the loaded library named DATA (e.g. "/libdw.so.1"). */
+static int find_lib(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    if (!info->dlpi_name || !strstr(info->dlpi_name, data))
+        return 0;
+    snprintf(lib_mod.path, sizeof(lib_mod.path), "%s", info->dlpi_name);
+    lib_mod.base = info->dlpi_addr;
+    lib_mod.lo = UINT64_MAX;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uint64_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lib_mod.lo)
+            lib_mod.lo = a;
+        if (a + ph->p_memsz > lib_mod.hi)
+            lib_mod.hi = a + ph->p_memsz;
+        if (ph->p_flags & PF_X)
+            lib_text_lo = a, lib_text_hi = a + ph->p_memsz;
+    }
+    return 1;
+}
+
+static const Dwfl_Callbacks plain_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+};
+
+/* Every address of MOD's code in [LO, HI) (step STEP) gets the symbol
+ * dwfl_module_addrinfo gives for it when it has no source line (libc,
+ * assembly): the same name and offset. Returns the addresses compared;
+ * NAMED: how many of them have a symbol. */
+static size_t compare_with_addrinfo(const mt_module_t *mod, uint64_t lo, uint64_t hi,
+                                    uint64_t step, size_t *named, uint64_t *scans)
+{
+    mt_symbolizer_t *s = mt_sym_new();
+    cr_assert_eq(mt_sym_add_module(s, 0, mod), 0);
+    Dwfl *d = dwfl_begin(&plain_callbacks);
+    cr_assert_not_null(d);
+    dwfl_report_begin(d);
+    Dwfl_Module *dm = dwfl_report_elf(d, "m", mod->path, -1, 0, false);
+    dwfl_report_end(d, NULL, NULL);
+    cr_assert_not_null(dm);
+    size_t compared = 0;
+    *named = 0;
+    mt_frame_t fr[8];
+    for (uint64_t pc = lo + 1; pc < hi; pc += step) {
+        size_t n = mt_sym_pc(s, 0, pc, fr, 8);
+        cr_assert_geq(n, 1);
+        if (fr[0].file)
+            continue; /* named by DWARF */
+        uint64_t rel = pc - mod->base;
+        GElf_Off off = 0;
+        GElf_Sym sym;
+        const char *want = dwfl_module_addrinfo(dm, rel - 1, &off, &sym, NULL, NULL, NULL);
+        if (want && want[0] == '_' && want[1] == 'Z')
+            continue; /* demangled: not the same text */
+        compared++;
+        if (!want) {
+            cr_assert_null(fr[0].function, "%#lx: %s, addrinfo has none", (unsigned long)rel,
+                           fr[0].function);
+            continue;
+        }
+        (*named)++;
+        cr_assert_str_eq(fr[0].function ? fr[0].function : "(none)", want, "at %#lx",
+                         (unsigned long)rel);
+        cr_assert_eq(fr[0].offset, off + 1, "%s+%#lx, not +%#lx", want, (unsigned long)off + 1,
+                     (unsigned long)fr[0].offset);
+    }
+    *scans = mt_sym_symtab_scans(s);
+    dwfl_end(d);
+    mt_sym_free(s);
+    return compared;
+}
+
+/* The symbol table is not scanned again for each address (a whole-table
+ * scan each, which made `top` take seconds on a compiler's trace): libdw's
+ * code (no debug information installed: symbols only), every 13th byte,
+ * needs at most one scan per 10 addresses, and every name and offset is
+ * still the one dwfl_module_addrinfo gives. */
+Test(symbolize, symbol_table_scanned_once_per_function, .timeout = 60)
+{
+    dl_iterate_phdr(find_lib, "/libdw.so.1");
+    cr_assert(lib_text_hi > lib_text_lo, "libdw is loaded");
+    uint64_t scans;
+    size_t named;
+    size_t n = compare_with_addrinfo(&lib_mod, lib_text_lo, lib_text_hi, 13, &named, &scans);
+    cr_assert_gt(n, 10000, "%zu addresses compared", n);
+    cr_expect_gt(named, 1000, "%zu of %zu addresses named", named, n);
+    cr_expect_lt(scans * 10, n, "%lu scans for %zu addresses", (unsigned long)scans, n);
+}
+
+/* The same names on this program (a full symbol table: local, global,
+ * weak and sizeless symbols), where DWARF does not name the address. */
+Test(symbolize, symbol_names_as_addrinfo_gives_them, .timeout = 60)
+{
+    load_self();
+    uint64_t scans;
+    size_t named;
+    size_t n = compare_with_addrinfo(&self, text_lo, text_hi, 3, &named, &scans);
+    cr_assert_gt(n, 100, "%zu addresses compared", n);
+    cr_expect_gt(named, 50, "%zu of %zu addresses named", named, n);
 }
