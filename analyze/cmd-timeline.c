@@ -366,18 +366,9 @@ static void print_text(mt_session_t *s, const mt_timeline_t *tl)
             snprintf(fr, sizeof fr, "%.2f", r->fragmentation);
         else
             snprintf(fr, sizeof fr, "-");
-        char heap[MT_FMT_MAX * 2];
-        if (r->heap_bytes_error)
-            snprintf(heap, sizeof heap, "%s \u00b1 %s", mt_fmt_bytes(a, r->heap_bytes),
-                     mt_fmt_bytes(b, r->heap_bytes_error));
-        else
-            snprintf(heap, sizeof heap, "%s", mt_fmt_bytes(a, r->heap_bytes));
-        char objs[MT_FMT_MAX * 2];
-        if (r->heap_objects_error)
-            snprintf(objs, sizeof objs, "%s \u00b1 %s", mt_fmt_count(a, r->heap_objects),
-                     mt_fmt_count(d, r->heap_objects_error));
-        else
-            snprintf(objs, sizeof objs, "%s", mt_fmt_count(a, r->heap_objects));
+        char heap[MT_FMT_MAX], objs[MT_FMT_MAX];
+        mt_fmt_bytes_pm(heap, r->heap_bytes, r->heap_bytes_error);
+        mt_fmt_count_pm(objs, r->heap_objects, r->heap_objects_error);
         printf("%12s %10s %21s %*s %10s %10s %11s %10s %11s %6s", t,
                r->rss_known ? mt_fmt_bytes(c, r->rss) : "-", heap, ow, objs,
                mt_fmt_bytes(e, r->mapped_bytes), rate(f, per_s(r->alloc_calls, r), false),

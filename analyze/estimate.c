@@ -42,26 +42,35 @@ uint64_t mt_est_bound(mt_u128 var)
     return b >= 0x1p64L ? UINT64_MAX : (uint64_t)b;
 }
 
-/* "V ± BOUND" with FMT for both numbers, or V alone when VAR is 0. */
-static const char *fmt_est(char *buf, uint64_t v, mt_u128 var,
-                           const char *(*fmt)(char *, uint64_t))
+/* "V ± BOUND" with FMT for both numbers, or V alone when BOUND is 0. */
+static const char *fmt_pm(char *buf, uint64_t v, uint64_t bound,
+                          const char *(*fmt)(char *, uint64_t))
 {
     char a[MT_FMT_MAX], b[MT_FMT_MAX];
-    uint64_t bound = mt_est_bound(var);
     if (!bound)
         return fmt(buf, v);
     snprintf(buf, MT_FMT_MAX, "%s \u00b1 %s", fmt(a, v), fmt(b, bound));
     return buf;
 }
 
+const char *mt_fmt_bytes_pm(char *buf, uint64_t bytes, uint64_t bound)
+{
+    return fmt_pm(buf, bytes, bound, mt_fmt_bytes);
+}
+
+const char *mt_fmt_count_pm(char *buf, uint64_t count, uint64_t bound)
+{
+    return fmt_pm(buf, count, bound, mt_fmt_count);
+}
+
 const char *mt_fmt_bytes_est(char *buf, uint64_t bytes, mt_u128 var)
 {
-    return fmt_est(buf, bytes, var, mt_fmt_bytes);
+    return mt_fmt_bytes_pm(buf, bytes, mt_est_bound(var));
 }
 
 const char *mt_fmt_count_est(char *buf, uint64_t count, mt_u128 var)
 {
-    return fmt_est(buf, count, var, mt_fmt_count);
+    return mt_fmt_count_pm(buf, count, mt_est_bound(var));
 }
 
 void mt_json_kv_error(mt_json_t *j, const char *key, mt_u128 var)

@@ -313,6 +313,9 @@ uint64_t mt_est_bound(mt_u128 var);
  * VAR is not 0, into BUF[MT_FMT_MAX]: "12.3 MiB ± 1.1 MiB", "567 ± 40". */
 const char *mt_fmt_bytes_est(char *buf, uint64_t bytes, mt_u128 var);
 const char *mt_fmt_count_est(char *buf, uint64_t count, mt_u128 var);
+/* The same from a bound already taken (0: the value alone). */
+const char *mt_fmt_bytes_pm(char *buf, uint64_t bytes, uint64_t bound);
+const char *mt_fmt_count_pm(char *buf, uint64_t count, uint64_t bound);
 /* Writes KEY: mt_est_bound(VAR) (0 for an exact number). */
 void mt_json_kv_error(mt_json_t *j, const char *key, mt_u128 var);
 
