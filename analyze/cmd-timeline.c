@@ -326,7 +326,7 @@ static const char *rate(char *buf, uint64_t v, bool bytes)
 static void print_text(mt_session_t *s, const mt_timeline_t *tl)
 {
     const mt_replay_t *rp = &s->rp;
-    char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], d[MT_FMT_MAX], e[MT_FMT_MAX];
+    char a[MT_FMT_MAX], b[MT_FMT_MAX], c[MT_FMT_MAX], e[MT_FMT_MAX];
     char f[MT_FMT_MAX], g[MT_FMT_MAX], h[MT_FMT_MAX];
     printf("timeline of ");
     for (size_t i = 0; i < rp->ntraces && i < 3; i++)
