@@ -543,7 +543,7 @@ static bool obj_live(void *ctx, uint64_t key, uint64_t *size)
     return o != NULL;
 }
 
-/* Applies the object steps of E (format/objects.c has the rules, shared with
+/* Applies the object steps of E (format/objects.h has the rules, shared with
  * the shim's placement poller): an object ends settled with the answers and
  * the policy it had; a region that continues another (trimmed by munmap,
  * moved by mremap) keeps the stack and node of the one it continues. */

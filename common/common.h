@@ -73,6 +73,22 @@ int mt_table_put(mt_table_t *t, uint64_t key, uint32_t v);
 /* Removes the entry KEY -> V; false when there is none. */
 bool mt_table_del(mt_table_t *t, uint64_t key, uint32_t v);
 
+/* A lookup, then a removal or an insertion, with one probe (for unique
+ * keys, no EQ). mt_table_probe returns true with *SLOT = the slot of KEY's
+ * first entry (its value: mt_table_at), or false with *SLOT = where
+ * mt_table_put_at adds KEY. A slot is valid until the table next changes. */
+#define MT_TABLE_NOSLOT SIZE_MAX
+bool mt_table_probe(const mt_table_t *t, uint64_t key, size_t *slot);
+static inline uint32_t mt_table_at(const mt_table_t *t, size_t slot)
+{
+    return t->val[slot] - 1;
+}
+/* Removes the entry in SLOT (found by mt_table_probe). */
+void mt_table_del_at(mt_table_t *t, size_t slot);
+/* Adds KEY -> V at SLOT (not found by mt_table_probe), or like mt_table_put
+ * when the table must grow first. Returns 0 or ENOMEM (table unchanged). */
+int mt_table_put_at(mt_table_t *t, size_t slot, uint64_t key, uint32_t v);
+
 /* Frees the slots; the table is empty and usable again. */
 void mt_table_free(mt_table_t *t);
 

@@ -67,15 +67,34 @@ int mt_table_put(mt_table_t *t, uint64_t key, uint32_t v)
     return 0;
 }
 
-bool mt_table_del(mt_table_t *t, uint64_t key, uint32_t v)
+bool mt_table_probe(const mt_table_t *t, uint64_t key, size_t *slot)
 {
-    if (!t->n)
+    *slot = MT_TABLE_NOSLOT;
+    if (!t->bits)
         return false;
     size_t mask = ((size_t)1 << t->bits) - 1, i = home(key, t->bits);
-    for (; t->val[i] && !(t->key[i] == key && t->val[i] == v + 1); i = (i + 1) & mask)
-        ;
-    if (!t->val[i])
-        return false;
+    for (; t->val[i]; i = (i + 1) & mask)
+        if (t->key[i] == key) {
+            *slot = i;
+            return true;
+        }
+    *slot = i;
+    return false;
+}
+
+int mt_table_put_at(mt_table_t *t, size_t slot, uint64_t key, uint32_t v)
+{
+    if (slot == MT_TABLE_NOSLOT || v == MT_TABLE_NONE || (t->n + 1) * 4 > ((size_t)3 << t->bits))
+        return mt_table_put(t, key, v);
+    t->key[slot] = key;
+    t->val[slot] = v + 1;
+    t->n++;
+    return 0;
+}
+
+void mt_table_del_at(mt_table_t *t, size_t i)
+{
+    size_t mask = ((size_t)1 << t->bits) - 1;
     /* Backward shift: an entry after the hole moves into it unless its home
      * lies cyclically in (hole, entry]. */
     for (size_t j = i;;) {
@@ -92,6 +111,18 @@ bool mt_table_del(mt_table_t *t, uint64_t key, uint32_t v)
     }
     t->val[i] = 0;
     t->n--;
+}
+
+bool mt_table_del(mt_table_t *t, uint64_t key, uint32_t v)
+{
+    if (!t->n)
+        return false;
+    size_t mask = ((size_t)1 << t->bits) - 1, i = home(key, t->bits);
+    for (; t->val[i] && !(t->key[i] == key && t->val[i] == v + 1); i = (i + 1) & mask)
+        ;
+    if (!t->val[i])
+        return false;
+    mt_table_del_at(t, i);
     return true;
 }
 

@@ -450,7 +450,7 @@ int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_
  * it with mt_block_open / mt_block_next, which check every bound. */
 int mt_reader_next_block(mt_reader_t *r, uint64_t *cursor, const void **data, size_t *len);
 
-/* ---- the NUMA object model (objects.c) ---------------------------------- */
+/* ---- the NUMA object model (objects.h) ---------------------------------- */
 
 /* An object whose placement is followed: a heap block keyed by its address,
  * or an mmap region keyed by its address | MT_OBJ_REGION (addresses of both
@@ -470,11 +470,11 @@ typedef struct mt_obj_step {
 /* The caller's table: whether the object KEY is live, and its size. */
 typedef bool (*mt_obj_find_fn)(void *ctx, uint64_t key, uint64_t *size);
 
-/* Fills OUT with the steps event E makes to the objects, in order, and
- * returns how many (0 to MT_OBJ_MAX_STEPS). Events other than ALLOC, FREE,
- * MMAP, MUNMAP and MREMAP make none. objects.c states the rules. */
-size_t mt_obj_steps(const mt_event_t *e, mt_obj_find_fn find, void *ctx,
-                    mt_obj_step_t out[MT_OBJ_MAX_STEPS]);
+/* mt_obj_steps(E, FIND, CTX, OUT): fills OUT with the steps event E makes
+ * to the objects, in order, and returns how many (0 to MT_OBJ_MAX_STEPS).
+ * Events other than ALLOC, FREE, MMAP, MUNMAP and MREMAP make none.
+ * objects.h states the rules (inline: the writer thread runs it per event). */
+#include "objects.h"
 
 /* ---- small shared helpers -------------------------------------------- */
 

@@ -205,6 +205,9 @@ int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half);
 /* Consumer: number of readable events and a pointer to the I-th of them. */
 uint64_t mt__ring_readable(mt__ring_t *r);
 const mt_event_t *mt__ring_at(mt__ring_t *r, uint64_t i);
+/* Consumer: how many of the N readable events from the I-th on lie in one
+ * run of slots from mt__ring_at(R, I) (until the end of N or of the slots). */
+uint64_t mt__ring_run(const mt__ring_t *r, uint64_t i, uint64_t n);
 void mt__ring_consume(mt__ring_t *r, uint64_t n);
 
 /* ---- thread.c ------------------------------------------------------------ */
@@ -507,9 +510,9 @@ int mt__numa_write_meta(mt_writer_t *w);
 
 /* ---- placement.c (writer thread only) ------------------------------------ */
 
-/* Shows the first N readable events of RING (drained this tick) to the
- * placement table. Idempotent, so a redone tick may show them again. */
-void mt__placement_observe(mt__ring_t *ring, uint64_t n, uint64_t now);
+/* Shows N events drained this tick (in ring order) to the placement table.
+ * Idempotent, so a redone tick may show them again. */
+void mt__placement_observe(const mt_event_t *e, size_t n, uint64_t now);
 /* Asks where the pages of the objects due at NOW are (FINAL: the last tick,
  * every object not asked yet); *OUT = the PLACEMENT events to write, valid
  * until mt__placement_done. A redone tick gets the same events again. */

@@ -25,7 +25,7 @@
  * an object none of whose pages is mapped is dropped.
  * Which objects the events start and end (a heap block at a region's start
  * is the region, munmap of a region's head trims it, mremap moves it) is
- * format/objects.c's, shared with the analyzer.
+ * format/objects.h's, shared with the analyzer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,14 +46,21 @@
 
 #define NIL UINT32_MAX
 
-enum { LIST_FIRST, LIST_AGAIN, NLISTS };
+enum { LIST_FIRST, LIST_AGAIN, NLISTS, DEAD = NLISTS };
+
+/* Most allocators hand a freed address out again soon (glibc: 9 allocations
+ * in 10 on bench_alloc reuse one), so an object that ends keeps its table
+ * entry, marked DEAD, and a new object at its address takes it over without
+ * touching the table. Dead entries are purged when there are more than
+ * DEAD_SLACK + half the live ones. */
+#define DEAD_SLACK 16384
 
 typedef struct obj {
     uint64_t key;  /* address | MT_OBJ_REGION; 0 = unused entry */
     uint64_t size; /* bytes */
     uint64_t due;  /* next query, trace clock */
     uint32_t prev, next;
-    uint8_t list;
+    uint8_t list;  /* LIST_*, or DEAD: ended, in the table but not live */
 } obj_t;
 
 /* The poller's process state, in one struct so that a fork child starts
@@ -62,7 +69,17 @@ typedef struct poller {
     obj_t *objs;          /* entries, linked into lists or the free list */
     size_t objs_cap, objs_used;
     uint32_t free_head;
-    mt_table_t by_key;    /* key -> entry */
+    size_t nlive, ndead;  /* entries in the tables, live and DEAD */
+    mt_table_t heap;      /* heap block address -> entry */
+    mt_table_t regions;   /* region address | MT_OBJ_REGION -> entry; apart, so that the
+                           * region check of every ALLOC is free in a program with none */
+    struct {              /* the last lookup: the insertion that follows it uses
+                           * its answer instead of probing again */
+        const mt_table_t *table; /* NULL: none, or the table changed since */
+        uint64_t key;
+        size_t slot;      /* KEY's entry (FOUND), or where it would go */
+        bool found;
+    } last;
     struct {
         uint32_t head, tail;
     } lists[NLISTS];
@@ -87,9 +104,40 @@ static uint64_t bytes_of[FINAL_PAGES];
 
 /* ---- the table ------------------------------------------------------------ */
 
+static mt_table_t *table_of(uint64_t key)
+{
+    return key & MT_OBJ_REGION ? &P.regions : &P.heap;
+}
+
+static void forget_last(void)
+{
+    P.last.table = NULL;
+}
+
+/* Probes for KEY (remembered in P.last); the entry with KEY, live or DEAD, or NIL. */
+static uint32_t probe(uint64_t key)
+{
+    mt_table_t *t = table_of(key);
+    P.last.table = t;
+    P.last.key = key;
+    P.last.found = mt_table_probe(t, key, &P.last.slot);
+    return P.last.found ? mt_table_at(t, P.last.slot) : NIL;
+}
+
+/* Whether P.last is a probe for KEY (the table unchanged since). */
+static bool probed(uint64_t key)
+{
+    return P.last.table == table_of(key) && P.last.key == key;
+}
+
+/* The live entry of KEY, or NIL. */
 static uint32_t find(uint64_t key)
 {
-    return mt_table_get(&P.by_key, key);
+    mt_table_t *t = table_of(key);
+    if (!t->n)
+        return NIL; /* no probe: most programs have no region at all */
+    uint32_t idx = !probed(key) ? probe(key) : P.last.found ? mt_table_at(t, P.last.slot) : NIL;
+    return idx != NIL && P.objs[idx].list != DEAD ? idx : NIL;
 }
 
 static void unlink_obj(uint32_t idx)
@@ -118,45 +166,86 @@ static void append(uint32_t idx, int list)
     P.lists[list].tail = idx;
 }
 
-static void add(uint64_t key, uint64_t size, uint64_t now)
+/* A new entry in the table for KEY (not in it: P.last is its probe). */
+static uint32_t new_entry(uint64_t key)
 {
-    if (P.by_key.n >= MAX_OBJECTS) {
-        P.stat_skipped++;
-        return;
-    }
     uint32_t idx = P.free_head;
     if (idx == NIL) {
         if (!MT_VEC_PUSH(NULL, P.objs, P.objs_used, P.objs_cap))
-            return;
+            return NIL;
         idx = (uint32_t)P.objs_used;
     }
-    if (mt_table_put(&P.by_key, key, idx))
-        return;
+    mt_table_t *t = table_of(key);
+    int rc = mt_table_put_at(t, P.last.slot, key, idx);
+    forget_last();
+    if (rc)
+        return NIL;
     if (idx == P.free_head)
         P.free_head = P.objs[idx].next;
     else
         P.objs_used++;
+    P.objs[idx].key = key;
+    P.objs[idx].list = DEAD; /* made live by the caller */
+    P.ndead++;
+    return idx;
+}
+
+/* Starts the object KEY of SIZE bytes, not live, first asked about at NOW
+ * + FIRST_DELAY_NS, after every other object not asked yet. */
+static void add(uint64_t key, uint64_t size, uint64_t now)
+{
+    if (P.nlive >= MAX_OBJECTS) {
+        P.stat_skipped++;
+        return;
+    }
+    mt_table_t *t = table_of(key);
+    if (!probed(key))
+        probe(key);
+    uint32_t idx = P.last.found ? mt_table_at(t, P.last.slot) : new_entry(key);
+    if (idx == NIL)
+        return;
     obj_t *o = &P.objs[idx];
-    o->key = key;
+    if (o->list != DEAD) /* not reached: the rules begin only objects not live */
+        return;
+    P.ndead--;
+    P.nlive++;
     o->size = size;
     o->due = now + FIRST_DELAY_NS;
     append(idx, LIST_FIRST);
 }
 
-static void remove_obj(uint32_t idx)
+/* Ends live entry IDX; its table entry stays, DEAD, for the next object at its key. */
+static void kill(uint32_t idx)
 {
-    mt_table_del(&P.by_key, P.objs[idx].key, idx);
     unlink_obj(idx);
-    P.objs[idx].key = 0;
-    P.objs[idx].next = P.free_head;
-    P.free_head = idx;
+    P.objs[idx].list = DEAD;
+    P.nlive--;
+    P.ndead++;
 }
 
 static void remove_key(uint64_t key)
 {
     uint32_t idx = find(key);
     if (idx != NIL)
-        remove_obj(idx);
+        kill(idx);
+}
+
+/* Takes the DEAD entries out of the tables when there are too many. */
+static void purge(void)
+{
+    if (P.ndead <= DEAD_SLACK + P.nlive / 2)
+        return;
+    forget_last();
+    for (uint32_t idx = 0; idx < P.objs_used; idx++) {
+        obj_t *o = &P.objs[idx];
+        if (!o->key || o->list != DEAD)
+            continue;
+        mt_table_del(table_of(o->key), o->key, idx);
+        o->key = 0;
+        o->next = P.free_head;
+        P.free_head = idx;
+    }
+    P.ndead = 0;
 }
 
 /* ---- observing the drained events ----------------------------------------- */
@@ -171,7 +260,7 @@ static bool live(void *ctx, uint64_t key, uint64_t *size)
     return true;
 }
 
-/* Applies the object steps of E (format/objects.c has the rules).
+/* Applies the object steps of E (format/objects.h has the rules).
  * Idempotent: a tick redone after the map grew shows the same events again,
  * so an object ended and begun again with the same key and size is left as
  * it was (its query times unchanged). A block of 0 bytes has no page to ask
@@ -196,12 +285,13 @@ static void observe(const mt_event_t *e, uint64_t now)
     }
 }
 
-void mt__placement_observe(mt__ring_t *ring, uint64_t n, uint64_t now)
+void mt__placement_observe(const mt_event_t *e, size_t n, uint64_t now)
 {
     if (disabled)
         return;
-    for (uint64_t i = 0; i < n; i++)
-        observe(mt__ring_at(ring, i), now);
+    purge();
+    for (size_t i = 0; i < n; i++)
+        observe(&e[i], now);
 }
 
 /* ---- asking the kernel ---------------------------------------------------- */
@@ -300,7 +390,7 @@ static void settle(const pick_t *p, uint64_t ts)
         agg[a].bytes += bytes_of[k];
     }
     if (!mapped) { /* gone: unmapped, or a freed block whose memory went back */
-        remove_obj(p->idx);
+        kill(p->idx);
         return;
     }
     uint64_t ptr = P.objs[p->idx].key & ~(uint64_t)MT_OBJ_REGION;
@@ -321,7 +411,7 @@ static uint64_t clock_ns(void)
 /* One batched query of the objects that are due; fills events[]. */
 static void query(uint64_t now, int final)
 {
-    if (disabled || !P.by_key.n)
+    if (disabled || !P.nlive)
         return;
     if (!page_size)
         page_size = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -376,6 +466,7 @@ void mt__placement_done(void)
 void mt__placement_reset(void)
 {
     free(P.objs);
-    mt_table_free(&P.by_key);
+    mt_table_free(&P.heap);
+    mt_table_free(&P.regions);
     P = (poller_t)POLLER_FRESH;
 }

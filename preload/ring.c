@@ -42,3 +42,9 @@ void mt__ring_consume(mt__ring_t *r, uint64_t n)
 {
     __atomic_store_n(&r->tail, r->tail + n, __ATOMIC_RELEASE);
 }
+
+uint64_t mt__ring_run(const mt__ring_t *r, uint64_t i, uint64_t n)
+{
+    uint64_t room = (uint64_t)r->mask + 1 - ((r->tail + i) & r->mask);
+    return n - i < room ? n - i : room;
+}

@@ -66,9 +66,20 @@ static int flush_block(mt_block_encoder_t *enc, tick_state_t *ts)
     return mt_writer_put_block(W.trace, block_buf, len);
 }
 
-/* Encodes N events that FETCH yields into blocks of thread SEQ. */
-static int put_events(uint32_t seq, uint64_t n, const mt_event_t *(*fetch)(void *, uint64_t),
-                      void *ctx, tick_state_t *ts)
+/* Events to encode, in runs of consecutive slots: a thread's ring (its
+ * first N readable events, which the placement table also sees, run by
+ * run while they are in the cache), or an array of N. */
+typedef struct source {
+    mt__ring_t *ring; /* NULL: ARRAY */
+    const mt_event_t *array;
+    uint64_t n;
+    uint64_t now; /* the tick's time, for placement */
+} source_t;
+
+#define RUN_EVENTS 256 /* events encoded, then observed, at a time */
+
+/* Encodes the events of SRC into blocks of thread SEQ. */
+static int put_events(uint32_t seq, const source_t *src, tick_state_t *ts)
 {
     mt_block_encoder_t enc;
     /* A few events: blocks that fit LMDB's leaf pages, which appended blocks
@@ -78,46 +89,46 @@ static int put_events(uint32_t seq, uint64_t n, const mt_event_t *(*fetch)(void 
      * whole busy tick: 25 -> 39 MiB peak RSS on bench_alloc, every call
      * recorded) and whose last-page tails are 3% of them at most. */
     size_t cap = mt_writer_block_max(W.trace);
-    if (cap > sizeof block_buf || n > BLOCK_SMALL_EVENTS)
+    if (cap > sizeof block_buf || src->n > BLOCK_SMALL_EVENTS)
         cap = sizeof block_buf;
     mt_block_begin(&enc, block_buf, cap, seq);
     uint64_t last_ts = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        /* A signal handler's allocation inside a hook can push an event with a
-         * later time before the interrupted hook pushes its own: keep the
-         * stream in order (the block codec refuses time going backwards). */
-        mt_event_t ordered = *fetch(ctx, i);
-        if (ordered.ts < last_ts)
-            ordered.ts = last_ts;
-        last_ts = ordered.ts;
-        const mt_event_t *e = &ordered;
-        int rc = mt_block_add(&enc, e);
-        if (rc == MT_EFULL) {
-            if ((rc = flush_block(&enc, ts)))
-                return rc;
-            mt_block_begin(&enc, block_buf, cap, seq);
-            rc = mt_block_add(&enc, e);
+    for (uint64_t i = 0, len; i < src->n; i += len) {
+        const mt_event_t *run = src->array + i;
+        len = src->n - i;
+        if (src->ring) {
+            run = mt__ring_at(src->ring, i);
+            len = mt__ring_run(src->ring, i, src->n);
         }
-        if (rc)
-            return rc;
+        if (len > RUN_EVENTS)
+            len = RUN_EVENTS;
+        for (uint64_t k = 0; k < len; k++) {
+            /* A signal handler's allocation inside a hook can push an event
+             * with a later time before the interrupted hook pushes its own:
+             * keep the stream in order (the block codec refuses time going
+             * backwards). */
+            const mt_event_t *e = &run[k];
+            mt_event_t ordered;
+            if (e->ts < last_ts) {
+                ordered = *e;
+                ordered.ts = last_ts;
+                e = &ordered;
+            }
+            last_ts = e->ts;
+            int rc = mt_block_add(&enc, e);
+            if (rc == MT_EFULL) {
+                if ((rc = flush_block(&enc, ts)))
+                    return rc;
+                mt_block_begin(&enc, block_buf, cap, seq);
+                rc = mt_block_add(&enc, e);
+            }
+            if (rc)
+                return rc;
+        }
+        if (src->ring)
+            mt__placement_observe(run, len, src->now);
     }
     return flush_block(&enc, ts);
-}
-
-static const mt_event_t *ring_fetch(void *ctx, uint64_t i)
-{
-    return mt__ring_at(ctx, i);
-}
-
-static const mt_event_t *single_fetch(void *ctx, uint64_t i)
-{
-    (void)i;
-    return ctx;
-}
-
-static const mt_event_t *array_fetch(void *ctx, uint64_t i)
-{
-    return (const mt_event_t *)ctx + i;
 }
 
 static int put_thread(mt__thread_t *t, int exited, uint64_t now)
@@ -193,8 +204,7 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         t->writer_pending = n;
         t->writer_exited = exited;
         if (n)
-            rc = put_events(t->seq, n, ring_fetch, &t->ring, ts);
-        mt__placement_observe(&t->ring, n, now);
+            rc = put_events(t->seq, &(source_t){.ring = &t->ring, .n = n, .now = now}, ts);
         if (!rc && (n || exited || !t->writer_known))
             rc = put_thread(t, exited, now);
     }
@@ -203,13 +213,13 @@ static int fill_tick(tick_state_t *ts, const char *end_reason)
         rss.ts = now;
         rss.type = MT_EV_RSS;
         rss.size = rss_now;
-        rc = put_events(WRITER_SEQ, 1, single_fetch, &rss, ts);
+        rc = put_events(WRITER_SEQ, &(source_t){.array = &rss, .n = 1}, ts);
     }
     if (!rc) { /* after the drain: placement of what is due (placement.c) */
         const mt_event_t *pl;
         size_t npl = mt__placement_poll(now, end_reason != NULL, &pl);
         if (npl)
-            rc = put_events(WRITER_SEQ, npl, array_fetch, (void *)pl, ts);
+            rc = put_events(WRITER_SEQ, &(source_t){.array = pl, .n = npl}, ts);
     }
     ts->stack_cursor = W.stack_cursor;
     const uint64_t *pcs;

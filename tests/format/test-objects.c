@@ -1,4 +1,4 @@
-/* test-objects.c - the NUMA object model (format/objects.c): the exact
+/* test-objects.c - the NUMA object model (format/objects.h): the exact
  * steps each event makes, against a small table standing in for the
  * placement poller's and the analyzer's. */
 #include <criterion/criterion.h>
