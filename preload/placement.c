@@ -25,7 +25,11 @@
  * an object none of whose pages is mapped is dropped.
  * Which objects the events start and end (a heap block at a region's start
  * is the region, munmap of a region's head trims it, mremap moves it) is
- * format/objects.h's, shared with the analyzer.
+ * format/objects.h's, shared with the analyzer. The writer shows it every
+ * event (MTRACE_SAMPLE=all: millions a second), so an ALLOC or FREE costs
+ * one probe of the heap table and, when the address was used before, no
+ * change to it (DEAD entries below); tests/preload/test-placement.c checks
+ * the table against the rules applied plainly.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -49,11 +53,11 @@
 enum { LIST_FIRST, LIST_AGAIN, NLISTS, DEAD = NLISTS };
 
 /* Most allocators hand a freed address out again soon (glibc: 9 allocations
- * in 10 on bench_alloc reuse one), so an object that ends keeps its table
- * entry, marked DEAD, and a new object at its address takes it over without
- * touching the table. Dead entries are purged when there are more than
- * DEAD_SLACK + half the live ones. */
-#define DEAD_SLACK 16384
+ * in 10 on bench_alloc reuse one), so a heap block that ends keeps its table
+ * entry, marked DEAD, and the next block at its address takes it over
+ * without touching the table. Dead entries are purged (purge) when there
+ * are too many. */
+#define DEAD_SLACK 4096
 
 typedef struct obj {
     uint64_t key;  /* address | MT_OBJ_REGION; 0 = unused entry */
@@ -104,6 +108,13 @@ static uint64_t bytes_of[FINAL_PAGES];
 
 /* ---- the table ------------------------------------------------------------ */
 
+/* Heap blocks: an ALLOC ends a live block at its address before it begins
+ * one, so a key is in the heap table once, and may stay there DEAD, with
+ * the last probe remembered. Regions: a trimmed or moved region may begin
+ * where another still is (MAP_FIXED over part of it), so a key can be in
+ * the region table twice; those entries come and go as they always did
+ * (plain lookups find the oldest one), and are few. */
+
 static mt_table_t *table_of(uint64_t key)
 {
     return key & MT_OBJ_REGION ? &P.regions : &P.heap;
@@ -114,28 +125,30 @@ static void forget_last(void)
     P.last.table = NULL;
 }
 
-/* Probes for KEY (remembered in P.last); the entry with KEY, live or DEAD, or NIL. */
+/* Probes the heap table for KEY (remembered in P.last); its entry, live or
+ * DEAD, or NIL. */
 static uint32_t probe(uint64_t key)
 {
-    mt_table_t *t = table_of(key);
-    P.last.table = t;
+    P.last.table = &P.heap;
     P.last.key = key;
-    P.last.found = mt_table_probe(t, key, &P.last.slot);
-    return P.last.found ? mt_table_at(t, P.last.slot) : NIL;
+    P.last.found = mt_table_probe(&P.heap, key, &P.last.slot);
+    return P.last.found ? mt_table_at(&P.heap, P.last.slot) : NIL;
 }
 
-/* Whether P.last is a probe for KEY (the table unchanged since). */
+/* Whether P.last is a probe for heap KEY (the table unchanged since). */
 static bool probed(uint64_t key)
 {
-    return P.last.table == table_of(key) && P.last.key == key;
+    return P.last.table == &P.heap && P.last.key == key;
 }
 
-/* The live entry of KEY, or NIL. */
+/* The live entry of KEY (the oldest, for a region), or NIL. */
 static uint32_t find(uint64_t key)
 {
     mt_table_t *t = table_of(key);
     if (!t->n)
         return NIL; /* no probe: most programs have no region at all */
+    if (t == &P.regions)
+        return mt_table_get(t, key);
     uint32_t idx = !probed(key) ? probe(key) : P.last.found ? mt_table_at(t, P.last.slot) : NIL;
     return idx != NIL && P.objs[idx].list != DEAD ? idx : NIL;
 }
@@ -166,7 +179,8 @@ static void append(uint32_t idx, int list)
     P.lists[list].tail = idx;
 }
 
-/* A new entry in the table for KEY (not in it: P.last is its probe). */
+/* A new entry for KEY, DEAD (for a heap key not in the table, P.last is
+ * its probe); or NIL when out of memory. */
 static uint32_t new_entry(uint64_t key)
 {
     uint32_t idx = P.free_head;
@@ -176,7 +190,7 @@ static uint32_t new_entry(uint64_t key)
         idx = (uint32_t)P.objs_used;
     }
     mt_table_t *t = table_of(key);
-    int rc = mt_table_put_at(t, P.last.slot, key, idx);
+    int rc = t == &P.heap ? mt_table_put_at(t, P.last.slot, key, idx) : mt_table_put(t, key, idx);
     forget_last();
     if (rc)
         return NIL;
@@ -185,28 +199,46 @@ static uint32_t new_entry(uint64_t key)
     else
         P.objs_used++;
     P.objs[idx].key = key;
-    P.objs[idx].list = DEAD; /* made live by the caller */
+    P.objs[idx].list = DEAD;
     P.ndead++;
     return idx;
 }
 
-/* Starts the object KEY of SIZE bytes, not live, first asked about at NOW
- * + FIRST_DELAY_NS, after every other object not asked yet. */
+/* Takes entry IDX out of its table and frees it. */
+static void remove_obj(uint32_t idx)
+{
+    obj_t *o = &P.objs[idx];
+    forget_last();
+    mt_table_del(table_of(o->key), o->key, idx);
+    if (o->list == DEAD)
+        P.ndead--;
+    else {
+        unlink_obj(idx);
+        P.nlive--;
+    }
+    o->key = 0;
+    o->next = P.free_head;
+    P.free_head = idx;
+}
+
+/* Starts the object KEY of SIZE bytes (no live heap block KEY), first asked
+ * about at NOW + FIRST_DELAY_NS, after every other object not asked yet. */
 static void add(uint64_t key, uint64_t size, uint64_t now)
 {
     if (P.nlive >= MAX_OBJECTS) {
         P.stat_skipped++;
         return;
     }
-    mt_table_t *t = table_of(key);
-    if (!probed(key))
-        probe(key);
-    uint32_t idx = P.last.found ? mt_table_at(t, P.last.slot) : new_entry(key);
-    if (idx == NIL)
+    uint32_t idx = NIL;
+    if (table_of(key) == &P.heap) { /* a DEAD entry of KEY is taken over */
+        if (!probed(key))
+            probe(key);
+        if (P.last.found)
+            idx = mt_table_at(&P.heap, P.last.slot);
+    }
+    if (idx == NIL && (idx = new_entry(key)) == NIL)
         return;
     obj_t *o = &P.objs[idx];
-    if (o->list != DEAD) /* not reached: the rules begin only objects not live */
-        return;
     P.ndead--;
     P.nlive++;
     o->size = size;
@@ -214,38 +246,33 @@ static void add(uint64_t key, uint64_t size, uint64_t now)
     append(idx, LIST_FIRST);
 }
 
-/* Ends live entry IDX; its table entry stays, DEAD, for the next object at its key. */
-static void kill(uint32_t idx)
+/* Ends the live object KEY (the oldest, for a region), if any. A heap
+ * block's entry stays, DEAD, for the next block at its address. */
+static void remove_key(uint64_t key)
 {
+    uint32_t idx = find(key);
+    if (idx == NIL)
+        return;
+    if (key & MT_OBJ_REGION) {
+        remove_obj(idx);
+        return;
+    }
     unlink_obj(idx);
     P.objs[idx].list = DEAD;
     P.nlive--;
     P.ndead++;
 }
 
-static void remove_key(uint64_t key)
-{
-    uint32_t idx = find(key);
-    if (idx != NIL)
-        kill(idx);
-}
-
-/* Takes the DEAD entries out of the tables when there are too many. */
+/* Takes the DEAD entries out of the heap table when there are more than
+ * DEAD_SLACK + half the live ones (a table at most about half full then
+ * probes about once per lookup). */
 static void purge(void)
 {
     if (P.ndead <= DEAD_SLACK + P.nlive / 2)
         return;
-    forget_last();
-    for (uint32_t idx = 0; idx < P.objs_used; idx++) {
-        obj_t *o = &P.objs[idx];
-        if (!o->key || o->list != DEAD)
-            continue;
-        mt_table_del(table_of(o->key), o->key, idx);
-        o->key = 0;
-        o->next = P.free_head;
-        P.free_head = idx;
-    }
-    P.ndead = 0;
+    for (uint32_t idx = 0; idx < P.objs_used; idx++)
+        if (P.objs[idx].key && P.objs[idx].list == DEAD)
+            remove_obj(idx);
 }
 
 /* ---- observing the drained events ----------------------------------------- */
@@ -390,7 +417,7 @@ static void settle(const pick_t *p, uint64_t ts)
         agg[a].bytes += bytes_of[k];
     }
     if (!mapped) { /* gone: unmapped, or a freed block whose memory went back */
-        kill(p->idx);
+        remove_obj(p->idx);
         return;
     }
     uint64_t ptr = P.objs[p->idx].key & ~(uint64_t)MT_OBJ_REGION;
