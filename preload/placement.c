@@ -59,19 +59,24 @@ enum { LIST_FIRST, LIST_AGAIN, NLISTS, DEAD = NLISTS };
  * are too many. */
 #define DEAD_SLACK 4096
 
+/* An entry: what a query needs, and apart from it (in a small array that
+ * stays in the cache) what every ALLOC and FREE touches. */
 typedef struct obj {
     uint64_t key;  /* address | MT_OBJ_REGION; 0 = unused entry */
     uint64_t size; /* bytes */
     uint64_t due;  /* next query, trace clock */
-    uint32_t prev, next;
-    uint8_t list;  /* LIST_*, or DEAD: ended, in the table but not live */
 } obj_t;
+typedef struct link {
+    uint32_t prev, next; /* in its list, or next on the free list */
+    uint8_t list;        /* LIST_*, or DEAD: ended, in the table but not live */
+} link_t;
 
 /* The poller's process state, in one struct so that a fork child starts
  * from POLLER_FRESH in one statement (mt__placement_reset). */
 typedef struct poller {
     obj_t *objs;          /* entries, linked into lists or the free list */
-    size_t objs_cap, objs_used;
+    link_t *links;        /* ... by links[] */
+    size_t objs_cap, links_cap, objs_used;
     uint32_t free_head;
     size_t nlive, ndead;  /* entries in the tables, live and DEAD */
     mt_table_t heap;      /* heap block address -> entry */
@@ -150,30 +155,30 @@ static uint32_t find(uint64_t key)
     if (t == &P.regions)
         return mt_table_get(t, key);
     uint32_t idx = !probed(key) ? probe(key) : P.last.found ? mt_table_at(t, P.last.slot) : NIL;
-    return idx != NIL && P.objs[idx].list != DEAD ? idx : NIL;
+    return idx != NIL && P.links[idx].list != DEAD ? idx : NIL;
 }
 
 static void unlink_obj(uint32_t idx)
 {
-    obj_t *o = &P.objs[idx];
+    link_t *o = &P.links[idx];
     if (o->prev != NIL)
-        P.objs[o->prev].next = o->next;
+        P.links[o->prev].next = o->next;
     else
         P.lists[o->list].head = o->next;
     if (o->next != NIL)
-        P.objs[o->next].prev = o->prev;
+        P.links[o->next].prev = o->prev;
     else
         P.lists[o->list].tail = o->prev;
 }
 
 static void append(uint32_t idx, int list)
 {
-    obj_t *o = &P.objs[idx];
+    link_t *o = &P.links[idx];
     o->list = (uint8_t)list;
     o->next = NIL;
     o->prev = P.lists[list].tail;
     if (o->prev != NIL)
-        P.objs[o->prev].next = idx;
+        P.links[o->prev].next = idx;
     else
         P.lists[list].head = idx;
     P.lists[list].tail = idx;
@@ -185,7 +190,8 @@ static uint32_t new_entry(uint64_t key)
 {
     uint32_t idx = P.free_head;
     if (idx == NIL) {
-        if (!MT_VEC_PUSH(NULL, P.objs, P.objs_used, P.objs_cap))
+        if (mt_vec_reserve(NULL, &P.objs, &P.objs_cap, P.objs_used + 1, sizeof *P.objs) ||
+            mt_vec_reserve(NULL, &P.links, &P.links_cap, P.objs_used + 1, sizeof *P.links))
             return NIL;
         idx = (uint32_t)P.objs_used;
     }
@@ -195,11 +201,11 @@ static uint32_t new_entry(uint64_t key)
     if (rc)
         return NIL;
     if (idx == P.free_head)
-        P.free_head = P.objs[idx].next;
+        P.free_head = P.links[idx].next;
     else
         P.objs_used++;
     P.objs[idx].key = key;
-    P.objs[idx].list = DEAD;
+    P.links[idx].list = DEAD;
     P.ndead++;
     return idx;
 }
@@ -210,14 +216,14 @@ static void remove_obj(uint32_t idx)
     obj_t *o = &P.objs[idx];
     forget_last();
     mt_table_del(table_of(o->key), o->key, idx);
-    if (o->list == DEAD)
+    if (P.links[idx].list == DEAD) {
         P.ndead--;
-    else {
+    } else {
         unlink_obj(idx);
         P.nlive--;
     }
     o->key = 0;
-    o->next = P.free_head;
+    P.links[idx].next = P.free_head;
     P.free_head = idx;
 }
 
@@ -258,7 +264,7 @@ static void remove_key(uint64_t key)
         return;
     }
     unlink_obj(idx);
-    P.objs[idx].list = DEAD;
+    P.links[idx].list = DEAD;
     P.nlive--;
     P.ndead++;
 }
@@ -271,13 +277,15 @@ static void purge(void)
     if (P.ndead <= DEAD_SLACK + P.nlive / 2)
         return;
     for (uint32_t idx = 0; idx < P.objs_used; idx++)
-        if (P.objs[idx].key && P.objs[idx].list == DEAD)
+        if (P.objs[idx].key && P.links[idx].list == DEAD)
             remove_obj(idx);
 }
 
 /* ---- observing the drained events ----------------------------------------- */
 
-static bool live(void *ctx, uint64_t key, uint64_t *size)
+/* (Inlined into the rules, where they only ask whether KEY is live, it does
+ * not load the size.) */
+static inline __attribute__((always_inline)) bool live(void *ctx, uint64_t key, uint64_t *size)
 {
     (void)ctx;
     uint32_t idx = find(key);
@@ -363,7 +371,7 @@ static uint32_t pages_needed(const obj_t *o)
 static void pick_from(int list, uint64_t now, int ignore_due, uint32_t budget, uint32_t *npages,
                       uint32_t *npicks)
 {
-    for (uint32_t idx = P.lists[list].head; idx != NIL; idx = P.objs[idx].next) {
+    for (uint32_t idx = P.lists[list].head; idx != NIL; idx = P.links[idx].next) {
         const obj_t *o = &P.objs[idx];
         if (!ignore_due && o->due > now)
             break; /* the lists are in due order */
@@ -493,6 +501,7 @@ void mt__placement_done(void)
 void mt__placement_reset(void)
 {
     free(P.objs);
+    free(P.links);
     mt_table_free(&P.heap);
     mt_table_free(&P.regions);
     P = (poller_t)POLLER_FRESH;
