@@ -57,7 +57,7 @@ enum { LIST_FIRST, LIST_AGAIN, NLISTS, DEAD = NLISTS };
  * entry, marked DEAD, and the next block at its address takes it over
  * without touching the table. Dead entries are purged (purge) when there
  * are too many. */
-#define DEAD_SLACK 4096
+#define DEAD_SLACK 1024
 
 /* An entry: what a query needs, and apart from it (in a small array that
  * stays in the cache) what every ALLOC and FREE touches. */
@@ -274,7 +274,7 @@ static void remove_key(uint64_t key)
  * probes about once per lookup). */
 static void purge(void)
 {
-    if (P.ndead <= DEAD_SLACK + P.nlive / 2)
+    if (P.ndead <= DEAD_SLACK + P.nlive / 4)
         return;
     for (uint32_t idx = 0; idx < P.objs_used; idx++)
         if (P.objs[idx].key && P.links[idx].list == DEAD)
