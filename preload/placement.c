@@ -147,7 +147,7 @@ static bool probed(uint64_t key)
 }
 
 /* The live entry of KEY (the oldest, for a region), or NIL. */
-static uint32_t find(uint64_t key)
+static inline __attribute__((always_inline)) uint32_t find(uint64_t key)
 {
     mt_table_t *t = table_of(key);
     if (!t->n)
@@ -158,7 +158,7 @@ static uint32_t find(uint64_t key)
     return idx != NIL && P.links[idx].list != DEAD ? idx : NIL;
 }
 
-static void unlink_obj(uint32_t idx)
+static inline __attribute__((always_inline)) void unlink_obj(uint32_t idx)
 {
     link_t *o = &P.links[idx];
     if (o->prev != NIL)
