@@ -1,5 +1,6 @@
 /* test-table.c - the shared hash table (common/table.c): lookups against a
- * reference array through growth and backward-shift deletes, colliding
+ * reference array through growth and backward-shift deletes (also one probe
+ * then an insertion or removal at its slot), colliding
  * compound keys told apart by EQ, and a caller-provided allocator. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -62,6 +63,52 @@ Test(table, deletes_keep_the_rest_reachable)
             }
         }
         cr_assert_eq(t.n, live);
+        for (uint32_t i = 0; i < N; i++)
+            cr_assert_eq(mt_table_get(&t, keys[i]), present[i] ? i : MT_TABLE_NONE,
+                         "round %d key %u", round, i);
+    }
+    mt_table_free(&t);
+}
+
+/* One probe, then an insertion or a removal at the slot it found: the same
+ * table as mt_table_put / mt_table_del would make (through growth too). */
+Test(table, probe_then_put_at_or_del_at)
+{
+    enum { N = 20000 };
+    static uint64_t keys[N];
+    static bool present[N];
+    mt_table_t t = {0};
+    size_t slot;
+    cr_assert_not(mt_table_probe(&t, 5, &slot));
+    cr_assert_eq(slot, MT_TABLE_NOSLOT, "no slots yet");
+    cr_assert_eq(mt_table_put_at(&t, slot, 5, 0), 0);
+    cr_assert(mt_table_probe(&t, 5, &slot));
+    cr_assert_eq(mt_table_at(&t, slot), 0);
+    mt_table_del_at(&t, slot);
+    cr_assert_eq(t.n, 0);
+    uint64_t x = 88172645463325252ull;
+    for (uint32_t i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        keys[i] = i % 3 ? x : (uint64_t)i << 40; /* low bits zero: shared homes */
+    }
+    size_t live = 0;
+    for (int round = 0; round < 4; round++) {
+        for (uint32_t i = 0; i < N; i++) {
+            bool want = ((i * 2654435761u) >> (round + 3)) & 1;
+            bool found = mt_table_probe(&t, keys[i], &slot);
+            cr_assert_eq(found, present[i], "round %d key %u", round, i);
+            if (found)
+                cr_assert_eq(mt_table_at(&t, slot), i);
+            if (want && !found) {
+                cr_assert_eq(mt_table_put_at(&t, slot, keys[i], i), 0);
+                present[i] = true, live++;
+            } else if (!want && found) {
+                mt_table_del_at(&t, slot);
+                present[i] = false, live--;
+            }
+        }
+        cr_assert_eq(t.n, live);
+        cr_assert_leq(t.n * 4, (size_t)3 << t.bits, "grown like mt_table_put");
         for (uint32_t i = 0; i < N; i++)
             cr_assert_eq(mt_table_get(&t, keys[i]), present[i] ? i : MT_TABLE_NONE,
                          "round %d key %u", round, i);
