@@ -178,9 +178,12 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
  * released the old block (a failed realloc leaves it live; realloc(p, 0)
  * frees it). The call is counted before the allocator runs, like malloc's.
  * SIZE is the new size; FORWARD(p, n, m) makes the call (realloc's, or an
- * allocator-private one such as rallocx). */
-static void *realloc_hook(void *p, size_t size, int ep, int overflow, realloc_fn forward, size_t n,
-                          size_t m)
+ * allocator-private one such as rallocx). This is the slow path of
+ * realloc_hook below: the old block may be a sample (or a bootstrap block),
+ * the thread is not registered or inside mtrace, or n * m overflowed. */
+static __attribute__((noinline, cold)) void *realloc_slow(void *p, size_t size, int ep,
+                                                           int overflow, realloc_fn forward,
+                                                           size_t n, size_t m)
 {
     mt__thread_t *t = mt__tls_thread;
     if (mt__unlikely(mt__bootstrap_owns(p))) {
@@ -209,6 +212,32 @@ static void *realloc_hook(void *p, size_t size, int ep, int overflow, realloc_fn
     if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
         mt__record_alloc(t, q, size, MT_AK_REALLOC);
     return q;
+}
+
+/* A sampled new block: the sampling debt is already counted. */
+static __attribute__((noinline, cold)) void *realloc_sampled(mt__thread_t *t, void *p, size_t size,
+                                                             realloc_fn forward, size_t n, size_t m)
+{
+    void *q = forward(p, n, m);
+    mt__record_alloc(t, q, size, MT_AK_REALLOC);
+    return q;
+}
+
+/* realloc's fast path, inlined into each entry point so that FORWARD is a
+ * direct tail call: when the old block is certainly not a sample (the
+ * filter, as on free) only the counters and the sampling debt change, the
+ * debt before the call as in malloc. */
+static inline __attribute__((always_inline)) void *realloc_hook(void *p, size_t size, int ep,
+                                                                 int overflow, realloc_fn forward,
+                                                                 size_t n, size_t m)
+{
+    mt__thread_t *t = mt__tls_thread;
+    if (mt__unlikely(!t || overflow || mt__free_maybe_sampled((uintptr_t)p)))
+        return realloc_slow(p, size, ep, overflow, forward, n, m);
+    MT__BUMP(t, ep, size);
+    if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
+        return realloc_sampled(t, p, size, forward, n, m);
+    return forward(p, n, m);
 }
 
 MT__EXPORT void *realloc(void *p, size_t size)
