@@ -387,13 +387,15 @@ static inline uintptr_t *mt__live_word(uintptr_t p)
 #define MT__LIVE_HASH 0x9E3779B97F4A7C15ull
 #define MT__FILTER_MIN_BITS 10
 #define MT__FILTER_MAX_BITS 18
+#define MT__FILTER_STEP 2 /* sizes 2^10, 2^12, ... 2^18 */
 struct mt__live_filter {
     unsigned char *counts;
     char pad[MT__CACHE_LINE - sizeof(unsigned char *)];
 };
 extern struct mt__live_filter mt__live_filter;
 /* For tests: log2 of the buckets the check uses (0: every free is
- * recorded), and P's count in the size of 2^BITS buckets. */
+ * recorded), and P's count in the size of 2^BITS buckets (BITS one of the
+ * sizes). */
 int mt__liveset_filter_bits(void);
 unsigned mt__liveset_filter_count(uintptr_t p, int bits);
 

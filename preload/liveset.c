@@ -4,12 +4,12 @@
  * counting filter: one byte per bucket counts the live samples whose
  * address hashes there (multiplicative hash, top bits). A free whose bucket
  * counts 0 is certainly not of a sample: one load of a small table that
- * stays in cache. The filter is kept at every size from 2^10 to 2^18
- * buckets at once (each sample counts in one byte of each), so that the
- * check can switch to the size that fits the number of live samples (64
- * buckets per sample: under 2% of unsampled frees take the slow path) with
- * one store and no copy, never losing a sample. A count that reaches 255
- * stays there (only extra slow paths, never a missed free).
+ * stays in cache. The filter is kept at five sizes at once, 2^10, 2^12, ...
+ * 2^18 buckets (each sample counts in one byte of each), so that the check
+ * can switch to the size that fits the number of live samples (32 to 128
+ * buckets per sample: about 1-3% of unsampled frees take the slow path)
+ * with one store and no copy, never losing a sample. A count that reaches
+ * 255 stays there (only extra slow paths, never a missed free).
  * The exact set, probed only on the slow path: a direct-mapped table of
  * 2^16 words indexed by address bits 3-18; a word holds a sampled pointer,
  * and in its bits 56-61 how many samples of this slot went to the overflow
@@ -31,11 +31,11 @@
 #define COUNT_MAX ((MT__LIVE_COUNT_MASK >> MT__LIVE_COUNT_SHIFT) - 1)
 
 #define FILTER_SLACK 64     /* bytes after a size's counters: its base carries the shift */
-#define FILTER_PER_SAMPLE 6 /* at least 2^6 buckets per live sample */
+#define FILTER_PER_SAMPLE 5 /* at least 2^5 buckets per live sample */
 #define FILTER_STICKY 255   /* a count that stays */
-#define FILTER_BYTES \
-    (((size_t)2 << MT__FILTER_MAX_BITS) - ((size_t)1 << MT__FILTER_MIN_BITS) + \
-     (MT__FILTER_MAX_BITS - MT__FILTER_MIN_BITS + 1) * FILTER_SLACK)
+#define FILTER_BYTES (((size_t)0x55400 << (MT__FILTER_MIN_BITS - 10)) + 5 * FILTER_SLACK)
+_Static_assert(MT__FILTER_MAX_BITS == MT__FILTER_MIN_BITS + 4 * MT__FILTER_STEP,
+               "FILTER_BYTES counts five sizes: 1 + 4 + 16 + 64 + 256 KiB at 2^10");
 
 uintptr_t mt__live_slots[1u << MT__LIVE_BITS];
 int mt__record_all_frees;
@@ -57,8 +57,9 @@ static uint64_t live_count __attribute__((aligned(MT__CACHE_LINE)));
  * mt__free_maybe_sampled reads from the low bits of the pointer. */
 static unsigned char *filter_at(int bits)
 {
-    size_t off = ((size_t)1 << bits) - ((size_t)1 << MT__FILTER_MIN_BITS) +
-                 (size_t)(bits - MT__FILTER_MIN_BITS) * FILTER_SLACK;
+    size_t off = 0;
+    for (int b = MT__FILTER_MIN_BITS; b < bits; b += MT__FILTER_STEP)
+        off += ((size_t)1 << b) + FILTER_SLACK;
     return filter_mem + off + (64 - bits);
 }
 
@@ -83,7 +84,7 @@ static int filter_bits_for(uint64_t n)
 {
     int bits = MT__FILTER_MIN_BITS;
     while (bits < MT__FILTER_MAX_BITS && ((uint64_t)1 << bits) < (n << FILTER_PER_SAMPLE))
-        bits++;
+        bits += MT__FILTER_STEP;
     return bits;
 }
 
@@ -107,8 +108,10 @@ static void filter_fit(uint64_t n)
 static void filter_count(uintptr_t p, int delta)
 {
     uint64_t h = p * MT__LIVE_HASH;
-    for (int bits = MT__FILTER_MIN_BITS; bits <= MT__FILTER_MAX_BITS; bits++) {
-        unsigned char *c = filter_at(bits) + (h >> (64 - bits));
+    unsigned char *size = filter_mem;
+    for (int bits = MT__FILTER_MIN_BITS; bits <= MT__FILTER_MAX_BITS; bits += MT__FILTER_STEP) {
+        unsigned char *c = size + (64 - bits) + (h >> (64 - bits));
+        size += ((size_t)1 << bits) + FILTER_SLACK;
         unsigned char cur = __atomic_load_n(c, __ATOMIC_RELAXED);
         while (cur != FILTER_STICKY &&
                !__atomic_compare_exchange_n(c, &cur, (unsigned char)(cur + delta), 1,

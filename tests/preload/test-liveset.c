@@ -39,13 +39,13 @@ Test(liveset, insert_check_remove)
     cr_assert_eq(mt__liveset_remove(p), 1);
     cr_assert_eq(mt__liveset_remove(p), 0, "a pointer is removed once");
     cr_assert_eq(mt__free_maybe_sampled(p), 0);
-    for (int bits = MT__FILTER_MIN_BITS; bits <= MT__FILTER_MAX_BITS; bits++)
+    for (int bits = MT__FILTER_MIN_BITS; bits <= MT__FILTER_MAX_BITS; bits += MT__FILTER_STEP)
         cr_assert_eq(mt__liveset_filter_count(p, bits), 0, "size 2^%d still counts p", bits);
 }
 
-/* The check uses 64 buckets per live sample (at least 2^10, at most 2^18):
- * bigger as soon as a sample needs it, smaller only when four times the
- * samples would still fit. Every live sample is found at every step, and
+/* The check uses the smallest of 2^10, 2^12, ... 2^18 buckets with 32 per
+ * live sample: bigger as soon as a sample needs it, smaller only when four
+ * times the samples would fit a smaller size. Every live sample is found at every step, and
  * when all are gone every count is 0 again. */
 Test(liveset, filter_size_follows_the_live_samples)
 {
@@ -54,10 +54,9 @@ Test(liveset, filter_size_follows_the_live_samples)
     static const struct {
         long live;
         int bits;
-    } up[] = {{16, 10}, {17, 11}, {32, 11}, {33, 12}, {64, 12}, {65, 13}, {4096, 18},
-              {N, 18}},
-      down[] = {{4096, 18}, {513, 18}, {512, 15}, {65, 15}, {64, 12}, {9, 12}, {8, 10},
-                {0, 10}};
+    } up[] = {{16, 10}, {32, 10}, {33, 12}, {128, 12}, {129, 14}, {512, 14}, {513, 16},
+              {2048, 16}, {2049, 18}, {N, 18}},
+      down[] = {{2049, 18}, {513, 18}, {512, 14}, {33, 14}, {32, 10}, {0, 10}};
     long live = 0;
     for (size_t s = 0; s < sizeof up / sizeof up[0]; s++) {
         while (live < up[s].live)
@@ -76,7 +75,7 @@ Test(liveset, filter_size_follows_the_live_samples)
             cr_assert_eq(mt__free_maybe_sampled(heap_ptr(i)), 1, "live sample %ld missed", i);
     }
     for (long i = 0; i < N; i++)
-        for (int bits = MT__FILTER_MIN_BITS; bits <= MT__FILTER_MAX_BITS; bits++)
+        for (int bits = MT__FILTER_MIN_BITS; bits <= MT__FILTER_MAX_BITS; bits += MT__FILTER_STEP)
             cr_assert_eq(mt__liveset_filter_count(heap_ptr(i), bits), 0);
 }
 
@@ -129,7 +128,7 @@ Test(liveset, saturated_count_never_forgets_a_sample)
     for (int i = 0; i < SAME - 1; i++)
         cr_assert_eq(mt__liveset_remove(same[i]), 1);
     cr_assert_eq(mt__liveset_filter_count(first, MT__FILTER_MIN_BITS), 255, "sticky");
-    for (int bits = MT__FILTER_MIN_BITS; bits <= MT__FILTER_MAX_BITS; bits++)
+    for (int bits = MT__FILTER_MIN_BITS; bits <= MT__FILTER_MAX_BITS; bits += MT__FILTER_STEP)
         cr_assert_geq(mt__liveset_filter_count(same[SAME - 1], bits), 1, "2^%d buckets", bits);
     cr_assert_eq(mt__free_maybe_sampled(same[SAME - 1]), 1);
     cr_assert_eq(mt__liveset_remove(same[SAME - 1]), 1);
