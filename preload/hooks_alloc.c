@@ -98,6 +98,20 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
         mt__real.free(p);
 }
 
+/* The inner half of a call an operator new/delete hook forwards (the
+ * C++ runtime's new calls malloc, delete calls free: internal.h,
+ * mt__tls_pass): takes the thread's state back, like mt__hook_slow, and
+ * says so; the call then goes straight to the next allocator, uncounted.
+ * Every new and delete of a C++ program comes this way. */
+static inline int mt__inner_half(void)
+{
+    mt__thread_t *pass = mt__tls_pass;
+    if (mt__likely(!pass) || mt__tls_guard)
+        return 0;
+    mt__pass_end(pass);
+    return 1;
+}
+
 /* Each hook is split so that its fast path needs no stack frame: count,
  * add to the sampling debt, tail-call the next allocator. The first call
  * of a thread, calls from inside mtrace, and sampled calls leave through the
@@ -113,6 +127,8 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
     }                                                                        \
     static __attribute__((noinline, cold)) void *sym##_bypass params         \
     {                                                                        \
+        if (mt__inner_half())                                                \
+            return forward;                                                  \
         if (mt__hook_slow())                                                 \
             return sym args; /* now registered: the fast path counts it */   \
         if (mt__unlikely(!mt__real.malloc))                                  \
@@ -139,6 +155,11 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
 #define MT_FREE_HOOK(sym, ep, kind, params, args, bytes, forward)            \
     static __attribute__((noinline, cold)) void sym##_bypass params          \
     {                                                                        \
+        if (mt__inner_half()) {                                              \
+            if (!mt__bootstrap_owns(p))                                      \
+                forward;                                                     \
+            return;                                                          \
+        }                                                                    \
         if (mt__hook_slow()) {                                               \
             sym args; /* now registered: the fast path counts it */          \
             return;                                                          \

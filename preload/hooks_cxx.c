@@ -37,18 +37,22 @@ static const char *const cxx_names[CXX_COUNT] = {
 
 static void *cxx_next[CXX_COUNT];
 
-/* The next definition; looked up again if the C++ runtime was loaded after
- * mtrace initialised (a dlopen'ed plugin). */
-static void *next_symbol(int i)
+/* Looks the next definition up again: the C++ runtime was loaded after
+ * mtrace initialised (a dlopen'ed plugin), or there is none. */
+static __attribute__((noinline, cold)) void *next_symbol_lookup(int i)
 {
-    void *f = __atomic_load_n(&cxx_next[i], __ATOMIC_ACQUIRE);
-    if (mt__likely(f != NULL))
-        return f;
     mt__scope_t scope = mt__enter();
-    f = dlsym(RTLD_NEXT, cxx_names[i]);
+    void *f = dlsym(RTLD_NEXT, cxx_names[i]);
     mt__leave(scope);
     __atomic_store_n(&cxx_next[i], f, __ATOMIC_RELEASE);
     return f;
+}
+
+/* The next definition: one load on every call, outer and inner half. */
+static inline void *next_symbol(int i)
+{
+    void *f = __atomic_load_n(&cxx_next[i], __ATOMIC_ACQUIRE);
+    return mt__likely(f != NULL) ? f : next_symbol_lookup(i);
 }
 
 void mt__cxx_resolve(void)

@@ -26,7 +26,6 @@
 #define OVERFLOW_BITS 16
 #define OVERFLOW_PROBES 64
 #define TOMBSTONE ((uintptr_t)1)
-#define DIRECT_MASK ((1u << MT__LIVE_BITS) - 1)
 #define COUNT_ONE ((uintptr_t)1 << MT__LIVE_COUNT_SHIFT)
 #define COUNT_MAX ((MT__LIVE_COUNT_MASK >> MT__LIVE_COUNT_SHIFT) - 1)
 
