@@ -360,7 +360,7 @@ void mt__unwind_warm(void);
 /* ---- liveset.c ----------------------------------------------------------- */
 
 /* The set of live sampled pointers, so that free records only those. */
-#define MT__LIVE_BITS 16
+#define MT__LIVE_BITS 14
 #define MT__LIVE_COUNT_SHIFT 56
 #define MT__LIVE_COUNT_MASK ((uintptr_t)0x3f << MT__LIVE_COUNT_SHIFT)
 int mt__liveset_setup(void);
@@ -370,11 +370,12 @@ int mt__liveset_remove(uintptr_t p);
 /* Enters bootstrap pointer P so that free's inline check finds it. */
 void mt__liveset_mark_bootstrap(uintptr_t p);
 /* The exact set: direct-mapped by (p >> 3), a sampled pointer and in bits
- * 56-61 how many samples of the slot went to the overflow table. */
+ * 56-61 how many samples of the slot went to the overflow table (2^17
+ * words, reserved, touched only when slots collide). */
 extern uintptr_t mt__live_slots[1u << MT__LIVE_BITS];
 extern int mt__record_all_frees; /* every free is recorded (the filter is all ones) */
 
-/* P's word: indexed by address bits 3-18. */
+/* P's word: indexed by address bits 3-16. */
 static inline uintptr_t *mt__live_word(uintptr_t p)
 {
     return (uintptr_t *)((char *)mt__live_slots +

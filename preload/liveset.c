@@ -11,7 +11,8 @@
  * with one store and no copy, never losing a sample. A count that reaches
  * 255 stays there (only extra slow paths, never a missed free).
  * The exact set, probed only on the slow path: a direct-mapped table of
- * 2^16 words indexed by address bits 3-18; a word holds a sampled pointer,
+ * 2^14 words indexed by address bits 3-16 (128 KiB: few pages touched, in
+ * L2 for the filter's false positives); a word holds a sampled pointer,
  * and in its bits 56-61 how many samples of this slot went to the overflow
  * table because the slot was taken. Pointers keep bits 0-55 and 63 (pool.c
  * tags pool objects with bit 63). When every free must be recorded
@@ -23,7 +24,7 @@
  */
 #include "internal.h"
 
-#define OVERFLOW_BITS 16
+#define OVERFLOW_BITS 17
 #define OVERFLOW_PROBES 64
 #define TOMBSTONE ((uintptr_t)1)
 #define COUNT_ONE ((uintptr_t)1 << MT__LIVE_COUNT_SHIFT)
@@ -111,7 +112,10 @@ static void filter_count(uintptr_t p, int delta)
     for (int bits = MT__FILTER_MIN_BITS; bits <= MT__FILTER_MAX_BITS; bits += MT__FILTER_STEP) {
         unsigned char *c = size + (64 - bits) + (h >> (64 - bits));
         size += ((size_t)1 << bits) + FILTER_SLACK;
-        unsigned char cur = __atomic_load_n(c, __ATOMIC_RELAXED);
+        /* A guess, not a load: the first touch of a page is then the
+         * locked write alone (one page fault, not a read fault and a
+         * copy-on-write fault); a wrong guess only costs a retry. */
+        unsigned char cur = delta > 0 ? 0 : 1;
         while (cur != FILTER_STICKY &&
                !__atomic_compare_exchange_n(c, &cur, (unsigned char)(cur + delta), 1,
                                             __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -184,7 +188,7 @@ static int overflow_remove(uintptr_t p)
 static int set_insert(uintptr_t p)
 {
     uintptr_t *word = mt__live_word(p);
-    uintptr_t cur = __atomic_load_n(word, __ATOMIC_RELAXED);
+    uintptr_t cur = 0; /* a guess, as in filter_count */
     while ((cur & ~MT__LIVE_COUNT_MASK) == 0) {
         if (__atomic_compare_exchange_n(word, &cur, cur | p, 0, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED))

@@ -79,6 +79,27 @@ Test(liveset, filter_size_follows_the_live_samples)
             cr_assert_eq(mt__liveset_filter_count(heap_ptr(i), bits), 0);
 }
 
+/* More live samples than the direct table has slots (2^14): the rest go to
+ * the overflow table, every one is found and removed, and sampled mode
+ * stays on (it falls back to recording every free only when both are full). */
+Test(liveset, samples_beyond_the_direct_table_stay_exact)
+{
+    setup_sampled();
+    enum { N = 40000 };
+    for (long i = 0; i < N; i++)
+        mt__liveset_insert(heap_ptr(i));
+    cr_assert_eq(mt__record_all_frees, 0);
+    cr_assert_eq(mt__liveset_filter_bits(), MT__FILTER_MAX_BITS);
+    for (long i = 0; i < N; i++)
+        cr_assert_eq(mt__free_maybe_sampled(heap_ptr(i)), 1, "live sample %ld missed", i);
+    for (long i = 0; i < N; i++)
+        cr_assert_eq(mt__liveset_remove(heap_ptr(i)), 1, "sample %ld not in the set", i);
+    cr_assert_eq(mt__liveset_remove(heap_ptr(0)), 0);
+    cr_assert_eq(mt__liveset_filter_bits(), MT__FILTER_MIN_BITS);
+    for (uint32_t i = 0; i < (1u << MT__LIVE_BITS); i++)
+        cr_assert_eq(mt__live_slots[i], 0, "slot %u left %#lx", i, (unsigned long)mt__live_slots[i]);
+}
+
 /* How many of N unsampled pointers FIRST, FIRST + STEP, ... the check sends
  * to the slow path. */
 static long slow_frees(uintptr_t first, uintptr_t step, long n)
@@ -137,7 +158,7 @@ Test(liveset, saturated_count_never_forgets_a_sample)
 Test(liveset, colliding_pointers_count_in_their_slot_only)
 {
     setup_sampled();
-    /* Same slot: addresses 512 KiB apart (2^16 slots of 8 bytes). */
+    /* Same slot: addresses 512 KiB apart (a multiple of 2^14 slots of 8 bytes). */
     uintptr_t a = 0x10000010, b = a + (1u << 19), c = b + (1u << 19);
     uintptr_t elsewhere = a + 16;
     mt__liveset_insert(a);
