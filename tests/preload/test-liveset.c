@@ -4,6 +4,7 @@
  * every-call mode. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include "internal.h"
 
@@ -211,10 +212,12 @@ Test(liveset, every_call_mode_records_all_frees)
     cr_assert_eq(mt__free_maybe_sampled(0), 1);
 }
 
-/* Two threads: each inserts samples and hands every one to the other,
- * which must find it with the check and remove it, while both also insert
- * and remove batches that grow and shrink the filter under the check. */
-enum { HANDOFFS = 100000, BATCH = 3000, BATCH_EVERY = 10000 };
+/* Two threads: each keeps a batch of 3000 samples live (the filter grows
+ * to its largest size), hands 2000 new samples one by one to the other,
+ * which must find each with the check and remove it, then checks and
+ * removes its batch (the filter shrinks while the other may still be
+ * handing over), ten rounds. */
+enum { ROUNDS = 10, BATCH = 3000, PER_ROUND = 2000 };
 static uintptr_t mailbox[2];
 static long missed[2];
 
@@ -222,28 +225,35 @@ static void *swap_samples(void *arg)
 {
     int self = (int)(intptr_t)arg, other = !self;
     uintptr_t base = self ? 0x7f0000000010 : 0x560000000010;
-    long sent = 0, got = 0, batches = 0;
-    while (sent < HANDOFFS || got < HANDOFFS) {
-        if (sent / BATCH_EVERY == batches) { /* a batch: the filter grows, then shrinks */
-            batches++;
-            uintptr_t b = base + 0x100000000ull;
-            for (long i = 0; i < BATCH; i++)
-                mt__liveset_insert(b + (uintptr_t)i * 32);
-            for (long i = 0; i < BATCH; i++)
-                missed[self] += !mt__liveset_remove(b + (uintptr_t)i * 32);
+    uintptr_t batch = base + 0x100000000ull;
+    long sent = 0, got = 0;
+    for (long round = 0; round < ROUNDS; round++) {
+        for (long i = 0; i < BATCH; i++)
+            mt__liveset_insert(batch + (uintptr_t)i * 32);
+        long want = (round + 1) * PER_ROUND;
+        while (sent < want || got < want) {
+            int idle = 1;
+            if (sent < want && __atomic_load_n(&mailbox[other], __ATOMIC_ACQUIRE) == 0) {
+                uintptr_t p = base + (uintptr_t)sent * 16;
+                mt__liveset_insert(p);
+                __atomic_store_n(&mailbox[other], p, __ATOMIC_RELEASE);
+                sent++;
+                idle = 0;
+            }
+            uintptr_t q = __atomic_load_n(&mailbox[self], __ATOMIC_ACQUIRE);
+            if (q) {
+                missed[self] += !mt__free_maybe_sampled(q);
+                missed[self] += !mt__liveset_remove(q);
+                __atomic_store_n(&mailbox[self], 0, __ATOMIC_RELEASE);
+                got++;
+                idle = 0;
+            }
+            if (idle)
+                sched_yield(); /* the other thread may not be running: a loaded machine */
         }
-        if (sent < HANDOFFS && __atomic_load_n(&mailbox[other], __ATOMIC_ACQUIRE) == 0) {
-            uintptr_t p = base + (uintptr_t)sent * 16;
-            mt__liveset_insert(p);
-            __atomic_store_n(&mailbox[other], p, __ATOMIC_RELEASE);
-            sent++;
-        }
-        uintptr_t q = __atomic_load_n(&mailbox[self], __ATOMIC_ACQUIRE);
-        if (q) {
-            missed[self] += !mt__free_maybe_sampled(q);
-            missed[self] += !mt__liveset_remove(q);
-            __atomic_store_n(&mailbox[self], 0, __ATOMIC_RELEASE);
-            got++;
+        for (long i = 0; i < BATCH; i++) {
+            missed[self] += !mt__free_maybe_sampled(batch + (uintptr_t)i * 32);
+            missed[self] += !mt__liveset_remove(batch + (uintptr_t)i * 32);
         }
     }
     return NULL;
