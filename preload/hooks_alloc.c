@@ -98,6 +98,20 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
         mt__real.free(p);
 }
 
+/* The inner half of a call an operator new/delete hook forwards (the
+ * C++ runtime's new calls malloc, delete calls free: internal.h,
+ * mt__tls_pass): takes the thread's state back, like mt__hook_slow, and
+ * says so; the call then goes straight to the next allocator, uncounted.
+ * Every new and delete of a C++ program comes this way. */
+static inline int mt__inner_half(void)
+{
+    mt__thread_t *pass = mt__tls_pass;
+    if (mt__likely(!pass) || mt__tls_guard)
+        return 0;
+    mt__pass_end(pass);
+    return 1;
+}
+
 /* Each hook is split so that its fast path needs no stack frame: count,
  * add to the sampling debt, tail-call the next allocator. The first call
  * of a thread, calls from inside mtrace, and sampled calls leave through the
@@ -113,6 +127,8 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
     }                                                                        \
     static __attribute__((noinline, cold)) void *sym##_bypass params         \
     {                                                                        \
+        if (mt__inner_half())                                                \
+            return forward;                                                  \
         if (mt__hook_slow())                                                 \
             return sym args; /* now registered: the fast path counts it */   \
         if (mt__unlikely(!mt__real.malloc))                                  \
@@ -139,6 +155,11 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
 #define MT_FREE_HOOK(sym, ep, kind, params, args, bytes, forward)            \
     static __attribute__((noinline, cold)) void sym##_bypass params          \
     {                                                                        \
+        if (mt__inner_half()) {                                              \
+            if (!mt__bootstrap_owns(p))                                      \
+                forward;                                                     \
+            return;                                                          \
+        }                                                                    \
         if (mt__hook_slow()) {                                               \
             sym args; /* now registered: the fast path counts it */          \
             return;                                                          \
@@ -178,9 +199,12 @@ static void mt__next_free_aligned_sized(void *p, size_t align, size_t size)
  * released the old block (a failed realloc leaves it live; realloc(p, 0)
  * frees it). The call is counted before the allocator runs, like malloc's.
  * SIZE is the new size; FORWARD(p, n, m) makes the call (realloc's, or an
- * allocator-private one such as rallocx). */
-static void *realloc_hook(void *p, size_t size, int ep, int overflow, realloc_fn forward, size_t n,
-                          size_t m)
+ * allocator-private one such as rallocx). This is the slow path of
+ * realloc_hook below: the old block may be a sample (or a bootstrap block),
+ * the thread is not registered or inside mtrace, or n * m overflowed. */
+static __attribute__((noinline, cold)) void *realloc_slow(void *p, size_t size, int ep,
+                                                           int overflow, realloc_fn forward,
+                                                           size_t n, size_t m)
 {
     mt__thread_t *t = mt__tls_thread;
     if (mt__unlikely(mt__bootstrap_owns(p))) {
@@ -209,6 +233,32 @@ static void *realloc_hook(void *p, size_t size, int ep, int overflow, realloc_fn
     if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
         mt__record_alloc(t, q, size, MT_AK_REALLOC);
     return q;
+}
+
+/* A sampled new block: the sampling debt is already counted. */
+static __attribute__((noinline, cold)) void *realloc_sampled(mt__thread_t *t, void *p, size_t size,
+                                                             realloc_fn forward, size_t n, size_t m)
+{
+    void *q = forward(p, n, m);
+    mt__record_alloc(t, q, size, MT_AK_REALLOC);
+    return q;
+}
+
+/* realloc's fast path, inlined into each entry point so that FORWARD is a
+ * direct tail call: when the old block is certainly not a sample (the
+ * filter, as on free) only the counters and the sampling debt change, the
+ * debt before the call as in malloc. */
+static inline __attribute__((always_inline)) void *realloc_hook(void *p, size_t size, int ep,
+                                                                 int overflow, realloc_fn forward,
+                                                                 size_t n, size_t m)
+{
+    mt__thread_t *t = mt__tls_thread;
+    if (mt__unlikely(!t || overflow || mt__free_maybe_sampled((uintptr_t)p)))
+        return realloc_slow(p, size, ep, overflow, forward, n, m);
+    MT__BUMP(t, ep, size);
+    if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
+        return realloc_sampled(t, p, size, forward, n, m);
+    return forward(p, n, m);
 }
 
 MT__EXPORT void *realloc(void *p, size_t size)

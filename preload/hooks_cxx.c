@@ -37,18 +37,22 @@ static const char *const cxx_names[CXX_COUNT] = {
 
 static void *cxx_next[CXX_COUNT];
 
-/* The next definition; looked up again if the C++ runtime was loaded after
- * mtrace initialised (a dlopen'ed plugin). */
-static void *next_symbol(int i)
+/* Looks the next definition up again: the C++ runtime was loaded after
+ * mtrace initialised (a dlopen'ed plugin), or there is none. */
+static __attribute__((noinline, cold)) void *next_symbol_lookup(int i)
 {
-    void *f = __atomic_load_n(&cxx_next[i], __ATOMIC_ACQUIRE);
-    if (mt__likely(f != NULL))
-        return f;
     mt__scope_t scope = mt__enter();
-    f = dlsym(RTLD_NEXT, cxx_names[i]);
+    void *f = dlsym(RTLD_NEXT, cxx_names[i]);
     mt__leave(scope);
     __atomic_store_n(&cxx_next[i], f, __ATOMIC_RELEASE);
     return f;
+}
+
+/* The next definition: one load on every call, outer and inner half. */
+static inline void *next_symbol(int i)
+{
+    void *f = __atomic_load_n(&cxx_next[i], __ATOMIC_ACQUIRE);
+    return mt__likely(f != NULL) ? f : next_symbol_lookup(i);
 }
 
 void mt__cxx_resolve(void)
@@ -68,20 +72,16 @@ static void pass_release(mt__thread_t **t)
     mt__thread_t *fwd_ __attribute__((cleanup(pass_release))) = (t);        \
     mt__pass_begin(fwd_)
 
+/* Each operator is split: the exported entry point has no stack frame and
+ * sends the inner half of a forwarded call (mt__tls_pass set) straight to
+ * the next definition; the counted call continues in sym_counted, the
+ * first call of a thread and calls outside tracing in sym_slow. */
 #define MT_NEW_HOOK(sym, ep, kind, params, args, bytes)                     \
-    MT__EXPORT void *sym params                                            \
+    static __attribute__((noinline)) void *sym##_counted params            \
     {                                                                      \
         typedef void *(*fn_t) params;                                      \
         fn_t next = (fn_t)next_symbol(CXX_##sym);                          \
         mt__thread_t *t = mt__tls_thread;                                  \
-        if (mt__unlikely(!t)) {                                            \
-            if (mt__tls_pass) /* inner half: the outer hook counted it */  \
-                return next ? next args : malloc(bytes);                   \
-            if (!(t = mt__hook_slow())) {                                  \
-                mt__count_late(MT_EP_##ep, bytes);                         \
-                return next ? next args : malloc(bytes);                   \
-            }                                                              \
-        }                                                                  \
         MT__BUMP(t, MT_EP_##ep, bytes); /* before: a call that throws counts */ \
         void *p;                                                           \
         {                                                                  \
@@ -91,31 +91,70 @@ static void pass_release(mt__thread_t **t)
         if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)(bytes) + 1))) \
             mt__record_alloc(t, p, bytes, kind);                           \
         return p;                                                          \
+    }                                                                      \
+    static __attribute__((noinline, cold)) void *sym##_slow params         \
+    {                                                                      \
+        typedef void *(*fn_t) params;                                      \
+        if (mt__hook_slow())                                               \
+            return sym##_counted args;                                     \
+        mt__count_late(MT_EP_##ep, bytes);                                 \
+        fn_t next = (fn_t)next_symbol(CXX_##sym);                          \
+        return next ? next args : malloc(bytes);                           \
+    }                                                                      \
+    MT__EXPORT void *sym params                                            \
+    {                                                                      \
+        typedef void *(*fn_t) params;                                      \
+        if (mt__likely(mt__tls_thread != NULL))                            \
+            return sym##_counted args;                                     \
+        if (!mt__tls_pass)                                                 \
+            return sym##_slow args;                                        \
+        fn_t next = (fn_t)next_symbol(CXX_##sym); /* inner half: counted */ \
+        return next ? next args : malloc(bytes);                           \
     }
 
 #define MT_DELETE_HOOK(sym, ep, kind, params, args)                         \
+    static __attribute__((noinline)) void sym##_counted params             \
+    {                                                                      \
+        typedef void (*fn_t) params;                                       \
+        fn_t next = (fn_t)next_symbol(CXX_##sym);                          \
+        mt__thread_t *t = mt__tls_thread;                                  \
+        MT__BUMP(t, MT_EP_##ep, 0);                                        \
+        if (mt__unlikely(mt__free_maybe_sampled((uintptr_t)p)))            \
+            mt__record_free(t, p, kind);                                   \
+        FORWARDING(t);                                                     \
+        if (next)                                                          \
+            next args;                                                     \
+        else                                                               \
+            free(p);                                                       \
+    }                                                                      \
+    static __attribute__((noinline, cold)) void sym##_slow params          \
+    {                                                                      \
+        typedef void (*fn_t) params;                                       \
+        if (mt__hook_slow()) {                                             \
+            sym##_counted args;                                            \
+            return;                                                        \
+        }                                                                  \
+        mt__count_late(MT_EP_##ep, 0);                                     \
+        fn_t next = (fn_t)next_symbol(CXX_##sym);                          \
+        if (next)                                                          \
+            next args;                                                     \
+        else                                                               \
+            free(p);                                                       \
+    }                                                                      \
     MT__EXPORT void sym params                                             \
     {                                                                      \
         typedef void (*fn_t) params;                                       \
         if (mt__unlikely(mt__bootstrap_owns(p)))                           \
             return;                                                        \
-        fn_t next = (fn_t)next_symbol(CXX_##sym);                          \
-        mt__thread_t *t = mt__tls_thread;                                  \
-        if (mt__unlikely(!t)) {                                            \
-            if (!mt__tls_pass && !(t = mt__hook_slow()))                   \
-                mt__count_late(MT_EP_##ep, 0);                             \
-            if (!t) { /* inner half, or not traced */                      \
-                if (next)                                                  \
-                    next args;                                             \
-                else                                                       \
-                    free(p);                                               \
-                return;                                                    \
-            }                                                              \
+        if (mt__likely(mt__tls_thread != NULL)) {                          \
+            sym##_counted args;                                            \
+            return;                                                        \
         }                                                                  \
-        MT__BUMP(t, MT_EP_##ep, 0);                                        \
-        if (mt__unlikely(mt__free_maybe_sampled((uintptr_t)p)))            \
-            mt__record_free(t, p, kind);                                   \
-        FORWARDING(t);                                                     \
+        if (!mt__tls_pass) {                                               \
+            sym##_slow args;                                               \
+            return;                                                        \
+        }                                                                  \
+        fn_t next = (fn_t)next_symbol(CXX_##sym); /* inner half: counted */ \
         if (next)                                                          \
             next args;                                                     \
         else                                                               \

@@ -363,7 +363,7 @@ void mt__unwind_warm(void);
 /* ---- liveset.c ----------------------------------------------------------- */
 
 /* The set of live sampled pointers, so that free records only those. */
-#define MT__LIVE_BITS 16
+#define MT__LIVE_BITS 14
 #define MT__LIVE_COUNT_SHIFT 56
 #define MT__LIVE_COUNT_MASK ((uintptr_t)0x3f << MT__LIVE_COUNT_SHIFT)
 int mt__liveset_setup(void);
@@ -372,28 +372,48 @@ void mt__liveset_insert(uintptr_t p);
 int mt__liveset_remove(uintptr_t p);
 /* Enters bootstrap pointer P so that free's inline check finds it. */
 void mt__liveset_mark_bootstrap(uintptr_t p);
-/* Direct-mapped by (p >> 3): a sampled pointer, and in bits 56-61 how many
- * samples of the slot went to the overflow table. Static, so the hooks
- * address it directly. */
+/* The exact set: direct-mapped by (p >> 3), a sampled pointer and in bits
+ * 56-61 how many samples of the slot went to the overflow table (2^17
+ * words, reserved, touched only when slots collide). */
 extern uintptr_t mt__live_slots[1u << MT__LIVE_BITS];
-extern int mt__record_all_frees; /* every free is recorded (all slots count overflow) */
+extern int mt__record_all_frees; /* every free is recorded (the filter is all ones) */
 
-/* P's word: indexed by address bits 3-18, so that the index is one AND of
- * the pointer (a byte offset into the table) on the free path. */
+/* P's word: indexed by address bits 3-16. */
 static inline uintptr_t *mt__live_word(uintptr_t p)
 {
     return (uintptr_t *)((char *)mt__live_slots +
                          (p & ((uintptr_t)((1u << MT__LIVE_BITS) - 1) << 3)));
 }
 
+/* The filter in front of the set (liveset.c): COUNTS is the address of the
+ * byte counters of the size in use, and its low 6 bits are that size's shift
+ * (64 - log2 of its buckets): bucket I's count is at COUNTS + I. */
+#define MT__LIVE_HASH 0x9E3779B97F4A7C15ull
+#define MT__FILTER_MIN_BITS 10
+#define MT__FILTER_MAX_BITS 18
+#define MT__FILTER_STEP 2 /* sizes 2^10, 2^12, ... 2^18 */
+struct mt__live_filter {
+    unsigned char *counts;
+    char pad[MT__CACHE_LINE - sizeof(unsigned char *)];
+};
+extern struct mt__live_filter mt__live_filter;
+/* For tests: log2 of the buckets the check uses (0: every free is
+ * recorded), and P's count in the size of 2^BITS buckets (BITS one of the
+ * sizes). */
+int mt__liveset_filter_bits(void);
+unsigned mt__liveset_filter_count(uintptr_t p, int bits);
+
 /* The hooks' inline negative check: 0 means P is certainly not a sample.
- * Any bit above 55 sends the free to the slow path: an overflow count, or a
- * pool object's tag (rare, and the slow path tells them apart); testing the
- * whole top byte is one instruction shorter than testing the count bits. */
+ * One load of the filter's pointer, a multiply and a shift (the shift count
+ * is the pointer's low bits: x86 shifts use only those), one byte compared
+ * in memory (a plain load: other threads change it with atomic RMWs, and
+ * a sample's count was raised before its pointer left the allocating
+ * thread, which the program's own hand-over orders before this free). */
 static inline int mt__free_maybe_sampled(uintptr_t p)
 {
-    uintptr_t word = *mt__live_word(p);
-    return word == p || (word >> MT__LIVE_COUNT_SHIFT) != 0;
+    uintptr_t w = (uintptr_t)__atomic_load_n(&mt__live_filter.counts, __ATOMIC_RELAXED);
+    uintptr_t i = (p * MT__LIVE_HASH) >> (w & 63);
+    return ((const unsigned char *)w)[i] != 0;
 }
 
 /* ---- record.c ------------------------------------------------------------ */
