@@ -1,23 +1,45 @@
-/* codec.c - the event block codec: one thread's events, delta/varint encoded.
+/* codec.c - the event block codec: one thread's events, delta/varint encoded
+ * in columns, the columns compressed with zstd.
  *
- * Block:  u8 version (1), u32 LE event count, varint thread seq, varint base ts.
- * Event:  u8 head = type (bits 0-3) | kind code (bits 4-6) | same place (bit 7),
- *         [u8 kind when the kind code is 7], varint ts delta, then the fields
- *         mt__layouts[] lists for that type, in the fixed order ptr, size,
- *         arg0..2, stack, cpu, node. Kinds 0-6 live in the head byte; cpu and
- *         node are left out when "same place" says they equal the previous
- *         placed event's in the block. mt__layouts[] says what a type
- *         stores; it is made from events.def, the one list of event types.
- * The decoder trusts nothing: every read is bounds-checked (see FORMAT.md).
+ * Block (version 2, format 4): u8 version, u32 LE event count, varint thread
+ * seq, varint base ts, u8 flags, varint body length, body. The body is
+ * MT__COLS varint column lengths, then the columns: heads, ts deltas, ptrs,
+ * ptr low nibbles, sizes, stacks, weights, the rest (kind bytes, other args,
+ * cpu, node). With flag MT__FLAG_ZSTD the body is stored as one zstd frame
+ * (body length = its decompressed size). An event reads its fields from the
+ * columns in the fixed order ptr, size, arg0..2, stack, cpu, node;
+ * mt__layouts[] (from events.def) says which a type stores. Blocks of
+ * version 1 (formats 1-3: the same fields interleaved, no compression) are
+ * still decoded. The decoder trusts nothing: every read is bounds-checked
+ * and the decompressed size is checked before anything is allocated
+ * (FORMAT.md). Columns and zstd contexts are per thread (one encoder open at
+ * a time in a thread).
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "internal.h"
 
-#define MT__BLOCK_VERSION 1
-#define MT__BLOCK_COUNT_OFF 1 /* the u32 count, patched by mt_block_finish */
+#define MT__BLOCK_V1 1 /* formats 1-3: interleaved fields */
+#define MT__BLOCK_V2 2 /* format 4: columns, zstd */
+#define MT__BLOCK_COUNT_OFF 1 /* the u32 count */
 #define MT__BLOCK_FIXED 5     /* version + count */
 #define MT__EVENT_MIN 2       /* type byte + ts delta: no event is shorter */
+#define MT__FLAG_ZSTD 1       /* the body is one zstd frame */
+#define MT__ZSTD_LEVEL 1      /* FORMAT.md: ratio and writer CPU per level */
+#define MT__ZSTD_MIN 256      /* smaller bodies are stored as they are */
+#define MT__ZSTD_FLUSH_MIN 4096 /* from here each column gets its own zstd block */
+#define MT__COLS MT_BLOCK_COLUMNS
+/* What a v2 block adds to its columns at most: flags, body length, column
+ * lengths (varints of at most 3 bytes: MT_BLOCK_RAW_MAX < 2^21). */
+#define MT__V2_TAIL_MAX (1 + 3 + MT__COLS * 3)
+#define MT__FREED 8 /* recently freed ptrs an ALLOC's ptr may name */
+
+enum { MT__C_HEAD, MT__C_TS, MT__C_PTR, MT__C_LOW, MT__C_SIZE, MT__C_STACK, MT__C_WEIGHT,
+       MT__C_REST };
 
 typedef struct mt__layout {
     uint8_t fields;   /* MT_EVF_* */
@@ -50,42 +72,97 @@ static const mt__layout_t *mt__layout(uint8_t type)
     return type >= 1 && type <= MT_EV_TYPE_MAX ? &mt__layouts[type] : NULL;
 }
 
+/* ---- per-thread state: columns and zstd contexts ----------------------- */
+
+typedef struct mt__zstate {
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+    uint8_t *cols;   /* MT__COLS regions of colcap bytes */
+    size_t colcap;
+    uint64_t owner;  /* the encoder (mt_block_begin's generation) using cols */
+    uint64_t gen;
+} mt__zstate_t;
+
+static pthread_key_t mt__zkey;
+static pthread_once_t mt__zonce = PTHREAD_ONCE_INIT;
+static int mt__zkey_ok;
+
+static void mt__zstate_free(void *p)
+{
+    mt__zstate_t *z = p;
+    ZSTD_freeCCtx(z->cctx);
+    ZSTD_freeDCtx(z->dctx);
+    free(z->cols);
+    free(z);
+}
+
+static void mt__zkey_make(void)
+{
+    mt__zkey_ok = pthread_key_create(&mt__zkey, mt__zstate_free) == 0;
+}
+
+/* The calling thread's state, made on first use; NULL when out of memory. */
+static mt__zstate_t *mt__zstate(void)
+{
+    pthread_once(&mt__zonce, mt__zkey_make);
+    if (!mt__zkey_ok)
+        return NULL;
+    mt__zstate_t *z = pthread_getspecific(mt__zkey);
+    if (!z && (z = calloc(1, sizeof *z)) && pthread_setspecific(mt__zkey, z) != 0) {
+        free(z);
+        z = NULL;
+    }
+    return z;
+}
+
 /* ---- encoder ----------------------------------------------------------- */
 
 void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t thread)
 {
     memset(enc, 0, sizeof *enc);
     enc->buf = buf;
-    enc->cap = cap;
+    enc->cap = cap > MT_BLOCK_RAW_MAX ? MT_BLOCK_RAW_MAX : cap;
     enc->thread = thread;
-    buf[0] = MT__BLOCK_VERSION;
-    mt__put_le32(buf + MT__BLOCK_COUNT_OFF, 0);
+    /* version, count, thread; the base ts comes with the first event */
     enc->len = MT__BLOCK_FIXED + mt_varint_put(buf + MT__BLOCK_FIXED, thread);
-    /* The base ts is the first event's ts, written by the first mt_block_add. */
-}
-
-static inline __attribute__((always_inline)) size_t mt__encode_arg(uint8_t *q, uint8_t how,
-                                                                   uint64_t v)
-{
-    switch (how) {
-    case MT_EVA_UINT:
-        return mt_varint_put(q, v);
-    case MT_EVA_SINT:
-        return mt_varint_put(q, mt_zigzag((int64_t)v));
-    case MT_EVA_WEIGHT:
-        return mt_varint_put(q, mt_zigzag((int64_t)(v - MT_WEIGHT_ONE)));
-    default:
-        return 0;
+    mt__zstate_t *z = mt__zstate();
+    size_t need = enc->cap + MT_EVENT_MAX_ENCODED + 16;
+    if (z && z->colcap < need) {
+        uint8_t *cols = malloc(need * MT__COLS);
+        if (cols) {
+            free(z->cols);
+            z->cols = cols;
+            z->colcap = need;
+        }
     }
+    if (!z || z->colcap < need) {
+        enc->err = ENOMEM;
+        return;
+    }
+    enc->z = z;
+    enc->gen = z->owner = ++z->gen;
+    for (int i = 0; i < MT__COLS; i++)
+        enc->col[i] = z->cols + (size_t)i * z->colcap;
 }
 
-/* Encodes E after the previous event ENC remembers into Q (room for
- * MT_EVENT_MAX_ENCODED bytes); returns the length. Always inlined: called
- * with a constant layout, the compiler drops the tests of absent fields. */
-static inline __attribute__((always_inline)) size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event_t *e,
-                               const mt_block_encoder_t *enc, uint64_t prev_ts)
+/* Appends arg V, stored as HOW (not a weight), at REST; returns the end. */
+static inline __attribute__((always_inline)) uint8_t *mt__put_arg(uint8_t how, uint64_t v,
+                                                                  uint8_t *rest)
 {
-    uint8_t *start = q;
+    if (how == MT_EVA_UINT)
+        return rest + mt_varint_put(rest, v);
+    if (how == MT_EVA_SINT)
+        return rest + mt_varint_put(rest, mt_zigzag((int64_t)v));
+    return rest;
+}
+
+/* Appends E's fields to the columns W (write positions, advanced); returns
+ * nothing: the caller measures. Always inlined: called with a constant
+ * layout, the compiler drops the tests of absent fields. */
+static inline __attribute__((always_inline)) void
+mt__encode_event(uint8_t **w, const mt__layout_t *l, const mt_event_t *e, mt_block_encoder_t *enc,
+                 uint64_t prev_ts)
+{
     uint8_t head = e->type;
     int kind_byte = 0, same_place = 0;
     if (l->fields & MT_EVF_KIND) {
@@ -97,29 +174,59 @@ static inline __attribute__((always_inline)) size_t mt__encode_event(uint8_t *q,
         same_place = 1;
         head |= MT__HEAD_SAME_PLACE;
     }
-    *q++ = head;
+    *w[MT__C_HEAD]++ = head;
+    uint8_t *rest = w[MT__C_REST];
     if (kind_byte)
-        *q++ = e->kind;
-    q += mt_varint_put(q, e->ts - prev_ts);
-    if (l->fields & MT_EVF_PTR)
-        q += mt_varint_put(q, mt_zigzag((int64_t)(e->ptr - enc->prev_ptr)));
+        *rest++ = e->kind;
+    w[MT__C_TS] += mt_varint_put(w[MT__C_TS], e->ts - prev_ts);
+    if (l->fields & MT_EVF_PTR) {
+        uint64_t hit = MT__FREED;
+        unsigned known = enc->nfreed < MT__FREED ? enc->nfreed : MT__FREED;
+        if (e->type == MT_EV_ALLOC)
+            for (unsigned k = 0; k < known; k++)
+                if (enc->freed[(enc->nfreed - 1 - k) % MT__FREED] == e->ptr) {
+                    hit = k;
+                    break;
+                }
+        if (hit < MT__FREED) {
+            w[MT__C_PTR] += mt_varint_put(w[MT__C_PTR], hit);
+        } else {
+            /* Heap pointers are 16-byte aligned: the delta of ptr >> 4 here,
+             * the low nibble in a column of its own (all zeros compress away). */
+            int64_t d = (int64_t)((e->ptr >> 4) - (enc->prev_ptr >> 4));
+            uint64_t v = mt_zigzag(d);
+            if (e->type == MT_EV_ALLOC)
+                v += MT__FREED;
+            w[MT__C_PTR] += mt_varint_put(w[MT__C_PTR], v);
+            *w[MT__C_LOW]++ = (uint8_t)(e->ptr & 15);
+        }
+    }
     if (l->fields & MT_EVF_SIZE)
-        q += mt_varint_put(q, e->size);
-    for (int i = 0; i < 3; i++)
-        q += mt__encode_arg(q, l->arg[i], e->arg[i]);
+        w[MT__C_SIZE] += mt_varint_put(w[MT__C_SIZE], e->size);
+    for (int i = 0; i < 3; i++) {
+        if (l->arg[i] == MT_EVA_WEIGHT)
+            w[MT__C_WEIGHT] += mt_varint_put(w[MT__C_WEIGHT],
+                                             mt_zigzag((int64_t)(e->arg[i] - MT_WEIGHT_ONE)));
+        else
+            rest = mt__put_arg(l->arg[i], e->arg[i], rest);
+    }
     if (l->fields & MT_EVF_STACK)
-        q += mt_varint_put(q, e->stack);
+        w[MT__C_STACK] += mt_varint_put(w[MT__C_STACK], e->stack);
     if (!same_place) {
         if (l->fields & MT_EVF_CPU)
-            q += mt_varint_put(q, e->cpu);
+            rest += mt_varint_put(rest, e->cpu);
         if (l->fields & MT_EVF_NODE)
-            q += mt_varint_put(q, mt_zigzag(e->node));
+            rest += mt_varint_put(rest, mt_zigzag(e->node));
     }
-    return (size_t)(q - start);
+    w[MT__C_REST] = rest;
 }
 
 int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
 {
+    if (enc->err)
+        return enc->err;
+    if (!enc->z || enc->z->owner != enc->gen)
+        return MT_EINVAL; /* another block began in this thread */
     const mt__layout_t *l = mt__layout(e->type);
     if (!l || ((l->fields & MT_EVF_KIND) && e->kind > l->kind_max))
         return MT_EINVAL;
@@ -128,30 +235,30 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     if (enc->count == UINT32_MAX)
         return MT_EFULL;
 
-    /* Worst case: a 10-byte base ts (first event only) + 73 bytes of event.
-     * Encode in place when that fits, else through a scratch buffer. */
-    uint8_t tmp[10 + MT_EVENT_MAX_ENCODED];
-    int direct = enc->cap - enc->len >= sizeof tmp;
-    uint8_t *q = direct ? enc->buf + enc->len : tmp;
+    uint8_t *w[MT__COLS];
+    for (int i = 0; i < MT__COLS; i++)
+        w[i] = enc->col[i] + enc->collen[i];
     size_t n = 0;
     uint64_t prev_ts = enc->prev_ts;
     if (enc->count == 0) {
-        n = mt_varint_put(q, e->ts);
+        uint8_t tmp[10];
+        n = mt_varint_put(tmp, e->ts); /* the base ts, in the header */
         prev_ts = e->ts;
     }
     /* The two types of nearly every event get a copy specialised for their
      * layout (the bytes are the same as the generic one's). */
     if (e->type == MT_EV_ALLOC)
-        n += mt__encode_event(q + n, &mt__layouts[MT_EV_ALLOC], e, enc, prev_ts);
+        mt__encode_event(w, &mt__layouts[MT_EV_ALLOC], e, enc, prev_ts);
     else if (e->type == MT_EV_FREE)
-        n += mt__encode_event(q + n, &mt__layouts[MT_EV_FREE], e, enc, prev_ts);
+        mt__encode_event(w, &mt__layouts[MT_EV_FREE], e, enc, prev_ts);
     else
-        n += mt__encode_event(q + n, l, e, enc, prev_ts);
-    if (!direct) {
-        if (n > enc->cap - enc->len)
-            return MT_EFULL;
-        memcpy(enc->buf + enc->len, tmp, n);
-    }
+        mt__encode_event(w, l, e, enc, prev_ts);
+    for (int i = 0; i < MT__COLS; i++)
+        n += (size_t)(w[i] - enc->col[i]) - enc->collen[i];
+    if (enc->len + n + MT__V2_TAIL_MAX > enc->cap)
+        return MT_EFULL; /* the columns keep their lengths: E is dropped */
+    for (int i = 0; i < MT__COLS; i++)
+        enc->collen[i] = (uint32_t)(w[i] - enc->col[i]);
     enc->len += n;
     if (enc->count == 0)
         enc->base_ts = e->ts;
@@ -159,6 +266,8 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     enc->prev_ts = e->ts;
     if (l->fields & MT_EVF_PTR)
         enc->prev_ptr = e->ptr;
+    if (e->type == MT_EV_FREE)
+        enc->freed[enc->nfreed++ % MT__FREED] = e->ptr;
     if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
         enc->prev_cpu = e->cpu;
         enc->prev_node = e->node;
@@ -166,12 +275,68 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     return 0;
 }
 
+/* Compresses the body (column lengths PRE[NPRE], then the columns) into
+ * OUT[CAP] as one zstd frame; returns its length, or 0 when it does not fit
+ * (or zstd fails): then the body is stored as it is. */
+static size_t mt__compress(mt_block_encoder_t *enc, const uint8_t *pre, size_t npre, size_t raw,
+                           uint8_t *out, size_t cap)
+{
+    ZSTD_CCtx *c = enc->z->cctx;
+    if (!c && !(c = enc->z->cctx = ZSTD_createCCtx()))
+        return 0;
+    ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, MT__ZSTD_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, raw)))
+        return 0;
+    /* A big body ends a zstd block after each column, so that each gets
+     * its own entropy tables (a column's bytes look alike). */
+    ZSTD_EndDirective mid = raw >= MT__ZSTD_FLUSH_MIN ? ZSTD_e_flush : ZSTD_e_continue;
+    ZSTD_outBuffer ob = {out, cap, 0};
+    for (int i = -1; i < MT__COLS; i++) {
+        ZSTD_inBuffer ib = {i < 0 ? pre : enc->col[i], i < 0 ? npre : enc->collen[i], 0};
+        ZSTD_EndDirective how = i == MT__COLS - 1 ? ZSTD_e_end : i < 0 ? ZSTD_e_continue : mid;
+        size_t left = ZSTD_compressStream2(c, &ob, &ib, how);
+        if (ZSTD_isError(left) || ib.pos != ib.size || (how != ZSTD_e_continue && left != 0))
+            return 0; /* out of room: smaller than the body it is not */
+    }
+    return ob.pos;
+}
+
 size_t mt_block_finish(mt_block_encoder_t *enc)
 {
-    if (enc->count == 0)
-        enc->len += mt_varint_put(enc->buf + enc->len, 0); /* base ts of an empty block */
-    mt__put_le32(enc->buf + MT__BLOCK_COUNT_OFF, enc->count);
-    return enc->len;
+    uint8_t *p = enc->buf;
+    uint8_t pre[MT__COLS * 5];
+    size_t npre = 0, cols = 0;
+    int ok = !enc->err && enc->z && enc->z->owner == enc->gen;
+    for (int i = 0; i < MT__COLS; i++) {
+        uint32_t n = ok ? enc->collen[i] : 0;
+        npre += mt_varint_put(pre + npre, n);
+        cols += n;
+    }
+    if (!ok)
+        enc->count = 0; /* nothing was added */
+    size_t raw = npre + cols;
+    p[0] = MT__BLOCK_V2;
+    mt__put_le32(p + MT__BLOCK_COUNT_OFF, enc->count);
+    size_t len = MT__BLOCK_FIXED + mt_varint_put(p + MT__BLOCK_FIXED, enc->thread);
+    len += mt_varint_put(p + len, enc->count ? enc->base_ts : 0);
+    size_t flags_at = len++;
+    len += mt_varint_put(p + len, raw);
+    size_t z = raw >= MT__ZSTD_MIN ? mt__compress(enc, pre, npre, raw, p + len, raw - 1) : 0;
+    p[flags_at] = z ? MT__FLAG_ZSTD : 0;
+    if (z) {
+        len += z;
+    } else {
+        memcpy(p + len, pre, npre);
+        len += npre;
+        for (int i = 0; i < MT__COLS && ok; i++) {
+            memcpy(p + len, enc->col[i], enc->collen[i]);
+            len += enc->collen[i];
+        }
+    }
+    if (ok)
+        enc->z->owner = 0; /* the columns are free for the next block */
+    return len;
 }
 
 /* ---- decoder ----------------------------------------------------------- */
@@ -179,21 +344,33 @@ size_t mt_block_finish(mt_block_encoder_t *enc)
 /* Marks DEC as failed: every later mt_block_next returns MT_ECORRUPT too. */
 static int mt__corrupt(mt_block_decoder_t *dec)
 {
+    mt_block_close(dec);
+    for (int i = 0; i < MT__COLS; i++)
+        dec->c[i] = dec->ce[i] = NULL;
     dec->p = dec->end;
     dec->left = 1;
+    dec->bad = 1;
     return MT_ECORRUPT;
+}
+
+void mt_block_close(mt_block_decoder_t *dec)
+{
+    free(dec->own);
+    dec->own = NULL;
 }
 
 int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
 {
     const uint8_t *p = data, *end = p + len;
-    uint64_t thread, base_ts;
+    uint64_t thread, base_ts, raw;
     size_t n;
 
     memset(dec, 0, sizeof *dec);
     dec->p = dec->end = end;
-    if (len < MT__BLOCK_FIXED || p[0] != MT__BLOCK_VERSION)
+    dec->bad = 1;
+    if (len < MT__BLOCK_FIXED || (p[0] != MT__BLOCK_V1 && p[0] != MT__BLOCK_V2))
         return MT_ECORRUPT;
+    dec->version = p[0];
     uint32_t count = mt__get_le32(p + MT__BLOCK_COUNT_OFF);
     p += MT__BLOCK_FIXED;
     if (!(n = mt_varint_get(p, end, &thread)) || thread > UINT32_MAX)
@@ -202,15 +379,201 @@ int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
     if (!(n = mt_varint_get(p, end, &base_ts)))
         return MT_ECORRUPT;
     p += n;
-    if (count > (size_t)(end - p) / MT__EVENT_MIN)
+    if (dec->version == MT__BLOCK_V2) {
+        if (p >= end || (*p & ~MT__FLAG_ZSTD))
+            return MT_ECORRUPT;
+        dec->zstd = *p++ & MT__FLAG_ZSTD;
+        if (!(n = mt_varint_get(p, end, &raw)))
+            return MT_ECORRUPT;
+        p += n;
+        /* The body's size bounds what a decoder allocates: checked here,
+         * before anything is (a small frame may claim a huge size). */
+        if (raw > MT_BLOCK_RAW_MAX || (!dec->zstd && raw != (uint64_t)(end - p)) ||
+            (dec->zstd && p == end) || count > raw / MT__EVENT_MIN)
+            return MT_ECORRUPT;
+        dec->raw = (size_t)raw;
+    } else if (count > (size_t)(end - p) / MT__EVENT_MIN) {
         return MT_ECORRUPT;
+    }
 
     dec->p = p;
     dec->thread = (uint32_t)thread;
     dec->count = dec->left = count;
     dec->prev_ts = base_ts;
+    dec->bad = 0;
     return 0;
 }
+
+/* Sets up DEC's columns from its body (decompressed first when it is a zstd
+ * frame); 0 or MT_ECORRUPT (ENOMEM when the body cannot be allocated). */
+static int mt__columns(mt_block_decoder_t *dec)
+{
+    const uint8_t *body = dec->p;
+    if (dec->zstd) {
+        size_t zlen = (size_t)(dec->end - dec->p);
+        /* The frame must say its size, say the header's, and end the block. */
+        if (ZSTD_getFrameContentSize(body, zlen) != dec->raw ||
+            ZSTD_findFrameCompressedSize(body, zlen) != zlen)
+            return MT_ECORRUPT;
+        mt__zstate_t *z = mt__zstate();
+        if (!z || (!z->dctx && !(z->dctx = ZSTD_createDCtx())) ||
+            !(dec->own = malloc(dec->raw ? dec->raw : 1)))
+            return ENOMEM;
+        size_t got = ZSTD_decompressDCtx(z->dctx, dec->own, dec->raw, body, zlen);
+        if (ZSTD_isError(got) || got != dec->raw)
+            return MT_ECORRUPT;
+        body = dec->own;
+    }
+    const uint8_t *p = body, *end = body + dec->raw;
+    uint64_t n[MT__COLS], sum = 0;
+    for (int i = 0; i < MT__COLS; i++) {
+        size_t k = mt_varint_get(p, end, &n[i]);
+        if (!k || n[i] > dec->raw)
+            return MT_ECORRUPT;
+        p += k;
+        sum += n[i];
+    }
+    /* Every event has one head byte; the columns fill the body exactly. */
+    if (sum != (uint64_t)(end - p) || n[MT__C_HEAD] != dec->count)
+        return MT_ECORRUPT;
+    for (int i = 0; i < MT__COLS; i++) {
+        dec->c[i] = p;
+        dec->ce[i] = p += n[i];
+    }
+    dec->p = dec->end; /* the columns are read from here on */
+    return 0;
+}
+
+/* Reads one varint of column I into *V; 0 when truncated or too long. */
+static inline int mt__cget(mt_block_decoder_t *dec, int i, uint64_t *v)
+{
+    const uint8_t *p = dec->c[i];
+    if (p < dec->ce[i] && *p < 0x80) { /* one byte: most of them */
+        *v = *p;
+        dec->c[i] = p + 1;
+        return 1;
+    }
+    size_t n = mt_varint_get(p, dec->ce[i], v);
+    dec->c[i] = p + n;
+    return n != 0;
+}
+
+static int mt__next_v2(mt_block_decoder_t *dec, mt_event_t *e)
+{
+    uint64_t v;
+    if (!dec->c[MT__C_HEAD]) { /* the first call: set the columns up */
+        int rc = mt__columns(dec);
+        if (rc) {
+            mt__corrupt(dec);
+            return rc;
+        }
+    }
+    if (dec->left == 0) {
+        for (int i = 0; i < MT__COLS; i++)
+            if (dec->c[i] != dec->ce[i])
+                return mt__corrupt(dec); /* bytes left over */
+        mt_block_close(dec);
+        return 0;
+    }
+    memset(e, 0, sizeof *e);
+    uint8_t head = *dec->c[MT__C_HEAD]++; /* count head bytes: checked */
+    e->type = head & MT__HEAD_TYPE;
+    const mt__layout_t *l = mt__layout(e->type);
+    if (!l)
+        return mt__corrupt(dec);
+    uint8_t kind_code = (head >> MT__HEAD_KIND_SHIFT) & 7;
+    int same_place = (head & MT__HEAD_SAME_PLACE) != 0;
+    if (!(l->fields & MT_EVF_KIND) && kind_code)
+        return mt__corrupt(dec);
+    if (same_place && (l->fields & MT__F_PLACE) != MT__F_PLACE)
+        return mt__corrupt(dec);
+    if (kind_code == MT__HEAD_KIND_BYTE) {
+        const uint8_t *k = dec->c[MT__C_REST];
+        if (k >= dec->ce[MT__C_REST] || *k < MT__HEAD_KIND_BYTE || *k > l->kind_max)
+            return mt__corrupt(dec);
+        e->kind = *k;
+        dec->c[MT__C_REST] = k + 1;
+    } else {
+        if (kind_code > l->kind_max)
+            return mt__corrupt(dec);
+        e->kind = kind_code;
+    }
+    if (!mt__cget(dec, MT__C_TS, &v) || v > UINT64_MAX - dec->prev_ts)
+        return mt__corrupt(dec);
+    e->ts = dec->prev_ts + v;
+    if (l->fields & MT_EVF_PTR) {
+        if (!mt__cget(dec, MT__C_PTR, &v))
+            return mt__corrupt(dec);
+        if (e->type == MT_EV_ALLOC && v < MT__FREED) {
+            /* a recently freed ptr; never one the block did not free */
+            if (v >= dec->nfreed)
+                return mt__corrupt(dec);
+            e->ptr = dec->freed[(dec->nfreed - 1 - v) % MT__FREED];
+        } else {
+            if (e->type == MT_EV_ALLOC)
+                v -= MT__FREED;
+            const uint8_t *lo = dec->c[MT__C_LOW];
+            if (lo >= dec->ce[MT__C_LOW] || *lo > 15)
+                return mt__corrupt(dec);
+            dec->c[MT__C_LOW] = lo + 1;
+            uint64_t hi = (dec->prev_ptr >> 4) + (uint64_t)mt_unzigzag(v);
+            if (hi >> 60) /* not a 64-bit pointer */
+                return mt__corrupt(dec);
+            e->ptr = hi << 4 | *lo;
+        }
+    }
+    if ((l->fields & MT_EVF_SIZE) && !mt__cget(dec, MT__C_SIZE, &e->size))
+        return mt__corrupt(dec);
+    for (int i = 0; i < 3; i++) {
+        uint8_t how = l->arg[i];
+        if (how == MT_EVA_NONE)
+            continue;
+        if (!mt__cget(dec, how == MT_EVA_WEIGHT ? MT__C_WEIGHT : MT__C_REST, &v))
+            return mt__corrupt(dec);
+        if (how == MT_EVA_UINT)
+            e->arg[i] = v;
+        else if (how == MT_EVA_SINT)
+            e->arg[i] = (uint64_t)mt_unzigzag(v);
+        else
+            e->arg[i] = MT_WEIGHT_ONE + (uint64_t)mt_unzigzag(v);
+    }
+    if (l->fields & MT_EVF_STACK) {
+        if (!mt__cget(dec, MT__C_STACK, &v) || v > UINT32_MAX)
+            return mt__corrupt(dec);
+        e->stack = (uint32_t)v;
+    }
+    if (same_place) {
+        e->cpu = dec->prev_cpu;
+        e->node = dec->prev_node;
+    }
+    if ((l->fields & MT_EVF_CPU) && !same_place) {
+        if (!mt__cget(dec, MT__C_REST, &v) || v > UINT16_MAX)
+            return mt__corrupt(dec);
+        e->cpu = (uint16_t)v;
+    }
+    if ((l->fields & MT_EVF_NODE) && !same_place) {
+        if (!mt__cget(dec, MT__C_REST, &v))
+            return mt__corrupt(dec);
+        int64_t node = mt_unzigzag(v);
+        if (node < INT16_MIN || node > INT16_MAX)
+            return mt__corrupt(dec);
+        e->node = (int16_t)node;
+    }
+
+    dec->left--;
+    dec->prev_ts = e->ts;
+    if (l->fields & MT_EVF_PTR)
+        dec->prev_ptr = e->ptr;
+    if (e->type == MT_EV_FREE)
+        dec->freed[dec->nfreed++ % MT__FREED] = e->ptr;
+    if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
+        dec->prev_cpu = e->cpu;
+        dec->prev_node = e->node;
+    }
+    return 1;
+}
+
+/* ---- version 1 blocks (formats 1 to 3) --------------------------------- */
 
 /* Reads one varint into *V, advancing DEC->p; 0 when truncated or too long. */
 static int mt__get(mt_block_decoder_t *dec, uint64_t *v)
@@ -236,7 +599,7 @@ static int mt__decode_arg(mt_block_decoder_t *dec, uint8_t how, uint64_t *out)
     return 1;
 }
 
-int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
+static int mt__next_v1(mt_block_decoder_t *dec, mt_event_t *e)
 {
     uint64_t v;
 
@@ -312,4 +675,11 @@ int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
         dec->prev_node = e->node;
     }
     return 1;
+}
+
+int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
+{
+    if (dec->bad)
+        return MT_ECORRUPT;
+    return dec->version == MT__BLOCK_V2 ? mt__next_v2(dec, e) : mt__next_v1(dec, e);
 }
