@@ -3,17 +3,18 @@
  *
  * Block (version 2, format 4): u8 version, u32 LE event count, varint thread
  * seq, varint base ts, u8 flags, varint body length, body. The body is
- * MT__COLS varint column lengths, then the columns: heads, ts deltas, ptrs,
- * ptr low nibbles, sizes, stacks, weights, the rest (kind bytes, other args,
- * cpu, node). With flag MT__FLAG_ZSTD the body is stored as one zstd frame
- * (body length = its decompressed size). An event reads its fields from the
- * columns in the fixed order ptr, size, arg0..2, stack, cpu, node;
- * mt__layouts[] (from events.def) says which a type stores. Blocks of
- * version 1 (formats 1-3: the same fields interleaved, no compression) are
- * still decoded. The decoder trusts nothing: every read is bounds-checked
- * and the decompressed size is checked before anything is allocated
- * (FORMAT.md). Columns and zstd contexts are per thread (one encoder open at
- * a time in a thread).
+ * MT__COLS varint column lengths, then the columns (heads, ts deltas, ptrs,
+ * ptr low nibbles, sizes, stacks, weights, the rest: kind bytes, other
+ * args, cpu, node; and back-references of FREEs). With flag MT__FLAG_ZSTD the
+ * body is one zstd frame. A pointer is coded against what the block saw
+ * before (FORMAT.md): a FREE names the earlier ALLOC of its pointer, an
+ * ALLOC a chunk the block freed of its size class (glibc hands those out
+ * first) or one of the last 8 freed, else a delta of ptr >> 4. mt__layouts[]
+ * (from events.def) says which fields a type stores. Blocks of version 1
+ * (formats 1-3: the fields interleaved, no compression) are still decoded.
+ * The decoder trusts nothing: every read is bounds-checked, and the body's
+ * size is checked before anything is allocated. Columns and zstd contexts
+ * are per thread: one encoder open at a time in a thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,13 +34,20 @@
 #define MT__ZSTD_MIN 256      /* smaller bodies are stored as they are */
 #define MT__ZSTD_FLUSH_MIN 4096 /* from here each column gets its own zstd block */
 #define MT__COLS MT_BLOCK_COLUMNS
+#define MT__CLASSES MT_BLOCK_CLASSES
+#define MT__CLASS_DEPTH MT_BLOCK_CLASS_DEPTH
 /* What a v2 block adds to its columns at most: flags, body length, column
  * lengths (varints of at most 3 bytes: MT_BLOCK_RAW_MAX < 2^21). */
 #define MT__V2_TAIL_MAX (1 + 3 + MT__COLS * 3)
-#define MT__FREED 8 /* recently freed ptrs an ALLOC's ptr may name */
+/* ALLOC ptr codes: below MT__PC_RING a slot of the size class's freed
+ * chunks, then one of the last MT__FREED freed ptrs, then a delta. */
+#define MT__FREED 8
+#define MT__PC_RING MT__CLASS_DEPTH
+#define MT__PC_DELTA (MT__PC_RING + MT__FREED)
+#define MT__HASH_BITS 14 /* the encoder's ptr -> ALLOC index table */
 
 enum { MT__C_HEAD, MT__C_TS, MT__C_PTR, MT__C_LOW, MT__C_SIZE, MT__C_STACK, MT__C_WEIGHT,
-       MT__C_REST };
+       MT__C_REST, MT__C_REF };
 
 typedef struct mt__layout {
     uint8_t fields;   /* MT_EVF_* */
@@ -64,12 +72,36 @@ const char *const mt_policy_names[MT_PK_MAX + 1] = {
 #define MT__HEAD_TYPE 0x0f
 #define MT__HEAD_KIND_SHIFT 4
 #define MT__HEAD_KIND_BYTE 7 /* kind code: the kind follows in its own byte */
-#define MT__HEAD_SAME_PLACE 0x80
+#define MT__HEAD_SAME_PLACE 0x80 /* types with cpu and node */
+#define MT__HEAD_REF 0x80        /* FREE (v2): its ptr is an earlier ALLOC's */
 #define MT__F_PLACE (MT_EVF_CPU | MT_EVF_NODE)
 
 static const mt__layout_t *mt__layout(uint8_t type)
 {
     return type >= 1 && type <= MT_EV_TYPE_MAX ? &mt__layouts[type] : NULL;
+}
+
+/* The size class of a request: glibc's chunk size / 16, the big ones together. */
+static inline unsigned mt__class(uint64_t size)
+{
+    uint64_t c = size < 4096 ? (size + 23) >> 4 : MT__CLASSES;
+    return c < MT__CLASSES - 1 ? (unsigned)c : MT__CLASSES - 1;
+}
+
+/* Pushes PTR on the front of LIST (N entries, at most MT__CLASS_DEPTH). */
+static inline void mt__class_push(uint64_t *list, uint8_t *n, uint64_t ptr)
+{
+    unsigned k = *n < MT__CLASS_DEPTH ? *n : MT__CLASS_DEPTH - 1;
+    memmove(list + 1, list, k * sizeof *list);
+    list[0] = ptr;
+    *n = (uint8_t)(k + 1);
+}
+
+/* Takes entry K out of LIST. */
+static inline void mt__class_take(uint64_t *list, uint8_t *n, unsigned k)
+{
+    memmove(list + k, list + k + 1, (*n - k - 1) * sizeof *list);
+    --*n;
 }
 
 /* ---- per-thread state: columns and zstd contexts ----------------------- */
@@ -81,6 +113,12 @@ typedef struct mt__zstate {
     size_t colcap;
     uint64_t owner;  /* the encoder (mt_block_begin's generation) using cols */
     uint64_t gen;
+    uint64_t *aptr;  /* the ptr and class of each ALLOC of the open block */
+    uint8_t *acls;
+    size_t acap;
+    uint32_t slot[1u << MT__HASH_BITS]; /* ptr hash -> an ALLOC index (checked) */
+    uint64_t cls[MT__CLASSES][MT__CLASS_DEPTH]; /* chunks freed, by size class */
+    uint8_t ncls[MT__CLASSES];
 } mt__zstate_t;
 
 static pthread_key_t mt__zkey;
@@ -93,6 +131,8 @@ static void mt__zstate_free(void *p)
     ZSTD_freeCCtx(z->cctx);
     ZSTD_freeDCtx(z->dctx);
     free(z->cols);
+    free(z->aptr);
+    free(z->acls);
     free(z);
 }
 
@@ -115,6 +155,35 @@ static mt__zstate_t *mt__zstate(void)
     return z;
 }
 
+/* Makes Z's columns hold a block of CAP bytes; 0 or ENOMEM. */
+static int mt__zstate_size(mt__zstate_t *z, size_t cap)
+{
+    size_t need = cap + MT_EVENT_MAX_ENCODED + 16, allocs = cap / 6 + 1;
+    if (z->colcap < need) {
+        uint8_t *cols = malloc(need * MT__COLS);
+        if (!cols)
+            return ENOMEM;
+        free(z->cols);
+        z->cols = cols;
+        z->colcap = need;
+    }
+    if (z->acap < allocs) { /* an ALLOC takes 6 bytes at least */
+        uint64_t *aptr = malloc(allocs * sizeof *aptr);
+        uint8_t *acls = malloc(allocs);
+        if (!aptr || !acls) {
+            free(aptr);
+            free(acls);
+            return ENOMEM;
+        }
+        free(z->aptr);
+        free(z->acls);
+        z->aptr = aptr;
+        z->acls = acls;
+        z->acap = allocs;
+    }
+    return 0;
+}
+
 /* ---- encoder ----------------------------------------------------------- */
 
 void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t thread)
@@ -126,23 +195,20 @@ void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t 
     /* version, count, thread; the base ts comes with the first event */
     enc->len = MT__BLOCK_FIXED + mt_varint_put(buf + MT__BLOCK_FIXED, thread);
     mt__zstate_t *z = mt__zstate();
-    size_t need = enc->cap + MT_EVENT_MAX_ENCODED + 16;
-    if (z && z->colcap < need) {
-        uint8_t *cols = malloc(need * MT__COLS);
-        if (cols) {
-            free(z->cols);
-            z->cols = cols;
-            z->colcap = need;
-        }
-    }
-    if (!z || z->colcap < need) {
+    if (!z || mt__zstate_size(z, enc->cap)) {
         enc->err = ENOMEM;
         return;
     }
     enc->z = z;
     enc->gen = z->owner = ++z->gen;
+    memset(z->ncls, 0, sizeof z->ncls);
     for (int i = 0; i < MT__COLS; i++)
-        enc->col[i] = z->cols + (size_t)i * z->colcap;
+        enc->col[i] = enc->w[i] = z->cols + (size_t)i * z->colcap;
+}
+
+static inline unsigned mt__hash(uint64_t ptr)
+{
+    return (unsigned)(((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - MT__HASH_BITS));
 }
 
 /* Appends arg V, stored as HOW (not a weight), at REST; returns the end. */
@@ -156,51 +222,73 @@ static inline __attribute__((always_inline)) uint8_t *mt__put_arg(uint8_t how, u
     return rest;
 }
 
-/* Appends E's fields to the columns W (write positions, advanced); returns
- * nothing: the caller measures. Always inlined: called with a constant
- * layout, the compiler drops the tests of absent fields. */
-static inline __attribute__((always_inline)) void
-mt__encode_event(uint8_t **w, const mt__layout_t *l, const mt_event_t *e, mt_block_encoder_t *enc,
-                 uint64_t prev_ts)
+/* What encoding an event decided about the block's pointer state, applied
+ * once the event is in (an event that does not fit changes nothing). */
+typedef struct mt__ptrnote {
+    int cls_hit; /* ALLOC: the slot of its class list it came from, or -1 */
+    int64_t ref; /* FREE: the index of the ALLOC it names, or -1 */
+} mt__ptrnote_t;
+
+/* Appends E's fields to the columns at W (advanced); returns the bytes.
+ * Always inlined: called with a constant layout, the compiler drops the
+ * tests of absent fields. */
+static inline __attribute__((always_inline)) size_t
+mt__encode_event(uint8_t **w, const mt__layout_t *l, const mt_event_t *e,
+                 const mt_block_encoder_t *enc, uint64_t prev_ts, mt__ptrnote_t *note)
 {
+    uint8_t *const start[MT__COLS] = {w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]};
+    mt__zstate_t *z = enc->z;
     uint8_t head = e->type;
-    int kind_byte = 0, same_place = 0;
+    int kind_byte = 0;
     if (l->fields & MT_EVF_KIND) {
         kind_byte = e->kind >= MT__HEAD_KIND_BYTE;
         head |= (uint8_t)((kind_byte ? MT__HEAD_KIND_BYTE : e->kind) << MT__HEAD_KIND_SHIFT);
     }
-    if ((l->fields & MT__F_PLACE) == MT__F_PLACE && e->cpu == enc->prev_cpu &&
-        e->node == enc->prev_node) {
-        same_place = 1;
-        head |= MT__HEAD_SAME_PLACE;
-    }
-    *w[MT__C_HEAD]++ = head;
+    int same_place = (l->fields & MT__F_PLACE) == MT__F_PLACE && e->cpu == enc->prev_cpu &&
+                     e->node == enc->prev_node;
     uint8_t *rest = w[MT__C_REST];
     if (kind_byte)
         *rest++ = e->kind;
     w[MT__C_TS] += mt_varint_put(w[MT__C_TS], e->ts - prev_ts);
+    note->cls_hit = -1;
+    note->ref = -1;
     if (l->fields & MT_EVF_PTR) {
-        uint64_t hit = MT__FREED;
-        unsigned known = enc->nfreed < MT__FREED ? enc->nfreed : MT__FREED;
-        if (e->type == MT_EV_ALLOC)
-            for (unsigned k = 0; k < known; k++)
-                if (enc->freed[(enc->nfreed - 1 - k) % MT__FREED] == e->ptr) {
-                    hit = k;
+        uint64_t code = UINT64_MAX;
+        if (e->type == MT_EV_ALLOC) {
+            unsigned c = mt__class(e->size);
+            for (unsigned k = 0; k < z->ncls[c]; k++)
+                if (z->cls[c][k] == e->ptr) {
+                    code = k;
+                    note->cls_hit = (int)k;
                     break;
                 }
-        if (hit < MT__FREED) {
-            w[MT__C_PTR] += mt_varint_put(w[MT__C_PTR], hit);
-        } else {
+            unsigned known = enc->nfreed < MT__FREED ? enc->nfreed : MT__FREED;
+            for (unsigned k = 0; code == UINT64_MAX && k < known; k++)
+                if (enc->freed[(enc->nfreed - 1 - k) % MT__FREED] == e->ptr)
+                    code = MT__PC_RING + k;
+        } else if (e->type == MT_EV_FREE) {
+            uint32_t i = z->slot[mt__hash(e->ptr)];
+            if (i < enc->nallocs && z->aptr[i] == e->ptr) {
+                note->ref = i;
+                head |= MT__HEAD_REF;
+                w[MT__C_REF] += mt_varint_put(w[MT__C_REF], enc->nallocs - 1 - i);
+            }
+        }
+        if (code != UINT64_MAX) {
+            w[MT__C_PTR] += mt_varint_put(w[MT__C_PTR], code);
+        } else if (note->ref < 0) {
             /* Heap pointers are 16-byte aligned: the delta of ptr >> 4 here,
              * the low nibble in a column of its own (all zeros compress away). */
-            int64_t d = (int64_t)((e->ptr >> 4) - (enc->prev_ptr >> 4));
-            uint64_t v = mt_zigzag(d);
+            uint64_t v = mt_zigzag((int64_t)((e->ptr >> 4) - (enc->prev_ptr >> 4)));
             if (e->type == MT_EV_ALLOC)
-                v += MT__FREED;
+                v += MT__PC_DELTA;
             w[MT__C_PTR] += mt_varint_put(w[MT__C_PTR], v);
             *w[MT__C_LOW]++ = (uint8_t)(e->ptr & 15);
         }
     }
+    if (same_place)
+        head |= MT__HEAD_SAME_PLACE;
+    *w[MT__C_HEAD]++ = head;
     if (l->fields & MT_EVF_SIZE)
         w[MT__C_SIZE] += mt_varint_put(w[MT__C_SIZE], e->size);
     for (int i = 0; i < 3; i++) {
@@ -219,6 +307,10 @@ mt__encode_event(uint8_t **w, const mt__layout_t *l, const mt_event_t *e, mt_blo
             rest += mt_varint_put(rest, mt_zigzag(e->node));
     }
     w[MT__C_REST] = rest;
+    size_t n = 0;
+    for (int i = 0; i < MT__COLS; i++)
+        n += (size_t)(w[i] - start[i]);
+    return n;
 }
 
 int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
@@ -235,9 +327,6 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     if (enc->count == UINT32_MAX)
         return MT_EFULL;
 
-    uint8_t *w[MT__COLS];
-    for (int i = 0; i < MT__COLS; i++)
-        w[i] = enc->col[i] + enc->collen[i];
     size_t n = 0;
     uint64_t prev_ts = enc->prev_ts;
     if (enc->count == 0) {
@@ -245,20 +334,28 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
         n = mt_varint_put(tmp, e->ts); /* the base ts, in the header */
         prev_ts = e->ts;
     }
+    /* Near the end of the buffer, write to copies of the column ends, so
+     * that an event that does not fit leaves them as they were. */
+    int near = enc->len + 10 + MT_EVENT_MAX_ENCODED + MT__V2_TAIL_MAX > enc->cap;
+    uint8_t *copy[MT__COLS], **w = enc->w;
+    if (near) {
+        memcpy(copy, enc->w, sizeof copy);
+        w = copy;
+    }
+    mt__ptrnote_t note;
     /* The two types of nearly every event get a copy specialised for their
      * layout (the bytes are the same as the generic one's). */
     if (e->type == MT_EV_ALLOC)
-        mt__encode_event(w, &mt__layouts[MT_EV_ALLOC], e, enc, prev_ts);
+        n += mt__encode_event(w, &mt__layouts[MT_EV_ALLOC], e, enc, prev_ts, &note);
     else if (e->type == MT_EV_FREE)
-        mt__encode_event(w, &mt__layouts[MT_EV_FREE], e, enc, prev_ts);
+        n += mt__encode_event(w, &mt__layouts[MT_EV_FREE], e, enc, prev_ts, &note);
     else
-        mt__encode_event(w, l, e, enc, prev_ts);
-    for (int i = 0; i < MT__COLS; i++)
-        n += (size_t)(w[i] - enc->col[i]) - enc->collen[i];
-    if (enc->len + n + MT__V2_TAIL_MAX > enc->cap)
-        return MT_EFULL; /* the columns keep their lengths: E is dropped */
-    for (int i = 0; i < MT__COLS; i++)
-        enc->collen[i] = (uint32_t)(w[i] - enc->col[i]);
+        n += mt__encode_event(w, l, e, enc, prev_ts, &note);
+    if (near) {
+        if (enc->len + n + MT__V2_TAIL_MAX > enc->cap)
+            return MT_EFULL; /* the columns keep their ends: E is dropped */
+        memcpy(enc->w, copy, sizeof copy);
+    }
     enc->len += n;
     if (enc->count == 0)
         enc->base_ts = e->ts;
@@ -266,8 +363,21 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     enc->prev_ts = e->ts;
     if (l->fields & MT_EVF_PTR)
         enc->prev_ptr = e->ptr;
-    if (e->type == MT_EV_FREE)
+    mt__zstate_t *z = enc->z;
+    if (e->type == MT_EV_ALLOC) {
+        unsigned c = mt__class(e->size);
+        if (note.cls_hit >= 0)
+            mt__class_take(z->cls[c], &z->ncls[c], (unsigned)note.cls_hit);
+        z->aptr[enc->nallocs] = e->ptr;
+        z->acls[enc->nallocs] = (uint8_t)c;
+        z->slot[mt__hash(e->ptr)] = enc->nallocs++;
+    } else if (e->type == MT_EV_FREE) {
+        if (note.ref >= 0) {
+            unsigned c = z->acls[note.ref];
+            mt__class_push(z->cls[c], &z->ncls[c], e->ptr);
+        }
         enc->freed[enc->nfreed++ % MT__FREED] = e->ptr;
+    }
     if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
         enc->prev_cpu = e->cpu;
         enc->prev_node = e->node;
@@ -293,7 +403,8 @@ static size_t mt__compress(mt_block_encoder_t *enc, const uint8_t *pre, size_t n
     ZSTD_EndDirective mid = raw >= MT__ZSTD_FLUSH_MIN ? ZSTD_e_flush : ZSTD_e_continue;
     ZSTD_outBuffer ob = {out, cap, 0};
     for (int i = -1; i < MT__COLS; i++) {
-        ZSTD_inBuffer ib = {i < 0 ? pre : enc->col[i], i < 0 ? npre : enc->collen[i], 0};
+        size_t len = i < 0 ? npre : (size_t)(enc->w[i] - enc->col[i]);
+        ZSTD_inBuffer ib = {i < 0 ? pre : enc->col[i], len, 0};
         ZSTD_EndDirective how = i == MT__COLS - 1 ? ZSTD_e_end : i < 0 ? ZSTD_e_continue : mid;
         size_t left = ZSTD_compressStream2(c, &ob, &ib, how);
         if (ZSTD_isError(left) || ib.pos != ib.size || (how != ZSTD_e_continue && left != 0))
@@ -309,7 +420,7 @@ size_t mt_block_finish(mt_block_encoder_t *enc)
     size_t npre = 0, cols = 0;
     int ok = !enc->err && enc->z && enc->z->owner == enc->gen;
     for (int i = 0; i < MT__COLS; i++) {
-        uint32_t n = ok ? enc->collen[i] : 0;
+        size_t n = ok ? (size_t)(enc->w[i] - enc->col[i]) : 0;
         npre += mt_varint_put(pre + npre, n);
         cols += n;
     }
@@ -330,8 +441,9 @@ size_t mt_block_finish(mt_block_encoder_t *enc)
         memcpy(p + len, pre, npre);
         len += npre;
         for (int i = 0; i < MT__COLS && ok; i++) {
-            memcpy(p + len, enc->col[i], enc->collen[i]);
-            len += enc->collen[i];
+            size_t n = (size_t)(enc->w[i] - enc->col[i]);
+            memcpy(p + len, enc->col[i], n);
+            len += n;
         }
     }
     if (ok)
@@ -345,8 +457,6 @@ size_t mt_block_finish(mt_block_encoder_t *enc)
 static int mt__corrupt(mt_block_decoder_t *dec)
 {
     mt_block_close(dec);
-    for (int i = 0; i < MT__COLS; i++)
-        dec->c[i] = dec->ce[i] = NULL;
     dec->p = dec->end;
     dec->left = 1;
     dec->bad = 1;
@@ -357,6 +467,11 @@ void mt_block_close(mt_block_decoder_t *dec)
 {
     free(dec->own);
     dec->own = NULL;
+    for (int i = 0; i < MT__COLS; i++)
+        dec->c[i] = dec->ce[i] = NULL;
+    dec->aptr = NULL;
+    dec->acls = NULL;
+    dec->cls = NULL;
 }
 
 int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
@@ -405,19 +520,29 @@ int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
 }
 
 /* Sets up DEC's columns from its body (decompressed first when it is a zstd
- * frame); 0 or MT_ECORRUPT (ENOMEM when the body cannot be allocated). */
+ * frame) and the memory for its ALLOCs and class lists; 0, MT_ECORRUPT or
+ * ENOMEM. What it allocates is bounded by the checked body length. */
 static int mt__columns(mt_block_decoder_t *dec)
 {
     const uint8_t *body = dec->p;
+    size_t zlen = (size_t)(dec->end - dec->p);
+    if (dec->zstd && (ZSTD_getFrameContentSize(body, zlen) != dec->raw ||
+                      ZSTD_findFrameCompressedSize(body, zlen) != zlen))
+        return MT_ECORRUPT; /* the frame must say the header's size and end the block */
+    size_t at = dec->zstd ? (dec->raw + 7) & ~(size_t)7 : 0;
+    size_t cls_at = at + (size_t)dec->count * sizeof(uint64_t);
+    size_t acls_at = cls_at + sizeof(uint64_t) * MT__CLASSES * MT__CLASS_DEPTH;
+    size_t total = acls_at + dec->count + MT__CLASSES;
+    if (!(dec->own = malloc(total)))
+        return ENOMEM;
+    dec->aptr = (uint64_t *)(void *)(dec->own + at);
+    dec->cls = (uint64_t(*)[MT__CLASS_DEPTH])(void *)(dec->own + cls_at);
+    dec->acls = dec->own + acls_at;
+    dec->ncls = dec->acls + dec->count;
+    memset(dec->ncls, 0, MT__CLASSES);
     if (dec->zstd) {
-        size_t zlen = (size_t)(dec->end - dec->p);
-        /* The frame must say its size, say the header's, and end the block. */
-        if (ZSTD_getFrameContentSize(body, zlen) != dec->raw ||
-            ZSTD_findFrameCompressedSize(body, zlen) != zlen)
-            return MT_ECORRUPT;
         mt__zstate_t *z = mt__zstate();
-        if (!z || (!z->dctx && !(z->dctx = ZSTD_createDCtx())) ||
-            !(dec->own = malloc(dec->raw ? dec->raw : 1)))
+        if (!z || (!z->dctx && !(z->dctx = ZSTD_createDCtx())))
             return ENOMEM;
         size_t got = ZSTD_decompressDCtx(z->dctx, dec->own, dec->raw, body, zlen);
         if (ZSTD_isError(got) || got != dec->raw)
@@ -458,6 +583,48 @@ static inline int mt__cget(mt_block_decoder_t *dec, int i, uint64_t *v)
     return n != 0;
 }
 
+/* Decodes E's ptr (E's type and size known); 1, or 0 when corrupt. */
+static int mt__get_ptr(mt_block_decoder_t *dec, mt_event_t *e, int ref)
+{
+    uint64_t v;
+    if (ref) { /* a FREE of an earlier ALLOC of the block */
+        if (!mt__cget(dec, MT__C_REF, &v) || v >= dec->nallocs)
+            return 0;
+        uint32_t i = dec->nallocs - 1 - (uint32_t)v;
+        e->ptr = dec->aptr[i];
+        mt__class_push(dec->cls[dec->acls[i]], &dec->ncls[dec->acls[i]], e->ptr);
+        return 1;
+    }
+    if (!mt__cget(dec, MT__C_PTR, &v))
+        return 0;
+    if (e->type == MT_EV_ALLOC && v < MT__PC_DELTA) {
+        if (v < MT__PC_RING) { /* a chunk of its class the block freed */
+            unsigned c = mt__class(e->size);
+            if (v >= dec->ncls[c])
+                return 0;
+            e->ptr = dec->cls[c][v];
+            mt__class_take(dec->cls[c], &dec->ncls[c], (unsigned)v);
+        } else { /* one of the last freed; never one the block did not free */
+            v -= MT__PC_RING;
+            if (v >= dec->nfreed)
+                return 0;
+            e->ptr = dec->freed[(dec->nfreed - 1 - v) % MT__FREED];
+        }
+        return 1;
+    }
+    if (e->type == MT_EV_ALLOC)
+        v -= MT__PC_DELTA;
+    const uint8_t *lo = dec->c[MT__C_LOW];
+    if (lo >= dec->ce[MT__C_LOW] || *lo > 15)
+        return 0;
+    dec->c[MT__C_LOW] = lo + 1;
+    uint64_t hi = (dec->prev_ptr >> 4) + (uint64_t)mt_unzigzag(v);
+    if (hi >> 60) /* not a 64-bit pointer */
+        return 0;
+    e->ptr = hi << 4 | *lo;
+    return 1;
+}
+
 static int mt__next_v2(mt_block_decoder_t *dec, mt_event_t *e)
 {
     uint64_t v;
@@ -472,7 +639,10 @@ static int mt__next_v2(mt_block_decoder_t *dec, mt_event_t *e)
         for (int i = 0; i < MT__COLS; i++)
             if (dec->c[i] != dec->ce[i])
                 return mt__corrupt(dec); /* bytes left over */
-        mt_block_close(dec);
+        free(dec->own); /* the end: keep the columns' ends, drop the memory */
+        dec->own = NULL;
+        for (int i = 0; i < MT__COLS; i++)
+            dec->c[i] = dec->ce[i] = (const uint8_t *)dec; /* empty, not NULL */
         return 0;
     }
     memset(e, 0, sizeof *e);
@@ -482,7 +652,8 @@ static int mt__next_v2(mt_block_decoder_t *dec, mt_event_t *e)
     if (!l)
         return mt__corrupt(dec);
     uint8_t kind_code = (head >> MT__HEAD_KIND_SHIFT) & 7;
-    int same_place = (head & MT__HEAD_SAME_PLACE) != 0;
+    int bit7 = (head & MT__HEAD_SAME_PLACE) != 0;
+    int same_place = bit7 && e->type != MT_EV_FREE, ref = bit7 && e->type == MT_EV_FREE;
     if (!(l->fields & MT_EVF_KIND) && kind_code)
         return mt__corrupt(dec);
     if (same_place && (l->fields & MT__F_PLACE) != MT__F_PLACE)
@@ -501,28 +672,10 @@ static int mt__next_v2(mt_block_decoder_t *dec, mt_event_t *e)
     if (!mt__cget(dec, MT__C_TS, &v) || v > UINT64_MAX - dec->prev_ts)
         return mt__corrupt(dec);
     e->ts = dec->prev_ts + v;
-    if (l->fields & MT_EVF_PTR) {
-        if (!mt__cget(dec, MT__C_PTR, &v))
-            return mt__corrupt(dec);
-        if (e->type == MT_EV_ALLOC && v < MT__FREED) {
-            /* a recently freed ptr; never one the block did not free */
-            if (v >= dec->nfreed)
-                return mt__corrupt(dec);
-            e->ptr = dec->freed[(dec->nfreed - 1 - v) % MT__FREED];
-        } else {
-            if (e->type == MT_EV_ALLOC)
-                v -= MT__FREED;
-            const uint8_t *lo = dec->c[MT__C_LOW];
-            if (lo >= dec->ce[MT__C_LOW] || *lo > 15)
-                return mt__corrupt(dec);
-            dec->c[MT__C_LOW] = lo + 1;
-            uint64_t hi = (dec->prev_ptr >> 4) + (uint64_t)mt_unzigzag(v);
-            if (hi >> 60) /* not a 64-bit pointer */
-                return mt__corrupt(dec);
-            e->ptr = hi << 4 | *lo;
-        }
-    }
+    /* size before ptr: an ALLOC's ptr may be coded by its size class */
     if ((l->fields & MT_EVF_SIZE) && !mt__cget(dec, MT__C_SIZE, &e->size))
+        return mt__corrupt(dec);
+    if ((l->fields & MT_EVF_PTR) && !mt__get_ptr(dec, e, ref))
         return mt__corrupt(dec);
     for (int i = 0; i < 3; i++) {
         uint8_t how = l->arg[i];
@@ -564,8 +717,12 @@ static int mt__next_v2(mt_block_decoder_t *dec, mt_event_t *e)
     dec->prev_ts = e->ts;
     if (l->fields & MT_EVF_PTR)
         dec->prev_ptr = e->ptr;
-    if (e->type == MT_EV_FREE)
+    if (e->type == MT_EV_ALLOC) {
+        dec->aptr[dec->nallocs] = e->ptr; /* at most count ALLOCs */
+        dec->acls[dec->nallocs++] = (uint8_t)mt__class(e->size);
+    } else if (e->type == MT_EV_FREE) {
         dec->freed[dec->nfreed++ % MT__FREED] = e->ptr;
+    }
     if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
         dec->prev_cpu = e->cpu;
         dec->prev_node = e->node;

@@ -119,8 +119,10 @@ typedef struct mt_event {
  * (varints, deltas). Worst case per event is MT_EVENT_MAX_ENCODED bytes. */
 #define MT_EVENT_MAX_ENCODED 96
 #define MT_BLOCK_HEADER_MAX 32
-#define MT_BLOCK_COLUMNS 8             /* a block's fields are stored in columns */
+#define MT_BLOCK_COLUMNS 9             /* a block's fields are stored in columns */
 #define MT_BLOCK_RAW_MAX (1u << 20)     /* largest body a block may have, uncompressed */
+#define MT_BLOCK_CLASSES 128            /* size classes of freed chunks an ALLOC may name */
+#define MT_BLOCK_CLASS_DEPTH 8          /* chunks remembered per class */
 
 struct mt__zstate;
 
@@ -133,13 +135,13 @@ typedef struct mt_block_encoder {
     uint64_t base_ts, prev_ts, prev_ptr;
     uint16_t prev_cpu; /* where the previous placed event ran (0, 0 at the start) */
     int16_t prev_node;
-    int err;                              /* ENOMEM: no room for the columns */
-    struct mt__zstate *z;                 /* this thread's columns and zstd context */
-    uint64_t gen;                         /* which block of the thread this is */
-    uint8_t *col[MT_BLOCK_COLUMNS];       /* the columns (this thread's) */
-    uint32_t collen[MT_BLOCK_COLUMNS];
-    uint64_t freed[8];                    /* ptrs of the last 8 FREEs */
-    uint32_t nfreed;
+    int err;                        /* ENOMEM: no room for the columns */
+    struct mt__zstate *z;           /* this thread's columns, zstd context, ALLOCs */
+    uint64_t gen;                   /* which block of the thread this is */
+    uint8_t *col[MT_BLOCK_COLUMNS]; /* the columns (this thread's) */
+    uint8_t *w[MT_BLOCK_COLUMNS];   /* and where each one ends */
+    uint64_t freed[8];              /* ptrs of the last 8 FREEs */
+    uint32_t nfreed, nallocs;
 } mt_block_encoder_t;
 
 /* Starts a block for thread sequence number THREAD in BUF[CAP]
@@ -165,11 +167,15 @@ typedef struct mt_block_decoder {
     int16_t prev_node;
     uint8_t version, zstd, bad;
     size_t raw;                          /* body bytes, uncompressed */
-    uint8_t *own;                        /* the decompressed body, malloc'ed */
+    uint8_t *own;                        /* the body (decompressed) and the arrays below */
     const uint8_t *c[MT_BLOCK_COLUMNS];  /* read positions in the columns */
     const uint8_t *ce[MT_BLOCK_COLUMNS]; /* and their ends */
-    uint64_t freed[8];
-    uint32_t nfreed;
+    uint64_t freed[8];                   /* ptrs of the last 8 FREEs */
+    uint32_t nfreed, nallocs;
+    uint64_t *aptr;                      /* ptr and size class of each ALLOC so far */
+    uint8_t *acls;
+    uint64_t (*cls)[MT_BLOCK_CLASS_DEPTH]; /* chunks freed, by size class */
+    uint8_t *ncls;
 } mt_block_decoder_t;
 
 /* Opens a block for decoding. Returns 0 or MT_ECORRUPT. */

@@ -107,15 +107,16 @@ static const mt_event_t *known_events(size_t *n)
 static const uint8_t known_bytes[] = {
     0x02, 0x04, 0x00, 0x00, 0x00, 0x03, 0xe8, 0x07, /* v2, count 4, thread 3, base 1000 */
     0x00, 0x2a,                                     /* flags 0 (stored), body 42 bytes */
-    0x04, 0x04, 0x05, 0x04, 0x04, 0x04, 0x05, 0x04, /* column lengths */
-    0x01, 0x81, 0x02, 0x11,                         /* heads */
+    0x04, 0x04, 0x04, 0x03, 0x04, 0x04, 0x05, 0x04, 0x01, /* column lengths */
+    0x01, 0x81, 0x82, 0x11,                         /* heads (the free: back-reference) */
     0x00, 0x64, 0x32, 0x32,                         /* ts deltas */
-    0x88, 0x40, 0x0c, 0x03, 0x10,                   /* ptr >> 4 deltas (ALLOC: + 8) */
-    0x00, 0x00, 0x00, 0x00,                         /* ptr low nibbles */
+    0x90, 0x40, 0x14, 0x18,                         /* ALLOC ptr >> 4 deltas + 16 */
+    0x00, 0x00, 0x00,                               /* their low nibbles */
     0x18, 0x18, 0xe8, 0x07,                         /* sizes */
     0x05, 0x05, 0xac, 0x02,                         /* stacks */
     0x00, 0x00, 0x80, 0x80, 0x04,                   /* weights */
     0x02, 0x00, 0x01, 0x01,                         /* rest: cpu, node of the placed ones */
+    0x01,                                           /* the free: the ALLOC before the last */
 };
 
 Test(codec, known_sequence_exact_bytes)
@@ -128,7 +129,7 @@ Test(codec, known_sequence_exact_bytes)
     /* The first add also writes the 2-byte base ts into the header. */
     cr_assert_eq(lens[0], 2 + 10);
     cr_assert_eq(lens[1], 7, "an exact malloc with small deltas on the same cpu costs 7 bytes");
-    cr_assert_eq(lens[2], 4, "a free with small deltas costs 4 bytes");
+    cr_assert_eq(lens[2], 3, "a free of the block's own allocation costs 3 bytes");
     cr_assert_eq(lens[3], 13);
     cr_assert_eq(len, sizeof known_bytes);
     cr_assert_arr_eq(buf, known_bytes, sizeof known_bytes);
@@ -165,10 +166,10 @@ Test(codec, format_3_blocks_still_decode)
         cr_assert_eq(decode_all(v1_bytes, k, NULL, 0, NULL), MT_ECORRUPT, "prefix of %zu", k);
 }
 
-/* An ALLOC of one of the last 8 pointers the block freed names it by its
- * age, in one byte and without a low nibble: glibc hands out the chunk
- * just freed. */
-Test(codec, alloc_of_a_just_freed_pointer_costs_one_ptr_byte)
+/* Pointers the block has seen cost one byte: a FREE names the ALLOC of its
+ * pointer; an ALLOC a chunk of its size class the block freed (glibc's
+ * tcache hands those out first), or one of the last 8 freed. */
+Test(codec, pointers_seen_in_the_block_cost_one_byte)
 {
     uint8_t buf[CAP];
     mt_event_t evs[5];
@@ -176,20 +177,23 @@ Test(codec, alloc_of_a_just_freed_pointer_costs_one_ptr_byte)
     evs[0] = alloc_ev(0, 0x7f0000001000, 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
     evs[1] = alloc_ev(1, 0x7f0000005000, 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
     evs[2] = ev(MT_EV_FREE, 2, 0x7f0000001000, 0);
-    evs[3] = alloc_ev(3, 0x7f0000001000, 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    evs[3] = alloc_ev(3, 0x7f0000001000, 20, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
     evs[4] = alloc_ev(4, 0x7f0000001000, 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
     size_t len = encode(buf, 0, evs, 5, lens);
-    cr_assert_eq(lens[1], 8, "ptr >> 4 delta 0x400 (zigzag 0x800, + 8): 2 bytes, nibble 1");
-    cr_assert_eq(lens[3], 6, "head, ts, ptr = age 0, size, stack, weight");
-    cr_assert_eq(lens[4], 6, "still the last pointer freed");
+    cr_assert_eq(lens[1], 8, "ptr >> 4 delta 0x400 (zigzag 0x800, + 16): 2 bytes, nibble 1");
+    cr_assert_eq(lens[2], 3, "head, ts, back-reference: the ALLOC before the last");
+    cr_assert_eq(lens[3], 6, "head, ts, ptr = slot 0 of class 2 (24 and 20 bytes), size, "
+                             "stack, weight");
+    cr_assert_eq(lens[4], 6, "the class is empty now; the last freed ptr");
     cr_assert_eq(buf[7], 0, "flags: stored");
-    /* header 9 (thread 0, base ts 0), 8 column lengths, heads 5, ts 5, then
+    /* header 9 (thread 0, base ts 0), 9 column lengths, heads 5, ts 5, then
      * the ptr column */
-    static const uint8_t ptrs[] = {0x88, 0x84, 0x80, 0x80, 0x80, 0xfc, 0x03, /* 0x7f0000001000 */
-                                   0x88, 0x10,                         /* + 0x4000 */
-                                   0xff, 0x0f,                         /* FREE: - 0x4000 */
-                                   0x00, 0x00};                        /* freed 0 ago */
-    cr_assert_arr_eq(buf + 9 + 8 + 5 + 5, ptrs, sizeof ptrs);
+    static const uint8_t ptrs[] = {0x90, 0x84, 0x80, 0x80, 0x80, 0xfc, 0x03, /* 0x7f0000001000 */
+                                   0x90, 0x10,                         /* + 0x4000 */
+                                   0x00,                               /* class slot 0 */
+                                   0x08};                              /* freed 0 ago */
+    cr_assert_arr_eq(buf + 9 + 9 + 5 + 5, ptrs, sizeof ptrs);
+    cr_assert_eq(buf[len - 1], 1, "the ref column: 1 ALLOC back");
     mt_event_t out[5];
     cr_assert_eq(decode_all(buf, len, out, 5, NULL), 5);
     for (size_t i = 0; i < 5; i++)
@@ -295,7 +299,7 @@ static const mt_event_t *all_types(size_t *n, const size_t **lens)
     /* kinds below 7 ride in the head byte; POLICY and POOL_ALLOC run where
      * the MMAP did, so their cpu and node are left out */
     /* a ptr costs a byte more than its delta: its low nibble */
-    static const size_t expect[MT_EV_TYPE_MAX] = {1 + 17, 7, 13, 11, 7, 7, 9, 5, 12, 4};
+    static const size_t expect[MT_EV_TYPE_MAX] = {1 + 17, 7, 13, 11, 7, 7, 9, 5, 12, 3};
     evs[0] = ev(MT_EV_MMAP, 0, 0x1000, 8192);
     evs[0].arg[0] = 3 | (0x22ull << 32);
     evs[0].arg[1] = (uint64_t)-1; /* fd of an anonymous map */
@@ -337,8 +341,8 @@ Test(codec, every_type_round_trips_with_exact_sizes)
                      lens[i]);
         total += lens[i];
     }
-    /* flags, body length and 8 column lengths: 1 byte each */
-    cr_assert_eq(len, total + 10);
+    /* flags, body length and 9 column lengths: 1 byte each */
+    cr_assert_eq(len, total + 11);
     cr_assert_eq(len, 109);
 
     mt_event_t out[MT_EV_TYPE_MAX];
@@ -362,13 +366,13 @@ Test(codec, extreme_values_round_trip_within_the_worst_case)
     size_t len = encode(buf, UINT32_MAX, evs, 4, lens);
     cr_assert_eq(lens[1], 72, "the largest event there is");
     cr_assert(lens[1] <= MT_EVENT_MAX_ENCODED);
-    /* head, ts 0, ptr >> 4 delta -2^59 (zigzag + 8: 9 bytes) and its nibble,
+    /* head, ts 0, ptr >> 4 delta -2^59 (zigzag + 16: 9 bytes) and its nibble,
      * size 0, weight 2^64-1 - 65536 (zigzag: 3), stack 0, cpu 0, node */
     cr_assert_eq(lens[2], 1 + 1 + 9 + 1 + 1 + 3 + 1 + 1 + 3);
     /* head, ts, ptr >> 4 delta 2^60-1 (9 bytes) and its nibble, size,
      * weight -65536 (3), stack, cpu 0, node 0 */
     cr_assert_eq(lens[3], 1 + 1 + 9 + 1 + 1 + 3 + 1 + 1 + 1, "the largest pointer");
-    cr_assert_eq(len - lens[0] - lens[1] - lens[2] - lens[3], 5 + 5 + 10, "thread u32 max");
+    cr_assert_eq(len - lens[0] - lens[1] - lens[2] - lens[3], 5 + 5 + 11, "thread u32 max");
 
     mt_event_t out[4];
     uint32_t thread;
@@ -387,9 +391,9 @@ Test(codec, unused_fields_are_not_stored_and_decode_as_zero)
     e.stack = 3, e.cpu = 4, e.node = 5;
     memset(e.pad, 0xaa, sizeof e.pad);
     size_t len = encode(buf, 0, &e, 1, NULL);
-    /* header 5 + thread 1 + base 1, flags, body length, 8 column lengths,
+    /* header 5 + thread 1 + base 1, flags, body length, 9 column lengths,
      * then head (type and kind), dts, ptr >> 4 zigzag 8, low nibble 0. */
-    cr_assert_eq(len, 7 + 10 + 4);
+    cr_assert_eq(len, 7 + 11 + 4);
 
     mt_event_t out;
     cr_assert_eq(decode_all(buf, len, &out, 1, NULL), 1);
@@ -402,8 +406,8 @@ Test(codec, empty_block)
 {
     uint8_t buf[CAP];
     size_t len = encode(buf, 3, NULL, 0, NULL);
-    static const uint8_t want[] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x08,
-                                   0, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t want[] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x09,
+                                   0, 0, 0, 0, 0, 0, 0, 0, 0};
     cr_assert_eq(len, sizeof want);
     cr_assert_arr_eq(buf, want, sizeof want);
     uint32_t thread = 0;
@@ -458,13 +462,13 @@ Test(codec, encoder_reports_full_at_the_exact_byte)
         added++;
     cr_assert_eq(rc, MT_EFULL);
     /* 6 header + 1 base ts + 8 (first ptr delta takes 2 bytes; cpu and node
-     * equal the block's initial 0, 0 and are left out) + 12 x 7 = 99; the
-     * encoder keeps 28 bytes for flags, body and column lengths (at most 3
-     * bytes each), so a 13th 7-byte event (134) does not fit in 128. */
-    cr_assert_eq(added, 13);
-    cr_assert_eq(enc.len, 99);
-    cr_assert_eq(mt_block_finish(&enc), 99 + 10);
-    cr_assert_eq(decode_all(buf, 109, NULL, 0, NULL), 13);
+     * equal the block's initial 0, 0 and are left out) + 11 x 7 = 92; the
+     * encoder keeps 31 bytes for flags, body and 9 column lengths (at most 3
+     * bytes each), so a 12th 7-byte event (130) does not fit in 128. */
+    cr_assert_eq(added, 12);
+    cr_assert_eq(enc.len, 92);
+    cr_assert_eq(mt_block_finish(&enc), 92 + 11);
+    cr_assert_eq(decode_all(buf, 103, NULL, 0, NULL), 12);
 }
 
 /* ---- hostile input ----------------------------------------------------- */
@@ -645,21 +649,21 @@ Test(codec, errors_are_sticky)
 }
 
 /* Builds a stored (uncompressed) format 4 block of COUNT events, thread 0,
- * base ts 0, from the 8 columns COLS[i][LENS[i]]. */
-static size_t craft2(uint8_t *out, uint32_t count, const uint8_t *const cols[8],
-                     const size_t lens[8])
+ * base ts 0, from the 9 columns COLS[i][LENS[i]]. */
+static size_t craft2(uint8_t *out, uint32_t count, const uint8_t *const cols[9],
+                     const size_t lens[9])
 {
-    size_t body = 8, len = 0;
-    for (int i = 0; i < 8; i++)
+    size_t body = 9, len = 0;
+    for (int i = 0; i < 9; i++)
         body += lens[i];
     out[len++] = 2;
     for (int i = 0; i < 4; i++)
         out[len++] = (uint8_t)(count >> (8 * i));
     out[len++] = 0, out[len++] = 0, out[len++] = 0; /* thread, base ts, flags */
     len += mt_varint_put(out + len, body);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 9; i++)
         out[len++] = (uint8_t)lens[i];
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 9; i++) {
         memcpy(out + len, cols[i], lens[i]);
         len += lens[i];
     }
@@ -673,8 +677,8 @@ static int alloc_with_ptr(const uint8_t *ptr, size_t nptr, const uint8_t *low, s
 {
     static const uint8_t head[] = {MT_EV_ALLOC | 0x80}, ts[] = {0}, size[] = {8}, stack[] = {1},
                          weight[] = {0};
-    const uint8_t *cols[8] = {head, ts, ptr, low, size, stack, weight, NULL};
-    const size_t lens[8] = {1, 1, nptr, nlow, 1, 1, 1, 0};
+    const uint8_t *cols[9] = {head, ts, ptr, low, size, stack, weight, NULL, NULL};
+    const size_t lens[9] = {1, 1, nptr, nlow, 1, 1, 1, 0, 0};
     uint8_t buf[64];
     size_t len = craft2(buf, 1, cols, lens);
     return decode_all(buf, len, e, 1, NULL);
@@ -683,9 +687,9 @@ static int alloc_with_ptr(const uint8_t *ptr, size_t nptr, const uint8_t *low, s
 Test(codec, crafted_column_corruption)
 {
     mt_event_t e;
-    static const uint8_t zero[] = {0}, sixteen[] = {16}, fifteen[] = {15};
-    /* ptr >> 4 delta 0 (zigzag 0, + 8 for an ALLOC), nibble 15 */
-    static const uint8_t d0[] = {8};
+    static const uint8_t zero[] = {0}, eight[] = {8}, sixteen[] = {16}, fifteen[] = {15};
+    /* ptr >> 4 delta 0 (zigzag 0, + 16 for an ALLOC), nibble 15 */
+    static const uint8_t d0[] = {16};
     cr_assert_eq(alloc_with_ptr(d0, 1, fifteen, 1, &e), 1);
     cr_assert_eq(e.ptr, 15);
     cr_assert_eq(e.size, 8);
@@ -696,19 +700,21 @@ Test(codec, crafted_column_corruption)
     cr_assert_eq(alloc_with_ptr(d0, 1, (const uint8_t[]){0, 0}, 2, &e), MT_ECORRUPT,
                  "a nibble left over");
     cr_assert_eq(alloc_with_ptr(zero, 1, NULL, 0, &e), MT_ECORRUPT,
+                 "a chunk of its class when the block freed none");
+    cr_assert_eq(alloc_with_ptr(eight, 1, NULL, 0, &e), MT_ECORRUPT,
                  "a just-freed ptr when the block freed none");
-    /* ptr >> 4 of 2^60 is no pointer: delta 2^60 = zigzag 2^61, + 8 */
-    static const uint8_t big[] = {0x88, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20};
+    /* ptr >> 4 of 2^60 is no pointer: delta 2^60 = zigzag 2^61, + 16 */
+    static const uint8_t big[] = {0x90, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20};
     cr_assert_eq(alloc_with_ptr(big, sizeof big, zero, 1, &e), MT_ECORRUPT);
-    static const uint8_t max[] = {0x86, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20};
+    static const uint8_t max[] = {0x8e, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20};
     cr_assert_eq(alloc_with_ptr(max, sizeof max, fifteen, 1, &e), 1, "2^60 - 1");
     cr_assert_eq(e.ptr, UINT64_MAX);
 
     /* the head column holds exactly one byte per event */
     uint8_t buf[64];
     static const uint8_t rss[] = {MT_EV_RSS, MT_EV_RSS}, ts[] = {0, 0}, five[] = {5, 5};
-    const uint8_t *cols[8] = {rss, ts, NULL, NULL, five};
-    size_t lens[8] = {1, 1, 0, 0, 1};
+    const uint8_t *cols[9] = {rss, ts, NULL, NULL, five};
+    size_t lens[9] = {1, 1, 0, 0, 1};
     size_t len = craft2(buf, 1, cols, lens);
     cr_assert_eq(decode_all(buf, len, &e, 1, NULL), 1);
     cr_assert_eq(e.size, 5);
@@ -729,6 +735,24 @@ Test(codec, crafted_column_corruption)
     buf[8]--;
     buf[9 + 4] = 2; /* the size column claims a byte more than the body has */
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+
+    /* a FREE naming an ALLOC the block does not have: 1 back of 1 */
+    static const uint8_t heads[] = {MT_EV_ALLOC | 0x80, MT_EV_FREE | 0x80}, ts2[] = {0, 0},
+                         ptr[] = {16}, low[] = {0}, size[] = {8}, stack[] = {1}, weight[] = {0},
+                         back0[] = {0}, back1[] = {1};
+    const uint8_t *fcols[9] = {heads, ts2, ptr, low, size, stack, weight, NULL, back0};
+    size_t flens[9] = {2, 2, 1, 1, 1, 1, 1, 0, 1};
+    mt_event_t two[2];
+    len = craft2(buf, 2, fcols, flens);
+    cr_assert_eq(decode_all(buf, len, two, 2, NULL), 2);
+    cr_assert_eq(two[1].type, MT_EV_FREE);
+    cr_assert_eq(two[1].ptr, 0);
+    fcols[8] = back1;
+    len = craft2(buf, 2, fcols, flens);
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+    flens[8] = 0;
+    len = craft2(buf, 2, fcols, flens);
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "the reference missing");
 }
 
 Test(codec, random_column_garbage_never_escapes_its_buffer)
@@ -737,11 +761,11 @@ Test(codec, random_column_garbage_never_escapes_its_buffer)
     uint64_t x = 0x2545f4914f6cdd1dull;
     for (int round = 0; round < 20000; round++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        uint8_t cols[8][16];
-        const uint8_t *cp[8];
-        size_t lens[8];
+        uint8_t cols[9][16];
+        const uint8_t *cp[9];
+        size_t lens[9];
         uint32_t count = (uint32_t)(x % 6);
-        for (int i = 0; i < 8; i++) {
+        for (int i = 0; i < 9; i++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             lens[i] = i == 0 ? count : (size_t)(x % 17);
             for (size_t k = 0; k < 16; k++)
