@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_c_literalCompressionMode (libzstd >= 1.5.0) */
 #include <zstd.h>
 
 #include "internal.h"
@@ -30,7 +31,6 @@
 #define MT__BLOCK_FIXED 5     /* version + count */
 #define MT__EVENT_MIN 2       /* type byte + ts delta: no event is shorter */
 #define MT__FLAG_ZSTD 1       /* the body is one zstd frame */
-#define MT__ZSTD_LEVEL 1      /* FORMAT.md: ratio and writer CPU per level */
 #define MT__ZSTD_MIN 256      /* smaller bodies are stored as they are */
 #define MT__ZSTD_FLUSH_MIN 4096 /* from here each column gets its own zstd block */
 #define MT__COLS MT_BLOCK_COLUMNS
@@ -42,6 +42,7 @@
 /* ALLOC ptr codes: below MT__PC_RING a slot of the size class's freed
  * chunks, then one of the last MT__FREED freed ptrs, then a delta. */
 #define MT__FREED 8
+_Static_assert(MT_BLOCK_CLASS_DEPTH == 8 && MT__FREED == 8, "mt__find8, mt__push8: lists of 8");
 #define MT__PC_RING MT__CLASS_DEPTH
 #define MT__PC_DELTA (MT__PC_RING + MT__FREED)
 #define MT__HASH_BITS 14 /* the encoder's ptr -> ALLOC index table */
@@ -88,19 +89,35 @@ static inline unsigned mt__class(uint64_t size)
     return c < MT__CLASSES - 1 ? (unsigned)c : MT__CLASSES - 1;
 }
 
+/* The first of the N (at most 8) entries of LIST that is PTR, or 8. */
+static inline unsigned mt__find8(const uint64_t *list, unsigned n, uint64_t ptr)
+{
+    for (unsigned k = 0; k < n && k < 8; k++)
+        if (list[k] == ptr)
+            return k;
+    return 8;
+}
+
+/* Puts PTR in front of the 8 entries of LIST; the last one falls off. */
+static inline void mt__push8(uint64_t *list, uint64_t ptr)
+{
+    for (unsigned k = 7; k > 0; k--)
+        list[k] = list[k - 1];
+    list[0] = ptr;
+}
+
 /* Pushes PTR on the front of LIST (N entries, at most MT__CLASS_DEPTH). */
 static inline void mt__class_push(uint64_t *list, uint8_t *n, uint64_t ptr)
 {
-    unsigned k = *n < MT__CLASS_DEPTH ? *n : MT__CLASS_DEPTH - 1;
-    memmove(list + 1, list, k * sizeof *list);
-    list[0] = ptr;
-    *n = (uint8_t)(k + 1);
+    mt__push8(list, ptr); /* the oldest falls off */
+    *n += *n < MT__CLASS_DEPTH;
 }
 
 /* Takes entry K out of LIST. */
 static inline void mt__class_take(uint64_t *list, uint8_t *n, unsigned k)
 {
-    memmove(list + k, list + k + 1, (*n - k - 1) * sizeof *list);
+    for (unsigned i = k + 1; i < *n; i++)
+        list[i - 1] = list[i];
     --*n;
 }
 
@@ -186,6 +203,13 @@ static int mt__zstate_size(mt__zstate_t *z, size_t cap)
 
 /* ---- encoder ----------------------------------------------------------- */
 
+/* zstd level, and whether literals are always Huffman-coded (negative
+ * levels leave them raw by default, which is what the columns are for):
+ * FORMAT.md gives the ratio and writer CPU of each choice. Variables only so
+ * that tools can measure other choices; the format does not depend on them. */
+int mt__zstd_level = 1;
+int mt__zstd_literals = 1;
+
 void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t thread)
 {
     memset(enc, 0, sizeof *enc);
@@ -211,17 +235,6 @@ static inline unsigned mt__hash(uint64_t ptr)
     return (unsigned)(((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - MT__HASH_BITS));
 }
 
-/* Appends arg V, stored as HOW (not a weight), at REST; returns the end. */
-static inline __attribute__((always_inline)) uint8_t *mt__put_arg(uint8_t how, uint64_t v,
-                                                                  uint8_t *rest)
-{
-    if (how == MT_EVA_UINT)
-        return rest + mt_varint_put(rest, v);
-    if (how == MT_EVA_SINT)
-        return rest + mt_varint_put(rest, mt_zigzag((int64_t)v));
-    return rest;
-}
-
 /* What encoding an event decided about the block's pointer state, applied
  * once the event is in (an event that does not fit changes nothing). */
 typedef struct mt__ptrnote {
@@ -229,89 +242,109 @@ typedef struct mt__ptrnote {
     int64_t ref; /* FREE: the index of the ALLOC it names, or -1 */
 } mt__ptrnote_t;
 
+/* Appends varint V to column COL of W, counting its bytes in N. */
+#define MT__PUT(col, v)                                                                        \
+    do {                                                                                       \
+        size_t k_ = mt_varint_put(w[col], (v));                                                \
+        w[col] += k_;                                                                          \
+        n += k_;                                                                               \
+    } while (0)
+
 /* Appends E's fields to the columns at W (advanced); returns the bytes.
- * Always inlined: called with a constant layout, the compiler drops the
+ * FIELDS and A0..A2 are E's layout (mt__layouts[]); always inlined and
+ * called with constants for ALLOC and FREE, so that the compiler drops the
  * tests of absent fields. */
 static inline __attribute__((always_inline)) size_t
-mt__encode_event(uint8_t **w, const mt__layout_t *l, const mt_event_t *e,
-                 const mt_block_encoder_t *enc, uint64_t prev_ts, mt__ptrnote_t *note)
+mt__encode_event(uint8_t **w, unsigned fields, unsigned a0, unsigned a1, unsigned a2,
+                 const mt_event_t *e, const mt_block_encoder_t *enc, uint64_t prev_ts,
+                 mt__ptrnote_t *note)
 {
-    uint8_t *const start[MT__COLS] = {w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]};
     mt__zstate_t *z = enc->z;
+    size_t n = 1; /* the head */
     uint8_t head = e->type;
-    int kind_byte = 0;
-    if (l->fields & MT_EVF_KIND) {
-        kind_byte = e->kind >= MT__HEAD_KIND_BYTE;
+    if (fields & MT_EVF_KIND) {
+        int kind_byte = e->kind >= MT__HEAD_KIND_BYTE;
         head |= (uint8_t)((kind_byte ? MT__HEAD_KIND_BYTE : e->kind) << MT__HEAD_KIND_SHIFT);
+        if (kind_byte) {
+            *w[MT__C_REST]++ = e->kind;
+            n++;
+        }
     }
-    int same_place = (l->fields & MT__F_PLACE) == MT__F_PLACE && e->cpu == enc->prev_cpu &&
+    int same_place = (fields & MT__F_PLACE) == MT__F_PLACE && e->cpu == enc->prev_cpu &&
                      e->node == enc->prev_node;
-    uint8_t *rest = w[MT__C_REST];
-    if (kind_byte)
-        *rest++ = e->kind;
-    w[MT__C_TS] += mt_varint_put(w[MT__C_TS], e->ts - prev_ts);
+    MT__PUT(MT__C_TS, e->ts - prev_ts);
     note->cls_hit = -1;
     note->ref = -1;
-    if (l->fields & MT_EVF_PTR) {
+    if (fields & MT_EVF_PTR) {
         uint64_t code = UINT64_MAX;
         if (e->type == MT_EV_ALLOC) {
             unsigned c = mt__class(e->size);
-            for (unsigned k = 0; k < z->ncls[c]; k++)
-                if (z->cls[c][k] == e->ptr) {
-                    code = k;
-                    note->cls_hit = (int)k;
-                    break;
-                }
-            unsigned known = enc->nfreed < MT__FREED ? enc->nfreed : MT__FREED;
-            for (unsigned k = 0; code == UINT64_MAX && k < known; k++)
-                if (enc->freed[(enc->nfreed - 1 - k) % MT__FREED] == e->ptr)
-                    code = MT__PC_RING + k;
+            unsigned hit = mt__find8(z->cls[c], z->ncls[c], e->ptr);
+            if (hit < MT__CLASS_DEPTH) {
+                code = hit;
+                note->cls_hit = (int)hit;
+            } else if ((hit = mt__find8(enc->freed, enc->nfreed, e->ptr)) < MT__FREED) {
+                code = MT__PC_RING + hit;
+            }
         } else if (e->type == MT_EV_FREE) {
             uint32_t i = z->slot[mt__hash(e->ptr)];
             if (i < enc->nallocs && z->aptr[i] == e->ptr) {
                 note->ref = i;
                 head |= MT__HEAD_REF;
-                w[MT__C_REF] += mt_varint_put(w[MT__C_REF], enc->nallocs - 1 - i);
+                MT__PUT(MT__C_REF, enc->nallocs - 1 - i);
             }
         }
         if (code != UINT64_MAX) {
-            w[MT__C_PTR] += mt_varint_put(w[MT__C_PTR], code);
+            *w[MT__C_PTR]++ = (uint8_t)code; /* below 16: one byte */
+            n++;
         } else if (note->ref < 0) {
             /* Heap pointers are 16-byte aligned: the delta of ptr >> 4 here,
              * the low nibble in a column of its own (all zeros compress away). */
             uint64_t v = mt_zigzag((int64_t)((e->ptr >> 4) - (enc->prev_ptr >> 4)));
             if (e->type == MT_EV_ALLOC)
                 v += MT__PC_DELTA;
-            w[MT__C_PTR] += mt_varint_put(w[MT__C_PTR], v);
+            MT__PUT(MT__C_PTR, v);
             *w[MT__C_LOW]++ = (uint8_t)(e->ptr & 15);
+            n++;
         }
     }
     if (same_place)
         head |= MT__HEAD_SAME_PLACE;
     *w[MT__C_HEAD]++ = head;
-    if (l->fields & MT_EVF_SIZE)
-        w[MT__C_SIZE] += mt_varint_put(w[MT__C_SIZE], e->size);
-    for (int i = 0; i < 3; i++) {
-        if (l->arg[i] == MT_EVA_WEIGHT)
-            w[MT__C_WEIGHT] += mt_varint_put(w[MT__C_WEIGHT],
-                                             mt_zigzag((int64_t)(e->arg[i] - MT_WEIGHT_ONE)));
-        else
-            rest = mt__put_arg(l->arg[i], e->arg[i], rest);
-    }
-    if (l->fields & MT_EVF_STACK)
-        w[MT__C_STACK] += mt_varint_put(w[MT__C_STACK], e->stack);
+    if (fields & MT_EVF_SIZE)
+        MT__PUT(MT__C_SIZE, e->size);
+#define MT__ARG(i, how)                                                                        \
+    do {                                                                                       \
+        if ((how) == MT_EVA_WEIGHT)                                                            \
+            MT__PUT(MT__C_WEIGHT, mt_zigzag((int64_t)(e->arg[i] - MT_WEIGHT_ONE)));            \
+        else if ((how) == MT_EVA_UINT)                                                         \
+            MT__PUT(MT__C_REST, e->arg[i]);                                                    \
+        else if ((how) == MT_EVA_SINT)                                                         \
+            MT__PUT(MT__C_REST, mt_zigzag((int64_t)e->arg[i]));                                \
+    } while (0)
+    MT__ARG(0, a0);
+    MT__ARG(1, a1);
+    MT__ARG(2, a2);
+#undef MT__ARG
+    if (fields & MT_EVF_STACK)
+        MT__PUT(MT__C_STACK, e->stack);
     if (!same_place) {
-        if (l->fields & MT_EVF_CPU)
-            rest += mt_varint_put(rest, e->cpu);
-        if (l->fields & MT_EVF_NODE)
-            rest += mt_varint_put(rest, mt_zigzag(e->node));
+        if (fields & MT_EVF_CPU)
+            MT__PUT(MT__C_REST, e->cpu);
+        if (fields & MT_EVF_NODE)
+            MT__PUT(MT__C_REST, mt_zigzag(e->node));
     }
-    w[MT__C_REST] = rest;
-    size_t n = 0;
-    for (int i = 0; i < MT__COLS; i++)
-        n += (size_t)(w[i] - start[i]);
     return n;
 }
+
+/* Each type's layout as constants, for the specialised copies. */
+enum {
+#define MT_EVENT(name, value, fields, a0, a1, a2, kind_max)                                   \
+    MT__F_##name = (fields), MT__A0_##name = MT_EVA_##a0, MT__A1_##name = MT_EVA_##a1,        \
+    MT__A2_##name = MT_EVA_##a2,
+#include "events.def"
+#undef MT_EVENT
+};
 
 int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
 {
@@ -328,11 +361,11 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
         return MT_EFULL;
 
     size_t n = 0;
-    uint64_t prev_ts = enc->prev_ts;
+    uint64_t prev = enc->prev_ts;
     if (enc->count == 0) {
         uint8_t tmp[10];
         n = mt_varint_put(tmp, e->ts); /* the base ts, in the header */
-        prev_ts = e->ts;
+        prev = e->ts;
     }
     /* Near the end of the buffer, write to copies of the column ends, so
      * that an event that does not fit leaves them as they were. */
@@ -346,11 +379,14 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     /* The two types of nearly every event get a copy specialised for their
      * layout (the bytes are the same as the generic one's). */
     if (e->type == MT_EV_ALLOC)
-        n += mt__encode_event(w, &mt__layouts[MT_EV_ALLOC], e, enc, prev_ts, &note);
+        n += mt__encode_event(w, MT__F_ALLOC, MT__A0_ALLOC, MT__A1_ALLOC, MT__A2_ALLOC, e, enc,
+                              prev, &note);
     else if (e->type == MT_EV_FREE)
-        n += mt__encode_event(w, &mt__layouts[MT_EV_FREE], e, enc, prev_ts, &note);
+        n += mt__encode_event(w, MT__F_FREE, MT__A0_FREE, MT__A1_FREE, MT__A2_FREE, e, enc,
+                              prev, &note);
     else
-        n += mt__encode_event(w, l, e, enc, prev_ts, &note);
+        n += mt__encode_event(w, l->fields, l->arg[0], l->arg[1], l->arg[2], e, enc, prev,
+                              &note);
     if (near) {
         if (enc->len + n + MT__V2_TAIL_MAX > enc->cap)
             return MT_EFULL; /* the columns keep their ends: E is dropped */
@@ -376,7 +412,8 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
             unsigned c = z->acls[note.ref];
             mt__class_push(z->cls[c], &z->ncls[c], e->ptr);
         }
-        enc->freed[enc->nfreed++ % MT__FREED] = e->ptr;
+        mt__push8(enc->freed, e->ptr); /* newest first */
+        enc->nfreed += enc->nfreed < MT__FREED;
     }
     if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
         enc->prev_cpu = e->cpu;
@@ -395,7 +432,9 @@ static size_t mt__compress(mt_block_encoder_t *enc, const uint8_t *pre, size_t n
     if (!c && !(c = enc->z->cctx = ZSTD_createCCtx()))
         return 0;
     ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, MT__ZSTD_LEVEL)) ||
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, mt__zstd_level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_literalCompressionMode,
+                                            mt__zstd_literals ? ZSTD_ps_enable : ZSTD_ps_auto)) ||
         ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, raw)))
         return 0;
     /* A big body ends a zstd block after each column, so that each gets
@@ -608,7 +647,7 @@ static int mt__get_ptr(mt_block_decoder_t *dec, mt_event_t *e, int ref)
             v -= MT__PC_RING;
             if (v >= dec->nfreed)
                 return 0;
-            e->ptr = dec->freed[(dec->nfreed - 1 - v) % MT__FREED];
+            e->ptr = dec->freed[v];
         }
         return 1;
     }
@@ -721,7 +760,8 @@ static int mt__next_v2(mt_block_decoder_t *dec, mt_event_t *e)
         dec->aptr[dec->nallocs] = e->ptr; /* at most count ALLOCs */
         dec->acls[dec->nallocs++] = (uint8_t)mt__class(e->size);
     } else if (e->type == MT_EV_FREE) {
-        dec->freed[dec->nfreed++ % MT__FREED] = e->ptr;
+        mt__push8(dec->freed, e->ptr); /* newest first */
+        dec->nfreed += dec->nfreed < MT__FREED;
     }
     if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
         dec->prev_cpu = e->cpu;
