@@ -149,8 +149,10 @@ void mt_replay_free(mt_replay_t *rp)
     if (p) {
         mt_table_free(&p->stack_map);
         mt_table_free(&p->thread_map);
-        for (size_t i = 0; i < p->ncursors; i++)
+        for (size_t i = 0; i < p->ncursors; i++) {
             free(p->cursors[i].blocks);
+            mt_block_close(&p->cursors[i].dec); /* a block left mid-way (--to) */
+        }
         free(p->cursors);
         free(p->heap);
         free(p);

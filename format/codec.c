@@ -1,23 +1,54 @@
-/* codec.c - the event block codec: one thread's events, delta/varint encoded.
+/* codec.c - the event block codec: one thread's events, delta/varint encoded
+ * in columns, the columns compressed with zstd.
  *
- * Block:  u8 version (1), u32 LE event count, varint thread seq, varint base ts.
- * Event:  u8 head = type (bits 0-3) | kind code (bits 4-6) | same place (bit 7),
- *         [u8 kind when the kind code is 7], varint ts delta, then the fields
- *         mt__layouts[] lists for that type, in the fixed order ptr, size,
- *         arg0..2, stack, cpu, node. Kinds 0-6 live in the head byte; cpu and
- *         node are left out when "same place" says they equal the previous
- *         placed event's in the block. mt__layouts[] says what a type
- *         stores; it is made from events.def, the one list of event types.
- * The decoder trusts nothing: every read is bounds-checked (see FORMAT.md).
+ * Block (version 2, format 4): u8 version, u32 LE event count, varint thread
+ * seq, varint base ts, u8 flags, varint body length, body. The body is
+ * MT__COLS varint column lengths, then the columns (heads, ts deltas, ptrs,
+ * ptr low nibbles, sizes, stacks, weights, the rest: kind bytes, other
+ * args, cpu, node; and back-references of FREEs). With flag MT__FLAG_ZSTD the
+ * body is one zstd frame. A pointer is coded against what the block saw
+ * before (FORMAT.md): a FREE names the earlier ALLOC of its pointer, an
+ * ALLOC a chunk the block freed of its size class (glibc hands those out
+ * first) or one of the last 8 freed, else a delta of ptr >> 4. mt__layouts[]
+ * (from events.def) says which fields a type stores. Blocks of version 1
+ * (formats 1-3: the fields interleaved, no compression) are still decoded.
+ * The decoder trusts nothing: every read is bounds-checked, and the body's
+ * size is checked before anything is allocated. Columns and zstd contexts
+ * are per thread: one encoder open at a time in a thread.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_c_literalCompressionMode (libzstd >= 1.5.0) */
+#include <zstd.h>
 
 #include "internal.h"
 
-#define MT__BLOCK_VERSION 1
-#define MT__BLOCK_COUNT_OFF 1 /* the u32 count, patched by mt_block_finish */
+#define MT__BLOCK_V1 1 /* formats 1-3: interleaved fields */
+#define MT__BLOCK_V2 2 /* format 4: columns, zstd */
+#define MT__BLOCK_COUNT_OFF 1 /* the u32 count */
 #define MT__BLOCK_FIXED 5     /* version + count */
 #define MT__EVENT_MIN 2       /* type byte + ts delta: no event is shorter */
+#define MT__FLAG_ZSTD 1       /* the body is one zstd frame */
+#define MT__ZSTD_MIN 256      /* smaller bodies are stored as they are */
+#define MT__ZSTD_FLUSH_MIN 4096 /* from here each column gets its own zstd block */
+#define MT__COLS MT_BLOCK_COLUMNS
+#define MT__CLASSES MT_BLOCK_CLASSES
+#define MT__CLASS_DEPTH MT_BLOCK_CLASS_DEPTH
+/* What a v2 block adds to its columns at most: flags, body length, column
+ * lengths (varints of at most 3 bytes: MT_BLOCK_RAW_MAX < 2^21). */
+#define MT__V2_TAIL_MAX (1 + 3 + MT__COLS * 3)
+/* ALLOC ptr codes: below MT__PC_RING a slot of the size class's freed
+ * chunks, then one of the last MT__FREED freed ptrs, then a delta. */
+#define MT__FREED 8
+_Static_assert(MT_BLOCK_CLASS_DEPTH == 8 && MT__FREED == 8, "mt__find8, mt__push8: lists of 8");
+#define MT__PC_RING MT__CLASS_DEPTH
+#define MT__PC_DELTA (MT__PC_RING + MT__FREED)
+#define MT__HASH_BITS 14 /* the encoder's ptr -> ALLOC index table */
+
+enum { MT__C_HEAD, MT__C_TS, MT__C_PTR, MT__C_LOW, MT__C_SIZE, MT__C_STACK, MT__C_WEIGHT,
+       MT__C_REST, MT__C_REF };
 
 typedef struct mt__layout {
     uint8_t fields;   /* MT_EVF_* */
@@ -42,7 +73,8 @@ const char *const mt_policy_names[MT_PK_MAX + 1] = {
 #define MT__HEAD_TYPE 0x0f
 #define MT__HEAD_KIND_SHIFT 4
 #define MT__HEAD_KIND_BYTE 7 /* kind code: the kind follows in its own byte */
-#define MT__HEAD_SAME_PLACE 0x80
+#define MT__HEAD_SAME_PLACE 0x80 /* types with cpu and node */
+#define MT__HEAD_REF 0x80        /* FREE (v2): its ptr is an earlier ALLOC's */
 #define MT__F_PLACE (MT_EVF_CPU | MT_EVF_NODE)
 
 static const mt__layout_t *mt__layout(uint8_t type)
@@ -50,76 +82,276 @@ static const mt__layout_t *mt__layout(uint8_t type)
     return type >= 1 && type <= MT_EV_TYPE_MAX ? &mt__layouts[type] : NULL;
 }
 
+/* The size class of a request: glibc's chunk size / 16, the big ones together. */
+static inline unsigned mt__class(uint64_t size)
+{
+    uint64_t c = size < 4096 ? (size + 23) >> 4 : MT__CLASSES;
+    return c < MT__CLASSES - 1 ? (unsigned)c : MT__CLASSES - 1;
+}
+
+/* The first of the N (at most 8) entries of LIST that is PTR, or 8. */
+static inline unsigned mt__find8(const uint64_t *list, unsigned n, uint64_t ptr)
+{
+    for (unsigned k = 0; k < n && k < 8; k++)
+        if (list[k] == ptr)
+            return k;
+    return 8;
+}
+
+/* Puts PTR in front of the 8 entries of LIST; the last one falls off. */
+static inline void mt__push8(uint64_t *list, uint64_t ptr)
+{
+    for (unsigned k = 7; k > 0; k--)
+        list[k] = list[k - 1];
+    list[0] = ptr;
+}
+
+/* Pushes PTR on the front of LIST (N entries, at most MT__CLASS_DEPTH). */
+static inline void mt__class_push(uint64_t *list, uint8_t *n, uint64_t ptr)
+{
+    mt__push8(list, ptr); /* the oldest falls off */
+    *n += *n < MT__CLASS_DEPTH;
+}
+
+/* Takes entry K out of LIST. */
+static inline void mt__class_take(uint64_t *list, uint8_t *n, unsigned k)
+{
+    for (unsigned i = k + 1; i < *n; i++)
+        list[i - 1] = list[i];
+    --*n;
+}
+
+/* ---- per-thread state: columns and zstd contexts ----------------------- */
+
+typedef struct mt__zstate {
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+    uint8_t *cols;   /* MT__COLS regions of colcap bytes */
+    size_t colcap;
+    uint64_t owner;  /* the encoder (mt_block_begin's generation) using cols */
+    uint64_t gen;
+    uint64_t *aptr;  /* the ptr and class of each ALLOC of the open block */
+    uint8_t *acls;
+    size_t acap;
+    uint32_t slot[1u << MT__HASH_BITS]; /* ptr hash -> an ALLOC index (checked) */
+    uint64_t cls[MT__CLASSES][MT__CLASS_DEPTH]; /* chunks freed, by size class */
+    uint8_t ncls[MT__CLASSES];
+} mt__zstate_t;
+
+static pthread_key_t mt__zkey;
+static pthread_once_t mt__zonce = PTHREAD_ONCE_INIT;
+static int mt__zkey_ok;
+
+static void mt__zstate_free(void *p)
+{
+    mt__zstate_t *z = p;
+    ZSTD_freeCCtx(z->cctx);
+    ZSTD_freeDCtx(z->dctx);
+    free(z->cols);
+    free(z->aptr);
+    free(z->acls);
+    free(z);
+}
+
+static void mt__zkey_make(void)
+{
+    mt__zkey_ok = pthread_key_create(&mt__zkey, mt__zstate_free) == 0;
+}
+
+/* The calling thread's state, made on first use; NULL when out of memory. */
+static mt__zstate_t *mt__zstate(void)
+{
+    pthread_once(&mt__zonce, mt__zkey_make);
+    if (!mt__zkey_ok)
+        return NULL;
+    mt__zstate_t *z = pthread_getspecific(mt__zkey);
+    if (!z && (z = calloc(1, sizeof *z)) && pthread_setspecific(mt__zkey, z) != 0) {
+        free(z);
+        z = NULL;
+    }
+    return z;
+}
+
+/* Makes Z's columns hold a block of CAP bytes; 0 or ENOMEM. */
+static int mt__zstate_size(mt__zstate_t *z, size_t cap)
+{
+    size_t need = cap + MT_EVENT_MAX_ENCODED + 16, allocs = cap / 6 + 1;
+    if (z->colcap < need) {
+        uint8_t *cols = malloc(need * MT__COLS);
+        if (!cols)
+            return ENOMEM;
+        free(z->cols);
+        z->cols = cols;
+        z->colcap = need;
+    }
+    if (z->acap < allocs) { /* an ALLOC takes 6 bytes at least */
+        uint64_t *aptr = malloc(allocs * sizeof *aptr);
+        uint8_t *acls = malloc(allocs);
+        if (!aptr || !acls) {
+            free(aptr);
+            free(acls);
+            return ENOMEM;
+        }
+        free(z->aptr);
+        free(z->acls);
+        z->aptr = aptr;
+        z->acls = acls;
+        z->acap = allocs;
+    }
+    return 0;
+}
+
 /* ---- encoder ----------------------------------------------------------- */
+
+/* zstd level, and whether literals are always Huffman-coded (negative
+ * levels leave them raw by default, which is what the columns are for):
+ * FORMAT.md gives the ratio and writer CPU of each choice. Variables only so
+ * that tools can measure other choices; the format does not depend on them. */
+int mt__zstd_level = 1;
+int mt__zstd_literals = 1;
 
 void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t thread)
 {
     memset(enc, 0, sizeof *enc);
     enc->buf = buf;
-    enc->cap = cap;
+    enc->cap = cap > MT_BLOCK_RAW_MAX ? MT_BLOCK_RAW_MAX : cap;
     enc->thread = thread;
-    buf[0] = MT__BLOCK_VERSION;
-    mt__put_le32(buf + MT__BLOCK_COUNT_OFF, 0);
+    /* version, count, thread; the base ts comes with the first event */
     enc->len = MT__BLOCK_FIXED + mt_varint_put(buf + MT__BLOCK_FIXED, thread);
-    /* The base ts is the first event's ts, written by the first mt_block_add. */
-}
-
-static inline __attribute__((always_inline)) size_t mt__encode_arg(uint8_t *q, uint8_t how,
-                                                                   uint64_t v)
-{
-    switch (how) {
-    case MT_EVA_UINT:
-        return mt_varint_put(q, v);
-    case MT_EVA_SINT:
-        return mt_varint_put(q, mt_zigzag((int64_t)v));
-    case MT_EVA_WEIGHT:
-        return mt_varint_put(q, mt_zigzag((int64_t)(v - MT_WEIGHT_ONE)));
-    default:
-        return 0;
+    mt__zstate_t *z = mt__zstate();
+    if (!z || mt__zstate_size(z, enc->cap)) {
+        enc->err = ENOMEM;
+        return;
     }
+    enc->z = z;
+    enc->gen = z->owner = ++z->gen;
+    memset(z->ncls, 0, sizeof z->ncls);
+    for (int i = 0; i < MT__COLS; i++)
+        enc->col[i] = enc->w[i] = z->cols + (size_t)i * z->colcap;
 }
 
-/* Encodes E after the previous event ENC remembers into Q (room for
- * MT_EVENT_MAX_ENCODED bytes); returns the length. Always inlined: called
- * with a constant layout, the compiler drops the tests of absent fields. */
-static inline __attribute__((always_inline)) size_t mt__encode_event(uint8_t *q, const mt__layout_t *l, const mt_event_t *e,
-                               const mt_block_encoder_t *enc, uint64_t prev_ts)
+static inline unsigned mt__hash(uint64_t ptr)
 {
-    uint8_t *start = q;
+    return (unsigned)(((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - MT__HASH_BITS));
+}
+
+/* What encoding an event decided about the block's pointer state, applied
+ * once the event is in (an event that does not fit changes nothing). */
+typedef struct mt__ptrnote {
+    int cls_hit; /* ALLOC: the slot of its class list it came from, or -1 */
+    int64_t ref; /* FREE: the index of the ALLOC it names, or -1 */
+} mt__ptrnote_t;
+
+/* Appends varint V to column COL of W, counting its bytes in N. */
+#define MT__PUT(col, v)                                                                        \
+    do {                                                                                       \
+        size_t k_ = mt_varint_put(w[col], (v));                                                \
+        w[col] += k_;                                                                          \
+        n += k_;                                                                               \
+    } while (0)
+
+/* Appends E's fields to the columns at W (advanced); returns the bytes.
+ * FIELDS and A0..A2 are E's layout (mt__layouts[]); always inlined and
+ * called with constants for ALLOC and FREE, so that the compiler drops the
+ * tests of absent fields. */
+static inline __attribute__((always_inline)) size_t
+mt__encode_event(uint8_t **w, unsigned fields, unsigned a0, unsigned a1, unsigned a2,
+                 const mt_event_t *e, const mt_block_encoder_t *enc, uint64_t prev_ts,
+                 mt__ptrnote_t *note)
+{
+    mt__zstate_t *z = enc->z;
+    size_t n = 1; /* the head */
     uint8_t head = e->type;
-    int kind_byte = 0, same_place = 0;
-    if (l->fields & MT_EVF_KIND) {
-        kind_byte = e->kind >= MT__HEAD_KIND_BYTE;
+    if (fields & MT_EVF_KIND) {
+        int kind_byte = e->kind >= MT__HEAD_KIND_BYTE;
         head |= (uint8_t)((kind_byte ? MT__HEAD_KIND_BYTE : e->kind) << MT__HEAD_KIND_SHIFT);
+        if (kind_byte) {
+            *w[MT__C_REST]++ = e->kind;
+            n++;
+        }
     }
-    if ((l->fields & MT__F_PLACE) == MT__F_PLACE && e->cpu == enc->prev_cpu &&
-        e->node == enc->prev_node) {
-        same_place = 1;
+    int same_place = (fields & MT__F_PLACE) == MT__F_PLACE && e->cpu == enc->prev_cpu &&
+                     e->node == enc->prev_node;
+    MT__PUT(MT__C_TS, e->ts - prev_ts);
+    note->cls_hit = -1;
+    note->ref = -1;
+    if (fields & MT_EVF_PTR) {
+        uint64_t code = UINT64_MAX;
+        if (e->type == MT_EV_ALLOC) {
+            unsigned c = mt__class(e->size);
+            unsigned hit = mt__find8(z->cls[c], z->ncls[c], e->ptr);
+            if (hit < MT__CLASS_DEPTH) {
+                code = hit;
+                note->cls_hit = (int)hit;
+            } else if ((hit = mt__find8(enc->freed, enc->nfreed, e->ptr)) < MT__FREED) {
+                code = MT__PC_RING + hit;
+            }
+        } else if (e->type == MT_EV_FREE) {
+            uint32_t i = z->slot[mt__hash(e->ptr)];
+            if (i < enc->nallocs && z->aptr[i] == e->ptr) {
+                note->ref = i;
+                head |= MT__HEAD_REF;
+                MT__PUT(MT__C_REF, enc->nallocs - 1 - i);
+            }
+        }
+        if (code != UINT64_MAX) {
+            *w[MT__C_PTR]++ = (uint8_t)code; /* below 16: one byte */
+            n++;
+        } else if (note->ref < 0) {
+            /* Heap pointers are 16-byte aligned: the delta of ptr >> 4 here,
+             * the low nibble in a column of its own (all zeros compress away). */
+            uint64_t v = mt_zigzag((int64_t)((e->ptr >> 4) - (enc->prev_ptr >> 4)));
+            if (e->type == MT_EV_ALLOC)
+                v += MT__PC_DELTA;
+            MT__PUT(MT__C_PTR, v);
+            *w[MT__C_LOW]++ = (uint8_t)(e->ptr & 15);
+            n++;
+        }
+    }
+    if (same_place)
         head |= MT__HEAD_SAME_PLACE;
-    }
-    *q++ = head;
-    if (kind_byte)
-        *q++ = e->kind;
-    q += mt_varint_put(q, e->ts - prev_ts);
-    if (l->fields & MT_EVF_PTR)
-        q += mt_varint_put(q, mt_zigzag((int64_t)(e->ptr - enc->prev_ptr)));
-    if (l->fields & MT_EVF_SIZE)
-        q += mt_varint_put(q, e->size);
-    for (int i = 0; i < 3; i++)
-        q += mt__encode_arg(q, l->arg[i], e->arg[i]);
-    if (l->fields & MT_EVF_STACK)
-        q += mt_varint_put(q, e->stack);
+    *w[MT__C_HEAD]++ = head;
+    if (fields & MT_EVF_SIZE)
+        MT__PUT(MT__C_SIZE, e->size);
+#define MT__ARG(i, how)                                                                        \
+    do {                                                                                       \
+        if ((how) == MT_EVA_WEIGHT)                                                            \
+            MT__PUT(MT__C_WEIGHT, mt_zigzag((int64_t)(e->arg[i] - MT_WEIGHT_ONE)));            \
+        else if ((how) == MT_EVA_UINT)                                                         \
+            MT__PUT(MT__C_REST, e->arg[i]);                                                    \
+        else if ((how) == MT_EVA_SINT)                                                         \
+            MT__PUT(MT__C_REST, mt_zigzag((int64_t)e->arg[i]));                                \
+    } while (0)
+    MT__ARG(0, a0);
+    MT__ARG(1, a1);
+    MT__ARG(2, a2);
+#undef MT__ARG
+    if (fields & MT_EVF_STACK)
+        MT__PUT(MT__C_STACK, e->stack);
     if (!same_place) {
-        if (l->fields & MT_EVF_CPU)
-            q += mt_varint_put(q, e->cpu);
-        if (l->fields & MT_EVF_NODE)
-            q += mt_varint_put(q, mt_zigzag(e->node));
+        if (fields & MT_EVF_CPU)
+            MT__PUT(MT__C_REST, e->cpu);
+        if (fields & MT_EVF_NODE)
+            MT__PUT(MT__C_REST, mt_zigzag(e->node));
     }
-    return (size_t)(q - start);
+    return n;
 }
+
+/* Each type's layout as constants, for the specialised copies. */
+enum {
+#define MT_EVENT(name, value, fields, a0, a1, a2, kind_max)                                   \
+    MT__F_##name = (fields), MT__A0_##name = MT_EVA_##a0, MT__A1_##name = MT_EVA_##a1,        \
+    MT__A2_##name = MT_EVA_##a2,
+#include "events.def"
+#undef MT_EVENT
+};
 
 int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
 {
+    if (enc->err)
+        return enc->err;
+    if (!enc->z || enc->z->owner != enc->gen)
+        return MT_EINVAL; /* another block began in this thread */
     const mt__layout_t *l = mt__layout(e->type);
     if (!l || ((l->fields & MT_EVF_KIND) && e->kind > l->kind_max))
         return MT_EINVAL;
@@ -128,29 +360,37 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     if (enc->count == UINT32_MAX)
         return MT_EFULL;
 
-    /* Worst case: a 10-byte base ts (first event only) + 73 bytes of event.
-     * Encode in place when that fits, else through a scratch buffer. */
-    uint8_t tmp[10 + MT_EVENT_MAX_ENCODED];
-    int direct = enc->cap - enc->len >= sizeof tmp;
-    uint8_t *q = direct ? enc->buf + enc->len : tmp;
     size_t n = 0;
-    uint64_t prev_ts = enc->prev_ts;
+    uint64_t prev = enc->prev_ts;
     if (enc->count == 0) {
-        n = mt_varint_put(q, e->ts);
-        prev_ts = e->ts;
+        uint8_t tmp[10];
+        n = mt_varint_put(tmp, e->ts); /* the base ts, in the header */
+        prev = e->ts;
     }
+    /* Near the end of the buffer, write to copies of the column ends, so
+     * that an event that does not fit leaves them as they were. */
+    int near = enc->len + 10 + MT_EVENT_MAX_ENCODED + MT__V2_TAIL_MAX > enc->cap;
+    uint8_t *copy[MT__COLS], **w = enc->w;
+    if (near) {
+        memcpy(copy, enc->w, sizeof copy);
+        w = copy;
+    }
+    mt__ptrnote_t note;
     /* The two types of nearly every event get a copy specialised for their
      * layout (the bytes are the same as the generic one's). */
     if (e->type == MT_EV_ALLOC)
-        n += mt__encode_event(q + n, &mt__layouts[MT_EV_ALLOC], e, enc, prev_ts);
+        n += mt__encode_event(w, MT__F_ALLOC, MT__A0_ALLOC, MT__A1_ALLOC, MT__A2_ALLOC, e, enc,
+                              prev, &note);
     else if (e->type == MT_EV_FREE)
-        n += mt__encode_event(q + n, &mt__layouts[MT_EV_FREE], e, enc, prev_ts);
+        n += mt__encode_event(w, MT__F_FREE, MT__A0_FREE, MT__A1_FREE, MT__A2_FREE, e, enc,
+                              prev, &note);
     else
-        n += mt__encode_event(q + n, l, e, enc, prev_ts);
-    if (!direct) {
-        if (n > enc->cap - enc->len)
-            return MT_EFULL;
-        memcpy(enc->buf + enc->len, tmp, n);
+        n += mt__encode_event(w, l->fields, l->arg[0], l->arg[1], l->arg[2], e, enc, prev,
+                              &note);
+    if (near) {
+        if (enc->len + n + MT__V2_TAIL_MAX > enc->cap)
+            return MT_EFULL; /* the columns keep their ends: E is dropped */
+        memcpy(enc->w, copy, sizeof copy);
     }
     enc->len += n;
     if (enc->count == 0)
@@ -159,6 +399,22 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     enc->prev_ts = e->ts;
     if (l->fields & MT_EVF_PTR)
         enc->prev_ptr = e->ptr;
+    mt__zstate_t *z = enc->z;
+    if (e->type == MT_EV_ALLOC) {
+        unsigned c = mt__class(e->size);
+        if (note.cls_hit >= 0)
+            mt__class_take(z->cls[c], &z->ncls[c], (unsigned)note.cls_hit);
+        z->aptr[enc->nallocs] = e->ptr;
+        z->acls[enc->nallocs] = (uint8_t)c;
+        z->slot[mt__hash(e->ptr)] = enc->nallocs++;
+    } else if (e->type == MT_EV_FREE) {
+        if (note.ref >= 0) {
+            unsigned c = z->acls[note.ref];
+            mt__class_push(z->cls[c], &z->ncls[c], e->ptr);
+        }
+        mt__push8(enc->freed, e->ptr); /* newest first */
+        enc->nfreed += enc->nfreed < MT__FREED;
+    }
     if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
         enc->prev_cpu = e->cpu;
         enc->prev_node = e->node;
@@ -166,12 +422,72 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     return 0;
 }
 
+/* Compresses the body (column lengths PRE[NPRE], then the columns) into
+ * OUT[CAP] as one zstd frame; returns its length, or 0 when it does not fit
+ * (or zstd fails): then the body is stored as it is. */
+static size_t mt__compress(mt_block_encoder_t *enc, const uint8_t *pre, size_t npre, size_t raw,
+                           uint8_t *out, size_t cap)
+{
+    ZSTD_CCtx *c = enc->z->cctx;
+    if (!c && !(c = enc->z->cctx = ZSTD_createCCtx()))
+        return 0;
+    ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, mt__zstd_level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_literalCompressionMode,
+                                            mt__zstd_literals ? ZSTD_ps_enable : ZSTD_ps_auto)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, raw)))
+        return 0;
+    /* A big body ends a zstd block after each column, so that each gets
+     * its own entropy tables (a column's bytes look alike). */
+    ZSTD_EndDirective mid = raw >= MT__ZSTD_FLUSH_MIN ? ZSTD_e_flush : ZSTD_e_continue;
+    ZSTD_outBuffer ob = {out, cap, 0};
+    for (int i = -1; i < MT__COLS; i++) {
+        size_t len = i < 0 ? npre : (size_t)(enc->w[i] - enc->col[i]);
+        ZSTD_inBuffer ib = {i < 0 ? pre : enc->col[i], len, 0};
+        ZSTD_EndDirective how = i == MT__COLS - 1 ? ZSTD_e_end : i < 0 ? ZSTD_e_continue : mid;
+        size_t left = ZSTD_compressStream2(c, &ob, &ib, how);
+        if (ZSTD_isError(left) || ib.pos != ib.size || (how != ZSTD_e_continue && left != 0))
+            return 0; /* out of room: smaller than the body it is not */
+    }
+    return ob.pos;
+}
+
 size_t mt_block_finish(mt_block_encoder_t *enc)
 {
-    if (enc->count == 0)
-        enc->len += mt_varint_put(enc->buf + enc->len, 0); /* base ts of an empty block */
-    mt__put_le32(enc->buf + MT__BLOCK_COUNT_OFF, enc->count);
-    return enc->len;
+    uint8_t *p = enc->buf;
+    uint8_t pre[MT__COLS * 5];
+    size_t npre = 0, cols = 0;
+    int ok = !enc->err && enc->z && enc->z->owner == enc->gen;
+    for (int i = 0; i < MT__COLS; i++) {
+        size_t n = ok ? (size_t)(enc->w[i] - enc->col[i]) : 0;
+        npre += mt_varint_put(pre + npre, n);
+        cols += n;
+    }
+    if (!ok)
+        enc->count = 0; /* nothing was added */
+    size_t raw = npre + cols;
+    p[0] = MT__BLOCK_V2;
+    mt__put_le32(p + MT__BLOCK_COUNT_OFF, enc->count);
+    size_t len = MT__BLOCK_FIXED + mt_varint_put(p + MT__BLOCK_FIXED, enc->thread);
+    len += mt_varint_put(p + len, enc->count ? enc->base_ts : 0);
+    size_t flags_at = len++;
+    len += mt_varint_put(p + len, raw);
+    size_t z = raw >= MT__ZSTD_MIN ? mt__compress(enc, pre, npre, raw, p + len, raw - 1) : 0;
+    p[flags_at] = z ? MT__FLAG_ZSTD : 0;
+    if (z) {
+        len += z;
+    } else {
+        memcpy(p + len, pre, npre);
+        len += npre;
+        for (int i = 0; i < MT__COLS && ok; i++) {
+            size_t n = (size_t)(enc->w[i] - enc->col[i]);
+            memcpy(p + len, enc->col[i], n);
+            len += n;
+        }
+    }
+    if (ok)
+        enc->z->owner = 0; /* the columns are free for the next block */
+    return len;
 }
 
 /* ---- decoder ----------------------------------------------------------- */
@@ -179,21 +495,36 @@ size_t mt_block_finish(mt_block_encoder_t *enc)
 /* Marks DEC as failed: every later mt_block_next returns MT_ECORRUPT too. */
 static int mt__corrupt(mt_block_decoder_t *dec)
 {
+    mt_block_close(dec);
     dec->p = dec->end;
     dec->left = 1;
+    dec->bad = 1;
     return MT_ECORRUPT;
+}
+
+void mt_block_close(mt_block_decoder_t *dec)
+{
+    free(dec->own);
+    dec->own = NULL;
+    for (int i = 0; i < MT__COLS; i++)
+        dec->c[i] = dec->ce[i] = NULL;
+    dec->aptr = NULL;
+    dec->acls = NULL;
+    dec->cls = NULL;
 }
 
 int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
 {
     const uint8_t *p = data, *end = p + len;
-    uint64_t thread, base_ts;
+    uint64_t thread, base_ts, raw;
     size_t n;
 
     memset(dec, 0, sizeof *dec);
     dec->p = dec->end = end;
-    if (len < MT__BLOCK_FIXED || p[0] != MT__BLOCK_VERSION)
+    dec->bad = 1;
+    if (len < MT__BLOCK_FIXED || (p[0] != MT__BLOCK_V1 && p[0] != MT__BLOCK_V2))
         return MT_ECORRUPT;
+    dec->version = p[0];
     uint32_t count = mt__get_le32(p + MT__BLOCK_COUNT_OFF);
     p += MT__BLOCK_FIXED;
     if (!(n = mt_varint_get(p, end, &thread)) || thread > UINT32_MAX)
@@ -202,15 +533,244 @@ int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
     if (!(n = mt_varint_get(p, end, &base_ts)))
         return MT_ECORRUPT;
     p += n;
-    if (count > (size_t)(end - p) / MT__EVENT_MIN)
+    if (dec->version == MT__BLOCK_V2) {
+        if (p >= end || (*p & ~MT__FLAG_ZSTD))
+            return MT_ECORRUPT;
+        dec->zstd = *p++ & MT__FLAG_ZSTD;
+        if (!(n = mt_varint_get(p, end, &raw)))
+            return MT_ECORRUPT;
+        p += n;
+        /* The body's size bounds what a decoder allocates: checked here,
+         * before anything is (a small frame may claim a huge size). */
+        if (raw > MT_BLOCK_RAW_MAX || (!dec->zstd && raw != (uint64_t)(end - p)) ||
+            (dec->zstd && p == end) || count > raw / MT__EVENT_MIN)
+            return MT_ECORRUPT;
+        dec->raw = (size_t)raw;
+    } else if (count > (size_t)(end - p) / MT__EVENT_MIN) {
         return MT_ECORRUPT;
+    }
 
     dec->p = p;
     dec->thread = (uint32_t)thread;
     dec->count = dec->left = count;
     dec->prev_ts = base_ts;
+    dec->bad = 0;
     return 0;
 }
+
+/* Sets up DEC's columns from its body (decompressed first when it is a zstd
+ * frame) and the memory for its ALLOCs and class lists; 0, MT_ECORRUPT or
+ * ENOMEM. What it allocates is bounded by the checked body length. */
+static int mt__columns(mt_block_decoder_t *dec)
+{
+    const uint8_t *body = dec->p;
+    size_t zlen = (size_t)(dec->end - dec->p);
+    if (dec->zstd && (ZSTD_getFrameContentSize(body, zlen) != dec->raw ||
+                      ZSTD_findFrameCompressedSize(body, zlen) != zlen))
+        return MT_ECORRUPT; /* the frame must say the header's size and end the block */
+    size_t at = dec->zstd ? (dec->raw + 7) & ~(size_t)7 : 0;
+    size_t cls_at = at + (size_t)dec->count * sizeof(uint64_t);
+    size_t acls_at = cls_at + sizeof(uint64_t) * MT__CLASSES * MT__CLASS_DEPTH;
+    size_t total = acls_at + dec->count + MT__CLASSES;
+    if (!(dec->own = malloc(total)))
+        return ENOMEM;
+    dec->aptr = (uint64_t *)(void *)(dec->own + at);
+    dec->cls = (uint64_t(*)[MT__CLASS_DEPTH])(void *)(dec->own + cls_at);
+    dec->acls = dec->own + acls_at;
+    dec->ncls = dec->acls + dec->count;
+    memset(dec->ncls, 0, MT__CLASSES);
+    if (dec->zstd) {
+        mt__zstate_t *z = mt__zstate();
+        if (!z || (!z->dctx && !(z->dctx = ZSTD_createDCtx())))
+            return ENOMEM;
+        size_t got = ZSTD_decompressDCtx(z->dctx, dec->own, dec->raw, body, zlen);
+        if (ZSTD_isError(got) || got != dec->raw)
+            return MT_ECORRUPT;
+        body = dec->own;
+    }
+    const uint8_t *p = body, *end = body + dec->raw;
+    uint64_t n[MT__COLS], sum = 0;
+    for (int i = 0; i < MT__COLS; i++) {
+        size_t k = mt_varint_get(p, end, &n[i]);
+        if (!k || n[i] > dec->raw)
+            return MT_ECORRUPT;
+        p += k;
+        sum += n[i];
+    }
+    /* Every event has one head byte; the columns fill the body exactly. */
+    if (sum != (uint64_t)(end - p) || n[MT__C_HEAD] != dec->count)
+        return MT_ECORRUPT;
+    for (int i = 0; i < MT__COLS; i++) {
+        dec->c[i] = p;
+        dec->ce[i] = p += n[i];
+    }
+    dec->p = dec->end; /* the columns are read from here on */
+    return 0;
+}
+
+/* Reads one varint of column I into *V; 0 when truncated or too long. */
+static inline int mt__cget(mt_block_decoder_t *dec, int i, uint64_t *v)
+{
+    const uint8_t *p = dec->c[i];
+    if (p < dec->ce[i] && *p < 0x80) { /* one byte: most of them */
+        *v = *p;
+        dec->c[i] = p + 1;
+        return 1;
+    }
+    size_t n = mt_varint_get(p, dec->ce[i], v);
+    dec->c[i] = p + n;
+    return n != 0;
+}
+
+/* Decodes E's ptr (E's type and size known); 1, or 0 when corrupt. */
+static int mt__get_ptr(mt_block_decoder_t *dec, mt_event_t *e, int ref)
+{
+    uint64_t v;
+    if (ref) { /* a FREE of an earlier ALLOC of the block */
+        if (!mt__cget(dec, MT__C_REF, &v) || v >= dec->nallocs)
+            return 0;
+        uint32_t i = dec->nallocs - 1 - (uint32_t)v;
+        e->ptr = dec->aptr[i];
+        mt__class_push(dec->cls[dec->acls[i]], &dec->ncls[dec->acls[i]], e->ptr);
+        return 1;
+    }
+    if (!mt__cget(dec, MT__C_PTR, &v))
+        return 0;
+    if (e->type == MT_EV_ALLOC && v < MT__PC_DELTA) {
+        if (v < MT__PC_RING) { /* a chunk of its class the block freed */
+            unsigned c = mt__class(e->size);
+            if (v >= dec->ncls[c])
+                return 0;
+            e->ptr = dec->cls[c][v];
+            mt__class_take(dec->cls[c], &dec->ncls[c], (unsigned)v);
+        } else { /* one of the last freed; never one the block did not free */
+            v -= MT__PC_RING;
+            if (v >= dec->nfreed)
+                return 0;
+            e->ptr = dec->freed[v];
+        }
+        return 1;
+    }
+    if (e->type == MT_EV_ALLOC)
+        v -= MT__PC_DELTA;
+    const uint8_t *lo = dec->c[MT__C_LOW];
+    if (lo >= dec->ce[MT__C_LOW] || *lo > 15)
+        return 0;
+    dec->c[MT__C_LOW] = lo + 1;
+    uint64_t hi = (dec->prev_ptr >> 4) + (uint64_t)mt_unzigzag(v);
+    if (hi >> 60) /* not a 64-bit pointer */
+        return 0;
+    e->ptr = hi << 4 | *lo;
+    return 1;
+}
+
+static int mt__next_v2(mt_block_decoder_t *dec, mt_event_t *e)
+{
+    uint64_t v;
+    if (!dec->c[MT__C_HEAD]) { /* the first call: set the columns up */
+        int rc = mt__columns(dec);
+        if (rc) {
+            mt__corrupt(dec);
+            return rc;
+        }
+    }
+    if (dec->left == 0) {
+        for (int i = 0; i < MT__COLS; i++)
+            if (dec->c[i] != dec->ce[i])
+                return mt__corrupt(dec); /* bytes left over */
+        free(dec->own); /* the end: keep the columns' ends, drop the memory */
+        dec->own = NULL;
+        for (int i = 0; i < MT__COLS; i++)
+            dec->c[i] = dec->ce[i] = (const uint8_t *)dec; /* empty, not NULL */
+        return 0;
+    }
+    memset(e, 0, sizeof *e);
+    uint8_t head = *dec->c[MT__C_HEAD]++; /* count head bytes: checked */
+    e->type = head & MT__HEAD_TYPE;
+    const mt__layout_t *l = mt__layout(e->type);
+    if (!l)
+        return mt__corrupt(dec);
+    uint8_t kind_code = (head >> MT__HEAD_KIND_SHIFT) & 7;
+    int bit7 = (head & MT__HEAD_SAME_PLACE) != 0;
+    int same_place = bit7 && e->type != MT_EV_FREE, ref = bit7 && e->type == MT_EV_FREE;
+    if (!(l->fields & MT_EVF_KIND) && kind_code)
+        return mt__corrupt(dec);
+    if (same_place && (l->fields & MT__F_PLACE) != MT__F_PLACE)
+        return mt__corrupt(dec);
+    if (kind_code == MT__HEAD_KIND_BYTE) {
+        const uint8_t *k = dec->c[MT__C_REST];
+        if (k >= dec->ce[MT__C_REST] || *k < MT__HEAD_KIND_BYTE || *k > l->kind_max)
+            return mt__corrupt(dec);
+        e->kind = *k;
+        dec->c[MT__C_REST] = k + 1;
+    } else {
+        if (kind_code > l->kind_max)
+            return mt__corrupt(dec);
+        e->kind = kind_code;
+    }
+    if (!mt__cget(dec, MT__C_TS, &v) || v > UINT64_MAX - dec->prev_ts)
+        return mt__corrupt(dec);
+    e->ts = dec->prev_ts + v;
+    /* size before ptr: an ALLOC's ptr may be coded by its size class */
+    if ((l->fields & MT_EVF_SIZE) && !mt__cget(dec, MT__C_SIZE, &e->size))
+        return mt__corrupt(dec);
+    if ((l->fields & MT_EVF_PTR) && !mt__get_ptr(dec, e, ref))
+        return mt__corrupt(dec);
+    for (int i = 0; i < 3; i++) {
+        uint8_t how = l->arg[i];
+        if (how == MT_EVA_NONE)
+            continue;
+        if (!mt__cget(dec, how == MT_EVA_WEIGHT ? MT__C_WEIGHT : MT__C_REST, &v))
+            return mt__corrupt(dec);
+        if (how == MT_EVA_UINT)
+            e->arg[i] = v;
+        else if (how == MT_EVA_SINT)
+            e->arg[i] = (uint64_t)mt_unzigzag(v);
+        else
+            e->arg[i] = MT_WEIGHT_ONE + (uint64_t)mt_unzigzag(v);
+    }
+    if (l->fields & MT_EVF_STACK) {
+        if (!mt__cget(dec, MT__C_STACK, &v) || v > UINT32_MAX)
+            return mt__corrupt(dec);
+        e->stack = (uint32_t)v;
+    }
+    if (same_place) {
+        e->cpu = dec->prev_cpu;
+        e->node = dec->prev_node;
+    }
+    if ((l->fields & MT_EVF_CPU) && !same_place) {
+        if (!mt__cget(dec, MT__C_REST, &v) || v > UINT16_MAX)
+            return mt__corrupt(dec);
+        e->cpu = (uint16_t)v;
+    }
+    if ((l->fields & MT_EVF_NODE) && !same_place) {
+        if (!mt__cget(dec, MT__C_REST, &v))
+            return mt__corrupt(dec);
+        int64_t node = mt_unzigzag(v);
+        if (node < INT16_MIN || node > INT16_MAX)
+            return mt__corrupt(dec);
+        e->node = (int16_t)node;
+    }
+
+    dec->left--;
+    dec->prev_ts = e->ts;
+    if (l->fields & MT_EVF_PTR)
+        dec->prev_ptr = e->ptr;
+    if (e->type == MT_EV_ALLOC) {
+        dec->aptr[dec->nallocs] = e->ptr; /* at most count ALLOCs */
+        dec->acls[dec->nallocs++] = (uint8_t)mt__class(e->size);
+    } else if (e->type == MT_EV_FREE) {
+        mt__push8(dec->freed, e->ptr); /* newest first */
+        dec->nfreed += dec->nfreed < MT__FREED;
+    }
+    if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
+        dec->prev_cpu = e->cpu;
+        dec->prev_node = e->node;
+    }
+    return 1;
+}
+
+/* ---- version 1 blocks (formats 1 to 3) --------------------------------- */
 
 /* Reads one varint into *V, advancing DEC->p; 0 when truncated or too long. */
 static int mt__get(mt_block_decoder_t *dec, uint64_t *v)
@@ -236,7 +796,7 @@ static int mt__decode_arg(mt_block_decoder_t *dec, uint8_t how, uint64_t *out)
     return 1;
 }
 
-int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
+static int mt__next_v1(mt_block_decoder_t *dec, mt_event_t *e)
 {
     uint64_t v;
 
@@ -312,4 +872,11 @@ int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
         dec->prev_node = e->node;
     }
     return 1;
+}
+
+int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e)
+{
+    if (dec->bad)
+        return MT_ECORRUPT;
+    return dec->version == MT__BLOCK_V2 ? mt__next_v2(dec, e) : mt__next_v1(dec, e);
 }

@@ -15,7 +15,7 @@
 #include "errors.h"
 
 #define MT_FORMAT_MAGIC "MTRACE01" /* 8 bytes, at the start of meta "format" */
-#define MT_FORMAT_VERSION 3u       /* bump on any incompatible change */
+#define MT_FORMAT_VERSION 4u       /* bump on any incompatible change */
 #define MT_FORMAT_OLDEST 1u        /* oldest version readers still read */
 #define MT_MAX_FRAMES 128          /* upper bound on frames in one stack */
 #define MT_WEIGHT_ONE 65536u       /* weight of an exact (unsampled) record */
@@ -119,26 +119,43 @@ typedef struct mt_event {
  * (varints, deltas). Worst case per event is MT_EVENT_MAX_ENCODED bytes. */
 #define MT_EVENT_MAX_ENCODED 96
 #define MT_BLOCK_HEADER_MAX 32
+#define MT_BLOCK_COLUMNS 9             /* a block's fields are stored in columns */
+#define MT_BLOCK_RAW_MAX (1u << 20)     /* largest body a block may have, uncompressed */
+#define MT_BLOCK_CLASSES 128            /* size classes of freed chunks an ALLOC may name */
+#define MT_BLOCK_CLASS_DEPTH 8          /* chunks remembered per class */
+
+struct mt__zstate;
 
 typedef struct mt_block_encoder {
-    uint8_t *buf;   /* caller's buffer */
-    size_t cap;     /* its size */
-    size_t len;     /* bytes used so far, header included */
+    uint8_t *buf;   /* caller's buffer: the block, once finished */
+    size_t cap;     /* its size (at most MT_BLOCK_RAW_MAX is used) */
+    size_t len;     /* bytes used so far before compression, header included */
     uint32_t count; /* events so far */
     uint32_t thread;
     uint64_t base_ts, prev_ts, prev_ptr;
     uint16_t prev_cpu; /* where the previous placed event ran (0, 0 at the start) */
     int16_t prev_node;
+    int err;                        /* ENOMEM: no room for the columns */
+    struct mt__zstate *z;           /* this thread's columns, zstd context, ALLOCs */
+    uint64_t gen;                   /* which block of the thread this is */
+    uint8_t *col[MT_BLOCK_COLUMNS]; /* the columns (this thread's) */
+    uint8_t *w[MT_BLOCK_COLUMNS];   /* and where each one ends */
+    uint64_t freed[8];              /* ptrs of the last 8 FREEs */
+    uint32_t nfreed, nallocs;
 } mt_block_encoder_t;
 
 /* Starts a block for thread sequence number THREAD in BUF[CAP]
- * (CAP >= MT_BLOCK_HEADER_MAX + MT_EVENT_MAX_ENCODED). */
+ * (CAP >= MT_BLOCK_HEADER_MAX + MT_EVENT_MAX_ENCODED). The events go to
+ * columns of the calling thread until mt_block_finish writes the block into
+ * BUF: one block at a time per thread (beginning another one makes the
+ * first one's adds fail with MT_EINVAL). */
 void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t thread);
 /* Appends E. Returns 0, or MT_EFULL when the block has no room left (E is not
- * added), or MT_EINVAL for an event type it does not know. Timestamps must not
- * decrease within a block. */
+ * added), or MT_EINVAL for an event type it does not know, ENOMEM when the
+ * columns could not be allocated. Timestamps must not decrease within a block. */
 int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e);
-/* Finishes the block; returns its length in bytes (header patched in). */
+/* Finishes the block into BUF, compressed when that makes it smaller;
+ * returns its length in bytes (at most ENC->len + 28). */
 size_t mt_block_finish(mt_block_encoder_t *enc);
 
 typedef struct mt_block_decoder {
@@ -148,14 +165,30 @@ typedef struct mt_block_decoder {
     uint64_t prev_ts, prev_ptr;
     uint16_t prev_cpu;
     int16_t prev_node;
+    uint8_t version, zstd, bad;
+    size_t raw;                          /* body bytes, uncompressed */
+    uint8_t *own;                        /* the body (decompressed) and the arrays below */
+    const uint8_t *c[MT_BLOCK_COLUMNS];  /* read positions in the columns */
+    const uint8_t *ce[MT_BLOCK_COLUMNS]; /* and their ends */
+    uint64_t freed[8];                   /* ptrs of the last 8 FREEs */
+    uint32_t nfreed, nallocs;
+    uint64_t *aptr;                      /* ptr and size class of each ALLOC so far */
+    uint8_t *acls;
+    uint64_t (*cls)[MT_BLOCK_CLASS_DEPTH]; /* chunks freed, by size class */
+    uint8_t *ncls;
 } mt_block_decoder_t;
 
 /* Opens a block for decoding. Returns 0 or MT_ECORRUPT. */
 int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len);
 /* Decodes the next event into E. Returns 1 when an event was produced, 0 at
- * the end of the block, MT_ECORRUPT on any malformed input. Never reads
- * outside [data, data+len). */
+ * the end of the block, MT_ECORRUPT on any malformed input (ENOMEM when a
+ * compressed body cannot be allocated). Never reads outside [data,
+ * data+len). The first call decompresses a compressed block into memory the
+ * decoder owns until it returns 0 or an error. */
 int mt_block_next(mt_block_decoder_t *dec, mt_event_t *e);
+/* Frees what DEC holds: needed only for a decoder left before its end (0 or
+ * an error); harmless on any opened or zeroed decoder. */
+void mt_block_close(mt_block_decoder_t *dec);
 
 /* ---- records other than events ---------------------------------------- */
 

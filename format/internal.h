@@ -138,6 +138,13 @@ typedef int (*mt__stack_get_fn)(void *ctx, uint32_t id, const void **val, size_t
 int mt__stack_resolve(uint32_t version, uint32_t id, const void *val, size_t len,
                       mt__stack_get_fn get, void *ctx, uint64_t *pcs, uint32_t *nframes);
 
+/* ---- codec.c ----------------------------------------------------------- */
+
+/* The zstd level of event blocks and whether their literals are always
+ * entropy-coded; tools/ measure other choices with them (FORMAT.md). */
+extern int mt__zstd_level;
+extern int mt__zstd_literals;
+
 /* ---- store.c: the LMDB layout shared by writer.c and reader.c ---------- */
 
 enum mt__db {

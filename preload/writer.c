@@ -19,7 +19,7 @@
 
 #include "internal.h"
 
-#define BLOCK_BYTES (64u << 10)
+#define BLOCK_BYTES (256u << 10)
 #define BLOCK_SMALL_EVENTS 2048 /* up to this many events of a thread per tick: small blocks */
 #define STOP_WAIT_MS 5000
 #define WRITER_SEQ 0 /* thread number of the writer's own events (RSS) */

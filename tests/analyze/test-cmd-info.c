@@ -43,7 +43,7 @@ Test(info, json_exact_numbers)
     cr_assert_str_empty(r.err);
     cr_assert_eq(mt_count_lines(r.out), 1, "compact JSON is one line:\n%s", r.out);
     cr_assert(r.out[0] == '{');
-    expect_has(r.out, "\"format\":3,");
+    expect_has(r.out, "\"format\":4,");
     expect_has(r.out, "\"pid\":" STR(FX_PID) ",");
     expect_has(r.out, "\"ppid\":" STR(FX_PPID) ",");
     expect_has(r.out, "\"parent_pid\":0,");
@@ -146,7 +146,7 @@ Test(info, text_report)
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert_str_empty(r.err);
     char want[4400];
-    snprintf(want, sizeof(want), "trace     %s  (format 3)\n", trace);
+    snprintf(want, sizeof(want), "trace     %s  (format 4)\n", trace);
     cr_assert(strncmp(r.out, want, strlen(want)) == 0, "%s", r.out);
     expect_has(r.out, "\ncommand   fixture-srv (pid 4242, parent 1)\n");
     expect_has(r.out, "\nargs      fixture-srv --port 'six three'\n");

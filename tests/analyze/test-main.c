@@ -32,7 +32,7 @@ Test(main, help_and_version)
 
     run(&r, "--version", NULL, NULL);
     cr_assert_eq(r.status, 0);
-    cr_assert(strncmp(r.out, "mtrace-analyze 0.1.0 (trace format 3)\n", 39) == 0, "%s", r.out);
+    cr_assert(strncmp(r.out, "mtrace-analyze 0.1.0 (trace format 4)\n", 39) == 0, "%s", r.out);
     mt_run_free(&r);
 }
 

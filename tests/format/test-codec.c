@@ -1,8 +1,11 @@
 /* test-codec.c - event block encoder/decoder (format/codec.c): exact bytes,
- * round trips of every event type, and hostile input. */
+ * round trips of every event type, compression, blocks of format 3, and
+ * hostile input. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zstd.h>
 
 #include "format.h"
 
@@ -99,12 +102,21 @@ static const mt_event_t *known_events(size_t *n)
     return evs;
 }
 
+/* Format 4 (block version 2): header, then the column lengths and the
+ * columns; a block this small is stored uncompressed (flags 0). */
 static const uint8_t known_bytes[] = {
-    0x01, 0x04, 0x00, 0x00, 0x00, 0x03, 0xe8, 0x07,             /* v1, count 4, thread 3, base 1000 */
-    0x01, 0x00, 0x80, 0x80, 0x08, 0x18, 0x00, 0x05, 0x02, 0x00, /* first malloc: 10 */
-    0x81, 0x64, 0x40, 0x18, 0x00, 0x05,                         /* exact malloc, same cpu: 6 */
-    0x02, 0x32, 0x3f,                                           /* free: 3 */
-    0x11, 0x32, 0x80, 0x01, 0xe8, 0x07, 0x80, 0x80, 0x04, 0xac, 0x02, 0x01, 0x01, /* calloc: 13 */
+    0x02, 0x04, 0x00, 0x00, 0x00, 0x03, 0xe8, 0x07, /* v2, count 4, thread 3, base 1000 */
+    0x00, 0x2a,                                     /* flags 0 (stored), body 42 bytes */
+    0x04, 0x04, 0x04, 0x03, 0x04, 0x04, 0x05, 0x04, 0x01, /* column lengths */
+    0x01, 0x81, 0x82, 0x11,                         /* heads (the free: back-reference) */
+    0x00, 0x64, 0x32, 0x32,                         /* ts deltas */
+    0x90, 0x40, 0x14, 0x18,                         /* ALLOC ptr >> 4 deltas + 16 */
+    0x00, 0x00, 0x00,                               /* their low nibbles */
+    0x18, 0x18, 0xe8, 0x07,                         /* sizes */
+    0x05, 0x05, 0xac, 0x02,                         /* stacks */
+    0x00, 0x00, 0x80, 0x80, 0x04,                   /* weights */
+    0x02, 0x00, 0x01, 0x01,                         /* rest: cpu, node of the placed ones */
+    0x01,                                           /* the free: the ALLOC before the last */
 };
 
 Test(codec, known_sequence_exact_bytes)
@@ -116,8 +128,8 @@ Test(codec, known_sequence_exact_bytes)
 
     /* The first add also writes the 2-byte base ts into the header. */
     cr_assert_eq(lens[0], 2 + 10);
-    cr_assert_eq(lens[1], 6, "an exact malloc with small deltas on the same cpu costs 6 bytes");
-    cr_assert_eq(lens[2], 3, "a free with small deltas costs 3 bytes");
+    cr_assert_eq(lens[1], 7, "an exact malloc with small deltas on the same cpu costs 7 bytes");
+    cr_assert_eq(lens[2], 3, "a free of the block's own allocation costs 3 bytes");
     cr_assert_eq(lens[3], 13);
     cr_assert_eq(len, sizeof known_bytes);
     cr_assert_arr_eq(buf, known_bytes, sizeof known_bytes);
@@ -130,6 +142,155 @@ Test(codec, known_sequence_exact_bytes)
         assert_event_eq(&out[i], &evs[i], i);
 }
 
+/* The same events as a block of formats 1 to 3 (version 1, interleaved),
+ * which this decoder still reads. */
+static const uint8_t v1_bytes[] = {
+    0x01, 0x04, 0x00, 0x00, 0x00, 0x03, 0xe8, 0x07,             /* v1, count 4, thread 3, base 1000 */
+    0x01, 0x00, 0x80, 0x80, 0x08, 0x18, 0x00, 0x05, 0x02, 0x00, /* first malloc: 10 */
+    0x81, 0x64, 0x40, 0x18, 0x00, 0x05,                         /* exact malloc, same cpu: 6 */
+    0x02, 0x32, 0x3f,                                           /* free: 3 */
+    0x11, 0x32, 0x80, 0x01, 0xe8, 0x07, 0x80, 0x80, 0x04, 0xac, 0x02, 0x01, 0x01, /* calloc: 13 */
+};
+
+Test(codec, format_3_blocks_still_decode)
+{
+    size_t n;
+    const mt_event_t *evs = known_events(&n);
+    mt_event_t out[4];
+    uint32_t thread = 0;
+    cr_assert_eq(decode_all(v1_bytes, sizeof v1_bytes, out, 4, &thread), 4);
+    cr_assert_eq(thread, 3);
+    for (size_t i = 0; i < n; i++)
+        assert_event_eq(&out[i], &evs[i], i);
+    for (size_t k = 0; k < sizeof v1_bytes; k++)
+        cr_assert_eq(decode_all(v1_bytes, k, NULL, 0, NULL), MT_ECORRUPT, "prefix of %zu", k);
+}
+
+/* Pointers the block has seen cost one byte: a FREE names the ALLOC of its
+ * pointer; an ALLOC a chunk of its size class the block freed (glibc's
+ * tcache hands those out first), or one of the last 8 freed. */
+Test(codec, pointers_seen_in_the_block_cost_one_byte)
+{
+    uint8_t buf[CAP];
+    mt_event_t evs[5];
+    size_t lens[5];
+    evs[0] = alloc_ev(0, 0x7f0000001000, 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    evs[1] = alloc_ev(1, 0x7f0000005000, 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    evs[2] = ev(MT_EV_FREE, 2, 0x7f0000001000, 0);
+    evs[3] = alloc_ev(3, 0x7f0000001000, 20, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    evs[4] = alloc_ev(4, 0x7f0000001000, 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    size_t len = encode(buf, 0, evs, 5, lens);
+    cr_assert_eq(lens[1], 8, "ptr >> 4 delta 0x400 (zigzag 0x800, + 16): 2 bytes, nibble 1");
+    cr_assert_eq(lens[2], 3, "head, ts, back-reference: the ALLOC before the last");
+    cr_assert_eq(lens[3], 6, "head, ts, ptr = slot 0 of class 2 (24 and 20 bytes), size, "
+                             "stack, weight");
+    cr_assert_eq(lens[4], 6, "the class is empty now; the last freed ptr");
+    cr_assert_eq(buf[7], 0, "flags: stored");
+    /* header 9 (thread 0, base ts 0), 9 column lengths, heads 5, ts 5, then
+     * the ptr column */
+    static const uint8_t ptrs[] = {0x90, 0x84, 0x80, 0x80, 0x80, 0xfc, 0x03, /* 0x7f0000001000 */
+                                   0x90, 0x10,                         /* + 0x4000 */
+                                   0x00,                               /* class slot 0 */
+                                   0x08};                              /* freed 0 ago */
+    cr_assert_arr_eq(buf + 9 + 9 + 5 + 5, ptrs, sizeof ptrs);
+    cr_assert_eq(buf[len - 1], 1, "the ref column: 1 ALLOC back");
+    mt_event_t out[5];
+    cr_assert_eq(decode_all(buf, len, out, 5, NULL), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_event_eq(&out[i], &evs[i], i);
+}
+
+/* A busy thread's block: zstd-compressed, its events back exactly. */
+Test(codec, big_blocks_are_compressed)
+{
+    enum { N = 8000 };
+    size_t cap = 64 << 10;
+    uint8_t *buf = malloc(cap);
+    mt_event_t *evs = malloc(N * sizeof *evs), *out = malloc(N * sizeof *out);
+    uint64_t x = 88172645463325252ull, ts = 1000000;
+    mt_block_encoder_t enc;
+    mt_block_begin(&enc, buf, cap, 2);
+    size_t n = 0;
+    for (; n < N; n++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        ts += 50 + x % 200;
+        if (n % 2 == 0)
+            evs[n] = alloc_ev(ts, 0x555555550000 + (x >> 44) * 16, 16 + x % 240, MT_WEIGHT_ONE,
+                              1 + (uint32_t)(x >> 61), 0, 0, MT_AK_MALLOC);
+        else
+            evs[n] = ev(MT_EV_FREE, ts, evs[n - 1].ptr, 0);
+        if (mt_block_add(&enc, &evs[n]) == MT_EFULL)
+            break;
+    }
+    cr_assert_eq(n, N, "8000 events fit 64 KiB");
+    size_t raw = enc.len, len = mt_block_finish(&enc);
+    cr_assert_eq(buf[0], 2);
+    uint32_t count = buf[1] | buf[2] << 8 | (uint32_t)buf[3] << 16 | (uint32_t)buf[4] << 24;
+    cr_assert_eq(count, N);
+    cr_assert_eq(buf[5], 2, "thread 2");
+    cr_assert_eq(buf[6 + mt_varint_put((uint8_t[10]){0}, evs[0].ts)], 1, "flags: zstd");
+    cr_assert_lt(len, raw * 3 / 4, "%zu bytes compressed, %zu raw", len, raw);
+    cr_assert_eq(decode_all(buf, len, out, N, NULL), N);
+    for (size_t i = 0; i < N; i++)
+        assert_event_eq(&out[i], &evs[i], i);
+    /* Truncated: the frame no longer ends the block. */
+    cr_assert_eq(decode_all(buf, len - 1, NULL, 0, NULL), MT_ECORRUPT);
+    /* A decoder left mid-block frees the body with mt_block_close. */
+    mt_block_decoder_t dec;
+    mt_event_t e;
+    cr_assert_eq(mt_block_open(&dec, buf, len), 0);
+    cr_assert_eq(mt_block_next(&dec, &e), 1);
+    cr_assert_not_null(dec.own);
+    mt_block_close(&dec);
+    cr_assert_null(dec.own);
+    free(buf), free(evs), free(out);
+}
+
+/* A zip bomb: a tiny frame that claims (or holds) a huge body is refused
+ * before the decoder allocates it, or when its sizes disagree. */
+Test(codec, compressed_size_is_bounded_before_allocation)
+{
+    static uint8_t buf[1 << 16];
+    /* header: v2, count 1, thread 0, base 0, flags zstd, body 2^20 + 1 */
+    static const uint8_t over[] = {2, 1, 0, 0, 0, 0, 0, 1, 0x81, 0x80, 0x40, 0x28, 0xb5};
+    cr_assert_eq(decode_all(over, sizeof over, NULL, 0, NULL), MT_ECORRUPT);
+    mt_block_decoder_t dec;
+    cr_assert_eq(mt_block_open(&dec, over, sizeof over), MT_ECORRUPT, "refused at open");
+    /* a body of MT_BLOCK_RAW_MAX zero bytes compresses to a few bytes; the
+     * header says 100: the frame's own size disagrees */
+    static uint8_t zeros[MT_BLOCK_RAW_MAX];
+    static const uint8_t hdr[] = {2, 1, 0, 0, 0, 0, 0, 1, 100};
+    memcpy(buf, hdr, sizeof hdr);
+    size_t z = ZSTD_compress(buf + sizeof hdr, sizeof buf - sizeof hdr, zeros, sizeof zeros, 1);
+    cr_assert(!ZSTD_isError(z), "%s", ZSTD_getErrorName(z));
+    cr_assert_lt(z, 100, "a zip bomb: %zu bytes", z);
+    cr_assert_eq(decode_all(buf, sizeof hdr + z, NULL, 0, NULL), MT_ECORRUPT);
+    /* with its true size (2^20) it decompresses, but its columns do not add
+     * up: 8 empty columns, then a megabyte left over */
+    buf[8] = 0x80, buf[9] = 0x80, buf[10] = 0x40;
+    z = ZSTD_compress(buf + 11, sizeof buf - 11, zeros, sizeof zeros, 1);
+    cr_assert(!ZSTD_isError(z));
+    cr_assert_eq(decode_all(buf, 11 + z, NULL, 0, NULL), MT_ECORRUPT);
+}
+
+/* Columns are per thread: a second block begun before the first one is
+ * finished takes them, and the first one's adds fail rather than mix. */
+Test(codec, one_open_block_per_thread)
+{
+    uint8_t a[CAP], b[CAP];
+    mt_block_encoder_t ea, eb;
+    mt_event_t e = ev(MT_EV_RSS, 1, 0, 5);
+    mt_block_begin(&ea, a, CAP, 1);
+    cr_assert_eq(mt_block_add(&ea, &e), 0);
+    mt_block_begin(&eb, b, CAP, 2);
+    cr_assert_eq(mt_block_add(&ea, &e), MT_EINVAL);
+    cr_assert_eq(mt_block_add(&eb, &e), 0);
+    size_t len = mt_block_finish(&eb);
+    cr_assert_eq(decode_all(b, len, NULL, 0, NULL), 1);
+    len = mt_block_finish(&ea);
+    cr_assert_eq(decode_all(a, len, NULL, 0, NULL), 0, "the first block: empty, not mixed");
+}
+
 /* One event of every type, with the bytes each must take. */
 static const mt_event_t *all_types(size_t *n, const size_t **lens)
 {
@@ -137,7 +298,8 @@ static const mt_event_t *all_types(size_t *n, const size_t **lens)
     /* the header is 6 bytes + the base ts, which evs[0] pays for */
     /* kinds below 7 ride in the head byte; POLICY and POOL_ALLOC run where
      * the MMAP did, so their cpu and node are left out */
-    static const size_t expect[MT_EV_TYPE_MAX] = {1 + 16, 6, 13, 10, 6, 7, 9, 4, 12, 3};
+    /* a ptr costs a byte more than its delta: its low nibble */
+    static const size_t expect[MT_EV_TYPE_MAX] = {1 + 17, 7, 13, 11, 7, 7, 9, 5, 12, 3};
     evs[0] = ev(MT_EV_MMAP, 0, 0x1000, 8192);
     evs[0].arg[0] = 3 | (0x22ull << 32);
     evs[0].arg[1] = (uint64_t)-1; /* fd of an anonymous map */
@@ -179,8 +341,9 @@ Test(codec, every_type_round_trips_with_exact_sizes)
                      lens[i]);
         total += lens[i];
     }
-    cr_assert_eq(len, total);
-    cr_assert_eq(len, 93);
+    /* flags, body length and 9 column lengths: 1 byte each */
+    cr_assert_eq(len, total + 11);
+    cr_assert_eq(len, 109);
 
     mt_event_t out[MT_EV_TYPE_MAX];
     cr_assert_eq(decode_all(buf, len, out, n, NULL), (int)n);
@@ -203,9 +366,13 @@ Test(codec, extreme_values_round_trip_within_the_worst_case)
     size_t len = encode(buf, UINT32_MAX, evs, 4, lens);
     cr_assert_eq(lens[1], 72, "the largest event there is");
     cr_assert(lens[1] <= MT_EVENT_MAX_ENCODED);
-    cr_assert_eq(lens[2], 1 + 1 + 10 + 1 + 3 + 1 + 1 + 3);
-    cr_assert_eq(lens[3], 1 + 1 + 1 + 1 + 3 + 1 + 1 + 1, "ptr wraps: delta -1");
-    cr_assert_eq(len - lens[0] - lens[1] - lens[2] - lens[3], 5 + 5, "thread u32 max");
+    /* head, ts 0, ptr >> 4 delta -2^59 (zigzag + 16: 9 bytes) and its nibble,
+     * size 0, weight 2^64-1 - 65536 (zigzag: 3), stack 0, cpu 0, node */
+    cr_assert_eq(lens[2], 1 + 1 + 9 + 1 + 1 + 3 + 1 + 1 + 3);
+    /* head, ts, ptr >> 4 delta 2^60-1 (9 bytes) and its nibble, size,
+     * weight -65536 (3), stack, cpu 0, node 0 */
+    cr_assert_eq(lens[3], 1 + 1 + 9 + 1 + 1 + 3 + 1 + 1 + 1, "the largest pointer");
+    cr_assert_eq(len - lens[0] - lens[1] - lens[2] - lens[3], 5 + 5 + 11, "thread u32 max");
 
     mt_event_t out[4];
     uint32_t thread;
@@ -224,8 +391,9 @@ Test(codec, unused_fields_are_not_stored_and_decode_as_zero)
     e.stack = 3, e.cpu = 4, e.node = 5;
     memset(e.pad, 0xaa, sizeof e.pad);
     size_t len = encode(buf, 0, &e, 1, NULL);
-    /* header 5 + thread 1 + base 1, then head (type and kind), dts, ptr zigzag 0x80 (2). */
-    cr_assert_eq(len, 7 + 4);
+    /* header 5 + thread 1 + base 1, flags, body length, 9 column lengths,
+     * then head (type and kind), dts, ptr >> 4 zigzag 8, low nibble 0. */
+    cr_assert_eq(len, 7 + 11 + 4);
 
     mt_event_t out;
     cr_assert_eq(decode_all(buf, len, &out, 1, NULL), 1);
@@ -238,7 +406,8 @@ Test(codec, empty_block)
 {
     uint8_t buf[CAP];
     size_t len = encode(buf, 3, NULL, 0, NULL);
-    static const uint8_t want[] = {0x01, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00};
+    static const uint8_t want[] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x09,
+                                   0, 0, 0, 0, 0, 0, 0, 0, 0};
     cr_assert_eq(len, sizeof want);
     cr_assert_arr_eq(buf, want, sizeof want);
     uint32_t thread = 0;
@@ -292,13 +461,14 @@ Test(codec, encoder_reports_full_at_the_exact_byte)
          i++)
         added++;
     cr_assert_eq(rc, MT_EFULL);
-    /* 6 header + 1 base ts + 7 (first ptr takes 2 bytes; cpu and node equal the
-     * block's initial 0, 0 and are left out) + 19 x 6 = 128: the buffer is full
-     * to the byte, and a 20th 6-byte event does not fit. */
-    cr_assert_eq(added, 20);
-    cr_assert_eq(enc.len, 128);
-    cr_assert_eq(mt_block_finish(&enc), 128);
-    cr_assert_eq(decode_all(buf, 128, NULL, 0, NULL), 20);
+    /* 6 header + 1 base ts + 8 (first ptr delta takes 2 bytes; cpu and node
+     * equal the block's initial 0, 0 and are left out) + 11 x 7 = 92; the
+     * encoder keeps 31 bytes for flags, body and 9 column lengths (at most 3
+     * bytes each), so a 12th 7-byte event (130) does not fit in 128. */
+    cr_assert_eq(added, 12);
+    cr_assert_eq(enc.len, 92);
+    cr_assert_eq(mt_block_finish(&enc), 92 + 11);
+    cr_assert_eq(decode_all(buf, 103, NULL, 0, NULL), 12);
 }
 
 /* ---- hostile input ----------------------------------------------------- */
@@ -450,7 +620,7 @@ Test(codec, bad_headers)
     size_t len;
     len = craft(buf, 0, 0, (const uint8_t *)"", 0);
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), 0);
-    buf[0] = 2; /* version */
+    buf[0] = 3; /* version */
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
     buf[0] = 0;
     cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
@@ -476,4 +646,137 @@ Test(codec, errors_are_sticky)
     cr_assert_eq(mt_block_next(&dec, &e), MT_ECORRUPT);
     cr_assert_eq(mt_block_next(&dec, &e), MT_ECORRUPT);
     cr_assert_eq(mt_block_next(&dec, &e), MT_ECORRUPT);
+}
+
+/* Builds a stored (uncompressed) format 4 block of COUNT events, thread 0,
+ * base ts 0, from the 9 columns COLS[i][LENS[i]]. */
+static size_t craft2(uint8_t *out, uint32_t count, const uint8_t *const cols[9],
+                     const size_t lens[9])
+{
+    size_t body = 9, len = 0;
+    for (int i = 0; i < 9; i++)
+        body += lens[i];
+    out[len++] = 2;
+    for (int i = 0; i < 4; i++)
+        out[len++] = (uint8_t)(count >> (8 * i));
+    out[len++] = 0, out[len++] = 0, out[len++] = 0; /* thread, base ts, flags */
+    len += mt_varint_put(out + len, body);
+    for (int i = 0; i < 9; i++)
+        out[len++] = (uint8_t)lens[i];
+    for (int i = 0; i < 9; i++) {
+        memcpy(out + len, cols[i], lens[i]);
+        len += lens[i];
+    }
+    return len;
+}
+
+/* One ALLOC (kind malloc, ts 0, size 8, stack 1, weight exact, cpu 0 node 0
+ * by the same-place bit) with ptr column PTR[NPTR] and low nibbles LOW[NLOW]. */
+static int alloc_with_ptr(const uint8_t *ptr, size_t nptr, const uint8_t *low, size_t nlow,
+                          mt_event_t *e)
+{
+    static const uint8_t head[] = {MT_EV_ALLOC | 0x80}, ts[] = {0}, size[] = {8}, stack[] = {1},
+                         weight[] = {0};
+    const uint8_t *cols[9] = {head, ts, ptr, low, size, stack, weight, NULL, NULL};
+    const size_t lens[9] = {1, 1, nptr, nlow, 1, 1, 1, 0, 0};
+    uint8_t buf[64];
+    size_t len = craft2(buf, 1, cols, lens);
+    return decode_all(buf, len, e, 1, NULL);
+}
+
+Test(codec, crafted_column_corruption)
+{
+    mt_event_t e;
+    static const uint8_t zero[] = {0}, eight[] = {8}, sixteen[] = {16}, fifteen[] = {15};
+    /* ptr >> 4 delta 0 (zigzag 0, + 16 for an ALLOC), nibble 15 */
+    static const uint8_t d0[] = {16};
+    cr_assert_eq(alloc_with_ptr(d0, 1, fifteen, 1, &e), 1);
+    cr_assert_eq(e.ptr, 15);
+    cr_assert_eq(e.size, 8);
+    cr_assert_eq(e.stack, 1);
+    cr_assert_eq(e.arg[0], MT_WEIGHT_ONE);
+    cr_assert_eq(alloc_with_ptr(d0, 1, sixteen, 1, &e), MT_ECORRUPT, "a nibble above 15");
+    cr_assert_eq(alloc_with_ptr(d0, 1, NULL, 0, &e), MT_ECORRUPT, "no nibble");
+    cr_assert_eq(alloc_with_ptr(d0, 1, (const uint8_t[]){0, 0}, 2, &e), MT_ECORRUPT,
+                 "a nibble left over");
+    cr_assert_eq(alloc_with_ptr(zero, 1, NULL, 0, &e), MT_ECORRUPT,
+                 "a chunk of its class when the block freed none");
+    cr_assert_eq(alloc_with_ptr(eight, 1, NULL, 0, &e), MT_ECORRUPT,
+                 "a just-freed ptr when the block freed none");
+    /* ptr >> 4 of 2^60 is no pointer: delta 2^60 = zigzag 2^61, + 16 */
+    static const uint8_t big[] = {0x90, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20};
+    cr_assert_eq(alloc_with_ptr(big, sizeof big, zero, 1, &e), MT_ECORRUPT);
+    static const uint8_t max[] = {0x8e, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20};
+    cr_assert_eq(alloc_with_ptr(max, sizeof max, fifteen, 1, &e), 1, "2^60 - 1");
+    cr_assert_eq(e.ptr, UINT64_MAX);
+
+    /* the head column holds exactly one byte per event */
+    uint8_t buf[64];
+    static const uint8_t rss[] = {MT_EV_RSS, MT_EV_RSS}, ts[] = {0, 0}, five[] = {5, 5};
+    const uint8_t *cols[9] = {rss, ts, NULL, NULL, five};
+    size_t lens[9] = {1, 1, 0, 0, 1};
+    size_t len = craft2(buf, 1, cols, lens);
+    cr_assert_eq(decode_all(buf, len, &e, 1, NULL), 1);
+    cr_assert_eq(e.size, 5);
+    lens[0] = 2;
+    len = craft2(buf, 1, cols, lens);
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "a head beyond the count");
+    lens[0] = 1, lens[1] = 2;
+    len = craft2(buf, 1, cols, lens);
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "a ts left over");
+    lens[1] = 1;
+    len = craft2(buf, 1, cols, lens);
+    buf[7] = 2; /* an unknown flag */
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+    buf[7] = 0;
+    cr_assert_eq(decode_all(buf, len - 1, NULL, 0, NULL), MT_ECORRUPT, "body shorter");
+    buf[8]++;
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "body length disagrees");
+    buf[8]--;
+    buf[9 + 4] = 2; /* the size column claims a byte more than the body has */
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+
+    /* a FREE naming an ALLOC the block does not have: 1 back of 1 */
+    static const uint8_t heads[] = {MT_EV_ALLOC | 0x80, MT_EV_FREE | 0x80}, ts2[] = {0, 0},
+                         ptr[] = {16}, low[] = {0}, size[] = {8}, stack[] = {1}, weight[] = {0},
+                         back0[] = {0}, back1[] = {1};
+    const uint8_t *fcols[9] = {heads, ts2, ptr, low, size, stack, weight, NULL, back0};
+    size_t flens[9] = {2, 2, 1, 1, 1, 1, 1, 0, 1};
+    mt_event_t two[2];
+    len = craft2(buf, 2, fcols, flens);
+    cr_assert_eq(decode_all(buf, len, two, 2, NULL), 2);
+    cr_assert_eq(two[1].type, MT_EV_FREE);
+    cr_assert_eq(two[1].ptr, 0);
+    fcols[8] = back1;
+    len = craft2(buf, 2, fcols, flens);
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+    flens[8] = 0;
+    len = craft2(buf, 2, fcols, flens);
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "the reference missing");
+}
+
+Test(codec, random_column_garbage_never_escapes_its_buffer)
+{
+    uint8_t buf[256];
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int round = 0; round < 20000; round++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint8_t cols[9][16];
+        const uint8_t *cp[9];
+        size_t lens[9];
+        uint32_t count = (uint32_t)(x % 6);
+        for (int i = 0; i < 9; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            lens[i] = i == 0 ? count : (size_t)(x % 17);
+            for (size_t k = 0; k < 16; k++)
+                cols[i][k] = (uint8_t)(x >> (k * 4));
+            if (i == 0)
+                for (size_t k = 0; k < count; k++)
+                    cols[0][k] = (uint8_t)(cols[0][k] % 12); /* mostly known types */
+            cp[i] = cols[i];
+        }
+        size_t len = craft2(buf, count, cp, lens);
+        int rc = decode_all(buf, len, NULL, 0, NULL);
+        cr_assert(rc == MT_ECORRUPT || rc == (int)count, "round %d: %d", round, rc);
+    }
 }

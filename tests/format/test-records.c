@@ -11,10 +11,10 @@ Test(records, format_record)
     uint32_t version = 0;
     cr_assert_eq(mt__format_record_encode(rec, MT_FORMAT_VERSION), 16);
     static const uint8_t want[16] = {'M', 'T', 'R', 'A', 'C', 'E', '0', '1',
-                                     3, 0, 0, 0, 64, 0, 0, 0};
+                                     4, 0, 0, 0, 64, 0, 0, 0};
     cr_assert_arr_eq(rec, want, 16);
     cr_assert_eq(mt__format_record_check(rec, 16, &version), 0);
-    cr_assert_eq(version, 3);
+    cr_assert_eq(version, 4);
     mt__format_record_encode(rec, 1); /* format 1 traces are still read */
     cr_assert_eq(mt__format_record_check(rec, 16, &version), 0);
     cr_assert_eq(version, 1);
@@ -23,9 +23,13 @@ Test(records, format_record)
     cr_assert_eq(mt__format_record_check(rec, 16, &version), 0);
     cr_assert_eq(version, 2);
 
-    mt__format_record_encode(rec, 4);
+    mt__format_record_encode(rec, 3); /* and format 3 (event blocks of version 1) */
+    cr_assert_eq(mt__format_record_check(rec, 16, &version), 0);
+    cr_assert_eq(version, 3);
+
+    mt__format_record_encode(rec, 5);
     cr_assert_eq(mt__format_record_check(rec, 16, &version), MT_ENEWER);
-    cr_assert_eq(version, 4);
+    cr_assert_eq(version, 5);
     cr_assert_eq(mt__format_record_check(rec, 12, &version), MT_ENEWER,
                  "a newer record may have another length");
     mt__format_record_encode(rec, 0);

@@ -163,7 +163,7 @@ Test(writer_reader, everything_round_trips)
     size_t len;
     cr_assert_eq(mt_reader_meta(r, MT_META_FORMAT, &val, &len), 0);
     cr_assert_eq(len, 16);
-    cr_assert_arr_eq(val, "MTRACE01\x03\0\0\0\x40\0\0\0", 16);
+    cr_assert_arr_eq(val, "MTRACE01\x04\0\0\0\x40\0\0\0", 16);
     cr_assert_eq(mt_reader_meta(r, MT_META_ARGV, &val, &len), 0);
     cr_assert_eq(len, 25);
     cr_assert_arr_eq(val, "redis-server\0--port\0" "6380", 25);
@@ -272,7 +272,7 @@ Test(writer_reader, permissions_and_empty_info)
     cr_assert_eq(mt_reader_open(&r, trace), 0);
     memset(&info, 0xff, sizeof info);
     cr_assert_eq(mt_reader_info(r, &info), 0);
-    cr_assert_eq(info.version, 3);
+    cr_assert_eq(info.version, 4);
     cr_assert_eq(info.pid, 0);
     cr_assert_eq(info.complete, 0, "no clean end recorded");
     cr_assert_str_eq(info.command, "");
@@ -348,7 +348,7 @@ Test(writer_reader, newer_format)
 {
     mt_reader_t *r;
     /* A newer format may change everything after the version. */
-    write_format_record("MTRACE01\x04\0\0\0", 12);
+    write_format_record("MTRACE01\x05\0\0\0", 12);
     cr_assert_eq(mt_reader_open(&r, trace), MT_ENEWER);
     cr_assert_null(r);
 }
@@ -758,5 +758,49 @@ Test(writer_reader, close_compacts_free_pages)
     cr_assert_eq(mt_reader_meta(r, MT_META_DURATION, &val, &len), 0);
     cr_assert_eq(len, 8);
     cr_assert_arr_eq(val, "\x28\0\0\0\0\0\0\0", 8);
+    mt_reader_close(r);
+}
+
+/* A format 3 trace (blocks of version 1, interleaved and uncompressed) is
+ * still read: its events decode as they did. */
+Test(writer_reader, format_3_trace_still_reads)
+{
+    static const uint8_t v1_block[] = {
+        0x01, 0x02, 0x00, 0x00, 0x00, 0x03, 0xe8, 0x07,             /* count 2, thread 3 */
+        0x01, 0x00, 0x80, 0x80, 0x08, 0x18, 0x00, 0x05, 0x02, 0x00, /* malloc 24 at 0x10000 */
+        0x02, 0x32, 0x00,                                           /* its free, 50 ns later */
+    };
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    cr_assert_eq(mt_writer_begin(w), 0);
+    cr_assert_eq(mt_writer_put_meta(w, MT_META_FORMAT, "MTRACE01\x03\0\0\0\x40\0\0\0", 16), 0);
+    cr_assert_eq(mt_writer_put_block(w, v1_block, sizeof v1_block), 0);
+    cr_assert_eq(mt_writer_commit(w), 0);
+    mt_writer_close(w);
+
+    mt_reader_t *r;
+    mt_trace_info_t info;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    cr_assert_eq(mt_reader_info(r, &info), 0);
+    cr_assert_eq(info.version, 3);
+    uint64_t cur = 0;
+    const void *data;
+    size_t len;
+    cr_assert_eq(mt_reader_next_block(r, &cur, &data, &len), 1);
+    mt_block_decoder_t dec;
+    mt_event_t e;
+    cr_assert_eq(mt_block_open(&dec, data, len), 0);
+    cr_assert_eq(dec.thread, 3);
+    cr_assert_eq(mt_block_next(&dec, &e), 1);
+    cr_assert_eq(e.type, MT_EV_ALLOC);
+    cr_assert_eq(e.ts, 1000);
+    cr_assert_eq(e.ptr, 0x10000);
+    cr_assert_eq(e.size, 24);
+    cr_assert_eq(e.stack, 5);
+    cr_assert_eq(e.cpu, 2);
+    cr_assert_eq(mt_block_next(&dec, &e), 1);
+    cr_assert_eq(e.type, MT_EV_FREE);
+    cr_assert_eq(e.ts, 1050);
+    cr_assert_eq(e.ptr, 0x10000);
+    cr_assert_eq(mt_block_next(&dec, &e), 0);
     mt_reader_close(r);
 }
