@@ -314,6 +314,25 @@ uint64_t mt__sampler_seed(uint32_t seq);
 /* Returns the id of the stack PCS[N] (1-based), inserting it lock-free, or 0
  * when the table is full. */
 uint32_t mt__stack_intern(const uint64_t *pcs, uint32_t n);
+/* The stack hash, computed from the outermost frame in, so that the unwinder
+ * extends the hash of the frames it kept from its last capture: H = SEED,
+ * then H = step(H, pc) for each frame outermost first; final(H, n). */
+#define MT__STACK_HASH_SEED 0x84222325cbf29ce4ull
+static inline uint64_t mt__stack_hash_step(uint64_t h, uint64_t pc)
+{
+    h = (h ^ pc) * 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+}
+static inline uint64_t mt__stack_hash_final(uint64_t h, uint32_t n)
+{
+    h = (h ^ n) * 0xD6E8FEB86659FD93ull;
+    h ^= h >> 32;
+    return h ? h : 1;
+}
+/* The id of the stack whose hash is H, if it is published; 0 otherwise. */
+uint32_t mt__stack_lookup(uint64_t h);
+/* mt__stack_intern for a stack whose hash H the caller computed. */
+uint32_t mt__stack_intern_hashed(uint64_t h, const uint64_t *pcs, uint32_t n);
 /* Writer: the next published stack after *CURSOR, or 0 when none is ready. */
 uint32_t mt__stack_next_ready(uint32_t *cursor, const uint64_t **pcs, uint32_t *n);
 int mt__stacks_setup(void);
@@ -323,15 +342,15 @@ extern uint64_t mt__stacks_lost;
 /* ---- cfi.c --------------------------------------------------------------- */
 
 /* How to step from a frame to its caller (x86-64): CFA = reg + cfa_offset,
- * return address at CFA - 8, caller's rbp at CFA + rbp_offset if saved. */
+ * return address at CFA - 8, caller's rbp at CFA + rbp_offset if that is
+ * not 0 (a saved register is never at the CFA itself). 16 bytes. */
 enum { MT__CFI_OK = 1, MT__CFI_END, MT__CFI_COMPLEX };
 enum { MT__CFI_RSP = 7, MT__CFI_RBP = 6 };
 typedef struct mt__cfi_rule {
     uint64_t pc;        /* the address this rule is for (cache key) */
     int32_t cfa_offset;
-    int32_t rbp_offset;
+    int16_t rbp_offset; /* 0: rbp is not saved (keeps the callee's value) */
     uint8_t cfa_reg;    /* MT__CFI_RSP or MT__CFI_RBP */
-    uint8_t rbp_saved;
     uint8_t kind;       /* MT__CFI_OK; END: outermost frame; COMPLEX: not modelled */
 } mt__cfi_rule_t;
 
@@ -339,8 +358,9 @@ typedef struct mt__cfi_rule {
 void mt__cfi_find(uintptr_t pc, mt__cfi_rule_t *rule);
 
 /* Each thread caches rules in its own region (thread.c), lock-free. The
- * region holds, right after the cache, the MT_MAX_FRAMES words a stack is
- * captured into (unwind.c), so that capture takes little of the stack. */
+ * region holds, right after the cache, mt__unwind_scratch_size() bytes of
+ * the unwinder's (its shadow stack and the buffer a stack is captured into),
+ * so that a capture takes little of the thread's stack. */
 #define MT__CFI_CACHE_BITS 12
 extern MT__TLS mt__cfi_rule_t *mt__tls_cfi_cache;
 
@@ -348,10 +368,17 @@ extern MT__TLS mt__cfi_rule_t *mt__tls_cfi_cache;
 
 /* Captures the caller's stack without mtrace's own frames; returns its id. */
 uint32_t mt__unwind_stack(void);
-/* The two capture paths, for tests: up to MAX return addresses into PCS.
- * The fast path returns -1 when a frame needs the general unwinder. */
+/* Bytes of the thread's region the unwinder uses after the rule cache. */
+size_t mt__unwind_scratch_size(void);
+/* The capture paths, for tests: up to MAX return addresses into PCS. The
+ * cached path (mt__unwind_stack's: rules and the thread's shadow stack) and
+ * the rules-only path return -1 when a frame needs the general unwinder. */
+int mt__unwind_cached(uint64_t *pcs, uint32_t max);
 int mt__unwind_fast(uint64_t *pcs, uint32_t max);
 uint32_t mt__unwind_slow(uint64_t *pcs, uint32_t max);
+/* Frames the last cached capture of this thread stepped with rules, and
+ * frames it took from its shadow stack. */
+void mt__unwind_cached_stats(uint32_t *walked, uint32_t *reused);
 /* Runs both capture paths once, from the constructor: libgcc_s binds its
  * PLT lazily (_dl_find_object, ...), and the resolver needs about 3 KiB of
  * stack, which the first sampled call must not take from a small thread. */

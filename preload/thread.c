@@ -53,7 +53,7 @@ int mt__thread_setup(void)
 mt__thread_t *mt__thread_register(void)
 {
     size_t head = (sizeof(mt__thread_t) + 4095) & ~(size_t)4095;
-    size_t cache = (sizeof(mt__cfi_rule_t) << MT__CFI_CACHE_BITS) + MT_MAX_FRAMES * sizeof(uint64_t);
+    size_t cache = (sizeof(mt__cfi_rule_t) << MT__CFI_CACHE_BITS) + mt__unwind_scratch_size();
     size_t len = head + cache + mt__opt.ring_events * sizeof(mt_event_t);
     mt__thread_t *t = mt__sys_reserve(len);
     if (!t)

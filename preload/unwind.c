@@ -1,4 +1,4 @@
-/* unwind.c - stack capture with a per-thread cache of unwind rules.
+/* unwind.c - stack capture: cached unwind rules and a per-thread shadow stack.
  *
  * For each return address the unwinder needs one rule: where the canonical
  * frame address (CFA) is (rsp or rbp plus an offset), where the caller's rbp
@@ -10,6 +10,14 @@
  * expressions, realigned stacks) make the whole capture fall back to
  * libgcc's _Unwind_Backtrace, which handles everything.
  *
+ * Each thread also keeps its last walk (the shadow stack, outermost frame
+ * first). A capture steps from the innermost frame until one frame's state
+ * (pc, sp, and rbp when the rest of the walk uses it) equals a shadow
+ * frame's, then re-reads the words the walk read from there outwards; when
+ * all still hold what they held, the rest of the walk is the shadow's and is
+ * not stepped again. UNWIND.md argues why that is exact under exceptions,
+ * longjmp, signals, coroutines and fork, and gives the measured costs.
+ *
  * Why not libunwind: when its DWARF step fails it validates addresses by
  * writing to a pipe opened at init, and after a daemon has closed all fds and
  * reused those numbers, libunwind "re-opens" the pipe by closing the
@@ -19,8 +27,8 @@
 
 #include "internal.h"
 
-/* PCS is the caller's buffer, or for mt__unwind_stack the thread's region
- * (after its rule cache): a stack on the stack would take 1 KiB of it. */
+/* PCS is the caller's buffer, or for the general unwinder the thread's
+ * scratch: a stack on the stack would take 1 KiB of it. */
 typedef struct capture {
     uint64_t *pcs;
     uint32_t n, max;
@@ -56,23 +64,94 @@ uint32_t mt__unwind_slow(uint64_t *pcs, uint32_t max)
     return c.n;
 }
 
+/* One frame of a walk. SP and FP are rsp and rbp while the frame runs (SP
+ * is the CFA of the frame inside it); PC its return address. */
+typedef struct frame {
+    uint64_t pc, sp, fp;
+    uint64_t h;      /* the stack hash of this frame and all outside it */
+    int32_t rbp_off; /* F_SAVED: the caller's rbp is at CFA + rbp_off */
+    uint32_t flags;
+} frame_t;
+
+enum {
+    F_SAVED = 1,   /* the step restores rbp from memory */
+    F_RBPCFA = 2,  /* the step computes the CFA from rbp */
+    F_NEEDFP = 4,  /* the walk from this frame outwards depends on its rbp */
+    F_CHECKFP = 8, /* reusing this frame's step re-reads the saved-rbp word */
+};
+
+#define SHADOW_MAX (2 * MT_MAX_FRAMES) /* frames a shadow holds */
+#define LEAD_MAX 32                    /* mtrace's own frames stepped before giving up */
+
+/* The thread's scratch, after its rule cache (thread.c sizes the region).
+ * The shadow is the last walk's frames from the first one outside mtrace,
+ * innermost first, in buf[cur], followed by a frame whose sp is the highest
+ * address (the end mark of the capture's scan); a capture builds the next
+ * shadow in the other buffer. */
+typedef struct shadow {
+    uint32_t n;        /* frames in buf[cur]; 0: none */
+    uint32_t cur;
+    uint32_t complete; /* its last frame ended the walk (END rule, or a zero return address) */
+    uint32_t busy;     /* a capture is running (a nested one leaves the shadow alone) */
+    uint64_t end_slot; /* complete by a zero return address read here; 0: by an END rule */
+    uint32_t walked;   /* the last capture: frames stepped with rules (mtrace's not counted) */
+    uint32_t reused;   /* the last capture: frames taken from the shadow */
+    frame_t buf[2][SHADOW_MAX + 1];
+    uint64_t pcs[MT_MAX_FRAMES]; /* a capture's frames, innermost first */
+} shadow_t;
+
+size_t mt__unwind_scratch_size(void)
+{
+    return sizeof(shadow_t);
+}
+
+static shadow_t *shadow_of(mt__cfi_rule_t *cache)
+{
+    return (shadow_t *)(cache + (1u << MT__CFI_CACHE_BITS));
+}
+
+/* The frames a capture yields, innermost first, and their stack hash. */
+typedef struct result {
+    const frame_t *frames;
+    uint32_t n;
+    uint64_t hash;
+} result_t;
+
 #if defined(__x86_64__)
+
+/* The entry points take the state of their caller's frame as it will be
+ * after they return, and jump to the C function: its own frame and the
+ * entry's are never walked. PC: the return address; SP: rsp after the
+ * return; FP: rbp (the callee-saved register is the caller's here). */
+#define MT__UNWIND_ENTRY(name, shuffle)                                                \
+    __asm__(".text\n.p2align 4\n.globl " #name "\n.hidden " #name "\n.type " #name    \
+            ", @function\n" #name ":\n" shuffle "\tmov (%rsp), %rdi\n"                   \
+            "\tlea 8(%rsp), %rsi\n\tmov %rbp, %rdx\n\tjmp " #name "_at\n.size " #name     \
+            ", .-" #name "\n")
+MT__UNWIND_ENTRY(mt__unwind_stack, "");
+MT__UNWIND_ENTRY(mt__unwind_cached, "\tmov %rdi, %rcx\n\tmov %esi, %r8d\n");
+uint32_t mt__unwind_stack_at(uintptr_t pc, uintptr_t sp, uintptr_t fp)
+    __attribute__((used, visibility("hidden")));
+int mt__unwind_cached_at(uintptr_t pc, uintptr_t sp, uintptr_t fp, uint64_t *pcs, uint32_t max)
+    __attribute__((used, visibility("hidden")));
 
 #define CACHE_BITS MT__CFI_CACHE_BITS
 /* The rule for the frame executing at PC (LOOKUP is PC, or PC - 1 for a
  * return address, which may be the last byte of a noreturn call's function). */
-static const mt__cfi_rule_t *rule_for(mt__cfi_rule_t *cache, uintptr_t pc, uintptr_t lookup)
+static inline const mt__cfi_rule_t *rule_for(mt__cfi_rule_t *cache, uintptr_t pc,
+                                             uintptr_t lookup)
 {
-    mt__cfi_rule_t *slot = &cache[(pc >> 2 ^ pc >> 14) & ((1u << CACHE_BITS) - 1)];
-    if (slot->pc != pc) {
+    mt__cfi_rule_t *slot = &cache[(pc * 0x9E3779B97F4A7C15ull) >> (64 - CACHE_BITS)];
+    if (mt__unlikely(slot->pc != pc)) {
         mt__cfi_find(lookup, slot);
         slot->pc = pc;
     }
     return slot;
 }
 
-/* Walks rsp/rbp/rip frame by frame with cached rules. Returns 0, or -1 when
- * a frame needs the full unwinder. */
+/* Walks rsp/rbp/rip frame by frame with cached rules, without the shadow
+ * (the reference the shadow is tested against). Returns 0, or -1 when a
+ * frame needs the full unwinder. */
 static __attribute__((noinline)) int capture_fast(capture_t *c)
 {
     mt__cfi_rule_t *cache = mt__tls_cfi_cache;
@@ -95,13 +174,163 @@ static __attribute__((noinline)) int capture_fast(capture_t *c)
         if (cfa <= sp)
             return -1; /* the stack must grow towards the caller */
         uintptr_t ra = *(const uintptr_t *)(cfa - 8);
-        if (r->rbp_saved)
-            fp = *(const uintptr_t *)(cfa + (intptr_t)r->rbp_offset);
+        if (r->rbp_offset)
+            fp = *(const uintptr_t *)(cfa + r->rbp_offset);
         sp = cfa;
         if (ra == 0)
             return 0;
         pc = ra;
     }
+    return 0;
+}
+
+/* Re-reads, from shadow frame J outwards, every word the walk read when it
+ * stepped from there: the return address at each CFA - 8, the saved rbp
+ * where the rest of the walk uses it, the final zero return address. These
+ * are the reads a walk from J's state would make now, in its order, so none
+ * reaches memory a fresh walk would not. Returns -1 when all hold their
+ * values, else the frame whose step read a changed word. */
+static int shadow_verify(const shadow_t *s, const frame_t *f, uint32_t j)
+{
+    uint32_t last = s->n - 1;
+    for (uint32_t m = j; m < last; m++) {
+        const frame_t *outer = &f[m + 1];
+        if (*(const uint64_t *)(outer->sp - 8) != outer->pc)
+            return (int)m;
+        if ((f[m].flags & F_CHECKFP) &&
+            *(const uint64_t *)(outer->sp + (intptr_t)f[m].rbp_off) != outer->fp)
+            return (int)m;
+    }
+    if (s->end_slot && *(const uint64_t *)s->end_slot != 0)
+        return (int)last;
+    return -1;
+}
+
+/* Makes F[0 .. N) (innermost first; F[FIX ..) already linked) the shadow:
+ * the flags and hashes of the first FIX frames, from the outside in; and
+ * fills RES with at most MAX of them. */
+static void shadow_finish(shadow_t *s, frame_t *f, uint32_t fix, uint32_t n, uint32_t max,
+                          result_t *res)
+{
+    uint32_t outer_flags = fix < n ? f[fix].flags : 0;
+    uint64_t h = fix < n ? f[fix].h : MT__STACK_HASH_SEED;
+    for (uint32_t k = fix; k-- > 0;) {
+        uint32_t fl = f[k].flags;
+        if (outer_flags & F_NEEDFP)
+            fl |= fl & F_SAVED ? F_CHECKFP : F_NEEDFP;
+        if (fl & F_RBPCFA)
+            fl |= F_NEEDFP;
+        f[k].flags = outer_flags = fl;
+        f[k].h = h = mt__stack_hash_step(h, f[k].pc);
+    }
+    f[n].sp = UINTPTR_MAX;
+    s->cur ^= 1;
+    s->n = n;
+    res->frames = f;
+    if (n <= max) {
+        res->n = n;
+        res->hash = n ? mt__stack_hash_final(f[0].h, n) : 0;
+        return;
+    }
+    h = MT__STACK_HASH_SEED;
+    for (uint32_t k = max; k-- > 0;)
+        h = mt__stack_hash_step(h, f[k].pc);
+    res->n = max;
+    res->hash = mt__stack_hash_final(h, max);
+}
+
+static const frame_t no_frames = {.sp = UINTPTR_MAX};
+
+/* The capture from the frame executing at the return address PC (SP, FP):
+ * steps mtrace's own frames, then frames until one matches the shadow and
+ * the shadow's rest verifies, or the walk ends; the result is the new
+ * shadow. Returns 0, or -1 when a frame needs the general unwinder (the
+ * shadow is left as it was). */
+static int capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, result_t *res,
+                          uintptr_t pc, uintptr_t sp, uintptr_t fp)
+{
+    const mt__cfi_rule_t *r;
+    uintptr_t cfa, ra;
+    const uintptr_t self_lo = mt__self_lo, self_len = mt__self_hi - mt__self_lo;
+    for (uint32_t lead = 0; pc - self_lo < self_len; lead++) {
+        r = rule_for(cache, pc, pc - 1);
+        if (mt__unlikely(r->kind != MT__CFI_OK || lead == LEAD_MAX)) {
+            res->n = 0; /* a walk that ends inside mtrace has no frames */
+            return r->kind == MT__CFI_END ? 0 : -1;
+        }
+        cfa = (r->cfa_reg == MT__CFI_RBP ? fp : sp) + (intptr_t)r->cfa_offset;
+        if (mt__unlikely(cfa <= sp))
+            return -1;
+        ra = *(const uintptr_t *)(cfa - 8);
+        if (r->rbp_offset)
+            fp = *(const uintptr_t *)(cfa + r->rbp_offset);
+        sp = cfa;
+        if (mt__unlikely(ra == 0)) {
+            res->n = 0;
+            return 0;
+        }
+        pc = ra;
+    }
+    const frame_t *old = s->n ? s->buf[s->cur] : &no_frames;
+    frame_t *f = s->buf[s->cur ^ 1];
+    uint32_t n_old = s->n, j = 0, i = 0;
+    for (;;) {
+        while (old[j].sp < sp) /* the end mark stops it */
+            j++;
+        if (old[j].sp == sp && old[j].pc == pc &&
+            (old[j].fp == fp || !(old[j].flags & F_NEEDFP))) {
+            uint32_t n = i + n_old - j;
+            if (n <= SHADOW_MAX && (s->complete || n >= max)) {
+                int bad = shadow_verify(s, old, j);
+                if (bad < 0) {
+                    __builtin_memcpy(f + i, old + j, (n_old - j) * sizeof *f);
+                    s->walked = i;
+                    s->reused = n_old - j;
+                    shadow_finish(s, f, i, n, max, res);
+                    return 0;
+                }
+                j = (uint32_t)bad + 1; /* a frame outside the changed word may match */
+            }
+        }
+        frame_t *fr = &f[i++];
+        fr->pc = pc;
+        fr->sp = sp;
+        fr->fp = fp;
+        fr->flags = 0;
+        if (i >= max) {
+            s->complete = 0; /* enough frames: cut here, as the general unwinder does */
+            s->end_slot = 0;
+            break;
+        }
+        r = rule_for(cache, pc, pc - 1);
+        if (mt__unlikely(r->kind != MT__CFI_OK)) {
+            if (r->kind != MT__CFI_END)
+                return -1;
+            s->complete = 1;
+            s->end_slot = 0;
+            break;
+        }
+        cfa = (r->cfa_reg == MT__CFI_RBP ? fp : sp) + (intptr_t)r->cfa_offset;
+        if (mt__unlikely(cfa <= sp))
+            return -1; /* the stack must grow towards the caller */
+        ra = *(const uintptr_t *)(cfa - 8);
+        fr->flags = r->cfa_reg == MT__CFI_RBP ? F_RBPCFA : 0;
+        if (r->rbp_offset) {
+            fr->flags |= F_SAVED;
+            fr->rbp_off = r->rbp_offset;
+            fp = *(const uintptr_t *)(cfa + r->rbp_offset);
+        }
+        sp = cfa;
+        if (mt__unlikely(ra == 0)) {
+            s->complete = 1;
+            s->end_slot = cfa - 8;
+            break;
+        }
+        pc = ra;
+    }
+    s->walked = i;
+    s->reused = 0;
+    shadow_finish(s, f, i, i, max, res);
     return 0;
 }
 
@@ -113,6 +342,26 @@ static int capture_fast(capture_t *c)
     return -1;
 }
 
+static int capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, result_t *res,
+                          uintptr_t pc, uintptr_t sp, uintptr_t fp)
+{
+    (void)cache, (void)s, (void)max, (void)res, (void)pc, (void)sp, (void)fp;
+    return -1;
+}
+
+uint32_t mt__unwind_stack_at(uintptr_t pc, uintptr_t sp, uintptr_t fp);
+int mt__unwind_cached_at(uintptr_t pc, uintptr_t sp, uintptr_t fp, uint64_t *pcs, uint32_t max);
+
+uint32_t mt__unwind_stack(void)
+{
+    return mt__unwind_stack_at(0, 0, 0);
+}
+
+int mt__unwind_cached(uint64_t *pcs, uint32_t max)
+{
+    return mt__unwind_cached_at(0, 0, 0, pcs, max);
+}
+
 #endif
 
 int mt__unwind_fast(uint64_t *pcs, uint32_t max)
@@ -121,15 +370,70 @@ int mt__unwind_fast(uint64_t *pcs, uint32_t max)
     return capture_fast(&c) < 0 ? -1 : (int)c.n;
 }
 
-uint32_t mt__unwind_stack(void)
+/* The shadow and the scratch buffers are the thread's: a capture inside a
+ * capture (a signal handler's, which the recursion guard already prevents
+ * for the hooks) must not touch them. */
+static int enter(shadow_t *s)
+{
+    if (s->busy)
+        return 0;
+    s->busy = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return 1;
+}
+
+static void leave(shadow_t *s)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    s->busy = 0;
+}
+
+int mt__unwind_cached_at(uintptr_t pc, uintptr_t sp, uintptr_t fp, uint64_t *pcs, uint32_t max)
+{
+    mt__cfi_rule_t *cache = mt__tls_cfi_cache;
+    max = max < MT_MAX_FRAMES ? max : MT_MAX_FRAMES;
+    if (!cache || max == 0 || !enter(shadow_of(cache)))
+        return -1;
+    shadow_t *s = shadow_of(cache);
+    result_t res;
+    int rc = capture_shadow(cache, s, max, &res, pc, sp, fp);
+    for (uint32_t k = 0; rc == 0 && k < res.n; k++)
+        pcs[k] = res.frames[k].pc;
+    leave(s);
+    return rc < 0 ? -1 : (int)res.n;
+}
+
+void mt__unwind_cached_stats(uint32_t *walked, uint32_t *reused)
+{
+    const shadow_t *s = shadow_of(mt__tls_cfi_cache);
+    *walked = s->walked;
+    *reused = s->reused;
+}
+
+uint32_t mt__unwind_stack_at(uintptr_t pc, uintptr_t sp, uintptr_t fp)
 {
     mt__cfi_rule_t *cache = mt__tls_cfi_cache;
     if (!cache)
         return 0; /* past the thread's exit destructor */
-    capture_t c = {(uint64_t *)(cache + (1u << MT__CFI_CACHE_BITS)), 0, (uint32_t)mt__opt.depth};
-    if (capture_fast(&c) < 0)
+    shadow_t *s = shadow_of(cache);
+    if (!enter(s))
+        return 0; /* no stack for a capture inside a capture */
+    uint32_t max = (uint32_t)mt__opt.depth, id;
+    result_t res;
+    if (capture_shadow(cache, s, max, &res, pc, sp, fp) == 0) {
+        id = res.n ? mt__stack_lookup(res.hash) : 0;
+        if (mt__unlikely(!id && res.n)) {
+            for (uint32_t k = 0; k < res.n; k++)
+                s->pcs[k] = res.frames[k].pc;
+            id = mt__stack_intern_hashed(res.hash, s->pcs, res.n);
+        }
+    } else {
+        capture_t c = {s->pcs, 0, max};
         capture_slow(&c);
-    return c.n ? mt__stack_intern(c.pcs, c.n) : 0;
+        id = c.n ? mt__stack_intern(c.pcs, c.n) : 0;
+    }
+    leave(s);
+    return id;
 }
 
 void mt__unwind_warm(void)
