@@ -80,23 +80,33 @@ enum {
     F_CHECKFP = 8, /* reusing this frame's step re-reads the saved-rbp word */
 };
 
-#define SHADOW_MAX (2 * MT_MAX_FRAMES) /* frames a shadow holds */
-#define LEAD_MAX 32                    /* mtrace's own frames stepped before giving up */
+#define SHADOW_MAX (MT_MAX_FRAMES + 32) /* frames a shadow holds */
+#define LEAD_MAX 32                       /* mtrace's own frames stepped before giving up */
+#define SLOT_BITS 4                       /* walks kept: 2^SLOT_BITS */
+#define SLOTS (1u << SLOT_BITS)
 
-/* The thread's scratch, after its rule cache (thread.c sizes the region).
- * The shadow is the last walk's frames from the first one outside mtrace,
- * innermost first, in buf[cur], followed by a frame whose sp is the highest
- * address (the end mark of the capture's scan); a capture builds the next
- * shadow in the other buffer. */
-typedef struct shadow {
-    uint32_t n;        /* frames in buf[cur]; 0: none */
-    uint32_t cur;
-    uint32_t complete; /* its last frame ended the walk (END rule, or a zero return address) */
-    uint32_t busy;     /* a capture is running (a nested one leaves the shadow alone) */
+/* A walk from the first frame outside mtrace, innermost first, followed by
+ * a frame whose sp is the highest address (the end mark of a scan). */
+typedef struct walk {
+    uint32_t n;        /* frames; 0: none */
+    uint32_t complete; /* the last frame ended the walk (END rule, or a zero return address) */
     uint64_t end_slot; /* complete by a zero return address read here; 0: by an END rule */
-    uint32_t walked;   /* the last capture: frames stepped with rules (mtrace's not counted) */
-    uint32_t reused;   /* the last capture: frames taken from the shadow */
-    frame_t buf[2][SHADOW_MAX + 1];
+    frame_t f[SHADOW_MAX + 1];
+} walk_t;
+
+/* The thread's scratch, after its rule cache (thread.c sizes the region):
+ * its last walks, one per slot, the slot chosen by the first frame's pc
+ * and sp, so that the stacks of a few allocation sites are each found
+ * whole; a capture builds its walk in the spare buffer. */
+typedef struct shadow {
+    uint32_t busy;   /* a capture is running (a nested one leaves the shadow alone) */
+    uint32_t walked; /* the last capture: frames stepped with rules (mtrace's not counted) */
+    uint32_t reused; /* the last capture: frames taken from a kept walk */
+    uint8_t slot[SLOTS]; /* slot -> buffer */
+    uint8_t spare;       /* the buffer no slot uses */
+    uint8_t last;        /* the slot of the last capture */
+    uint8_t ready;       /* slot[] and spare are set */
+    walk_t buf[SLOTS + 1];
     uint64_t pcs[MT_MAX_FRAMES]; /* a capture's frames, innermost first */
 } shadow_t;
 
@@ -105,9 +115,17 @@ size_t mt__unwind_scratch_size(void)
     return sizeof(shadow_t);
 }
 
+/* The region starts zero-filled: slot k then gets buffer k, the spare is the last. */
 static shadow_t *shadow_of(mt__cfi_rule_t *cache)
 {
-    return (shadow_t *)(cache + (1u << MT__CFI_CACHE_BITS));
+    shadow_t *s = (shadow_t *)(cache + (1u << MT__CFI_CACHE_BITS));
+    if (mt__unlikely(!s->ready)) {
+        for (uint32_t k = 0; k < SLOTS; k++)
+            s->slot[k] = (uint8_t)k;
+        s->spare = SLOTS;
+        s->ready = 1;
+    }
+    return s;
 }
 
 /* The frames a capture yields, innermost first, and their stack hash. */
@@ -184,15 +202,16 @@ static __attribute__((noinline)) int capture_fast(capture_t *c)
     return 0;
 }
 
-/* Re-reads, from shadow frame J outwards, every word the walk read when it
- * stepped from there: the return address at each CFA - 8, the saved rbp
+/* Re-reads, from frame J of walk W outwards, every word the walk read when
+ * it stepped from there: the return address at each CFA - 8, the saved rbp
  * where the rest of the walk uses it, the final zero return address. These
  * are the reads a walk from J's state would make now, in its order, so none
  * reaches memory a fresh walk would not. Returns -1 when all hold their
  * values, else the frame whose step read a changed word. */
-static int shadow_verify(const shadow_t *s, const frame_t *f, uint32_t j)
+static int walk_verify(const walk_t *w, uint32_t j)
 {
-    uint32_t last = s->n - 1;
+    const frame_t *f = w->f;
+    uint32_t last = w->n - 1;
     for (uint32_t m = j; m < last; m++) {
         const frame_t *outer = &f[m + 1];
         if (*(const uint64_t *)(outer->sp - 8) != outer->pc)
@@ -201,17 +220,33 @@ static int shadow_verify(const shadow_t *s, const frame_t *f, uint32_t j)
             *(const uint64_t *)(outer->sp + (intptr_t)f[m].rbp_off) != outer->fp)
             return (int)m;
     }
-    if (s->end_slot && *(const uint64_t *)s->end_slot != 0)
+    if (w->end_slot && *(const uint64_t *)w->end_slot != 0)
         return (int)last;
     return -1;
 }
 
-/* Makes F[0 .. N) (innermost first; F[FIX ..) already linked) the shadow:
- * the flags and hashes of the first FIX frames, from the outside in; and
- * fills RES with at most MAX of them. */
-static void shadow_finish(shadow_t *s, frame_t *f, uint32_t fix, uint32_t n, uint32_t max,
-                          result_t *res)
+/* The first MAX frames of walk W as the result, with their hash. */
+static void walk_result(const walk_t *w, uint32_t max, result_t *res)
 {
+    const frame_t *f = w->f;
+    res->frames = f;
+    if (w->n <= max) {
+        res->n = w->n;
+        res->hash = w->n ? mt__stack_hash_final(f[0].h, w->n) : 0;
+        return;
+    }
+    uint64_t h = MT__STACK_HASH_SEED;
+    for (uint32_t k = max; k-- > 0;)
+        h = mt__stack_hash_step(h, f[k].pc);
+    res->n = max;
+    res->hash = mt__stack_hash_final(h, max);
+}
+
+/* Completes walk W of N frames whose first FIX are new (the rest, if any,
+ * copied from a verified walk): their flags and hashes, from the outside in. */
+static void walk_link(walk_t *w, uint32_t fix, uint32_t n)
+{
+    frame_t *f = w->f;
     uint32_t outer_flags = fix < n ? f[fix].flags : 0;
     uint64_t h = fix < n ? f[fix].h : MT__STACK_HASH_SEED;
     for (uint32_t k = fix; k-- > 0;) {
@@ -224,28 +259,17 @@ static void shadow_finish(shadow_t *s, frame_t *f, uint32_t fix, uint32_t n, uin
         f[k].h = h = mt__stack_hash_step(h, f[k].pc);
     }
     f[n].sp = UINTPTR_MAX;
-    s->cur ^= 1;
-    s->n = n;
-    res->frames = f;
-    if (n <= max) {
-        res->n = n;
-        res->hash = n ? mt__stack_hash_final(f[0].h, n) : 0;
-        return;
-    }
-    h = MT__STACK_HASH_SEED;
-    for (uint32_t k = max; k-- > 0;)
-        h = mt__stack_hash_step(h, f[k].pc);
-    res->n = max;
-    res->hash = mt__stack_hash_final(h, max);
+    w->n = n;
 }
 
 static const frame_t no_frames = {.sp = UINTPTR_MAX};
 
 /* The capture from the frame executing at the return address PC (SP, FP):
- * steps mtrace's own frames, then frames until one matches the shadow and
- * the shadow's rest verifies, or the walk ends; the result is the new
- * shadow. Returns 0, or -1 when a frame needs the general unwinder (the
- * shadow is left as it was). */
+ * steps mtrace's own frames; takes a kept walk whole when it starts at the
+ * same frame and verifies; else steps frames until one matches a frame of
+ * the kept walk for that start (or the last one) and its rest verifies, or
+ * the walk ends, and keeps the new walk. Returns 0, or -1 when a frame
+ * needs the general unwinder (nothing kept changes). */
 static int capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, result_t *res,
                           uintptr_t pc, uintptr_t sp, uintptr_t fp)
 {
@@ -271,26 +295,39 @@ static int capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, resu
         }
         pc = ra;
     }
-    const frame_t *old = s->n ? s->buf[s->cur] : &no_frames;
-    frame_t *f = s->buf[s->cur ^ 1];
-    uint32_t n_old = s->n, j = 0, i = 0;
+    const uint32_t key = (uint32_t)(((pc ^ sp) * 0x9E3779B97F4A7C15ull) >> (64 - SLOT_BITS));
+    const walk_t *old = &s->buf[s->slot[key]];
+    if (old->n && old->f[0].sp == sp && old->f[0].pc == pc &&
+        (old->f[0].fp == fp || !(old->f[0].flags & F_NEEDFP)) &&
+        (old->complete || old->n >= max) && walk_verify(old, 0) < 0) {
+        s->walked = 0; /* the same stack as this site's last one */
+        s->reused = old->n;
+        s->last = (uint8_t)key;
+        walk_result(old, max, res);
+        return 0;
+    }
+    if (!old->n || old->f[0].sp != sp || old->f[0].pc != pc)
+        old = &s->buf[s->slot[s->last]];
+    walk_t *w = &s->buf[s->spare];
+    frame_t *f = w->f;
+    const frame_t *of = old->n ? old->f : &no_frames;
+    uint32_t n_old = old->n, j = 0, i = 0, n = 0;
     for (;;) {
-        while (old[j].sp < sp) /* the end mark stops it */
+        while (of[j].sp < sp) /* the end mark stops it */
             j++;
-        if (old[j].sp == sp && old[j].pc == pc &&
-            (old[j].fp == fp || !(old[j].flags & F_NEEDFP))) {
-            uint32_t n = i + n_old - j;
-            if (n <= SHADOW_MAX && (s->complete || n >= max)) {
-                int bad = shadow_verify(s, old, j);
+        if (of[j].sp == sp && of[j].pc == pc && (of[j].fp == fp || !(of[j].flags & F_NEEDFP))) {
+            n = i + n_old - j;
+            if (n <= SHADOW_MAX && (old->complete || n >= max)) {
+                int bad = walk_verify(old, j);
                 if (bad < 0) {
-                    __builtin_memcpy(f + i, old + j, (n_old - j) * sizeof *f);
-                    s->walked = i;
-                    s->reused = n_old - j;
-                    shadow_finish(s, f, i, n, max, res);
-                    return 0;
+                    __builtin_memcpy(f + i, of + j, (n_old - j) * sizeof *f);
+                    w->complete = old->complete;
+                    w->end_slot = old->end_slot;
+                    break;
                 }
                 j = (uint32_t)bad + 1; /* a frame outside the changed word may match */
             }
+            n = 0;
         }
         frame_t *fr = &f[i++];
         fr->pc = pc;
@@ -298,16 +335,16 @@ static int capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, resu
         fr->fp = fp;
         fr->flags = 0;
         if (i >= max) {
-            s->complete = 0; /* enough frames: cut here, as the general unwinder does */
-            s->end_slot = 0;
+            w->complete = 0; /* enough frames: cut here, as the general unwinder does */
+            w->end_slot = 0;
             break;
         }
         r = rule_for(cache, pc, pc - 1);
         if (mt__unlikely(r->kind != MT__CFI_OK)) {
             if (r->kind != MT__CFI_END)
                 return -1;
-            s->complete = 1;
-            s->end_slot = 0;
+            w->complete = 1;
+            w->end_slot = 0;
             break;
         }
         cfa = (r->cfa_reg == MT__CFI_RBP ? fp : sp) + (intptr_t)r->cfa_offset;
@@ -322,15 +359,22 @@ static int capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, resu
         }
         sp = cfa;
         if (mt__unlikely(ra == 0)) {
-            s->complete = 1;
-            s->end_slot = cfa - 8;
+            w->complete = 1;
+            w->end_slot = cfa - 8;
             break;
         }
         pc = ra;
     }
     s->walked = i;
-    s->reused = 0;
-    shadow_finish(s, f, i, i, max, res);
+    s->reused = n ? n - i : 0;
+    walk_link(w, i, n ? n : i);
+    /* The new walk takes the slot of its first frame; the walk it replaces
+     * is the next spare. */
+    uint8_t freed = s->slot[key];
+    s->slot[key] = s->spare;
+    s->spare = freed;
+    s->last = (uint8_t)key;
+    walk_result(w, max, res);
     return 0;
 }
 

@@ -293,16 +293,6 @@ Test(shadow, recursion_of_varying_depth, .init = setup)
                  reused_frames, walked_frames);
 }
 
-Test(shadow, cut_at_max_frames, .init = setup)
-{
-    reset_counts();
-    cached_max = 12; /* shadows left incomplete, matched only when enough frames follow */
-    varying_depths(300, 40);
-    cached_max = 5;
-    varying_depths(100, 20);
-    assert_all_equal(600);
-}
-
 /* Frame 0 of a repeated capture is the previous one's: nothing is walked. */
 static __attribute__((noinline)) void mid(int n)
 {
@@ -311,6 +301,26 @@ static __attribute__((noinline)) void mid(int n)
     else
         mid(n - 1);
     sink++;
+}
+
+Test(shadow, cut_at_max_frames, .init = setup)
+{
+    reset_counts();
+    cached_max = 12; /* shadows left incomplete, matched only when enough frames follow */
+    varying_depths(300, 40);
+    cached_max = 5;
+    varying_depths(100, 20);
+    cached_max = 40;
+    varying_depths(100, 20);
+    /* The same stack under a larger MAX than its kept walk was cut at: the
+     * kept walk cannot serve it whole. */
+    const uint32_t maxes[4] = {5, 40, 4, 7};
+    volatile int four = 4;
+    for (int k = 0; k < four; k++) {
+        cached_max = maxes[k];
+        mid(6);
+    }
+    assert_all_equal(804);
 }
 
 Test(shadow, reuses_what_did_not_change, .init = setup)
