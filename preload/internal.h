@@ -193,6 +193,7 @@ typedef struct mt__ring {
     uint64_t head __attribute__((aligned(MT__CACHE_LINE))); /* producer */
     uint64_t dropped;                                       /* producer: events lost */
     int wake_sent;                                          /* producer: half-full wake sent */
+    uint64_t seen_tail;                                     /* producer: tail as last read */
     uint64_t tail __attribute__((aligned(MT__CACHE_LINE))); /* consumer */
     uint32_t mask;
     mt_event_t *slots;
@@ -202,6 +203,11 @@ typedef struct mt__ring {
  * *HALF when this push filled the ring to half for the first time since the
  * consumer last caught up. */
 int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half);
+/* The same in two steps, so that the producer writes the event in place:
+ * the slot for the next event (every field to be written), or NULL when the
+ * ring is full; then publish it, returning what mt__ring_push sets *HALF to. */
+mt_event_t *mt__ring_reserve(mt__ring_t *r);
+int mt__ring_commit(mt__ring_t *r);
 /* Consumer: number of readable events and a pointer to the I-th of them. */
 uint64_t mt__ring_readable(mt__ring_t *r);
 const mt_event_t *mt__ring_at(mt__ring_t *r, uint64_t i);
@@ -286,6 +292,11 @@ mt__thread_t *mt__thread_take_new(void);
 /* The sampled path, in the thread T itself: re-reads its name (prctl, no
  * descriptor) when NOW is a second or more past the last read. */
 void mt__thread_name_refresh(mt__thread_t *t, uint64_t now);
+#define MT__NAME_REFRESH_NS 1000000000ull
+static inline int mt__thread_name_due(const mt__thread_t *t, uint64_t now)
+{
+    return !t->name_ts || now - t->name_ts >= MT__NAME_REFRESH_NS;
+}
 /* The writer: copies T's name into OUT; -1 when T was rewriting it. */
 int mt__thread_name_read(const mt__thread_t *t, char out[16]);
 void mt__thread_unmap(mt__thread_t *t);
@@ -338,6 +349,7 @@ uint32_t mt__stack_next_ready(uint32_t *cursor, const uint64_t **pcs, uint32_t *
 int mt__stacks_setup(void);
 void mt__stacks_after_fork(void);
 extern uint64_t mt__stacks_lost;
+extern uint32_t mt__stacks_epoch; /* bumped when the table starts over (fork child) */
 
 /* ---- cfi.c --------------------------------------------------------------- */
 

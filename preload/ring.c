@@ -3,28 +3,48 @@
  * The owning thread pushes, the writer thread consumes. head and tail only
  * grow; head - tail is the fill. The producer never waits: a full ring drops
  * the event and counts it. The release store of head publishes the slot; the
- * release store of tail hands the slot back.
+ * release store of tail hands the slot back. The producer keeps the last
+ * tail it read (seen_tail, never ahead of tail) and reads the consumer's
+ * cache line again only when that one says the ring is full or half full.
  */
 #include "internal.h"
 
-int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half)
+mt_event_t *mt__ring_reserve(mt__ring_t *r)
 {
     uint64_t head = r->head;
-    uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-    uint64_t cap = (uint64_t)r->mask + 1;
-    *half = 0;
-    if (head - tail >= cap)
-        return 0;
-    r->slots[head & r->mask] = *e;
-    __atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
-    if (head + 1 - tail >= cap / 2) {
-        if (!r->wake_sent) {
-            r->wake_sent = 1;
-            *half = 1;
-        }
-    } else {
-        r->wake_sent = 0;
+    if (mt__unlikely(head - r->seen_tail > r->mask)) {
+        r->seen_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+        if (head - r->seen_tail > r->mask)
+            return NULL;
     }
+    return &r->slots[head & r->mask];
+}
+
+int mt__ring_commit(mt__ring_t *r)
+{
+    uint64_t head = r->head + 1, half = ((uint64_t)r->mask + 1) / 2;
+    __atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
+    if (mt__likely(head - r->seen_tail < half))
+        return 0; /* the consumer's tail is at least the one seen: below half */
+    r->seen_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+    if (head - r->seen_tail < half) {
+        r->wake_sent = 0;
+        return 0;
+    }
+    if (r->wake_sent)
+        return 0;
+    r->wake_sent = 1;
+    return 1;
+}
+
+int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half)
+{
+    mt_event_t *slot = mt__ring_reserve(r);
+    *half = 0;
+    if (!slot)
+        return 0;
+    *slot = *e;
+    *half = mt__ring_commit(r);
     return 1;
 }
 

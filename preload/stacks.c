@@ -34,6 +34,7 @@ static uint64_t arena_used;
 static uint32_t *slot_of_id; /* id - 1 -> slot + 1, 0 until published */
 static uint32_t ids_used;
 uint64_t mt__stacks_lost;
+uint32_t mt__stacks_epoch;
 
 int mt__stacks_setup(void)
 {
@@ -55,6 +56,7 @@ void mt__stacks_after_fork(void)
     arena_used = 0;
     ids_used = 0;
     mt__stacks_lost = 0;
+    __atomic_add_fetch(&mt__stacks_epoch, 1, __ATOMIC_RELAXED); /* ids kept by unwind.c are void */
     mt__stacks_setup();
 }
 

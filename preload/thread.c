@@ -78,11 +78,9 @@ mt__thread_t *mt__thread_register(void)
     return t;
 }
 
-#define NAME_REFRESH_NS 1000000000ull
-
 void mt__thread_name_refresh(mt__thread_t *t, uint64_t now)
 {
-    if (t->name_ts && now - t->name_ts < NAME_REFRESH_NS)
+    if (!mt__thread_name_due(t, now))
         return;
     t->name_ts = now ? now : 1;
     char name[sizeof t->name] = {0};

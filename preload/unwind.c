@@ -82,7 +82,7 @@ enum {
 
 #define SHADOW_MAX (MT_MAX_FRAMES + 32) /* frames a shadow holds */
 #define LEAD_MAX 32                       /* mtrace's own frames stepped before giving up */
-#define SLOT_BITS 4                       /* walks kept: 2^SLOT_BITS */
+#define SLOT_BITS 5                       /* walks kept: 2^SLOT_BITS, in pairs */
 #define SLOTS (1u << SLOT_BITS)
 
 /* A walk from the first frame outside mtrace, innermost first, followed by
@@ -91,18 +91,23 @@ typedef struct walk {
     uint32_t n;        /* frames; 0: none */
     uint32_t complete; /* the last frame ended the walk (END rule, or a zero return address) */
     uint64_t end_slot; /* complete by a zero return address read here; 0: by an END rule */
+    uint64_t hash;     /* the stack hash of all N frames */
+    uint32_t id;       /* their stack id once known (0: not yet), in stack table EPOCH */
+    uint32_t epoch;
     frame_t f[SHADOW_MAX + 1];
 } walk_t;
 
 /* The thread's scratch, after its rule cache (thread.c sizes the region):
- * its last walks, one per slot, the slot chosen by the first frame's pc
- * and sp, so that the stacks of a few allocation sites are each found
- * whole; a capture builds its walk in the spare buffer. */
+ * its last walks, one per slot, the pair of slots chosen by the first
+ * frame's pc and sp, so that the stacks of a few dozen allocation sites are
+ * each found whole; a capture builds its walk in the spare buffer. */
 typedef struct shadow {
     uint32_t busy;   /* a capture is running (a nested one leaves the shadow alone) */
     uint32_t walked; /* the last capture: frames stepped with rules (mtrace's not counted) */
     uint32_t reused; /* the last capture: frames taken from a kept walk */
     uint8_t slot[SLOTS]; /* slot -> buffer */
+    uint8_t recent[SLOTS / 2]; /* the slot of each pair used last (0 or 1) */
+    walk_t *result;      /* the walk the last result came from */
     uint8_t spare;       /* the buffer no slot uses */
     uint8_t last;        /* the slot of the last capture */
     uint8_t ready;       /* slot[] and spare are set */
@@ -112,7 +117,7 @@ typedef struct shadow {
 
 size_t mt__unwind_scratch_size(void)
 {
-    return sizeof(shadow_t);
+    return (sizeof(shadow_t) + MT__CACHE_LINE - 1) & ~(size_t)(MT__CACHE_LINE - 1);
 }
 
 /* The region starts zero-filled: slot k then gets buffer k, the spare is the last. */
@@ -210,18 +215,15 @@ static __attribute__((noinline)) int capture_fast(capture_t *c)
  * values, else the frame whose step read a changed word. */
 static int walk_verify(const walk_t *w, uint32_t j)
 {
-    const frame_t *f = w->f;
-    uint32_t last = w->n - 1;
-    for (uint32_t m = j; m < last; m++) {
-        const frame_t *outer = &f[m + 1];
-        if (*(const uint64_t *)(outer->sp - 8) != outer->pc)
-            return (int)m;
-        if ((f[m].flags & F_CHECKFP) &&
-            *(const uint64_t *)(outer->sp + (intptr_t)f[m].rbp_off) != outer->fp)
-            return (int)m;
+    const frame_t *f = w->f, *o = f + j + 1, *end = f + w->n;
+    for (; o < end; o++) {
+        if (*(const uint64_t *)(o->sp - 8) != o->pc ||
+            ((o[-1].flags & F_CHECKFP) &&
+             *(const uint64_t *)(o->sp + (intptr_t)o[-1].rbp_off) != o->fp))
+            return (int)(o - f) - 1;
     }
     if (w->end_slot && *(const uint64_t *)w->end_slot != 0)
-        return (int)last;
+        return (int)w->n - 1;
     return -1;
 }
 
@@ -232,7 +234,7 @@ static void walk_result(const walk_t *w, uint32_t max, result_t *res)
     res->frames = f;
     if (w->n <= max) {
         res->n = w->n;
-        res->hash = w->n ? mt__stack_hash_final(f[0].h, w->n) : 0;
+        res->hash = w->hash;
         return;
     }
     uint64_t h = MT__STACK_HASH_SEED;
@@ -260,6 +262,8 @@ static void walk_link(walk_t *w, uint32_t fix, uint32_t n)
     }
     f[n].sp = UINTPTR_MAX;
     w->n = n;
+    w->hash = n ? mt__stack_hash_final(f[0].h, n) : 0;
+    w->id = 0;
 }
 
 static const frame_t no_frames = {.sp = UINTPTR_MAX};
@@ -295,14 +299,24 @@ static int capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, resu
         }
         pc = ra;
     }
-    const uint32_t key = (uint32_t)(((pc ^ sp) * 0x9E3779B97F4A7C15ull) >> (64 - SLOT_BITS));
+    /* Two slots per start frame hash; the one whose walk starts here. */
+    uint32_t key = (uint32_t)(((pc ^ sp) * 0x9E3779B97F4A7C15ull) >> (64 - SLOT_BITS)) & ~1u;
     const walk_t *old = &s->buf[s->slot[key]];
+    if (old->f[0].sp != sp || old->f[0].pc != pc) {
+        const walk_t *other = &s->buf[s->slot[key | 1]];
+        if (other->f[0].sp == sp && other->f[0].pc == pc)
+            old = other, key |= 1;
+        else /* else the pair's slot used less recently takes the new walk */
+            key |= s->recent[key / 2] ^ 1;
+    }
+    s->recent[key / 2] = (uint8_t)(key & 1);
     if (old->n && old->f[0].sp == sp && old->f[0].pc == pc &&
         (old->f[0].fp == fp || !(old->f[0].flags & F_NEEDFP)) &&
         (old->complete || old->n >= max) && walk_verify(old, 0) < 0) {
         s->walked = 0; /* the same stack as this site's last one */
         s->reused = old->n;
         s->last = (uint8_t)key;
+        s->result = (walk_t *)old;
         walk_result(old, max, res);
         return 0;
     }
@@ -374,6 +388,7 @@ static int capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, resu
     s->slot[key] = s->spare;
     s->spare = freed;
     s->last = (uint8_t)key;
+    s->result = w;
     walk_result(w, max, res);
     return 0;
 }
@@ -465,11 +480,24 @@ uint32_t mt__unwind_stack_at(uintptr_t pc, uintptr_t sp, uintptr_t fp)
     uint32_t max = (uint32_t)mt__opt.depth, id;
     result_t res;
     if (capture_shadow(cache, s, max, &res, pc, sp, fp) == 0) {
-        id = res.n ? mt__stack_lookup(res.hash) : 0;
-        if (mt__unlikely(!id && res.n)) {
-            for (uint32_t k = 0; k < res.n; k++)
-                s->pcs[k] = res.frames[k].pc;
-            id = mt__stack_intern_hashed(res.hash, s->pcs, res.n);
+        /* A walk's id holds for all of its frames, until the table starts
+         * over (a fork child's trace). */
+        walk_t *w = s->result;
+        uint32_t epoch = __atomic_load_n(&mt__stacks_epoch, __ATOMIC_RELAXED);
+        int whole = res.n && res.n == w->n;
+        if (whole && w->id && w->epoch == epoch) {
+            id = w->id;
+        } else {
+            id = res.n ? mt__stack_lookup(res.hash) : 0;
+            if (mt__unlikely(!id && res.n)) {
+                for (uint32_t k = 0; k < res.n; k++)
+                    s->pcs[k] = res.frames[k].pc;
+                id = mt__stack_intern_hashed(res.hash, s->pcs, res.n);
+            }
+            if (whole) {
+                w->id = id;
+                w->epoch = epoch;
+            }
         }
     } else {
         capture_t c = {s->pcs, 0, max};
