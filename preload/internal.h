@@ -206,8 +206,33 @@ int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half);
 /* The same in two steps, so that the producer writes the event in place:
  * the slot for the next event (every field to be written), or NULL when the
  * ring is full; then publish it, returning what mt__ring_push sets *HALF to. */
-mt_event_t *mt__ring_reserve(mt__ring_t *r);
-int mt__ring_commit(mt__ring_t *r);
+static inline mt_event_t *mt__ring_reserve(mt__ring_t *r)
+{
+    uint64_t head = r->head;
+    if (mt__unlikely(head - r->seen_tail > r->mask)) {
+        r->seen_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+        if (head - r->seen_tail > r->mask)
+            return NULL;
+    }
+    return &r->slots[head & r->mask];
+}
+
+static inline int mt__ring_commit(mt__ring_t *r)
+{
+    uint64_t head = r->head + 1, half = ((uint64_t)r->mask + 1) / 2;
+    __atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
+    if (mt__likely(head - r->seen_tail < half))
+        return 0; /* the consumer's tail is at least the one seen: below half */
+    r->seen_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+    if (head - r->seen_tail < half) {
+        r->wake_sent = 0;
+        return 0;
+    }
+    if (r->wake_sent)
+        return 0;
+    r->wake_sent = 1;
+    return 1;
+}
 /* Consumer: number of readable events and a pointer to the I-th of them. */
 uint64_t mt__ring_readable(mt__ring_t *r);
 const mt_event_t *mt__ring_at(mt__ring_t *r, uint64_t i);

@@ -111,6 +111,14 @@ void mt__record_fill_alloc(mt_event_t *e, int type, int kind, const void *p, siz
     fill_alloc(e, type, kind, p, size);
 }
 
+static __attribute__((noinline, cold)) void alloc_ring_full(mt__thread_t *t, void *p, size_t size,
+                                                             int kind)
+{
+    mt_event_t e;
+    fill_alloc(&e, MT_EV_ALLOC, kind, p, size);
+    mt__record_push(t, &e, 1);
+}
+
 void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
 {
     if (!mt__record_sample_due(t, p))
@@ -122,9 +130,7 @@ void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
         fill_alloc(slot, MT_EV_ALLOC, kind, p, size); /* inline: one frame less to walk */
         commit(t, slot->ts);
     } else {
-        mt_event_t e;
-        mt__record_fill_alloc(&e, MT_EV_ALLOC, kind, p, size);
-        mt__record_push(t, &e, 1);
+        alloc_ring_full(t, p, size, kind);
     }
     mt__record_leave(t);
 }
@@ -154,6 +160,14 @@ static void fill_free(mt_event_t *e, const void *p, int kind, uint64_t ts)
     __builtin_memset(e->pad, 0, sizeof e->pad);
 }
 
+static __attribute__((noinline, cold)) void free_ring_full(mt__thread_t *t, void *p, int kind,
+                                                            uint64_t ts)
+{
+    mt_event_t e;
+    fill_free(&e, p, kind, ts);
+    mt__record_push(t, &e, 1);
+}
+
 void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
@@ -164,9 +178,7 @@ void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
         fill_free(slot, p, kind, ts);
         commit(t, ts);
     } else {
-        mt_event_t e;
-        fill_free(&e, p, kind, ts);
-        mt__record_push(t, &e, 1);
+        free_ring_full(t, p, kind, ts);
     }
     mt__record_leave(t);
 }

@@ -5,37 +5,10 @@
  * the event and counts it. The release store of head publishes the slot; the
  * release store of tail hands the slot back. The producer keeps the last
  * tail it read (seen_tail, never ahead of tail) and reads the consumer's
- * cache line again only when that one says the ring is full or half full.
+ * cache line again only when that one says the ring is full or half full
+ * (mt__ring_reserve and mt__ring_commit, inline in internal.h).
  */
 #include "internal.h"
-
-mt_event_t *mt__ring_reserve(mt__ring_t *r)
-{
-    uint64_t head = r->head;
-    if (mt__unlikely(head - r->seen_tail > r->mask)) {
-        r->seen_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-        if (head - r->seen_tail > r->mask)
-            return NULL;
-    }
-    return &r->slots[head & r->mask];
-}
-
-int mt__ring_commit(mt__ring_t *r)
-{
-    uint64_t head = r->head + 1, half = ((uint64_t)r->mask + 1) / 2;
-    __atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
-    if (mt__likely(head - r->seen_tail < half))
-        return 0; /* the consumer's tail is at least the one seen: below half */
-    r->seen_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-    if (head - r->seen_tail < half) {
-        r->wake_sent = 0;
-        return 0;
-    }
-    if (r->wake_sent)
-        return 0;
-    r->wake_sent = 1;
-    return 1;
-}
 
 int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half)
 {

@@ -274,8 +274,9 @@ static const frame_t no_frames = {.sp = UINTPTR_MAX};
  * the kept walk for that start (or the last one) and its rest verifies, or
  * the walk ends, and keeps the new walk. Returns 0, or -1 when a frame
  * needs the general unwinder (nothing kept changes). */
-static int capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, result_t *res,
-                          uintptr_t pc, uintptr_t sp, uintptr_t fp)
+static inline __attribute__((always_inline)) int
+capture_shadow(mt__cfi_rule_t *cache, shadow_t *s, uint32_t max, result_t *res, uintptr_t pc,
+               uintptr_t sp, uintptr_t fp)
 {
     const mt__cfi_rule_t *r;
     uintptr_t cfa, ra;
@@ -469,6 +470,30 @@ void mt__unwind_cached_stats(uint32_t *walked, uint32_t *reused)
     *reused = s->reused;
 }
 
+/* The id of a result not seen whole before: from the table, interned when new. */
+static __attribute__((noinline)) uint32_t result_id(shadow_t *s, const result_t *res, int whole,
+                                                   uint32_t epoch)
+{
+    uint32_t id = mt__stack_lookup(res->hash);
+    if (!id) {
+        for (uint32_t k = 0; k < res->n; k++)
+            s->pcs[k] = res->frames[k].pc;
+        id = mt__stack_intern_hashed(res->hash, s->pcs, res->n);
+    }
+    if (whole) {
+        s->result->id = id;
+        s->result->epoch = epoch;
+    }
+    return id;
+}
+
+static __attribute__((noinline, cold)) uint32_t slow_id(shadow_t *s, uint32_t max)
+{
+    capture_t c = {s->pcs, 0, max};
+    capture_slow(&c);
+    return c.n ? mt__stack_intern(c.pcs, c.n) : 0;
+}
+
 uint32_t mt__unwind_stack_at(uintptr_t pc, uintptr_t sp, uintptr_t fp)
 {
     mt__cfi_rule_t *cache = mt__tls_cfi_cache;
@@ -477,32 +502,19 @@ uint32_t mt__unwind_stack_at(uintptr_t pc, uintptr_t sp, uintptr_t fp)
     shadow_t *s = shadow_of(cache);
     if (!enter(s))
         return 0; /* no stack for a capture inside a capture */
-    uint32_t max = (uint32_t)mt__opt.depth, id;
+    uint32_t max = (uint32_t)mt__opt.depth, id = 0;
     result_t res;
     if (capture_shadow(cache, s, max, &res, pc, sp, fp) == 0) {
         /* A walk's id holds for all of its frames, until the table starts
          * over (a fork child's trace). */
-        walk_t *w = s->result;
         uint32_t epoch = __atomic_load_n(&mt__stacks_epoch, __ATOMIC_RELAXED);
-        int whole = res.n && res.n == w->n;
-        if (whole && w->id && w->epoch == epoch) {
-            id = w->id;
-        } else {
-            id = res.n ? mt__stack_lookup(res.hash) : 0;
-            if (mt__unlikely(!id && res.n)) {
-                for (uint32_t k = 0; k < res.n; k++)
-                    s->pcs[k] = res.frames[k].pc;
-                id = mt__stack_intern_hashed(res.hash, s->pcs, res.n);
-            }
-            if (whole) {
-                w->id = id;
-                w->epoch = epoch;
-            }
+        if (res.n) {
+            const walk_t *w = s->result;
+            int whole = res.n == w->n;
+            id = whole && w->id && w->epoch == epoch ? w->id : result_id(s, &res, whole, epoch);
         }
     } else {
-        capture_t c = {s->pcs, 0, max};
-        capture_slow(&c);
-        id = c.n ? mt__stack_intern(c.pcs, c.n) : 0;
+        id = slow_id(s, max);
     }
     leave(s);
     return id;
