@@ -140,11 +140,6 @@ int mt__record_claim_free(void *p)
     return mt__record_all_frees || mt__liveset_remove((uintptr_t)p);
 }
 
-void mt__record_free(mt__thread_t *t, void *p, int kind)
-{
-    if (p && mt__record_claim_free(p))
-        mt__record_free_at(t, p, kind, mt__now());
-}
 
 static void fill_free(mt_event_t *e, const void *p, int kind, uint64_t ts)
 {
@@ -168,7 +163,8 @@ static __attribute__((noinline, cold)) void free_ring_full(mt__thread_t *t, void
     mt__record_push(t, &e, 1);
 }
 
-void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
+static inline __attribute__((always_inline)) void free_at(mt__thread_t *t, void *p, int kind,
+                                                         uint64_t ts)
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
         return;
@@ -181,6 +177,17 @@ void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
         free_ring_full(t, p, kind, ts);
     }
     mt__record_leave(t);
+}
+
+void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
+{
+    free_at(t, p, kind, ts);
+}
+
+void mt__record_free(mt__thread_t *t, void *p, int kind)
+{
+    if (p && mt__record_claim_free(p))
+        free_at(t, p, kind, mt__now());
 }
 
 void mt__record_map(mt__thread_t *t, const mt_event_t *proto, int with_stack)
