@@ -10,13 +10,15 @@
  * expressions, realigned stacks) make the whole capture fall back to
  * libgcc's _Unwind_Backtrace, which handles everything.
  *
- * Each thread also keeps its last walk (the shadow stack, outermost frame
- * first). A capture steps from the innermost frame until one frame's state
- * (pc, sp, and rbp when the rest of the walk uses it) equals a shadow
- * frame's, then re-reads the words the walk read from there outwards; when
- * all still hold what they held, the rest of the walk is the shadow's and is
- * not stepped again. UNWIND.md argues why that is exact under exceptions,
- * longjmp, signals, coroutines and fork, and gives the measured costs.
+ * Each thread also keeps its last walks (the shadow stack), one for each of
+ * up to 32 first frames outside mtrace. A capture whose first frame is a
+ * kept walk's re-reads the words that walk read; when all still hold what
+ * they held, the walk is the kept one, whole. Otherwise it steps frames
+ * until one frame's state (pc, sp, and rbp when the rest of the walk uses
+ * it) equals a kept frame's and the words from there outwards verify, and
+ * takes the rest from the kept walk. UNWIND.md argues why that is exact
+ * under exceptions, longjmp, signals, coroutines and fork, and gives the
+ * measured costs.
  *
  * Why not libunwind: when its DWARF step fails it validates addresses by
  * writing to a pipe opened at init, and after a daemon has closed all fds and
