@@ -413,6 +413,10 @@ size_t mt__unwind_scratch_size(void);
 int mt__unwind_cached(uint64_t *pcs, uint32_t max);
 int mt__unwind_fast(uint64_t *pcs, uint32_t max);
 uint32_t mt__unwind_slow(uint64_t *pcs, uint32_t max);
+/* Code may have been unmapped (dlclose): every thread forgets its cached
+ * rules and kept walks at its next capture, since other code may be mapped
+ * at the same addresses. */
+void mt__unwind_code_changed(void);
 /* Frames the last cached capture of this thread stepped with rules, and
  * frames it took from its shadow stack. */
 void mt__unwind_cached_stats(uint32_t *walked, uint32_t *reused);

@@ -113,6 +113,7 @@ typedef struct shadow {
     uint8_t spare;       /* the buffer no slot uses */
     uint8_t last;        /* the slot of the last capture */
     uint8_t ready;       /* slot[] and spare are set */
+    uint32_t code_epoch; /* code_epoch when the rules and walks were last forgotten */
     walk_t buf[SLOTS + 1];
     uint64_t pcs[MT_MAX_FRAMES]; /* a capture's frames, innermost first */
 } shadow_t;
@@ -122,7 +123,13 @@ size_t mt__unwind_scratch_size(void)
     return (sizeof(shadow_t) + MT__CACHE_LINE - 1) & ~(size_t)(MT__CACHE_LINE - 1);
 }
 
-/* The region starts zero-filled: slot k then gets buffer k, the spare is the last. */
+/* Bumped by mt__unwind_code_changed: code may have been unmapped, and other
+ * code mapped where it was, with other rules for the same addresses. */
+static uint32_t code_epoch;
+
+/* The thread's scratch. The region starts zero-filled: slot k then gets
+ * buffer k, the spare is the last. After code was unmapped, the rules and
+ * the walks are forgotten (a rule slot keyed 0 matches no pc). */
 static shadow_t *shadow_of(mt__cfi_rule_t *cache)
 {
     shadow_t *s = (shadow_t *)(cache + (1u << MT__CFI_CACHE_BITS));
@@ -131,6 +138,14 @@ static shadow_t *shadow_of(mt__cfi_rule_t *cache)
             s->slot[k] = (uint8_t)k;
         s->spare = SLOTS;
         s->ready = 1;
+    }
+    uint32_t epoch = __atomic_load_n(&code_epoch, __ATOMIC_ACQUIRE);
+    if (mt__unlikely(s->code_epoch != epoch)) {
+        for (uint32_t k = 0; k < (1u << MT__CFI_CACHE_BITS); k++)
+            cache[k].pc = 0;
+        for (uint32_t k = 0; k <= SLOTS; k++)
+            s->buf[k].n = 0;
+        s->code_epoch = epoch;
     }
     return s;
 }
@@ -428,6 +443,8 @@ int mt__unwind_cached(uint64_t *pcs, uint32_t max)
 
 int mt__unwind_fast(uint64_t *pcs, uint32_t max)
 {
+    if (mt__tls_cfi_cache)
+        shadow_of(mt__tls_cfi_cache); /* forgets rules of code that may be gone */
     capture_t c = {pcs, 0, max < MT_MAX_FRAMES ? max : MT_MAX_FRAMES};
     return capture_fast(&c) < 0 ? -1 : (int)c.n;
 }
@@ -520,6 +537,11 @@ uint32_t mt__unwind_stack_at(uintptr_t pc, uintptr_t sp, uintptr_t fp)
     }
     leave(s);
     return id;
+}
+
+void mt__unwind_code_changed(void)
+{
+    __atomic_add_fetch(&code_epoch, 1, __ATOMIC_RELEASE);
 }
 
 void mt__unwind_warm(void)

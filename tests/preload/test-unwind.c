@@ -11,6 +11,7 @@
  * fork child. */
 #include <alloca.h>
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -624,6 +625,41 @@ Test(shadow, leading_mtrace_frames_are_cut, .init = setup)
     assert_all_equal(50);
     cr_assert_eq(walked, 0, "only the test program's frames changed");
     cr_assert_gt(reused, 2);
+}
+
+/* A library closed, another mapped where it was: the return address into
+ * it has the same value and another rule. What the dlclose hook does
+ * (forget the rules and walks of code that may be gone) keeps the captures
+ * exact. */
+typedef void (*lib_call_fn)(void (*)(void));
+
+static lib_call_fn open_lib(const char *variant, void **handle)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/libunwind-lib-%s.so", getenv("MTRACE_TEST_LIBDIR"), variant);
+    *handle = dlopen(path, RTLD_NOW);
+    cr_assert_not_null(*handle, "dlopen %s: %s", path, dlerror());
+    lib_call_fn call = (lib_call_fn)dlsym(*handle, "unwind_lib_call");
+    cr_assert_not_null(call);
+    return call;
+}
+
+Test(shadow, code_loaded_where_other_code_was, .init = setup)
+{
+    reset_counts();
+    void *a, *b;
+    lib_call_fn call_a = open_lib("a", &a);
+    volatile int twice = 2;
+    for (int k = 0; k < twice; k++)
+        call_a(check); /* A's rule for the return address is cached, its walk kept */
+    cr_assert_eq(dlclose(a), 0);
+    mt__unwind_code_changed();
+    lib_call_fn call_b = open_lib("b", &b);
+    cr_assert_eq((uintptr_t)call_b, (uintptr_t)call_a, "B is mapped where A was");
+    for (int k = 0; k < twice; k++)
+        call_b(check);
+    dlclose(b);
+    assert_all_equal(4);
 }
 
 /* ---- the stack id: the shadow's incremental hash is the table's -------- */
