@@ -163,9 +163,14 @@ typedef struct result {
  * after they return, and jump to the C function: its own frame and the
  * entry's are never walked. PC: the return address; SP: rsp after the
  * return; FP: rbp (the callee-saved register is the caller's here). */
+#if defined(__CET__) && (__CET__ & 1)
+#define MT__UNWIND_ENDBR "\tendbr64\n" /* built for indirect branch tracking */
+#else
+#define MT__UNWIND_ENDBR ""
+#endif
 #define MT__UNWIND_ENTRY(name, shuffle)                                                \
     __asm__(".text\n.p2align 4\n.globl " #name "\n.hidden " #name "\n.type " #name    \
-            ", @function\n" #name ":\n" shuffle "\tmov (%rsp), %rdi\n"                   \
+            ", @function\n" #name ":\n" MT__UNWIND_ENDBR shuffle "\tmov (%rsp), %rdi\n"  \
             "\tlea 8(%rsp), %rsi\n\tmov %rbp, %rdx\n\tjmp " #name "_at\n.size " #name     \
             ", .-" #name "\n")
 MT__UNWIND_ENTRY(mt__unwind_stack, "");

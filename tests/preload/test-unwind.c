@@ -635,8 +635,14 @@ typedef void (*lib_call_fn)(void (*)(void));
 
 static lib_call_fn open_lib(const char *variant, void **handle)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/libunwind-lib-%s.so", getenv("MTRACE_TEST_LIBDIR"), variant);
+    char dir[4096] = ".", path[4200];
+    const char *env = getenv("MTRACE_TEST_LIBDIR"); /* meson sets it; else this program's */
+    ssize_t n = env ? -1 : readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n > 0) {
+        dir[n] = 0;
+        *strrchr(dir, '/') = 0;
+    }
+    snprintf(path, sizeof path, "%s/libunwind-lib-%s.so", env ? env : dir, variant);
     *handle = dlopen(path, RTLD_NOW);
     cr_assert_not_null(*handle, "dlopen %s: %s", path, dlerror());
     lib_call_fn call = (lib_call_fn)dlsym(*handle, "unwind_lib_call");
