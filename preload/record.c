@@ -140,7 +140,6 @@ int mt__record_claim_free(void *p)
     return mt__record_all_frees || mt__liveset_remove((uintptr_t)p);
 }
 
-
 static void fill_free(mt_event_t *e, const void *p, int kind, uint64_t ts)
 {
     e->ts = ts;

@@ -5,7 +5,8 @@
  * the frames its shadow stack kept). The thread whose CAS claims an empty
  * slot copies the frames into an append-only arena, takes the next id (1, 2,
  * ... so ids stay short in the varint encoding) and publishes it; a thread
- * that finds the hash already claimed waits a few spins for the id. The writer walks ids in order and stores each stack once.
+ * that finds the hash already claimed waits a few spins for the id. The
+ * writer walks ids in order and stores each stack once.
  * Two stacks whose 64-bit hashes collide would share an id (odds 2^-64).
  */
 #include <sched.h>
