@@ -325,12 +325,12 @@ void mt__cfi_find(uintptr_t pc, mt__cfi_rule_t *rule)
     }
     if ((s.cfa_reg != REG_RSP && s.cfa_reg != REG_RBP) || s.ra_rule != RULE_OFFSET ||
         s.ra_offset != -8 || s.cfa_offset <= 0 || s.cfa_offset > INT32_MAX ||
-        (s.rbp_rule != RULE_SAME && s.rbp_rule != RULE_OFFSET) || s.rbp_offset < INT32_MIN ||
-        s.rbp_offset > INT32_MAX)
+        (s.rbp_rule != RULE_SAME && s.rbp_rule != RULE_OFFSET) ||
+        (s.rbp_rule == RULE_OFFSET &&
+         (s.rbp_offset == 0 || s.rbp_offset < INT16_MIN || s.rbp_offset > INT16_MAX)))
         return;
     rule->cfa_reg = (uint8_t)s.cfa_reg;
     rule->cfa_offset = (int32_t)s.cfa_offset;
-    rule->rbp_saved = s.rbp_rule == RULE_OFFSET;
-    rule->rbp_offset = (int32_t)s.rbp_offset;
+    rule->rbp_offset = s.rbp_rule == RULE_OFFSET ? (int16_t)s.rbp_offset : 0;
     rule->kind = MT__CFI_OK;
 }

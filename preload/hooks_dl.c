@@ -66,6 +66,7 @@ MT__EXPORT int dlclose(void *handle)
     int (*real)(void *) = next(mt__real.dlclose, "dlclose");
     int rc = real(handle);
     int saved = errno;
+    mt__unwind_code_changed(); /* other code may be mapped where it was */
     sync_map(); /* and when it went */
     errno = saved;
     return rc;

@@ -193,6 +193,7 @@ typedef struct mt__ring {
     uint64_t head __attribute__((aligned(MT__CACHE_LINE))); /* producer */
     uint64_t dropped;                                       /* producer: events lost */
     int wake_sent;                                          /* producer: half-full wake sent */
+    uint64_t seen_tail;                                     /* producer: tail as last read */
     uint64_t tail __attribute__((aligned(MT__CACHE_LINE))); /* consumer */
     uint32_t mask;
     mt_event_t *slots;
@@ -202,6 +203,36 @@ typedef struct mt__ring {
  * *HALF when this push filled the ring to half for the first time since the
  * consumer last caught up. */
 int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half);
+/* The same in two steps, so that the producer writes the event in place:
+ * the slot for the next event (every field to be written), or NULL when the
+ * ring is full; then publish it, returning what mt__ring_push sets *HALF to. */
+static inline mt_event_t *mt__ring_reserve(mt__ring_t *r)
+{
+    uint64_t head = r->head;
+    if (mt__unlikely(head - r->seen_tail > r->mask)) {
+        r->seen_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+        if (head - r->seen_tail > r->mask)
+            return NULL;
+    }
+    return &r->slots[head & r->mask];
+}
+
+static inline int mt__ring_commit(mt__ring_t *r)
+{
+    uint64_t head = r->head + 1, half = ((uint64_t)r->mask + 1) / 2;
+    __atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
+    if (mt__likely(head - r->seen_tail < half))
+        return 0; /* the consumer's tail is at least the one seen: below half */
+    r->seen_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+    if (head - r->seen_tail < half) {
+        r->wake_sent = 0;
+        return 0;
+    }
+    if (r->wake_sent)
+        return 0;
+    r->wake_sent = 1;
+    return 1;
+}
 /* Consumer: number of readable events and a pointer to the I-th of them. */
 uint64_t mt__ring_readable(mt__ring_t *r);
 const mt_event_t *mt__ring_at(mt__ring_t *r, uint64_t i);
@@ -289,6 +320,11 @@ mt__thread_t *mt__thread_take_new(void);
 /* The sampled path, in the thread T itself: re-reads its name (prctl, no
  * descriptor) when NOW is a second or more past the last read. */
 void mt__thread_name_refresh(mt__thread_t *t, uint64_t now);
+#define MT__NAME_REFRESH_NS 1000000000ull
+static inline int mt__thread_name_due(const mt__thread_t *t, uint64_t now)
+{
+    return !t->name_ts || now - t->name_ts >= MT__NAME_REFRESH_NS;
+}
 /* The writer: copies T's name into OUT; -1 when T was rewriting it. */
 int mt__thread_name_read(const mt__thread_t *t, char out[16]);
 void mt__thread_unmap(mt__thread_t *t);
@@ -317,24 +353,44 @@ uint64_t mt__sampler_seed(uint32_t seq);
 /* Returns the id of the stack PCS[N] (1-based), inserting it lock-free, or 0
  * when the table is full. */
 uint32_t mt__stack_intern(const uint64_t *pcs, uint32_t n);
+/* The stack hash, computed from the outermost frame in, so that the unwinder
+ * extends the hash of the frames it kept from its last capture: H = SEED,
+ * then H = step(H, pc) for each frame outermost first; final(H, n). */
+#define MT__STACK_HASH_SEED 0x84222325cbf29ce4ull
+static inline uint64_t mt__stack_hash_step(uint64_t h, uint64_t pc)
+{
+    h = (h ^ pc) * 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+}
+static inline uint64_t mt__stack_hash_final(uint64_t h, uint32_t n)
+{
+    h = (h ^ n) * 0xD6E8FEB86659FD93ull;
+    h ^= h >> 32;
+    return h ? h : 1;
+}
+/* The id of the stack whose hash is H, if it is published; 0 otherwise. */
+uint32_t mt__stack_lookup(uint64_t h);
+/* mt__stack_intern for a stack whose hash H the caller computed. */
+uint32_t mt__stack_intern_hashed(uint64_t h, const uint64_t *pcs, uint32_t n);
 /* Writer: the next published stack after *CURSOR, or 0 when none is ready. */
 uint32_t mt__stack_next_ready(uint32_t *cursor, const uint64_t **pcs, uint32_t *n);
 int mt__stacks_setup(void);
 void mt__stacks_after_fork(void);
 extern uint64_t mt__stacks_lost;
+extern uint32_t mt__stacks_epoch; /* bumped when the table starts over (fork child) */
 
 /* ---- cfi.c --------------------------------------------------------------- */
 
 /* How to step from a frame to its caller (x86-64): CFA = reg + cfa_offset,
- * return address at CFA - 8, caller's rbp at CFA + rbp_offset if saved. */
+ * return address at CFA - 8, caller's rbp at CFA + rbp_offset if that is
+ * not 0 (a saved register is never at the CFA itself). 16 bytes. */
 enum { MT__CFI_OK = 1, MT__CFI_END, MT__CFI_COMPLEX };
 enum { MT__CFI_RSP = 7, MT__CFI_RBP = 6 };
 typedef struct mt__cfi_rule {
     uint64_t pc;        /* the address this rule is for (cache key) */
     int32_t cfa_offset;
-    int32_t rbp_offset;
+    int16_t rbp_offset; /* 0: rbp is not saved (keeps the callee's value) */
     uint8_t cfa_reg;    /* MT__CFI_RSP or MT__CFI_RBP */
-    uint8_t rbp_saved;
     uint8_t kind;       /* MT__CFI_OK; END: outermost frame; COMPLEX: not modelled */
 } mt__cfi_rule_t;
 
@@ -342,8 +398,9 @@ typedef struct mt__cfi_rule {
 void mt__cfi_find(uintptr_t pc, mt__cfi_rule_t *rule);
 
 /* Each thread caches rules in its own region (thread.c), lock-free. The
- * region holds, right after the cache, the MT_MAX_FRAMES words a stack is
- * captured into (unwind.c), so that capture takes little of the stack. */
+ * region holds, right after the cache, mt__unwind_scratch_size() bytes of
+ * the unwinder's (its shadow stack and the buffer a stack is captured into),
+ * so that a capture takes little of the thread's stack. */
 #define MT__CFI_CACHE_BITS 12
 extern MT__TLS mt__cfi_rule_t *mt__tls_cfi_cache;
 
@@ -351,10 +408,21 @@ extern MT__TLS mt__cfi_rule_t *mt__tls_cfi_cache;
 
 /* Captures the caller's stack without mtrace's own frames; returns its id. */
 uint32_t mt__unwind_stack(void);
-/* The two capture paths, for tests: up to MAX return addresses into PCS.
- * The fast path returns -1 when a frame needs the general unwinder. */
+/* Bytes of the thread's region the unwinder uses after the rule cache. */
+size_t mt__unwind_scratch_size(void);
+/* The capture paths, for tests: up to MAX return addresses into PCS. The
+ * cached path (mt__unwind_stack's: rules and the thread's shadow stack) and
+ * the rules-only path return -1 when a frame needs the general unwinder. */
+int mt__unwind_cached(uint64_t *pcs, uint32_t max);
 int mt__unwind_fast(uint64_t *pcs, uint32_t max);
 uint32_t mt__unwind_slow(uint64_t *pcs, uint32_t max);
+/* Code may have been unmapped (dlclose): every thread forgets its cached
+ * rules and kept walks at its next capture, since other code may be mapped
+ * at the same addresses. */
+void mt__unwind_code_changed(void);
+/* Frames the last cached capture of this thread stepped with rules, and
+ * frames it took from its shadow stack. */
+void mt__unwind_cached_stats(uint32_t *walked, uint32_t *reused);
 /* Runs both capture paths once, from the constructor: libgcc_s binds its
  * PLT lazily (_dl_find_object, ...), and the resolver needs about 3 KiB of
  * stack, which the first sampled call must not take from a small thread. */

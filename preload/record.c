@@ -44,7 +44,8 @@ void mt__wake_writer(void)
 int mt__record_push(mt__thread_t *t, const mt_event_t *e, int may_wait)
 {
     int half;
-    mt__thread_name_refresh(t, e->ts); /* threads are often named after their first allocation */
+    if (mt__thread_name_due(t, e->ts)) /* threads are often named after their first allocation */
+        mt__thread_name_refresh(t, e->ts);
     for (int waited_ms = 0;; waited_ms++) {
         if (mt__ring_push(&t->ring, e, &half)) {
             if (half)
@@ -60,6 +61,16 @@ int mt__record_push(mt__thread_t *t, const mt_event_t *e, int may_wait)
     }
     t->ring.dropped++;
     return 0;
+}
+
+/* The allocation and free paths write their event into the ring slot itself
+ * (no copy); a full ring takes the general path, which may wait. */
+static inline void commit(mt__thread_t *t, uint64_t ts)
+{
+    if (mt__unlikely(mt__thread_name_due(t, ts)))
+        mt__thread_name_refresh(t, ts);
+    if (mt__unlikely(mt__ring_commit(&t->ring)))
+        mt__wake_writer();
 }
 
 void mt__record_locate(mt_event_t *e)
@@ -79,16 +90,33 @@ int mt__record_sample_due(mt__thread_t *t, const void *p)
     return p != NULL;
 }
 
-void mt__record_fill_alloc(mt_event_t *e, int type, int kind, const void *p, size_t size)
+static inline __attribute__((always_inline)) void fill_alloc(mt_event_t *e, int type, int kind,
+                                                            const void *p, size_t size)
 {
     e->ts = mt__now();
-    e->type = (uint8_t)type;
-    e->kind = (uint8_t)kind;
     e->ptr = (uintptr_t)p;
     e->size = size;
     e->arg[0] = mt__sampler_weight(size);
+    e->arg[1] = 0;
+    e->arg[2] = 0;
+    e->type = (uint8_t)type;
+    e->kind = (uint8_t)kind;
+    __builtin_memset(e->pad, 0, sizeof e->pad);
     e->stack = mt__unwind_stack();
     mt__record_locate(e);
+}
+
+void mt__record_fill_alloc(mt_event_t *e, int type, int kind, const void *p, size_t size)
+{
+    fill_alloc(e, type, kind, p, size);
+}
+
+static __attribute__((noinline, cold)) void alloc_ring_full(mt__thread_t *t, void *p, size_t size,
+                                                             int kind)
+{
+    mt_event_t e;
+    fill_alloc(&e, MT_EV_ALLOC, kind, p, size);
+    mt__record_push(t, &e, 1);
 }
 
 void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
@@ -96,10 +124,14 @@ void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
     if (!mt__record_sample_due(t, p))
         return;
     mt__record_enter();
-    mt_event_t e = {0};
-    mt__record_fill_alloc(&e, MT_EV_ALLOC, kind, p, size);
     mt__liveset_insert((uintptr_t)p);
-    mt__record_push(t, &e, 1);
+    mt_event_t *slot = mt__ring_reserve(&t->ring);
+    if (mt__likely(slot)) {
+        fill_alloc(slot, MT_EV_ALLOC, kind, p, size); /* inline: one frame less to walk */
+        commit(t, slot->ts);
+    } else {
+        alloc_ring_full(t, p, size, kind);
+    }
     mt__record_leave(t);
 }
 
@@ -108,24 +140,53 @@ int mt__record_claim_free(void *p)
     return mt__record_all_frees || mt__liveset_remove((uintptr_t)p);
 }
 
-void mt__record_free(mt__thread_t *t, void *p, int kind)
+static void fill_free(mt_event_t *e, const void *p, int kind, uint64_t ts)
 {
-    if (p && mt__record_claim_free(p))
-        mt__record_free_at(t, p, kind, mt__now());
+    e->ts = ts;
+    e->ptr = (uintptr_t)p;
+    e->size = 0;
+    e->arg[0] = e->arg[1] = e->arg[2] = 0;
+    e->stack = 0;
+    e->cpu = 0;
+    e->node = 0;
+    e->type = MT_EV_FREE;
+    e->kind = (uint8_t)kind;
+    __builtin_memset(e->pad, 0, sizeof e->pad);
 }
 
-void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
+static __attribute__((noinline, cold)) void free_ring_full(mt__thread_t *t, void *p, int kind,
+                                                            uint64_t ts)
+{
+    mt_event_t e;
+    fill_free(&e, p, kind, ts);
+    mt__record_push(t, &e, 1);
+}
+
+static inline __attribute__((always_inline)) void free_at(mt__thread_t *t, void *p, int kind,
+                                                         uint64_t ts)
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
         return;
     mt__record_enter();
-    mt_event_t e = {0};
-    e.ts = ts;
-    e.type = MT_EV_FREE;
-    e.kind = (uint8_t)kind;
-    e.ptr = (uintptr_t)p;
-    mt__record_push(t, &e, 1);
+    mt_event_t *slot = mt__ring_reserve(&t->ring);
+    if (mt__likely(slot)) {
+        fill_free(slot, p, kind, ts);
+        commit(t, ts);
+    } else {
+        free_ring_full(t, p, kind, ts);
+    }
     mt__record_leave(t);
+}
+
+void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
+{
+    free_at(t, p, kind, ts);
+}
+
+void mt__record_free(mt__thread_t *t, void *p, int kind)
+{
+    if (p && mt__record_claim_free(p))
+        free_at(t, p, kind, mt__now());
 }
 
 void mt__record_map(mt__thread_t *t, const mt_event_t *proto, int with_stack)

@@ -3,28 +3,21 @@
  * The owning thread pushes, the writer thread consumes. head and tail only
  * grow; head - tail is the fill. The producer never waits: a full ring drops
  * the event and counts it. The release store of head publishes the slot; the
- * release store of tail hands the slot back.
+ * release store of tail hands the slot back. The producer keeps the last
+ * tail it read (seen_tail, never ahead of tail) and reads the consumer's
+ * cache line again only when that one says the ring is full or half full
+ * (mt__ring_reserve and mt__ring_commit, inline in internal.h).
  */
 #include "internal.h"
 
 int mt__ring_push(mt__ring_t *r, const mt_event_t *e, int *half)
 {
-    uint64_t head = r->head;
-    uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-    uint64_t cap = (uint64_t)r->mask + 1;
+    mt_event_t *slot = mt__ring_reserve(r);
     *half = 0;
-    if (head - tail >= cap)
+    if (!slot)
         return 0;
-    r->slots[head & r->mask] = *e;
-    __atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
-    if (head + 1 - tail >= cap / 2) {
-        if (!r->wake_sent) {
-            r->wake_sent = 1;
-            *half = 1;
-        }
-    } else {
-        r->wake_sent = 0;
-    }
+    *slot = *e;
+    *half = mt__ring_commit(r);
     return 1;
 }
 

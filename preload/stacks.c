@@ -1,10 +1,12 @@
 /* stacks.c - lock-free stack dedup: identical stacks share one small id.
  *
- * An open-addressing table keyed by a 64-bit hash of the frames. The thread
- * whose CAS claims an empty slot copies the frames into an append-only arena,
- * takes the next id (1, 2, ... so ids stay short in the varint encoding) and
- * publishes it; a thread that finds the hash already claimed waits a few spins
- * for the id. The writer walks ids in order and stores each stack once.
+ * An open-addressing table keyed by a 64-bit hash of the frames (internal.h:
+ * computed outermost frame first, so that the unwinder extends the hash of
+ * the frames its shadow stack kept). The thread whose CAS claims an empty
+ * slot copies the frames into an append-only arena, takes the next id (1, 2,
+ * ... so ids stay short in the varint encoding) and publishes it; a thread
+ * that finds the hash already claimed waits a few spins for the id. The
+ * writer walks ids in order and stores each stack once.
  * Two stacks whose 64-bit hashes collide would share an id (odds 2^-64).
  */
 #include <sched.h>
@@ -33,6 +35,7 @@ static uint64_t arena_used;
 static uint32_t *slot_of_id; /* id - 1 -> slot + 1, 0 until published */
 static uint32_t ids_used;
 uint64_t mt__stacks_lost;
+uint32_t mt__stacks_epoch;
 
 int mt__stacks_setup(void)
 {
@@ -54,18 +57,16 @@ void mt__stacks_after_fork(void)
     arena_used = 0;
     ids_used = 0;
     mt__stacks_lost = 0;
+    __atomic_add_fetch(&mt__stacks_epoch, 1, __ATOMIC_RELAXED); /* ids kept by unwind.c are void */
     mt__stacks_setup();
 }
 
 static uint64_t hash_frames(const uint64_t *pcs, uint32_t n)
 {
-    uint64_t h = 0x84222325cbf29ce4ull ^ n;
-    for (uint32_t i = 0; i < n; i++) {
-        h ^= pcs[i];
-        h *= 0x9E3779B97F4A7C15ull;
-        h ^= h >> 29;
-    }
-    return h ? h : 1;
+    uint64_t h = MT__STACK_HASH_SEED;
+    for (uint32_t i = n; i-- > 0;)
+        h = mt__stack_hash_step(h, pcs[i]);
+    return mt__stack_hash_final(h, n);
 }
 
 /* The publisher is a few stores away from its id, unless it was preempted:
@@ -98,11 +99,25 @@ static uint32_t publish(stack_slot_t *s, uint32_t slot, const uint64_t *pcs, uin
     return id;
 }
 
-uint32_t mt__stack_intern(const uint64_t *pcs, uint32_t n)
+uint32_t mt__stack_lookup(uint64_t h)
 {
     if (!slots)
         return 0;
-    uint64_t h = hash_frames(pcs, n);
+    uint32_t i = (uint32_t)h & (SLOTS - 1);
+    for (int probe = 0; probe < MAX_PROBES; probe++, i = (i + 1) & (SLOTS - 1)) {
+        uint64_t cur = __atomic_load_n(&slots[i].hash, __ATOMIC_ACQUIRE);
+        if (cur == h)
+            return __atomic_load_n(&slots[i].id, __ATOMIC_ACQUIRE);
+        if (cur == 0)
+            return 0;
+    }
+    return 0;
+}
+
+uint32_t mt__stack_intern_hashed(uint64_t h, const uint64_t *pcs, uint32_t n)
+{
+    if (!slots)
+        return 0;
     uint32_t i = (uint32_t)h & (SLOTS - 1);
     for (int probe = 0; probe < MAX_PROBES; probe++, i = (i + 1) & (SLOTS - 1)) {
         stack_slot_t *s = &slots[i];
@@ -121,6 +136,11 @@ uint32_t mt__stack_intern(const uint64_t *pcs, uint32_t n)
     }
     __atomic_fetch_add(&mt__stacks_lost, 1, __ATOMIC_RELAXED);
     return 0;
+}
+
+uint32_t mt__stack_intern(const uint64_t *pcs, uint32_t n)
+{
+    return mt__stack_intern_hashed(hash_frames(pcs, n), pcs, n);
 }
 
 uint32_t mt__stack_next_ready(uint32_t *cursor, const uint64_t **pcs, uint32_t *n)

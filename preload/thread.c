@@ -53,7 +53,7 @@ int mt__thread_setup(void)
 mt__thread_t *mt__thread_register(void)
 {
     size_t head = (sizeof(mt__thread_t) + 4095) & ~(size_t)4095;
-    size_t cache = (sizeof(mt__cfi_rule_t) << MT__CFI_CACHE_BITS) + MT_MAX_FRAMES * sizeof(uint64_t);
+    size_t cache = (sizeof(mt__cfi_rule_t) << MT__CFI_CACHE_BITS) + mt__unwind_scratch_size();
     size_t len = head + cache + mt__opt.ring_events * sizeof(mt_event_t);
     mt__thread_t *t = mt__sys_reserve(len);
     if (!t)
@@ -78,11 +78,9 @@ mt__thread_t *mt__thread_register(void)
     return t;
 }
 
-#define NAME_REFRESH_NS 1000000000ull
-
 void mt__thread_name_refresh(mt__thread_t *t, uint64_t now)
 {
-    if (t->name_ts && now - t->name_ts < NAME_REFRESH_NS)
+    if (!mt__thread_name_due(t, now))
         return;
     t->name_ts = now ? now : 1;
     char name[sizeof t->name] = {0};

@@ -57,3 +57,25 @@ Test(ring, wraps_and_rearms_the_wake)
     }
     cr_assert_eq(wakes, 3, "each refill past half wakes the writer once");
 }
+
+Test(ring, reserve_and_commit_write_in_place)
+{
+    mt__ring_t r = make_ring(4);
+    for (uint64_t i = 0; i < 4; i++) {
+        mt_event_t *slot = mt__ring_reserve(&r);
+        cr_assert_eq(slot, &r.slots[i], "the next slot itself");
+        *slot = ev(100 + i);
+        cr_assert_eq(mt__ring_readable(&r), i, "not readable before the commit");
+        cr_assert_eq(mt__ring_commit(&r), i == 1, "one wake, when the ring reaches half");
+    }
+    cr_assert_null(mt__ring_reserve(&r), "full: no slot");
+    cr_assert_eq(mt__ring_at(&r, 3)->ts, 103);
+    mt__ring_consume(&r, 3);
+    mt_event_t *slot = mt__ring_reserve(&r);
+    cr_assert_eq(slot, &r.slots[0], "the consumer's progress is seen when the ring looked full");
+    *slot = ev(104);
+    cr_assert_eq(mt__ring_commit(&r), 0, "half full again, but the wake was re-armed only below half");
+    cr_assert_eq(mt__ring_readable(&r), 2);
+    cr_assert_eq(mt__ring_at(&r, 1)->ts, 104);
+    free(r.slots);
+}
