@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "scopes.h"
 
 /* From the C++ runtime (libstdc++), linked in for demangling. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -48,6 +49,7 @@ typedef struct symfile {
     bool self;              /* libmtrace.so */
     Dwfl *dwfl;
     Dwfl_Module *mod;
+    mt_scopes_t *scopes;    /* its units' scope trees (scopes.c) */
     /* The symbols addrinfo considers, by value, to answer it without its
      * linear scan of the whole table (see sym_at). */
     symidx_t *syms;
@@ -124,6 +126,7 @@ void mt_sym_free(mt_symbolizer_t *s)
         if (s->files[i].dwfl)
             dwfl_end(s->files[i].dwfl);
     for (size_t i = 0; i < s->nfiles; i++) {
+        mt_scopes_free(s->files[i].scopes);
         free(s->files[i].syms);
         free(s->files[i].maxend);
         free(s->files[i].scns);
@@ -731,22 +734,6 @@ static const char *source_path(mt_symbolizer_t *s, Dwarf_Die *cu, const char *fi
     return intern(s, buf[0] ? buf : "/");
 }
 
-/* True when CU has a subprogram with code (a C or C++ unit, not one
- * assembled from a .S file, whose line table is all it describes). */
-static bool cu_has_functions(Dwarf_Die *cu)
-{
-    Dwarf_Die child;
-    if (dwarf_child(cu, &child) != 0)
-        return false;
-    do {
-        Dwarf_Addr lo;
-        if (dwarf_tag(&child) == DW_TAG_subprogram &&
-            (dwarf_lowpc(&child, &lo) == 0 || dwarf_hasattr(&child, DW_AT_ranges)))
-            return true;
-    } while (dwarf_siblingof(&child, &child) == 0);
-    return false;
-}
-
 /* Appends the frames of module-relative address REL of F.
  *
  * libdwfl hands back the CU whose address range starts last at or before
@@ -756,11 +743,10 @@ static bool cu_has_functions(Dwarf_Die *cu)
  * ranges contain the address and, in a unit that describes its functions,
  * a subprogram does too.
  *
- * Inlined frames: dwarf_getscopes stops at the innermost inlined instance
- * (its later entries are the scopes of the abstract definition), so the
- * physical chain is taken from dwarf_getscopes_die on that instance: every
- * inlined_subroutine up to the subprogram. Each frame's line is the call
- * site (DW_AT_call_file, DW_AT_call_line) of the frame inside it. */
+ * Inlined frames: the physical chain of scopes from the innermost inlined
+ * instance (scopes.c, as dwarf_getscopes and dwarf_getscopes_die give it):
+ * every inlined_subroutine up to the subprogram. Each frame's line is the
+ * call site (DW_AT_call_file, DW_AT_call_line) of the frame inside it. */
 static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
 {
     mt_frame_t base = {.module = f->path, .offset = rel};
@@ -781,19 +767,11 @@ static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
     if (cu && dwarf_haspc(cu, a - bias) <= 0)
         cu = NULL; /* in a gap between units */
     Dwarf_Die *scopes = NULL;
-    int nscopes = cu ? dwarf_getscopes(cu, a - bias, &scopes) : 0;
     int first = 0; /* the innermost function-like scope */
-    while (first < nscopes && dwarf_tag(&scopes[first]) != DW_TAG_inlined_subroutine &&
-           dwarf_tag(&scopes[first]) != DW_TAG_subprogram)
-        first++;
-    if (first < nscopes && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine) {
-        Dwarf_Die inl = scopes[first];
-        free(scopes);
-        scopes = NULL;
-        nscopes = dwarf_getscopes_die(&inl, &scopes);
-        first = 0;
-    }
-    if (cu && first >= nscopes && cu_has_functions(cu))
+    if (cu && !f->scopes && !(f->scopes = mt_scopes_new()))
+        s->oom = true;
+    int nscopes = cu && f->scopes ? mt_scopes_get(f->scopes, cu, a - bias, &scopes, &first) : 0;
+    if (cu && first >= nscopes && (!f->scopes || mt_scopes_has_functions(f->scopes, cu)))
         cu = NULL; /* no function of this unit covers it: not its code */
     if (cu) {
         Dwfl_Line *ln = dwfl_module_getsrc(f->mod, a);
