@@ -382,6 +382,20 @@ const char *mt_sym_basename(const char *path);
 /* How many times the symbolizer scanned a whole symbol table (one
  * dwfl_module_addrinfo call each): distinct functions, not addresses. */
 uint64_t mt_sym_symtab_scans(const mt_symbolizer_t *s);
+/* Starts a thread that prepares the module files the first stacks of the
+ * traces READERS[N] use (opens them, reads their debug sections and symbol
+ * tables) while the caller replays; the symbolizer waits for a file only
+ * when it needs one the thread is at. Returns 0 or ENOMEM. */
+int mt_sym_prefetch(mt_symbolizer_t *s, mt_reader_t **readers, size_t n);
+/* An id of what PC of TRACE at time TS prints as (the frames of
+ * mt_sym_pc_at: functions, files, lines, inlined flags, modules, offsets):
+ * two pcs print alike exactly when their ids are equal. UINT32_MAX when out
+ * of memory. */
+uint32_t mt_sym_pc_id_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts);
+/* Files the prefetch thread prepared so far. */
+uint64_t mt_sym_prefetched(mt_symbolizer_t *s);
+/* Work of scopes.c over all files: DIEs read, and addresses left to libdw. */
+void mt_sym_scope_counts(const mt_symbolizer_t *s, uint64_t *dies_read, uint64_t *libdw_walks);
 
 /* ---- report.c ---------------------------------------------------------- */
 
@@ -464,6 +478,7 @@ typedef struct mt_session {
     mt_symbolizer_t *sym;
     mt_replay_t rp;
     bool replayed;
+    bool prefetch; /* the report symbolizes: prefetch module files (mt_sym_prefetch) */
 } mt_session_t;
 
 /* Opens every trace of PATHS[N] (all of them, reporting each bad one) and a

@@ -13,6 +13,8 @@
 #include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,6 +48,10 @@ typedef struct symfile {
     uint8_t build_id[40];
     uint32_t build_id_len;
     int state;              /* 0 not opened yet, 1 usable, -1 unusable */
+    int claim;              /* prefetch: 0 not prepared, 1 being prepared, 2 prepared */
+    bool queued;            /* in the prefetch order */
+    bool changed, warned;   /* its build id differs from the trace's: warned yet? */
+    bool oom;               /* preparing it ran out of memory */
     bool self;              /* libmtrace.so */
     Dwfl *dwfl;
     Dwfl_Module *mod;
@@ -69,6 +75,7 @@ typedef struct symfile {
 typedef struct symmod {
     uint64_t lo, hi, base, first_ts, last_ts; /* mapped in [first_ts, last_ts or forever) */
     uint32_t file;
+    bool alone;             /* no other module of the trace overlaps [lo, hi) */
 } symmod_t;
 
 typedef struct symtrace {
@@ -76,13 +83,17 @@ typedef struct symtrace {
     uint64_t *maxhi;        /* maxhi[i]: the largest hi of mods[0..i] */
     size_t n, cap;
     bool sorted;
+    uint32_t hot[64];       /* by page hash: index + 1 of a module found alone there */
 } symtrace_t;
+
+#define HOT(pc) (((pc) >> 12) * 0x9e3779b97f4a7c15ull >> 58)
 
 typedef struct cache_ent {
     uint64_t rel;
     uint32_t file;
     uint32_t first;         /* index in frames */
     uint32_t n;
+    uint32_t id;            /* print id (mt_sym_pc_id_at) + 1; 0 not known yet */
 } cache_ent_t;
 
 struct mt_symbolizer {
@@ -100,8 +111,23 @@ struct mt_symbolizer {
     mt_table_t cache_by_key; /* cache_key(file, rel) -> index in cache */
     mt_frame_t *frames;
     size_t nframes, frames_cap;
+    /* print ids: one per distinct list of frames as they print */
+    uint64_t *words;        /* each id's words (ID_WORDS per frame) */
+    size_t nwords, words_cap;
+    uint32_t *id_first, *id_n; /* by id: its words */
+    size_t nids, ids_cap, id_n_cap;
+    mt_table_t id_by_hash;
     bool oom;
     uint64_t scans;         /* dwfl_module_addrinfo calls (linear scans) */
+    /* prefetch: a thread prepares files (opens them, decompresses their
+     * debug sections, indexes their symbols) ahead of their first use */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool stop, thread_started;
+    uint32_t *order;        /* files to prepare, by first use in the stacks */
+    size_t norder, order_cap, next;
+    uint64_t prefetched;    /* files the thread prepared */
 };
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
@@ -115,13 +141,24 @@ static const Dwfl_Callbacks callbacks = {
 
 mt_symbolizer_t *mt_sym_new(void)
 {
-    return calloc(1, sizeof(mt_symbolizer_t));
+    mt_symbolizer_t *s = calloc(1, sizeof(mt_symbolizer_t));
+    if (s && (pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->cv, NULL))) {
+        free(s);
+        return NULL;
+    }
+    return s;
 }
+
+static void prefetch_join(mt_symbolizer_t *s);
 
 void mt_sym_free(mt_symbolizer_t *s)
 {
     if (!s)
         return;
+    prefetch_join(s);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->order);
     for (size_t i = 0; i < s->nfiles; i++)
         if (s->files[i].dwfl)
             dwfl_end(s->files[i].dwfl);
@@ -147,6 +184,10 @@ void mt_sym_free(mt_symbolizer_t *s)
     free(s->cache);
     mt_table_free(&s->cache_by_key);
     free(s->frames);
+    free(s->words);
+    free(s->id_first);
+    free(s->id_n);
+    mt_table_free(&s->id_by_hash);
     free(s);
 }
 
@@ -261,6 +302,7 @@ static uint32_t file_index(mt_symbolizer_t *s, const mt_module_t *m)
 
 int mt_sym_add_module(mt_symbolizer_t *s, uint32_t trace, const mt_module_t *m)
 {
+    prefetch_join(s); /* the files array may move */
     if (trace >= s->ntraces) {
         symtrace_t *g = realloc(s->traces, (trace + 1) * sizeof(*g));
         if (!g)
@@ -287,7 +329,7 @@ int mt_sym_add_module(mt_symbolizer_t *s, uint32_t trace, const mt_module_t *m)
     uint32_t fi = file_index(s, m);
     if (fi == UINT32_MAX)
         return ENOMEM;
-    t->mods[t->n++] = (symmod_t){m->lo, m->hi, m->base, m->first_ts, m->last_ts, fi};
+    t->mods[t->n++] = (symmod_t){m->lo, m->hi, m->base, m->first_ts, m->last_ts, fi, false};
     t->sorted = false;
     return 0;
 }
@@ -329,8 +371,16 @@ static const symmod_t *find_module(mt_symbolizer_t *s, uint32_t trace, uint64_t 
         qsort(t->mods, t->n, sizeof(*t->mods), cmp_mod);
         for (size_t i = 0; i < t->n; i++)
             t->maxhi[i] = i && t->maxhi[i - 1] > t->mods[i].hi ? t->maxhi[i - 1] : t->mods[i].hi;
+        for (size_t i = 0; i < t->n; i++)
+            t->mods[i].alone = (!i || t->maxhi[i - 1] <= t->mods[i].lo) &&
+                               (i + 1 == t->n || t->mods[i + 1].lo >= t->mods[i].hi);
+        memset(t->hot, 0, sizeof(t->hot));
         t->sorted = true;
     }
+    /* A module alone on its addresses is the answer at any time. */
+    uint32_t h = t->hot[HOT(pc)];
+    if (h && pc >= t->mods[h - 1].lo && pc < t->mods[h - 1].hi)
+        return &t->mods[h - 1];
     size_t lo = 0, hi = t->n; /* first module with lo > pc */
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -338,6 +388,10 @@ static const symmod_t *find_module(mt_symbolizer_t *s, uint32_t trace, uint64_t 
             lo = mid + 1;
         else
             hi = mid;
+    }
+    if (lo && t->mods[lo - 1].alone && pc < t->mods[lo - 1].hi) {
+        t->hot[HOT(pc)] = (uint32_t)lo;
+        return &t->mods[lo - 1];
     }
     const symmod_t *at = NULL, *after = NULL, *before = NULL;
     for (size_t i = lo; i > 0 && t->maxhi[i - 1] > pc; i--) {
@@ -420,9 +474,7 @@ static void open_file(symfile_t *f)
         GElf_Addr vaddr;
         int n = dwfl_module_build_id(f->mod, &bits, &vaddr);
         if (n > 0 && ((uint32_t)n != f->build_id_len || memcmp(bits, f->build_id, (size_t)n))) {
-            mt_warning("%s changed since the trace was recorded (its build id differs); "
-                       "its frames show as module+offset",
-                       f->path);
+            f->changed = true; /* warned at its first use (resolve) */
             return;
         }
     }
@@ -446,7 +498,7 @@ static int cmp_symidx(const void *a, const void *b)
 /* Indexes the symbols dwfl_module_addrinfo considers (named, defined, not a
  * section, file or TLS symbol), by value. ELFv1 PowerPC (function
  * descriptors, whose values addrinfo resolves) is left to addrinfo. */
-static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
+static void index_symbols(symfile_t *f)
 {
     f->syms_state = -1;
     GElf_Addr bias;
@@ -472,7 +524,7 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
             continue;
         symidx_t *e = MT_VEC_PUSH(NULL, f->syms, f->nsyms, cap);
         if (!e) {
-            s->oom = true;
+            f->oom = true;
             return;
         }
         uint64_t end = value + sym.st_size;
@@ -480,7 +532,7 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
         if (!sym.st_size && shndx < SHN_LORESERVE) { /* absolute ones match only at their value */
             uint64_t *l = MT_VEC_PUSH(NULL, f->labels, f->nlabels, labels_cap);
             if (!l) {
-                s->oom = true;
+                f->oom = true;
                 return;
             }
             *l = value;
@@ -495,7 +547,7 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
     if (f->nsyms) {
         qsort(f->syms, f->nsyms, sizeof(*f->syms), cmp_symidx);
         if (!(f->maxend = malloc(f->nsyms * sizeof(*f->maxend)))) {
-            s->oom = true;
+            f->oom = true;
             return;
         }
         for (size_t i = 0; i < f->nsyms; i++)
@@ -508,7 +560,7 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
             return;
         uint64_t (*e)[2] = MT_VEC_PUSH(NULL, f->scns, f->nscns, cap_scns);
         if (!e) {
-            s->oom = true;
+            f->oom = true;
             return;
         }
         (*e)[0] = sh.sh_addr + bias;
@@ -594,7 +646,7 @@ static const symidx_t *choose(const symfile_t *f, const symidx_t **in, size_t n,
 static const char *sym_at(mt_symbolizer_t *s, symfile_t *f, GElf_Addr a, GElf_Off *off)
 {
     if (f->syms_state == 0)
-        index_symbols(s, f);
+        index_symbols(f);
     symans_t k = {0};
     if (f->syms_state > 0) {
         size_t lo = 0, hi = f->nsyms;
@@ -656,6 +708,130 @@ static const char *sym_at(mt_symbolizer_t *s, symfile_t *f, GElf_Addr a, GElf_Of
 uint64_t mt_sym_symtab_scans(const mt_symbolizer_t *s)
 {
     return s->scans;
+}
+
+uint64_t mt_sym_prefetched(mt_symbolizer_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->prefetched;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+void mt_sym_scope_counts(const mt_symbolizer_t *s, uint64_t *dies_read, uint64_t *libdw_walks)
+{
+    *dies_read = *libdw_walks = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        uint64_t d, w;
+        mt_scopes_counts(s->files[i].scopes, &d, &w);
+        *dies_read += d;
+        *libdw_walks += w;
+    }
+}
+
+/* ---- prefetch ----------------------------------------------------------- */
+
+/* Opens F and does the work its first address would: libdwfl reads (and
+ * decompresses) its debug sections and symbol table, and they are indexed.
+ * Touches F alone: the prefetch thread runs it on files the main thread
+ * does not use meanwhile (see prepared). */
+static void prepare(symfile_t *f)
+{
+    if (f->state == 0)
+        open_file(f);
+    if (f->state > 0) {
+        Dwarf_Addr bias;
+        dwfl_module_getdwarf(f->mod, &bias);
+        if (f->syms_state == 0)
+            index_symbols(f);
+    }
+}
+
+static void *prefetch_main(void *arg)
+{
+    mt_symbolizer_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop && s->next < s->norder) {
+        symfile_t *f = &s->files[s->order[s->next++]];
+        if (f->claim)
+            continue; /* the main thread has it */
+        f->claim = 1;
+        pthread_mutex_unlock(&s->mu);
+        prepare(f);
+        pthread_mutex_lock(&s->mu);
+        __atomic_store_n(&f->claim, 2, __ATOMIC_RELEASE);
+        s->prefetched++;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Waits for the prefetch thread to stop (it finishes the file at hand). */
+static void prefetch_join(mt_symbolizer_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool joinable = s->thread_started;
+    s->stop = true;
+    s->thread_started = false;
+    pthread_mutex_unlock(&s->mu);
+    if (joinable)
+        pthread_join(s->thread, NULL);
+    s->stop = false;
+}
+
+/* F is the main thread's from here on: prepared by the prefetch thread
+ * (waits while it is at it) or not touched by it at all. */
+static void prepared(mt_symbolizer_t *s, symfile_t *f)
+{
+    if (__atomic_load_n(&f->claim, __ATOMIC_ACQUIRE) == 2)
+        return;
+    pthread_mutex_lock(&s->mu);
+    while (f->claim == 1)
+        pthread_cond_wait(&s->cv, &s->mu);
+    __atomic_store_n(&f->claim, 2, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Stacks looked at to choose the files to prefetch. */
+#define PREFETCH_STACKS 4096
+
+int mt_sym_prefetch(mt_symbolizer_t *s, mt_reader_t **readers, size_t n)
+{
+    prefetch_join(s);
+    s->norder = s->next = 0;
+    uint64_t pcs[MT_MAX_FRAMES];
+    for (size_t t = 0; t < n; t++) {
+        uint64_t cursor = 0;
+        uint32_t id, nf;
+        for (int k = 0; k < PREFETCH_STACKS && mt_reader_next_stack(readers[t], &cursor, &id, pcs,
+                                                                   &nf) == 1; k++)
+            for (uint32_t i = 0; i < nf; i++) {
+                const symmod_t *m = find_module(s, (uint32_t)t, pcs[i], MT_SYM_LATEST);
+                if (!m || s->files[m->file].queued || s->files[m->file].claim)
+                    continue;
+                uint32_t *o = MT_VEC_PUSH(NULL, s->order, s->norder, s->order_cap);
+                if (!o)
+                    return ENOMEM;
+                *o = m->file;
+                s->norder++;
+                s->files[m->file].queued = true;
+            }
+    }
+    /* The main thread takes the files in about this order, beginning with
+     * the first at once: the thread begins with the second. */
+    s->next = 1;
+    if (s->norder < 2)
+        return 0; /* nothing to do alongside */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* signals stay the main thread's */
+    int rc = pthread_create(&s->thread, NULL, prefetch_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        s->thread_started = true;
+    return 0; /* without the thread, the files are prepared at first use */
 }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -750,6 +926,15 @@ static const char *source_path(mt_symbolizer_t *s, Dwarf_Die *cu, const char *fi
 static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
 {
     mt_frame_t base = {.module = f->path, .offset = rel};
+    prepared(s, f);
+    if (f->changed && !f->warned) {
+        f->warned = true;
+        mt_warning("%s changed since the trace was recorded (its build id differs); "
+                   "its frames show as module+offset",
+                   f->path);
+    }
+    if (f->oom)
+        s->oom = true;
     if (f->state == 0)
         open_file(f);
     if (f->state < 0) {
@@ -859,7 +1044,7 @@ size_t mt_sym_pc_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts
             out[0] = (mt_frame_t){.module = s->files[m->file].path, .address = pc, .offset = rel};
             return 1;
         }
-        *e = (cache_ent_t){rel, m->file, (uint32_t)first, (uint32_t)(s->nframes - first)};
+        *e = (cache_ent_t){rel, m->file, (uint32_t)first, (uint32_t)(s->nframes - first), 0};
         ci = (uint32_t)s->ncache++;
     }
     const cache_ent_t *ce = &s->cache[ci];
@@ -869,4 +1054,81 @@ size_t mt_sym_pc_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts
         out[i].address = pc;
     }
     return n;
+}
+
+/* ---- print ids ------------------------------------------------------------ */
+
+#define ID_WORDS 5 /* words per frame: what it prints as */
+
+typedef struct id_want {
+    const mt_symbolizer_t *s;
+    const uint64_t *w;
+    size_t n;
+} id_want_t;
+
+static bool id_is(const void *ctx, uint32_t v)
+{
+    const id_want_t *k = ctx;
+    return k->s->id_n[v] == k->n && !memcmp(k->s->words + k->s->id_first[v], k->w, k->n * 8);
+}
+
+/* Appends to W what frame FR prints as: function, file, line and inlined
+ * flag, module, and the offset when there is no file (the frame prints as
+ * function+offset or module+offset). Strings are interned: equal text is
+ * an equal pointer. */
+static void frame_words(const mt_frame_t *fr, uint64_t *w)
+{
+    w[0] = (uint64_t)(uintptr_t)fr->function;
+    w[1] = (uint64_t)(uintptr_t)fr->file;
+    w[2] = (uint64_t)fr->line << 1 | fr->inlined;
+    w[3] = (uint64_t)(uintptr_t)fr->module;
+    w[4] = fr->file ? 0 : fr->offset;
+}
+
+/* The id of the frame list W[N] (ID_WORDS per frame); UINT32_MAX when out
+ * of memory. */
+static uint32_t intern_words(mt_symbolizer_t *s, const uint64_t *w, size_t n)
+{
+    uint64_t h = mt_hash_words(w, n);
+    id_want_t k = {s, w, n};
+    uint32_t v = mt_table_find(&s->id_by_hash, h, id_is, &k);
+    if (v != MT_TABLE_NONE)
+        return v;
+    if (s->nids >= UINT32_MAX - 2 || s->nwords + n >= UINT32_MAX ||
+        mt_vec_reserve(NULL, &s->words, &s->words_cap, s->nwords + n, sizeof(*s->words)) ||
+        mt_vec_reserve(NULL, &s->id_first, &s->ids_cap, s->nids + 1, sizeof(*s->id_first)) ||
+        mt_vec_reserve(NULL, &s->id_n, &s->id_n_cap, s->nids + 1, sizeof(*s->id_n)) ||
+        mt_table_put(&s->id_by_hash, h, (uint32_t)s->nids))
+        return UINT32_MAX;
+    memcpy(s->words + s->nwords, w, n * sizeof(*w));
+    s->id_first[s->nids] = (uint32_t)s->nwords;
+    s->id_n[s->nids] = (uint32_t)n;
+    s->nwords += n;
+    return (uint32_t)s->nids++;
+}
+
+uint32_t mt_sym_pc_id_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts)
+{
+    uint64_t w[ID_WORDS * MAX_INLINE];
+    const symmod_t *m = find_module(s, trace, pc, ts);
+    if (m) { /* the cache entry mt_sym_pc_at makes keeps the id */
+        uint64_t rel = pc - m->base;
+        cache_want_t want = {s, m->file, rel};
+        uint32_t ci = mt_table_find(&s->cache_by_key, cache_key(m->file, rel), cache_is, &want);
+        if (ci != MT_TABLE_NONE && s->cache[ci].id)
+            return s->cache[ci].id - 1;
+    }
+    mt_frame_t fr[MAX_INLINE];
+    size_t n = mt_sym_pc_at(s, trace, pc, ts, fr, MAX_INLINE);
+    for (size_t i = 0; i < n; i++)
+        frame_words(&fr[i], w + ID_WORDS * i);
+    uint32_t id = intern_words(s, w, ID_WORDS * n);
+    if (m && id != UINT32_MAX) {
+        uint64_t rel = pc - m->base;
+        cache_want_t want = {s, m->file, rel};
+        uint32_t ci = mt_table_find(&s->cache_by_key, cache_key(m->file, rel), cache_is, &want);
+        if (ci != MT_TABLE_NONE)
+            s->cache[ci].id = id + 1;
+    }
+    return id;
 }
