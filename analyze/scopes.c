@@ -196,6 +196,12 @@ static long read_kids(mt_scopes_t *x, uint32_t ni, unit_t *top)
         Dwarf_Addr base, lo, hi;
         ptrdiff_t off = 0;
         uint32_t ci = UINT32_MAX;
+        /* dwarf_ranges finds none without low_pc or ranges (its abbrev
+         * says, without decoding the DIE): most top-level DIEs are types */
+        if (!dwarf_hasattr(&child, DW_AT_low_pc) && !dwarf_hasattr(&child, DW_AT_ranges)) {
+            rc = dwarf_siblingof(&child, &child);
+            continue;
+        }
         while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
             if (ci == UINT32_MAX && (ci = new_node(x, &child, ni)) == UINT32_MAX)
                 return (long)ki;

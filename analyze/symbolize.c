@@ -105,6 +105,11 @@ struct mt_symbolizer {
     char **strs;
     size_t nstrs, strs_cap;
     mt_table_t str_by_hash; /* hash_str -> index in strs */
+    /* names as found (in a file's string tables, which live as long as
+     * its Dwfl) -> index in named: their demangled, interned text */
+    mt_table_t name_by_ptr;
+    const char **named;
+    size_t nnamed, named_cap;
     /* (file, rel) -> frames */
     cache_ent_t *cache;
     size_t ncache, cache_cap;
@@ -181,6 +186,8 @@ void mt_sym_free(mt_symbolizer_t *s)
         free(s->strs[i]);
     free(s->strs);
     mt_table_free(&s->str_by_hash);
+    mt_table_free(&s->name_by_ptr);
+    free(s->named);
     free(s->cache);
     mt_table_free(&s->cache_by_key);
     free(s->frames);
@@ -249,11 +256,30 @@ static const char *intern(mt_symbolizer_t *s, const char *p)
     return p ? intern_len(s, p, strlen(p)) : NULL;
 }
 
-/* Demangled (C++) or plain name, interned. */
+static const char *demangle(mt_symbolizer_t *s, const char *name);
+
+/* Demangled (C++) or plain name, interned. NAME is in a string table of an
+ * open file: the same pointer is the same name, demangled once. */
 static const char *function_name(mt_symbolizer_t *s, const char *name)
 {
     if (!name)
         return NULL;
+    uint32_t v = mt_table_get(&s->name_by_ptr, (uint64_t)(uintptr_t)name);
+    if (v != MT_TABLE_NONE)
+        return s->named[v];
+    const char *r = demangle(s, name);
+    if (r && s->nnamed < UINT32_MAX - 1) {
+        const char **e = MT_VEC_PUSH(NULL, s->named, s->nnamed, s->named_cap);
+        if (e && !mt_table_put(&s->name_by_ptr, (uint64_t)(uintptr_t)name, (uint32_t)s->nnamed)) {
+            *e = r;
+            s->nnamed++;
+        }
+    }
+    return r;
+}
+
+static const char *demangle(mt_symbolizer_t *s, const char *name)
+{
     if (name[0] == '_' && name[1] == 'Z') {
         int status = -1;
         char *d = __cxa_demangle(name, NULL, NULL, &status);
