@@ -134,6 +134,33 @@ int mt_trace_open(const char *path, mt_reader_t **r);
  * counters") of trace PATH, in the same style. Returns MT_EXIT_ERROR. */
 int mt_trace_error(const char *path, const char *what, int err);
 
+/* ---- predecode.c -------------------------------------------------------- */
+
+/* Event blocks decoded ahead on a second thread (see predecode.c). */
+typedef struct mt_predecode mt_predecode_t;
+typedef struct mt_predecoded {
+    mt_event_t *ev;  /* the block's events (give them back, or free them) */
+    size_t n, cap;
+    int rc;          /* 0, or the decoding error after the n events */
+    bool opened;     /* mt_block_open accepted the block (else rc is its error) */
+} mt_predecoded_t;
+/* Room for NBLOCKS blocks, numbered in the order they will about be needed. */
+mt_predecode_t *mt_predecode_new(size_t nblocks);
+/* Block I's bytes, valid and unchanged until mt_predecode_free. */
+void mt_predecode_set(mt_predecode_t *pd, size_t i, const void *data, size_t len);
+/* Starts the thread. Returns 0 or pthread_create's error (then nothing is
+ * decoded ahead and every take is false). */
+int mt_predecode_start(mt_predecode_t *pd);
+/* Block I decoded by the thread into *OUT (waiting while it is at it), or
+ * false: the caller decodes it (the thread no longer will). Once per block. */
+bool mt_predecode_take(mt_predecode_t *pd, size_t i, mt_predecoded_t *out);
+/* Gives B's array back for the next blocks (sets B->ev to NULL). */
+void mt_predecode_give_back(mt_predecode_t *pd, mt_predecoded_t *b);
+/* Blocks the thread decoded so far. */
+uint64_t mt_predecode_count(mt_predecode_t *pd);
+/* Stops and joins the thread; frees what was not taken. */
+void mt_predecode_free(mt_predecode_t *pd);
+
 /* ---- replay.c ---------------------------------------------------------- */
 
 /* Weighted sums. A sample of weight W (objects * MT_WEIGHT_ONE, see
