@@ -421,6 +421,8 @@ int mt_sym_prefetch(mt_symbolizer_t *s, mt_reader_t **readers, size_t n);
 uint32_t mt_sym_pc_id_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts);
 /* Files the prefetch thread prepared so far. */
 uint64_t mt_sym_prefetched(mt_symbolizer_t *s);
+/* Work of lines.c over all files: units decoded, lookups left to libdw. */
+void mt_sym_line_counts(const mt_symbolizer_t *s, uint64_t *decoded, uint64_t *asked_libdw);
 /* Work of scopes.c over all files: DIEs read, and addresses left to libdw. */
 void mt_sym_scope_counts(const mt_symbolizer_t *s, uint64_t *dies_read, uint64_t *libdw_walks);
 

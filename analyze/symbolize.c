@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lines.h"
 #include "scopes.h"
 
 /* From the C++ runtime (libstdc++), linked in for demangling. */
@@ -56,6 +57,7 @@ typedef struct symfile {
     Dwfl *dwfl;
     Dwfl_Module *mod;
     mt_scopes_t *scopes;    /* its units' scope trees (scopes.c) */
+    mt_lines_t *lines;      /* its units' line tables (lines.c) */
     /* The symbols addrinfo considers, by value, to answer it without its
      * linear scan of the whole table (see sym_at). */
     symidx_t *syms;
@@ -169,6 +171,7 @@ void mt_sym_free(mt_symbolizer_t *s)
             dwfl_end(s->files[i].dwfl);
     for (size_t i = 0; i < s->nfiles; i++) {
         mt_scopes_free(s->files[i].scopes);
+        mt_lines_free(s->files[i].lines);
         free(s->files[i].syms);
         free(s->files[i].maxend);
         free(s->files[i].scns);
@@ -744,6 +747,17 @@ uint64_t mt_sym_prefetched(mt_symbolizer_t *s)
     return n;
 }
 
+void mt_sym_line_counts(const mt_symbolizer_t *s, uint64_t *decoded, uint64_t *asked_libdw)
+{
+    *decoded = *asked_libdw = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        uint64_t d, w;
+        mt_lines_counts(s->files[i].lines, &d, &w);
+        *decoded += d;
+        *asked_libdw += w;
+    }
+}
+
 void mt_sym_scope_counts(const mt_symbolizer_t *s, uint64_t *dies_read, uint64_t *libdw_walks)
 {
     *dies_read = *libdw_walks = 0;
@@ -890,8 +904,9 @@ static const char *die_function(mt_symbolizer_t *s, Dwarf_Die *d)
 }
 
 /* Where the inlined subroutine D was called from: its DW_AT_call_file and
- * DW_AT_call_line, resolved through the file table of CU. */
-static void call_site(Dwarf_Die *cu, Dwarf_Die *d, const char **file, int *line)
+ * DW_AT_call_line, resolved through the file table of CU (lines.c's, else
+ * libdw's). */
+static void call_site(symfile_t *f, Dwarf_Die *cu, Dwarf_Die *d, const char **file, int *line)
 {
     Dwarf_Attribute at;
     Dwarf_Word v;
@@ -900,6 +915,7 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *d, const char **file, int *line)
     Dwarf_Files *files;
     size_t nfiles;
     if (dwarf_formudata(dwarf_attr(d, DW_AT_call_file, &at), &v) == 0 &&
+        (!f->lines || mt_lines_file(f->lines, f->mod, cu, v, file) < 0) &&
         dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && v < nfiles)
         *file = dwarf_filesrc(files, v, NULL, NULL);
 }
@@ -984,7 +1000,9 @@ static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
     int nscopes = cu && f->scopes ? mt_scopes_get(f->scopes, cu, a - bias, &scopes, &first) : 0;
     if (cu && first >= nscopes && (!f->scopes || mt_scopes_has_functions(f->scopes, cu)))
         cu = NULL; /* no function of this unit covers it: not its code */
-    if (cu) {
+    if (cu && !f->lines && !(f->lines = mt_lines_new()))
+        s->oom = true;
+    if (cu && (!f->lines || mt_lines_get(f->lines, f->mod, cu, a - bias, &src, &line) < 0)) {
         Dwfl_Line *ln = dwfl_module_getsrc(f->mod, a);
         if (ln)
             src = dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL);
@@ -1009,7 +1027,7 @@ static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
         fr.inlined = true;
         push(s, &fr);
         pushed++;
-        call_site(cu, d, &src, &line);
+        call_site(f, cu, d, &src, &line);
     }
     free(scopes);
     if (pushed >= 0) { /* no DWARF subprogram: the symbol table's name */

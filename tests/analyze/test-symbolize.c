@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lines.h"
 #include "scopes.h"
 #include "symbolize-o2.h"
 #include "tracegen.h"
@@ -446,7 +447,7 @@ static char **frames_of(const mt_module_t *mod, uint64_t lo, uint64_t hi, uint64
                         bool libdw, size_t *count, uint64_t *dies, uint64_t *walks,
                         uint32_t *ids)
 {
-    mt__scopes_libdw_only = libdw;
+    mt__scopes_libdw_only = mt__lines_libdw_only = libdw;
     mt_symbolizer_t *s = mt_sym_new();
     cr_assert_eq(mt_sym_add_module(s, 0, mod), 0);
     size_t n = 0, cap = (hi - lo) / step + 1;
@@ -468,8 +469,12 @@ static char **frames_of(const mt_module_t *mod, uint64_t lo, uint64_t hi, uint64
         out[n++] = strdup(buf);
     }
     mt_sym_scope_counts(s, dies, walks);
+    uint64_t lines_decoded, lines_libdw;
+    mt_sym_line_counts(s, &lines_decoded, &lines_libdw);
+    cr_log_info("%zu addresses: %lu units' lines decoded here, %lu lookups left to libdw", n,
+                (unsigned long)lines_decoded, (unsigned long)lines_libdw);
     mt_sym_free(s);
-    mt__scopes_libdw_only = false;
+    mt__scopes_libdw_only = mt__lines_libdw_only = false;
     *count = n;
     return out;
 }
