@@ -419,6 +419,10 @@ int mt_sym_prefetch(mt_symbolizer_t *s, mt_reader_t **readers, size_t n);
  * two pcs print alike exactly when their ids are equal. UINT32_MAX when out
  * of memory. */
 uint32_t mt_sym_pc_id_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts);
+/* mt_sym_pc_id_at and mt_sym_is_self_at (*SELF; then the id is 0) at once,
+ * remembered per (TRACE, PC) when they do not depend on TS. */
+uint32_t mt_sym_pc_class_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                            bool *self);
 /* Files the prefetch thread prepared so far. */
 uint64_t mt_sym_prefetched(mt_symbolizer_t *s);
 /* Work of lines.c over all files: units decoded, lookups left to libdw. */

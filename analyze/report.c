@@ -108,6 +108,35 @@ static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs
     return 0;
 }
 
+/* stack_pcs with each pc's print id (mt_sym_pc_id_at) in IDS. */
+static int stack_ids(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs, uint64_t *ids,
+                     uint32_t *n)
+{
+    *n = 0;
+    if (!st->id)
+        return 0;
+    int rc = mt_reader_stack(rep->rp->traces[st->trace].reader, st->id, pcs, n);
+    if (rc == MT_ENOTFOUND) { /* not committed (live trace) or lost */
+        *n = 0;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < *n; i++) {
+        bool self;
+        uint32_t id = mt_sym_pc_class_at(rep->sym, st->trace, pcs[i], st->ts, &self);
+        if (id == UINT32_MAX)
+            return ENOMEM;
+        if (!self) {
+            ids[k] = id;
+            pcs[k++] = pcs[i];
+        }
+    }
+    *n = k;
+    return 0;
+}
+
 int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, bool by_function,
                     bool (*keep)(const mt_stack_stats_t *st))
 {
@@ -120,7 +149,7 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
     mt_table_t g = {0}; /* row key hash -> row */
     size_t cap = 0;
     int rc = 0;
-    uint64_t pcs[MT_MAX_FRAMES];
+    uint64_t pcs[MT_MAX_FRAMES], ids[MT_MAX_FRAMES];
     uint64_t key[MT_MAX_FRAMES]; /* a print id per pc (mt_sym_pc_id_at), or function, module */
     for (size_t i = 0; i < rp->nstacks; i++) {
         const mt_stack_stats_t *st = &rp->stacks[i];
@@ -128,7 +157,7 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
         if (keep && !keep(st))
             continue;
         uint32_t n;
-        if ((rc = stack_pcs(rep, st, pcs, &n)) != 0) {
+        if ((rc = stack_ids(rep, st, pcs, ids, &n)) != 0) {
             rp->err_trace = st->trace;
             rp->err_block = 0;
             goto out;
@@ -148,14 +177,8 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
          * frames end with its one frame that is not inlined, so equal ids
          * are equal frames, also across stacks of different depths. */
         bool whole = nk == 0;
-        for (uint32_t f = 0; whole && f < n; f++) {
-            uint32_t id = mt_sym_pc_id_at(sym, st->trace, pcs[f], st->ts);
-            if (id == UINT32_MAX) {
-                rc = ENOMEM;
-                goto out;
-            }
-            key[nk++] = id;
-        }
+        for (uint32_t f = 0; whole && f < n; f++)
+            key[nk++] = ids[f];
         uint32_t ri = row_for(rep, &g, &cap, key, nk);
         if (ri == UINT32_MAX) {
             rc = ENOMEM;

@@ -124,6 +124,15 @@ struct mt_symbolizer {
     uint32_t *id_first, *id_n; /* by id: its words */
     size_t nids, ids_cap, id_n_cap;
     mt_table_t id_by_hash;
+    /* (trace, pc) -> index in pcs: pcs whose module does not depend on the
+     * time (alone on its addresses, or none), their id and self flag */
+    struct pc_ent {
+        uint64_t pc;
+        uint32_t trace, id;
+        bool self;
+    } *pcs;
+    size_t npcs, pcs_cap;
+    mt_table_t pc_by_key;
     bool oom;
     uint64_t scans;         /* dwfl_module_addrinfo calls (linear scans) */
     /* prefetch: a thread prepares files (opens them, decompresses their
@@ -198,6 +207,8 @@ void mt_sym_free(mt_symbolizer_t *s)
     free(s->id_first);
     free(s->id_n);
     mt_table_free(&s->id_by_hash);
+    free(s->pcs);
+    mt_table_free(&s->pc_by_key);
     free(s);
 }
 
@@ -518,10 +529,48 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int cmp_symidx(const void *a, const void *b)
+/* Sorts S[N] by value (the order of equal values does not matter: choose
+ * goes by table index): a merge sort of the runs already in order, without
+ * qsort's call per comparison (a large C++ library has 10^5 symbols). */
+static void sort_syms(symidx_t *s, size_t n)
 {
-    const symidx_t *x = a, *y = b;
-    return x->value < y->value ? -1 : x->value > y->value;
+    symidx_t *tmp = malloc(n * sizeof(*tmp));
+    if (!tmp) {
+        for (size_t i = 1; i < n; i++) /* insertion sort: slow, but sorted */
+            for (size_t j = i; j > 0 && s[j - 1].value > s[j].value; j--) {
+                symidx_t t = s[j];
+                s[j] = s[j - 1];
+                s[j - 1] = t;
+            }
+        return;
+    }
+    symidx_t *src = s, *dst = tmp;
+    for (;;) {
+        size_t runs = 0;
+        for (size_t i = 0; i < n; runs++) {
+            size_t mid = i + 1, end;
+            while (mid < n && src[mid - 1].value <= src[mid].value)
+                mid++;
+            for (end = mid < n ? mid + 1 : mid; end < n && src[end - 1].value <= src[end].value;)
+                end++;
+            size_t a = i, b = mid, o = i;
+            while (a < mid && b < end)
+                dst[o++] = src[b].value < src[a].value ? src[b++] : src[a++];
+            while (a < mid)
+                dst[o++] = src[a++];
+            while (b < end)
+                dst[o++] = src[b++];
+            i = end;
+        }
+        symidx_t *t = src;
+        src = dst;
+        dst = t;
+        if (runs <= 1)
+            break;
+    }
+    if (src != s)
+        memcpy(s, src, n * sizeof(*s));
+    free(tmp);
 }
 
 /* Indexes the symbols dwfl_module_addrinfo considers (named, defined, not a
@@ -574,7 +623,7 @@ static void index_symbols(symfile_t *f)
     if (f->nlabels)
         qsort(f->labels, f->nlabels, sizeof(*f->labels), cmp_u64);
     if (f->nsyms) {
-        qsort(f->syms, f->nsyms, sizeof(*f->syms), cmp_symidx);
+        sort_syms(f->syms, f->nsyms);
         if (!(f->maxend = malloc(f->nsyms * sizeof(*f->maxend)))) {
             f->oom = true;
             return;
@@ -1173,6 +1222,42 @@ uint32_t mt_sym_pc_id_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64
         uint32_t ci = mt_table_find(&s->cache_by_key, cache_key(m->file, rel), cache_is, &want);
         if (ci != MT_TABLE_NONE)
             s->cache[ci].id = id + 1;
+    }
+    return id;
+}
+
+typedef struct pc_want {
+    const mt_symbolizer_t *s;
+    uint64_t pc;
+    uint32_t trace;
+} pc_want_t;
+
+static bool pc_is(const void *ctx, uint32_t v)
+{
+    const pc_want_t *k = ctx;
+    return k->s->pcs[v].pc == k->pc && k->s->pcs[v].trace == k->trace;
+}
+
+uint32_t mt_sym_pc_class_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                            bool *self)
+{
+    uint64_t w[2] = {pc, trace};
+    uint64_t h = mt_hash_words(w, 2);
+    pc_want_t k = {s, pc, trace};
+    uint32_t v = mt_table_find(&s->pc_by_key, h, pc_is, &k);
+    if (v != MT_TABLE_NONE) {
+        *self = s->pcs[v].self;
+        return s->pcs[v].id;
+    }
+    const symmod_t *m = find_module(s, trace, pc, ts);
+    *self = m && s->files[m->file].self;
+    uint32_t id = *self ? 0 : mt_sym_pc_id_at(s, trace, pc, ts);
+    if (id != UINT32_MAX && (!m || m->alone) && s->npcs < UINT32_MAX - 1) {
+        struct pc_ent *e = MT_VEC_PUSH(NULL, s->pcs, s->npcs, s->pcs_cap);
+        if (e && !mt_table_put(&s->pc_by_key, h, (uint32_t)s->npcs)) {
+            *e = (struct pc_ent){pc, trace, id, *self};
+            s->npcs++;
+        }
     }
     return id;
 }
