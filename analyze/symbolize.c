@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "debugfile.h"
 #include "lines.h"
 #include "scopes.h"
 
@@ -150,7 +151,7 @@ static char *debuginfo_path; /* NULL: libdwfl's default search path */
 
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = mt_debugfile_find, /* the standard search, sections inflated */
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };

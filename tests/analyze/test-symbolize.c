@@ -10,9 +10,11 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "debugfile.h"
 #include "lines.h"
 #include "scopes.h"
 #include "symbolize-o2.h"
@@ -447,7 +449,7 @@ static char **frames_of(const mt_module_t *mod, uint64_t lo, uint64_t hi, uint64
                         bool libdw, size_t *count, uint64_t *dies, uint64_t *walks,
                         uint32_t *ids)
 {
-    mt__scopes_libdw_only = mt__lines_libdw_only = libdw;
+    mt__scopes_libdw_only = mt__lines_libdw_only = mt__debugfile_standard_only = libdw;
     mt_symbolizer_t *s = mt_sym_new();
     cr_assert_eq(mt_sym_add_module(s, 0, mod), 0);
     size_t n = 0, cap = (hi - lo) / step + 1;
@@ -474,7 +476,7 @@ static char **frames_of(const mt_module_t *mod, uint64_t lo, uint64_t hi, uint64
     cr_log_info("%zu addresses: %lu units' lines decoded here, %lu lookups left to libdw", n,
                 (unsigned long)lines_decoded, (unsigned long)lines_libdw);
     mt_sym_free(s);
-    mt__scopes_libdw_only = mt__lines_libdw_only = false;
+    mt__scopes_libdw_only = mt__lines_libdw_only = mt__debugfile_standard_only = false;
     *count = n;
     return out;
 }
@@ -509,7 +511,9 @@ Test(symbolize, scopes_as_libdw_gives_them, .timeout = 120)
 }
 
 /* The same on libc when its debug information is installed (libc6-dbg):
- * GCC -O2 DWARF 5 with deep inlining, range lists and assembly units. */
+ * GCC -O2 DWARF 5 with deep inlining, range lists and assembly units, in a
+ * separate file whose sections are zlib-compressed: handed to libdw
+ * inflated here (debugfile.c) against libdw inflating them itself. */
 Test(symbolize, scopes_as_libdw_gives_them_in_libc, .timeout = 300)
 {
     dl_iterate_phdr(find_lib, "/libc.so.6");
@@ -528,9 +532,13 @@ Test(symbolize, scopes_as_libdw_gives_them_in_libc, .timeout = 300)
     }
     free(idx);
     free(ref);
-    cr_log_info("libc: %zu addresses, %lu in units (%lu DIEs indexed)%s", n,
-                (unsigned long)ref_walks, (unsigned long)dies,
+    cr_log_info("libc: %zu addresses, %lu in units (%lu DIEs indexed), %lu debug file "
+                "inflated here%s", n, (unsigned long)ref_walks, (unsigned long)dies,
+                mt_debugfile_inflated(),
                 ref_walks ? "" : ": no debug information installed, symbols only");
+    struct stat dbg;
+    if (!stat("/usr/lib/debug/.build-id", &dbg) && ref_walks)
+        cr_expect_eq(mt_debugfile_inflated(), 1, "libc's debug file inflated here, once");
     cr_expect_eq(walks, 0, "%lu addresses left to libdw", (unsigned long)walks);
 }
 
