@@ -134,6 +134,7 @@ struct mt_symbolizer {
     } *pcs;
     size_t npcs, pcs_cap;
     mt_table_t pc_by_key;
+    uint32_t pc_hot[4096]; /* by pc hash: index + 1 in pcs (most frames repeat) */
     bool oom;
     uint64_t scans;         /* dwfl_module_addrinfo calls (linear scans) */
     /* prefetch: a thread prepares files (opens them, decompresses their
@@ -344,6 +345,11 @@ static uint32_t file_index(mt_symbolizer_t *s, const mt_module_t *m)
 int mt_sym_add_module(mt_symbolizer_t *s, uint32_t trace, const mt_module_t *m)
 {
     prefetch_join(s); /* the files array may move */
+    if (s->npcs) { /* the map changes: a pc's module may too */
+        s->npcs = 0;
+        mt_table_free(&s->pc_by_key);
+        memset(s->pc_hot, 0, sizeof(s->pc_hot));
+    }
     if (trace >= s->ntraces) {
         symtrace_t *g = realloc(s->traces, (trace + 1) * sizeof(*g));
         if (!g)
@@ -1242,11 +1248,18 @@ static bool pc_is(const void *ctx, uint32_t v)
 uint32_t mt_sym_pc_class_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
                             bool *self)
 {
+    uint32_t slot = (uint32_t)(((pc ^ ((uint64_t)trace << 40)) * 0x9e3779b97f4a7c15ull) >> 52);
+    uint32_t hot = s->pc_hot[slot];
+    if (hot && s->pcs[hot - 1].pc == pc && s->pcs[hot - 1].trace == trace) {
+        *self = s->pcs[hot - 1].self;
+        return s->pcs[hot - 1].id;
+    }
     uint64_t w[2] = {pc, trace};
     uint64_t h = mt_hash_words(w, 2);
     pc_want_t k = {s, pc, trace};
     uint32_t v = mt_table_find(&s->pc_by_key, h, pc_is, &k);
     if (v != MT_TABLE_NONE) {
+        s->pc_hot[slot] = v + 1;
         *self = s->pcs[v].self;
         return s->pcs[v].id;
     }
@@ -1257,7 +1270,7 @@ uint32_t mt_sym_pc_class_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uin
         struct pc_ent *e = MT_VEC_PUSH(NULL, s->pcs, s->npcs, s->pcs_cap);
         if (e && !mt_table_put(&s->pc_by_key, h, (uint32_t)s->npcs)) {
             *e = (struct pc_ent){pc, trace, id, *self};
-            s->npcs++;
+            s->pc_hot[slot] = (uint32_t)++s->npcs;
         }
     }
     return id;

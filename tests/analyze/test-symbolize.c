@@ -615,3 +615,26 @@ Test(symbolize, prefetch_prepares_the_files_the_stacks_use, .timeout = 60)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+/* A pc's print id is remembered per (trace, pc) while the module map
+ * stays; a module added later (a live trace's refresh) over a pc that had
+ * none gives it that module's id. */
+Test(symbolize, pc_ids_follow_a_changed_module_map)
+{
+    mt_symbolizer_t *s = mt_sym_new();
+    const uint64_t at = 0x7f0000000000, pc = at + 0x20010;
+    add_timed(s, "/nonexistent/liba.so", at, 0, 0);
+    bool self;
+    uint32_t before = mt_sym_pc_class_at(s, 0, pc, 5, &self);
+    cr_assert_eq(mt_sym_pc_class_at(s, 0, pc, 5, &self), before, "remembered");
+    mt_frame_t fr[4];
+    cr_assert_eq(mt_sym_pc(s, 0, pc, fr, 4), 1);
+    cr_assert_null(fr[0].module, "no module at %#lx yet", (unsigned long)pc);
+    add_timed(s, "/nonexistent/libb.so", at + 0x20000, 0, 0);
+    uint32_t after = mt_sym_pc_class_at(s, 0, pc, 5, &self);
+    cr_assert_neq(after, before, "the id of libb.so+0x10, not of a bare address");
+    cr_assert_eq(mt_sym_pc(s, 0, pc, fr, 4), 1);
+    cr_assert_str_eq(mt_sym_basename(fr[0].module), "libb.so");
+    cr_assert_eq(fr[0].offset, 0x10);
+    mt_sym_free(s);
+}
