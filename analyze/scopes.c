@@ -221,13 +221,20 @@ static long read_kids(mt_scopes_t *x, uint32_t ni, unit_t *top)
         return (long)ki;
     ks = &x->kidsets[ki];
     ks->n = x->nspans - ks->first;
-    qsort(x->spans + ks->first, ks->n, sizeof(*x->spans), cmp_span);
+    bool sorted = true; /* DIEs mostly come in address order */
+    for (size_t i = ks->first + 1; i < x->nspans && sorted; i++)
+        sorted = cmp_span(&x->spans[i - 1], &x->spans[i]) <= 0;
+    if (!sorted)
+        qsort(x->spans + ks->first, ks->n, sizeof(*x->spans), cmp_span);
     if (mt_vec_reserve(NULL, &x->maxhi, &x->maxhi_cap, x->nspans, sizeof(*x->maxhi)))
         return (long)ki;
     for (size_t i = ks->first; i < x->nspans; i++)
         x->maxhi[i] = i > ks->first && x->maxhi[i - 1] > x->spans[i].hi ? x->maxhi[i - 1]
                                                                          : x->spans[i].hi;
-    if (top)
+    bool top_sorted = true; /* DIEs are read in the order they are stored */
+    for (size_t i = 1; top && i < top->ntop && top_sorted; i++)
+        top_sorted = (uintptr_t)top->top[i - 1] < (uintptr_t)top->top[i];
+    if (top && !top_sorted)
         qsort(top->top, top->ntop, sizeof(*top->top), cmp_ptr);
     ks->state = 1;
     return (long)ki;
