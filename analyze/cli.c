@@ -302,6 +302,8 @@ int mt_session_replay(mt_session_t *s, const mt_replay_options_t *opt)
     for (int i = 0; i < s->ntraces; i++)
         if ((err = mt_sym_add_trace(s->sym, (uint32_t)i, s->readers[i])) != 0)
             return mt_trace_error(s->paths[i], "the module map", err);
+    if (s->prefetch && mt_sym_prefetch(s->sym, s->readers, (size_t)s->ntraces) != 0)
+        return mt_error("out of memory");
     if ((err = mt_replay_run(&s->rp)) != 0)
         return mt_replay_error(&s->rp, err);
     return MT_EXIT_OK;
@@ -399,6 +401,7 @@ int mt_cli_run(mt_cli_t *c, int (*report)(void *ctx, mt_session_t *s), void *ctx
     mt_session_t s;
     rc = mt_session_open(&s, c->ntraces, c->traces);
     if (!rc) {
+        s.prefetch = true; /* every report of mt_cli_run symbolizes */
         job_t job = {c, &s, report, ctx};
         rc = c->interval_ms ? live(&job) : report_once(&job);
     }

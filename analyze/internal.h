@@ -134,6 +134,33 @@ int mt_trace_open(const char *path, mt_reader_t **r);
  * counters") of trace PATH, in the same style. Returns MT_EXIT_ERROR. */
 int mt_trace_error(const char *path, const char *what, int err);
 
+/* ---- predecode.c -------------------------------------------------------- */
+
+/* Event blocks decoded ahead on a second thread (see predecode.c). */
+typedef struct mt_predecode mt_predecode_t;
+typedef struct mt_predecoded {
+    mt_event_t *ev;  /* the block's events (give them back, or free them) */
+    size_t n, cap;
+    int rc;          /* 0, or the decoding error after the n events */
+    bool opened;     /* mt_block_open accepted the block (else rc is its error) */
+} mt_predecoded_t;
+/* Room for NBLOCKS blocks, numbered in the order they will about be needed. */
+mt_predecode_t *mt_predecode_new(size_t nblocks);
+/* Block I's bytes, valid and unchanged until mt_predecode_free. */
+void mt_predecode_set(mt_predecode_t *pd, size_t i, const void *data, size_t len);
+/* Starts the thread. Returns 0 or pthread_create's error (then nothing is
+ * decoded ahead and every take is false). */
+int mt_predecode_start(mt_predecode_t *pd);
+/* Block I decoded by the thread into *OUT (waiting while it is at it), or
+ * false: the caller decodes it (the thread no longer will). Once per block. */
+bool mt_predecode_take(mt_predecode_t *pd, size_t i, mt_predecoded_t *out);
+/* Gives B's array back for the next blocks (sets B->ev to NULL). */
+void mt_predecode_give_back(mt_predecode_t *pd, mt_predecoded_t *b);
+/* Blocks the thread decoded so far. */
+uint64_t mt_predecode_count(mt_predecode_t *pd);
+/* Stops and joins the thread; frees what was not taken. */
+void mt_predecode_free(mt_predecode_t *pd);
+
 /* ---- replay.c ---------------------------------------------------------- */
 
 /* Weighted sums. A sample of weight W (objects * MT_WEIGHT_ONE, see
@@ -382,6 +409,26 @@ const char *mt_sym_basename(const char *path);
 /* How many times the symbolizer scanned a whole symbol table (one
  * dwfl_module_addrinfo call each): distinct functions, not addresses. */
 uint64_t mt_sym_symtab_scans(const mt_symbolizer_t *s);
+/* Starts a thread that prepares the module files the first stacks of the
+ * traces READERS[N] use (opens them, reads their debug sections and symbol
+ * tables) while the caller replays; the symbolizer waits for a file only
+ * when it needs one the thread is at. Returns 0 or ENOMEM. */
+int mt_sym_prefetch(mt_symbolizer_t *s, mt_reader_t **readers, size_t n);
+/* An id of what PC of TRACE at time TS prints as (the frames of
+ * mt_sym_pc_at: functions, files, lines, inlined flags, modules, offsets):
+ * two pcs print alike exactly when their ids are equal. UINT32_MAX when out
+ * of memory. */
+uint32_t mt_sym_pc_id_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts);
+/* mt_sym_pc_id_at and mt_sym_is_self_at (*SELF; then the id is 0) at once,
+ * remembered per (TRACE, PC) when they do not depend on TS. */
+uint32_t mt_sym_pc_class_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                            bool *self);
+/* Files the prefetch thread prepared so far. */
+uint64_t mt_sym_prefetched(mt_symbolizer_t *s);
+/* Work of lines.c over all files: units decoded, lookups left to libdw. */
+void mt_sym_line_counts(const mt_symbolizer_t *s, uint64_t *decoded, uint64_t *asked_libdw);
+/* Work of scopes.c over all files: DIEs read, and addresses left to libdw. */
+void mt_sym_scope_counts(const mt_symbolizer_t *s, uint64_t *dies_read, uint64_t *libdw_walks);
 
 /* ---- report.c ---------------------------------------------------------- */
 
@@ -464,6 +511,7 @@ typedef struct mt_session {
     mt_symbolizer_t *sym;
     mt_replay_t rp;
     bool replayed;
+    bool prefetch; /* the report symbolizes: prefetch module files (mt_sym_prefetch) */
 } mt_session_t;
 
 /* Opens every trace of PATHS[N] (all of them, reporting each bad one) and a

@@ -108,27 +108,33 @@ static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs
     return 0;
 }
 
-#define MAX_PC_FRAMES 32 /* source frames kept per pc (inlined ones included) */
-#define KEY_WORDS 5       /* grouping key words per source frame */
-
-/* Appends to KEY what the frames of PC print as: function, file, line and
- * inlined flag, module, and the offset when there is no file (the frame
- * prints as function+offset or module+offset). Strings are interned, so
- * equal text is an equal pointer. Returns the words written (at most
- * KEY_WORDS * MAX_PC_FRAMES). */
-static size_t frame_key(mt_symbolizer_t *sym, uint32_t trace, uint64_t pc, uint64_t ts,
-                        uint64_t *key)
+/* stack_pcs with each pc's print id (mt_sym_pc_id_at) in IDS. */
+static int stack_ids(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs, uint64_t *ids,
+                     uint32_t *n)
 {
-    mt_frame_t fr[MAX_PC_FRAMES];
-    size_t n = mt_sym_pc_at(sym, trace, pc, ts, fr, MAX_PC_FRAMES), k = 0;
-    for (size_t i = 0; i < n; i++) {
-        key[k++] = (uint64_t)(uintptr_t)fr[i].function;
-        key[k++] = (uint64_t)(uintptr_t)fr[i].file;
-        key[k++] = (uint64_t)fr[i].line << 1 | fr[i].inlined;
-        key[k++] = (uint64_t)(uintptr_t)fr[i].module;
-        key[k++] = fr[i].file ? 0 : fr[i].offset;
+    *n = 0;
+    if (!st->id)
+        return 0;
+    int rc = mt_reader_stack(rep->rp->traces[st->trace].reader, st->id, pcs, n);
+    if (rc == MT_ENOTFOUND) { /* not committed (live trace) or lost */
+        *n = 0;
+        return 0;
     }
-    return k;
+    if (rc)
+        return rc;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < *n; i++) {
+        bool self;
+        uint32_t id = mt_sym_pc_class_at(rep->sym, st->trace, pcs[i], st->ts, &self);
+        if (id == UINT32_MAX)
+            return ENOMEM;
+        if (!self) {
+            ids[k] = id;
+            pcs[k++] = pcs[i];
+        }
+    }
+    *n = k;
+    return 0;
 }
 
 int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, bool by_function,
@@ -143,18 +149,15 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
     mt_table_t g = {0}; /* row key hash -> row */
     size_t cap = 0;
     int rc = 0;
-    uint64_t pcs[MT_MAX_FRAMES];
-    size_t key_cap = KEY_WORDS * MAX_PC_FRAMES * 8;
-    uint64_t *key = malloc(key_cap * sizeof(*key));
-    if (!key)
-        return ENOMEM;
+    uint64_t pcs[MT_MAX_FRAMES], ids[MT_MAX_FRAMES];
+    uint64_t key[MT_MAX_FRAMES]; /* a print id per pc (mt_sym_pc_id_at), or function, module */
     for (size_t i = 0; i < rp->nstacks; i++) {
         const mt_stack_stats_t *st = &rp->stacks[i];
         rep->row_of_stack[i] = UINT32_MAX;
         if (keep && !keep(st))
             continue;
         uint32_t n;
-        if ((rc = stack_pcs(rep, st, pcs, &n)) != 0) {
+        if ((rc = stack_ids(rep, st, pcs, ids, &n)) != 0) {
             rp->err_trace = st->trace;
             rp->err_block = 0;
             goto out;
@@ -170,20 +173,12 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
                 n = 1;
             }
         }
-        bool whole = nk == 0; /* the whole stack is the key */
-        for (uint32_t f = 0; whole && f < n; f++) {
-            if (key_cap - nk < KEY_WORDS * MAX_PC_FRAMES) {
-                size_t c = 2 * key_cap;
-                uint64_t *grown = realloc(key, c * sizeof(*key));
-                if (!grown) {
-                    rc = ENOMEM;
-                    goto out;
-                }
-                key = grown;
-                key_cap = c;
-            }
-            nk += frame_key(sym, st->trace, pcs[f], st->ts, key + nk);
-        }
+        /* The whole stack is the key: what each pc prints as. A pc's
+         * frames end with its one frame that is not inlined, so equal ids
+         * are equal frames, also across stacks of different depths. */
+        bool whole = nk == 0;
+        for (uint32_t f = 0; whole && f < n; f++)
+            key[nk++] = ids[f];
         uint32_t ri = row_for(rep, &g, &cap, key, nk);
         if (ri == UINT32_MAX) {
             rc = ENOMEM;
@@ -205,7 +200,6 @@ int mt_report_build(mt_report_t *rep, mt_replay_t *rp, mt_symbolizer_t *sym, boo
             a->growth_steps += a->growth[k] > a->growth[k - 1];
     }
 out:
-    free(key);
     mt_table_free(&g);
     return rc;
 }

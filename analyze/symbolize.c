@@ -13,12 +13,17 @@
 #include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "debugfile.h"
+#include "lines.h"
+#include "scopes.h"
 
 /* From the C++ runtime (libstdc++), linked in for demangling. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -45,9 +50,15 @@ typedef struct symfile {
     uint8_t build_id[40];
     uint32_t build_id_len;
     int state;              /* 0 not opened yet, 1 usable, -1 unusable */
+    int claim;              /* prefetch: 0 not prepared, 1 being prepared, 2 prepared */
+    bool queued;            /* in the prefetch order */
+    bool changed, warned;   /* its build id differs from the trace's: warned yet? */
+    bool oom;               /* preparing it ran out of memory */
     bool self;              /* libmtrace.so */
     Dwfl *dwfl;
     Dwfl_Module *mod;
+    mt_scopes_t *scopes;    /* its units' scope trees (scopes.c) */
+    mt_lines_t *lines;      /* its units' line tables (lines.c) */
     /* The symbols addrinfo considers, by value, to answer it without its
      * linear scan of the whole table (see sym_at). */
     symidx_t *syms;
@@ -67,6 +78,7 @@ typedef struct symfile {
 typedef struct symmod {
     uint64_t lo, hi, base, first_ts, last_ts; /* mapped in [first_ts, last_ts or forever) */
     uint32_t file;
+    bool alone;             /* no other module of the trace overlaps [lo, hi) */
 } symmod_t;
 
 typedef struct symtrace {
@@ -74,13 +86,17 @@ typedef struct symtrace {
     uint64_t *maxhi;        /* maxhi[i]: the largest hi of mods[0..i] */
     size_t n, cap;
     bool sorted;
+    uint32_t hot[64];       /* by page hash: index + 1 of a module found alone there */
 } symtrace_t;
+
+#define HOT(pc) (((pc) >> 12) * 0x9e3779b97f4a7c15ull >> 58)
 
 typedef struct cache_ent {
     uint64_t rel;
     uint32_t file;
     uint32_t first;         /* index in frames */
     uint32_t n;
+    uint32_t id;            /* print id (mt_sym_pc_id_at) + 1; 0 not known yet */
 } cache_ent_t;
 
 struct mt_symbolizer {
@@ -92,38 +108,81 @@ struct mt_symbolizer {
     char **strs;
     size_t nstrs, strs_cap;
     mt_table_t str_by_hash; /* hash_str -> index in strs */
+    /* names as found (in a file's string tables, which live as long as
+     * its Dwfl) -> index in named: their demangled, interned text */
+    mt_table_t name_by_ptr;
+    const char **named;
+    size_t nnamed, named_cap;
     /* (file, rel) -> frames */
     cache_ent_t *cache;
     size_t ncache, cache_cap;
     mt_table_t cache_by_key; /* cache_key(file, rel) -> index in cache */
     mt_frame_t *frames;
     size_t nframes, frames_cap;
+    /* print ids: one per distinct list of frames as they print */
+    uint64_t *words;        /* each id's words (ID_WORDS per frame) */
+    size_t nwords, words_cap;
+    uint32_t *id_first, *id_n; /* by id: its words */
+    size_t nids, ids_cap, id_n_cap;
+    mt_table_t id_by_hash;
+    /* (trace, pc) -> index in pcs: pcs whose module does not depend on the
+     * time (alone on its addresses, or none), their id and self flag */
+    struct pc_ent {
+        uint64_t pc;
+        uint32_t trace, id;
+        bool self;
+    } *pcs;
+    size_t npcs, pcs_cap;
+    mt_table_t pc_by_key;
+    uint32_t pc_hot[4096]; /* by pc hash: index + 1 in pcs (most frames repeat) */
     bool oom;
     uint64_t scans;         /* dwfl_module_addrinfo calls (linear scans) */
+    /* prefetch: a thread prepares files (opens them, decompresses their
+     * debug sections, indexes their symbols) ahead of their first use */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool stop, thread_started;
+    uint32_t *order;        /* files to prepare, by first use in the stacks */
+    size_t norder, order_cap, next;
+    uint64_t prefetched;    /* files the thread prepared */
 };
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
 
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = mt_debugfile_find, /* the standard search, sections inflated */
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };
 
 mt_symbolizer_t *mt_sym_new(void)
 {
-    return calloc(1, sizeof(mt_symbolizer_t));
+    mt_symbolizer_t *s = calloc(1, sizeof(mt_symbolizer_t));
+    if (s && (pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->cv, NULL))) {
+        free(s);
+        return NULL;
+    }
+    return s;
 }
+
+static void prefetch_join(mt_symbolizer_t *s);
 
 void mt_sym_free(mt_symbolizer_t *s)
 {
     if (!s)
         return;
+    prefetch_join(s);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->order);
     for (size_t i = 0; i < s->nfiles; i++)
         if (s->files[i].dwfl)
             dwfl_end(s->files[i].dwfl);
     for (size_t i = 0; i < s->nfiles; i++) {
+        mt_scopes_free(s->files[i].scopes);
+        mt_lines_free(s->files[i].lines);
         free(s->files[i].syms);
         free(s->files[i].maxend);
         free(s->files[i].scns);
@@ -141,9 +200,17 @@ void mt_sym_free(mt_symbolizer_t *s)
         free(s->strs[i]);
     free(s->strs);
     mt_table_free(&s->str_by_hash);
+    mt_table_free(&s->name_by_ptr);
+    free(s->named);
     free(s->cache);
     mt_table_free(&s->cache_by_key);
     free(s->frames);
+    free(s->words);
+    free(s->id_first);
+    free(s->id_n);
+    mt_table_free(&s->id_by_hash);
+    free(s->pcs);
+    mt_table_free(&s->pc_by_key);
     free(s);
 }
 
@@ -205,11 +272,30 @@ static const char *intern(mt_symbolizer_t *s, const char *p)
     return p ? intern_len(s, p, strlen(p)) : NULL;
 }
 
-/* Demangled (C++) or plain name, interned. */
+static const char *demangle(mt_symbolizer_t *s, const char *name);
+
+/* Demangled (C++) or plain name, interned. NAME is in a string table of an
+ * open file: the same pointer is the same name, demangled once. */
 static const char *function_name(mt_symbolizer_t *s, const char *name)
 {
     if (!name)
         return NULL;
+    uint32_t v = mt_table_get(&s->name_by_ptr, (uint64_t)(uintptr_t)name);
+    if (v != MT_TABLE_NONE)
+        return s->named[v];
+    const char *r = demangle(s, name);
+    if (r && s->nnamed < UINT32_MAX - 1) {
+        const char **e = MT_VEC_PUSH(NULL, s->named, s->nnamed, s->named_cap);
+        if (e && !mt_table_put(&s->name_by_ptr, (uint64_t)(uintptr_t)name, (uint32_t)s->nnamed)) {
+            *e = r;
+            s->nnamed++;
+        }
+    }
+    return r;
+}
+
+static const char *demangle(mt_symbolizer_t *s, const char *name)
+{
     if (name[0] == '_' && name[1] == 'Z') {
         int status = -1;
         char *d = __cxa_demangle(name, NULL, NULL, &status);
@@ -258,6 +344,12 @@ static uint32_t file_index(mt_symbolizer_t *s, const mt_module_t *m)
 
 int mt_sym_add_module(mt_symbolizer_t *s, uint32_t trace, const mt_module_t *m)
 {
+    prefetch_join(s); /* the files array may move */
+    if (s->npcs) { /* the map changes: a pc's module may too */
+        s->npcs = 0;
+        mt_table_free(&s->pc_by_key);
+        memset(s->pc_hot, 0, sizeof(s->pc_hot));
+    }
     if (trace >= s->ntraces) {
         symtrace_t *g = realloc(s->traces, (trace + 1) * sizeof(*g));
         if (!g)
@@ -284,7 +376,7 @@ int mt_sym_add_module(mt_symbolizer_t *s, uint32_t trace, const mt_module_t *m)
     uint32_t fi = file_index(s, m);
     if (fi == UINT32_MAX)
         return ENOMEM;
-    t->mods[t->n++] = (symmod_t){m->lo, m->hi, m->base, m->first_ts, m->last_ts, fi};
+    t->mods[t->n++] = (symmod_t){m->lo, m->hi, m->base, m->first_ts, m->last_ts, fi, false};
     t->sorted = false;
     return 0;
 }
@@ -326,8 +418,16 @@ static const symmod_t *find_module(mt_symbolizer_t *s, uint32_t trace, uint64_t 
         qsort(t->mods, t->n, sizeof(*t->mods), cmp_mod);
         for (size_t i = 0; i < t->n; i++)
             t->maxhi[i] = i && t->maxhi[i - 1] > t->mods[i].hi ? t->maxhi[i - 1] : t->mods[i].hi;
+        for (size_t i = 0; i < t->n; i++)
+            t->mods[i].alone = (!i || t->maxhi[i - 1] <= t->mods[i].lo) &&
+                               (i + 1 == t->n || t->mods[i + 1].lo >= t->mods[i].hi);
+        memset(t->hot, 0, sizeof(t->hot));
         t->sorted = true;
     }
+    /* A module alone on its addresses is the answer at any time. */
+    uint32_t h = t->hot[HOT(pc)];
+    if (h && pc >= t->mods[h - 1].lo && pc < t->mods[h - 1].hi)
+        return &t->mods[h - 1];
     size_t lo = 0, hi = t->n; /* first module with lo > pc */
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -335,6 +435,10 @@ static const symmod_t *find_module(mt_symbolizer_t *s, uint32_t trace, uint64_t 
             lo = mid + 1;
         else
             hi = mid;
+    }
+    if (lo && t->mods[lo - 1].alone && pc < t->mods[lo - 1].hi) {
+        t->hot[HOT(pc)] = (uint32_t)lo;
+        return &t->mods[lo - 1];
     }
     const symmod_t *at = NULL, *after = NULL, *before = NULL;
     for (size_t i = lo; i > 0 && t->maxhi[i - 1] > pc; i--) {
@@ -417,9 +521,7 @@ static void open_file(symfile_t *f)
         GElf_Addr vaddr;
         int n = dwfl_module_build_id(f->mod, &bits, &vaddr);
         if (n > 0 && ((uint32_t)n != f->build_id_len || memcmp(bits, f->build_id, (size_t)n))) {
-            mt_warning("%s changed since the trace was recorded (its build id differs); "
-                       "its frames show as module+offset",
-                       f->path);
+            f->changed = true; /* warned at its first use (resolve) */
             return;
         }
     }
@@ -434,16 +536,54 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int cmp_symidx(const void *a, const void *b)
+/* Sorts S[N] by value (the order of equal values does not matter: choose
+ * goes by table index): a merge sort of the runs already in order, without
+ * qsort's call per comparison (a large C++ library has 10^5 symbols). */
+static void sort_syms(symidx_t *s, size_t n)
 {
-    const symidx_t *x = a, *y = b;
-    return x->value < y->value ? -1 : x->value > y->value;
+    symidx_t *tmp = malloc(n * sizeof(*tmp));
+    if (!tmp) {
+        for (size_t i = 1; i < n; i++) /* insertion sort: slow, but sorted */
+            for (size_t j = i; j > 0 && s[j - 1].value > s[j].value; j--) {
+                symidx_t t = s[j];
+                s[j] = s[j - 1];
+                s[j - 1] = t;
+            }
+        return;
+    }
+    symidx_t *src = s, *dst = tmp;
+    for (;;) {
+        size_t runs = 0;
+        for (size_t i = 0; i < n; runs++) {
+            size_t mid = i + 1, end;
+            while (mid < n && src[mid - 1].value <= src[mid].value)
+                mid++;
+            for (end = mid < n ? mid + 1 : mid; end < n && src[end - 1].value <= src[end].value;)
+                end++;
+            size_t a = i, b = mid, o = i;
+            while (a < mid && b < end)
+                dst[o++] = src[b].value < src[a].value ? src[b++] : src[a++];
+            while (a < mid)
+                dst[o++] = src[a++];
+            while (b < end)
+                dst[o++] = src[b++];
+            i = end;
+        }
+        symidx_t *t = src;
+        src = dst;
+        dst = t;
+        if (runs <= 1)
+            break;
+    }
+    if (src != s)
+        memcpy(s, src, n * sizeof(*s));
+    free(tmp);
 }
 
 /* Indexes the symbols dwfl_module_addrinfo considers (named, defined, not a
  * section, file or TLS symbol), by value. ELFv1 PowerPC (function
  * descriptors, whose values addrinfo resolves) is left to addrinfo. */
-static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
+static void index_symbols(symfile_t *f)
 {
     f->syms_state = -1;
     GElf_Addr bias;
@@ -469,7 +609,7 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
             continue;
         symidx_t *e = MT_VEC_PUSH(NULL, f->syms, f->nsyms, cap);
         if (!e) {
-            s->oom = true;
+            f->oom = true;
             return;
         }
         uint64_t end = value + sym.st_size;
@@ -477,7 +617,7 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
         if (!sym.st_size && shndx < SHN_LORESERVE) { /* absolute ones match only at their value */
             uint64_t *l = MT_VEC_PUSH(NULL, f->labels, f->nlabels, labels_cap);
             if (!l) {
-                s->oom = true;
+                f->oom = true;
                 return;
             }
             *l = value;
@@ -490,9 +630,9 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
     if (f->nlabels)
         qsort(f->labels, f->nlabels, sizeof(*f->labels), cmp_u64);
     if (f->nsyms) {
-        qsort(f->syms, f->nsyms, sizeof(*f->syms), cmp_symidx);
+        sort_syms(f->syms, f->nsyms);
         if (!(f->maxend = malloc(f->nsyms * sizeof(*f->maxend)))) {
-            s->oom = true;
+            f->oom = true;
             return;
         }
         for (size_t i = 0; i < f->nsyms; i++)
@@ -505,7 +645,7 @@ static void index_symbols(mt_symbolizer_t *s, symfile_t *f)
             return;
         uint64_t (*e)[2] = MT_VEC_PUSH(NULL, f->scns, f->nscns, cap_scns);
         if (!e) {
-            s->oom = true;
+            f->oom = true;
             return;
         }
         (*e)[0] = sh.sh_addr + bias;
@@ -591,7 +731,7 @@ static const symidx_t *choose(const symfile_t *f, const symidx_t **in, size_t n,
 static const char *sym_at(mt_symbolizer_t *s, symfile_t *f, GElf_Addr a, GElf_Off *off)
 {
     if (f->syms_state == 0)
-        index_symbols(s, f);
+        index_symbols(f);
     symans_t k = {0};
     if (f->syms_state > 0) {
         size_t lo = 0, hi = f->nsyms;
@@ -655,6 +795,141 @@ uint64_t mt_sym_symtab_scans(const mt_symbolizer_t *s)
     return s->scans;
 }
 
+uint64_t mt_sym_prefetched(mt_symbolizer_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->prefetched;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+void mt_sym_line_counts(const mt_symbolizer_t *s, uint64_t *decoded, uint64_t *asked_libdw)
+{
+    *decoded = *asked_libdw = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        uint64_t d, w;
+        mt_lines_counts(s->files[i].lines, &d, &w);
+        *decoded += d;
+        *asked_libdw += w;
+    }
+}
+
+void mt_sym_scope_counts(const mt_symbolizer_t *s, uint64_t *dies_read, uint64_t *libdw_walks)
+{
+    *dies_read = *libdw_walks = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        uint64_t d, w;
+        mt_scopes_counts(s->files[i].scopes, &d, &w);
+        *dies_read += d;
+        *libdw_walks += w;
+    }
+}
+
+/* ---- prefetch ----------------------------------------------------------- */
+
+/* Opens F and does the work its first address would: libdwfl reads (and
+ * decompresses) its debug sections and symbol table, and they are indexed.
+ * Touches F alone: the prefetch thread runs it on files the main thread
+ * does not use meanwhile (see prepared). */
+static void prepare(symfile_t *f)
+{
+    if (f->state == 0)
+        open_file(f);
+    if (f->state > 0) {
+        Dwarf_Addr bias;
+        dwfl_module_getdwarf(f->mod, &bias);
+        if (f->syms_state == 0)
+            index_symbols(f);
+    }
+}
+
+static void *prefetch_main(void *arg)
+{
+    mt_symbolizer_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop && s->next < s->norder) {
+        symfile_t *f = &s->files[s->order[s->next++]];
+        if (f->claim)
+            continue; /* the main thread has it */
+        f->claim = 1;
+        pthread_mutex_unlock(&s->mu);
+        prepare(f);
+        pthread_mutex_lock(&s->mu);
+        __atomic_store_n(&f->claim, 2, __ATOMIC_RELEASE);
+        s->prefetched++;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Waits for the prefetch thread to stop (it finishes the file at hand). */
+static void prefetch_join(mt_symbolizer_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool joinable = s->thread_started;
+    s->stop = true;
+    s->thread_started = false;
+    pthread_mutex_unlock(&s->mu);
+    if (joinable)
+        pthread_join(s->thread, NULL);
+    s->stop = false;
+}
+
+/* F is the main thread's from here on: prepared by the prefetch thread
+ * (waits while it is at it) or not touched by it at all. */
+static void prepared(mt_symbolizer_t *s, symfile_t *f)
+{
+    if (__atomic_load_n(&f->claim, __ATOMIC_ACQUIRE) == 2)
+        return;
+    pthread_mutex_lock(&s->mu);
+    while (f->claim == 1)
+        pthread_cond_wait(&s->cv, &s->mu);
+    __atomic_store_n(&f->claim, 2, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Stacks looked at to choose the files to prefetch. */
+#define PREFETCH_STACKS 4096
+
+int mt_sym_prefetch(mt_symbolizer_t *s, mt_reader_t **readers, size_t n)
+{
+    prefetch_join(s);
+    s->norder = s->next = 0;
+    uint64_t pcs[MT_MAX_FRAMES];
+    for (size_t t = 0; t < n; t++) {
+        uint64_t cursor = 0;
+        uint32_t id, nf;
+        for (int k = 0; k < PREFETCH_STACKS && mt_reader_next_stack(readers[t], &cursor, &id, pcs,
+                                                                   &nf) == 1; k++)
+            for (uint32_t i = 0; i < nf; i++) {
+                const symmod_t *m = find_module(s, (uint32_t)t, pcs[i], MT_SYM_LATEST);
+                if (!m || s->files[m->file].queued || s->files[m->file].claim)
+                    continue;
+                uint32_t *o = MT_VEC_PUSH(NULL, s->order, s->norder, s->order_cap);
+                if (!o)
+                    return ENOMEM;
+                *o = m->file;
+                s->norder++;
+                s->files[m->file].queued = true;
+            }
+    }
+    /* The main thread takes the files in about this order, beginning with
+     * the first at once: the thread begins with the second. */
+    s->next = 1;
+    if (s->norder < 2)
+        return 0; /* nothing to do alongside */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* signals stay the main thread's */
+    int rc = pthread_create(&s->thread, NULL, prefetch_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        s->thread_started = true;
+    return 0; /* without the thread, the files are prepared at first use */
+}
+
 /* ---- lookups ------------------------------------------------------------ */
 
 static void push(mt_symbolizer_t *s, const mt_frame_t *fr)
@@ -685,8 +960,9 @@ static const char *die_function(mt_symbolizer_t *s, Dwarf_Die *d)
 }
 
 /* Where the inlined subroutine D was called from: its DW_AT_call_file and
- * DW_AT_call_line, resolved through the file table of CU. */
-static void call_site(Dwarf_Die *cu, Dwarf_Die *d, const char **file, int *line)
+ * DW_AT_call_line, resolved through the file table of CU (lines.c's, else
+ * libdw's). */
+static void call_site(symfile_t *f, Dwarf_Die *cu, Dwarf_Die *d, const char **file, int *line)
 {
     Dwarf_Attribute at;
     Dwarf_Word v;
@@ -695,6 +971,7 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *d, const char **file, int *line)
     Dwarf_Files *files;
     size_t nfiles;
     if (dwarf_formudata(dwarf_attr(d, DW_AT_call_file, &at), &v) == 0 &&
+        (!f->lines || mt_lines_file(f->lines, f->mod, cu, v, file) < 0) &&
         dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && v < nfiles)
         *file = dwarf_filesrc(files, v, NULL, NULL);
 }
@@ -731,22 +1008,6 @@ static const char *source_path(mt_symbolizer_t *s, Dwarf_Die *cu, const char *fi
     return intern(s, buf[0] ? buf : "/");
 }
 
-/* True when CU has a subprogram with code (a C or C++ unit, not one
- * assembled from a .S file, whose line table is all it describes). */
-static bool cu_has_functions(Dwarf_Die *cu)
-{
-    Dwarf_Die child;
-    if (dwarf_child(cu, &child) != 0)
-        return false;
-    do {
-        Dwarf_Addr lo;
-        if (dwarf_tag(&child) == DW_TAG_subprogram &&
-            (dwarf_lowpc(&child, &lo) == 0 || dwarf_hasattr(&child, DW_AT_ranges)))
-            return true;
-    } while (dwarf_siblingof(&child, &child) == 0);
-    return false;
-}
-
 /* Appends the frames of module-relative address REL of F.
  *
  * libdwfl hands back the CU whose address range starts last at or before
@@ -756,14 +1017,22 @@ static bool cu_has_functions(Dwarf_Die *cu)
  * ranges contain the address and, in a unit that describes its functions,
  * a subprogram does too.
  *
- * Inlined frames: dwarf_getscopes stops at the innermost inlined instance
- * (its later entries are the scopes of the abstract definition), so the
- * physical chain is taken from dwarf_getscopes_die on that instance: every
- * inlined_subroutine up to the subprogram. Each frame's line is the call
- * site (DW_AT_call_file, DW_AT_call_line) of the frame inside it. */
+ * Inlined frames: the physical chain of scopes from the innermost inlined
+ * instance (scopes.c, as dwarf_getscopes and dwarf_getscopes_die give it):
+ * every inlined_subroutine up to the subprogram. Each frame's line is the
+ * call site (DW_AT_call_file, DW_AT_call_line) of the frame inside it. */
 static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
 {
     mt_frame_t base = {.module = f->path, .offset = rel};
+    prepared(s, f);
+    if (f->changed && !f->warned) {
+        f->warned = true;
+        mt_warning("%s changed since the trace was recorded (its build id differs); "
+                   "its frames show as module+offset",
+                   f->path);
+    }
+    if (f->oom)
+        s->oom = true;
     if (f->state == 0)
         open_file(f);
     if (f->state < 0) {
@@ -781,21 +1050,15 @@ static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
     if (cu && dwarf_haspc(cu, a - bias) <= 0)
         cu = NULL; /* in a gap between units */
     Dwarf_Die *scopes = NULL;
-    int nscopes = cu ? dwarf_getscopes(cu, a - bias, &scopes) : 0;
     int first = 0; /* the innermost function-like scope */
-    while (first < nscopes && dwarf_tag(&scopes[first]) != DW_TAG_inlined_subroutine &&
-           dwarf_tag(&scopes[first]) != DW_TAG_subprogram)
-        first++;
-    if (first < nscopes && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine) {
-        Dwarf_Die inl = scopes[first];
-        free(scopes);
-        scopes = NULL;
-        nscopes = dwarf_getscopes_die(&inl, &scopes);
-        first = 0;
-    }
-    if (cu && first >= nscopes && cu_has_functions(cu))
+    if (cu && !f->scopes && !(f->scopes = mt_scopes_new()))
+        s->oom = true;
+    int nscopes = cu && f->scopes ? mt_scopes_get(f->scopes, cu, a - bias, &scopes, &first) : 0;
+    if (cu && first >= nscopes && (!f->scopes || mt_scopes_has_functions(f->scopes, cu)))
         cu = NULL; /* no function of this unit covers it: not its code */
-    if (cu) {
+    if (cu && !f->lines && !(f->lines = mt_lines_new()))
+        s->oom = true;
+    if (cu && (!f->lines || mt_lines_get(f->lines, f->mod, cu, a - bias, &src, &line) < 0)) {
         Dwfl_Line *ln = dwfl_module_getsrc(f->mod, a);
         if (ln)
             src = dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL);
@@ -820,7 +1083,7 @@ static void resolve(mt_symbolizer_t *s, symfile_t *f, uint64_t rel)
         fr.inlined = true;
         push(s, &fr);
         pushed++;
-        call_site(cu, d, &src, &line);
+        call_site(f, cu, d, &src, &line);
     }
     free(scopes);
     if (pushed >= 0) { /* no DWARF subprogram: the symbol table's name */
@@ -881,7 +1144,7 @@ size_t mt_sym_pc_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts
             out[0] = (mt_frame_t){.module = s->files[m->file].path, .address = pc, .offset = rel};
             return 1;
         }
-        *e = (cache_ent_t){rel, m->file, (uint32_t)first, (uint32_t)(s->nframes - first)};
+        *e = (cache_ent_t){rel, m->file, (uint32_t)first, (uint32_t)(s->nframes - first), 0};
         ci = (uint32_t)s->ncache++;
     }
     const cache_ent_t *ce = &s->cache[ci];
@@ -891,4 +1154,124 @@ size_t mt_sym_pc_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts
         out[i].address = pc;
     }
     return n;
+}
+
+/* ---- print ids ------------------------------------------------------------ */
+
+#define ID_WORDS 5 /* words per frame: what it prints as */
+
+typedef struct id_want {
+    const mt_symbolizer_t *s;
+    const uint64_t *w;
+    size_t n;
+} id_want_t;
+
+static bool id_is(const void *ctx, uint32_t v)
+{
+    const id_want_t *k = ctx;
+    return k->s->id_n[v] == k->n && !memcmp(k->s->words + k->s->id_first[v], k->w, k->n * 8);
+}
+
+/* Appends to W what frame FR prints as: function, file, line and inlined
+ * flag, module, and the offset when there is no file (the frame prints as
+ * function+offset or module+offset). Strings are interned: equal text is
+ * an equal pointer. */
+static void frame_words(const mt_frame_t *fr, uint64_t *w)
+{
+    w[0] = (uint64_t)(uintptr_t)fr->function;
+    w[1] = (uint64_t)(uintptr_t)fr->file;
+    w[2] = (uint64_t)fr->line << 1 | fr->inlined;
+    w[3] = (uint64_t)(uintptr_t)fr->module;
+    w[4] = fr->file ? 0 : fr->offset;
+}
+
+/* The id of the frame list W[N] (ID_WORDS per frame); UINT32_MAX when out
+ * of memory. */
+static uint32_t intern_words(mt_symbolizer_t *s, const uint64_t *w, size_t n)
+{
+    uint64_t h = mt_hash_words(w, n);
+    id_want_t k = {s, w, n};
+    uint32_t v = mt_table_find(&s->id_by_hash, h, id_is, &k);
+    if (v != MT_TABLE_NONE)
+        return v;
+    if (s->nids >= UINT32_MAX - 2 || s->nwords + n >= UINT32_MAX ||
+        mt_vec_reserve(NULL, &s->words, &s->words_cap, s->nwords + n, sizeof(*s->words)) ||
+        mt_vec_reserve(NULL, &s->id_first, &s->ids_cap, s->nids + 1, sizeof(*s->id_first)) ||
+        mt_vec_reserve(NULL, &s->id_n, &s->id_n_cap, s->nids + 1, sizeof(*s->id_n)) ||
+        mt_table_put(&s->id_by_hash, h, (uint32_t)s->nids))
+        return UINT32_MAX;
+    memcpy(s->words + s->nwords, w, n * sizeof(*w));
+    s->id_first[s->nids] = (uint32_t)s->nwords;
+    s->id_n[s->nids] = (uint32_t)n;
+    s->nwords += n;
+    return (uint32_t)s->nids++;
+}
+
+uint32_t mt_sym_pc_id_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts)
+{
+    uint64_t w[ID_WORDS * MAX_INLINE];
+    const symmod_t *m = find_module(s, trace, pc, ts);
+    if (m) { /* the cache entry mt_sym_pc_at makes keeps the id */
+        uint64_t rel = pc - m->base;
+        cache_want_t want = {s, m->file, rel};
+        uint32_t ci = mt_table_find(&s->cache_by_key, cache_key(m->file, rel), cache_is, &want);
+        if (ci != MT_TABLE_NONE && s->cache[ci].id)
+            return s->cache[ci].id - 1;
+    }
+    mt_frame_t fr[MAX_INLINE];
+    size_t n = mt_sym_pc_at(s, trace, pc, ts, fr, MAX_INLINE);
+    for (size_t i = 0; i < n; i++)
+        frame_words(&fr[i], w + ID_WORDS * i);
+    uint32_t id = intern_words(s, w, ID_WORDS * n);
+    if (m && id != UINT32_MAX) {
+        uint64_t rel = pc - m->base;
+        cache_want_t want = {s, m->file, rel};
+        uint32_t ci = mt_table_find(&s->cache_by_key, cache_key(m->file, rel), cache_is, &want);
+        if (ci != MT_TABLE_NONE)
+            s->cache[ci].id = id + 1;
+    }
+    return id;
+}
+
+typedef struct pc_want {
+    const mt_symbolizer_t *s;
+    uint64_t pc;
+    uint32_t trace;
+} pc_want_t;
+
+static bool pc_is(const void *ctx, uint32_t v)
+{
+    const pc_want_t *k = ctx;
+    return k->s->pcs[v].pc == k->pc && k->s->pcs[v].trace == k->trace;
+}
+
+uint32_t mt_sym_pc_class_at(mt_symbolizer_t *s, uint32_t trace, uint64_t pc, uint64_t ts,
+                            bool *self)
+{
+    uint32_t slot = (uint32_t)(((pc ^ ((uint64_t)trace << 40)) * 0x9e3779b97f4a7c15ull) >> 52);
+    uint32_t hot = s->pc_hot[slot];
+    if (hot && s->pcs[hot - 1].pc == pc && s->pcs[hot - 1].trace == trace) {
+        *self = s->pcs[hot - 1].self;
+        return s->pcs[hot - 1].id;
+    }
+    uint64_t w[2] = {pc, trace};
+    uint64_t h = mt_hash_words(w, 2);
+    pc_want_t k = {s, pc, trace};
+    uint32_t v = mt_table_find(&s->pc_by_key, h, pc_is, &k);
+    if (v != MT_TABLE_NONE) {
+        s->pc_hot[slot] = v + 1;
+        *self = s->pcs[v].self;
+        return s->pcs[v].id;
+    }
+    const symmod_t *m = find_module(s, trace, pc, ts);
+    *self = m && s->files[m->file].self;
+    uint32_t id = *self ? 0 : mt_sym_pc_id_at(s, trace, pc, ts);
+    if (id != UINT32_MAX && (!m || m->alone) && s->npcs < UINT32_MAX - 1) {
+        struct pc_ent *e = MT_VEC_PUSH(NULL, s->pcs, s->npcs, s->pcs_cap);
+        if (e && !mt_table_put(&s->pc_by_key, h, (uint32_t)s->npcs)) {
+            *e = (struct pc_ent){pc, trace, id, *self};
+            s->pc_hot[slot] = (uint32_t)++s->npcs;
+        }
+    }
+    return id;
 }

@@ -145,6 +145,28 @@ int mt__stack_resolve(uint32_t version, uint32_t id, const void *val, size_t len
 extern int mt__zstd_level;
 extern int mt__zstd_literals;
 
+/* The stacks a reader resolved, by id: a stack whose parent is here takes
+ * the parent's outer frames from it instead of following the parent's
+ * references again (an analysis reads every stack, and their chains share
+ * parents). Values of committed stacks never change, so it outlives a
+ * refresh. */
+typedef struct mt__stack_memo_ent {
+    uint64_t off;        /* of its frames in pcs */
+    uint16_t n;          /* frames; 0: not resolved yet */
+    uint16_t steps;      /* references followed to resolve it */
+} mt__stack_memo_ent_t;
+typedef struct mt__stack_memo {
+    mt__stack_memo_ent_t *at; /* by id */
+    size_t nat;
+    uint64_t *pcs;
+    size_t npcs, pcs_cap;
+} mt__stack_memo_t;
+/* mt__stack_resolve with MEMO (NULL: none), which it also fills. */
+int mt__stack_resolve_memo(uint32_t version, uint32_t id, const void *val, size_t len,
+                           mt__stack_get_fn get, void *ctx, mt__stack_memo_t *memo,
+                           uint64_t *pcs, uint32_t *nframes);
+void mt__stack_memo_free(mt__stack_memo_t *memo);
+
 /* ---- store.c: the LMDB layout shared by writer.c and reader.c ---------- */
 
 enum mt__db {

@@ -22,6 +22,7 @@ struct mt_reader {
     MDB_dbi dbi[MT__DB_COUNT];
     uint32_t version; /* from the format record */
     uint64_t checked; /* txnid whose pages mt__lmdb_check accepted; 0: none */
+    mt__stack_memo_t stacks; /* resolved stacks (stackstore.c) */
 };
 
 /* Opens the environment read-only; FLAGS adds MDB_NOLOCK. */
@@ -155,6 +156,7 @@ void mt_reader_close(mt_reader_t *r)
         mdb_txn_abort(r->txn);
     if (r->env)
         mdb_env_close(r->env);
+    mt__stack_memo_free(&r->stacks);
     free(r);
 }
 
@@ -371,8 +373,8 @@ int mt_reader_stack(mt_reader_t *r, uint32_t id, uint64_t *pcs, uint32_t *nframe
     mt__put_be32(key, id);
     int rc = mt__get(r, MT__DB_STACKS, key, sizeof key, &v);
     return rc ? rc
-              : mt__stack_resolve(r->version, id, v.mv_data, v.mv_size, mt__stack_get, r, pcs,
-                                  nframes);
+              : mt__stack_resolve_memo(r->version, id, v.mv_data, v.mv_size, mt__stack_get, r,
+                                       &r->stacks, pcs, nframes);
 }
 
 int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_t *pcs,
@@ -389,8 +391,8 @@ int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_
     if (k.mv_size != 4)
         return MT_ECORRUPT;
     *id = mt__get_be32(k.mv_data);
-    if ((rc = mt__stack_resolve(r->version, *id, v.mv_data, v.mv_size, mt__stack_get, r, pcs,
-                                nframes)))
+    if ((rc = mt__stack_resolve_memo(r->version, *id, v.mv_data, v.mv_size, mt__stack_get, r,
+                                     &r->stacks, pcs, nframes)))
         return rc;
     *cursor = (uint64_t)*id + 1;
     return 1;

@@ -21,6 +21,7 @@
 #define MT__STACK_CHAIN_MAX 16   /* references followed to resolve one stack */
 #define MT__STACK_STEPS_MAX 256  /* a reader's bound: a hostile trace may chain more */
 #define MT__TRIE_NODES_MAX (1u << 20) /* ~28 MiB of trie; later stacks only match it */
+#define MT__STACK_MEMO_IDS (1u << 24) /* a reader memoizes stacks below this id */
 
 typedef struct mt__trie_node {
     uint64_t pc;
@@ -187,6 +188,57 @@ static int mt__stack_parse(const uint8_t *p, size_t len, uint32_t *parent, uint3
 int mt__stack_resolve(uint32_t version, uint32_t id, const void *val, size_t len,
                       mt__stack_get_fn get, void *ctx, uint64_t *pcs, uint32_t *nframes)
 {
+    return mt__stack_resolve_memo(version, id, val, len, get, ctx, NULL, pcs, nframes);
+}
+
+void mt__stack_memo_free(mt__stack_memo_t *memo)
+{
+    free(memo->at);
+    free(memo->pcs);
+    memset(memo, 0, sizeof *memo);
+}
+
+/* The memo's entry of stack ID when it holds one resolved in at most
+ * BUDGET steps (so that following references instead would not have hit
+ * MT__STACK_STEPS_MAX either); else NULL. */
+static const mt__stack_memo_ent_t *mt__memo_get(const mt__stack_memo_t *memo, uint32_t id,
+                                                int budget)
+{
+    if (!memo || id >= memo->nat || !memo->at[id].n || memo->at[id].steps > budget)
+        return NULL;
+    return &memo->at[id];
+}
+
+/* Keeps stack ID's N frames PCS, resolved in STEPS steps (best effort:
+ * out of memory only leaves it out). */
+static void mt__memo_put(mt__stack_memo_t *memo, uint32_t id, const uint64_t *pcs, uint32_t n,
+                         int steps)
+{
+    if (!memo || !n || id >= MT__STACK_MEMO_IDS)
+        return;
+    if (id >= memo->nat) {
+        size_t nat = memo->nat ? memo->nat : 1024;
+        while (nat <= id)
+            nat *= 2;
+        mt__stack_memo_ent_t *g = realloc(memo->at, nat * sizeof *g);
+        if (!g)
+            return;
+        memset(g + memo->nat, 0, (nat - memo->nat) * sizeof *g);
+        memo->at = g;
+        memo->nat = nat;
+    }
+    if (memo->pcs_cap - memo->npcs < n &&
+        mt_vec_reserve(NULL, &memo->pcs, &memo->pcs_cap, memo->npcs + n, sizeof *memo->pcs))
+        return;
+    memcpy(memo->pcs + memo->npcs, pcs, n * sizeof *pcs);
+    memo->at[id] = (mt__stack_memo_ent_t){memo->npcs, (uint16_t)n, (uint16_t)steps};
+    memo->npcs += n;
+}
+
+int mt__stack_resolve_memo(uint32_t version, uint32_t id, const void *val, size_t len,
+                           mt__stack_get_fn get, void *ctx, mt__stack_memo_t *memo,
+                           uint64_t *pcs, uint32_t *nframes)
+{
     if (version < MT__STACK_TREE_VERSION)
         return mt__stack_decode(val, len, pcs, nframes);
     uint64_t own[MT_MAX_FRAMES];
@@ -195,12 +247,25 @@ int mt__stack_resolve(uint32_t version, uint32_t id, const void *val, size_t len
     if (rc)
         return rc;
     memcpy(pcs, own, m * sizeof *pcs);
-    uint32_t n = m;
+    uint32_t n = m, self = id;
+    int step = 0;
     /* Each step appends the tail of an ancestor's own frames that lies
      * outside what it shares with its own parent. */
-    for (int step = 0; need > 0; step++) {
+    for (; need > 0; step++) {
         if (parent >= id || step == MT__STACK_STEPS_MAX)
             return MT_ECORRUPT; /* references point back only */
+        /* A resolved parent holds the frames that are still needed as its
+         * last ones: the tail of the same chain of references. */
+        const mt__stack_memo_ent_t *e = mt__memo_get(memo, parent, MT__STACK_STEPS_MAX - step - 1);
+        if (e) {
+            if (need > e->n)
+                return MT_ECORRUPT;
+            memcpy(pcs + n, memo->pcs + e->off + e->n - need, need * sizeof *pcs);
+            n += need;
+            need = 0;
+            step += 1 + e->steps;
+            break;
+        }
         const void *pv;
         size_t plen;
         if ((rc = get(ctx, parent, &pv, &plen)))
@@ -219,6 +284,7 @@ int mt__stack_resolve(uint32_t version, uint32_t id, const void *val, size_t len
         id = parent;
         parent = pparent;
     }
+    mt__memo_put(memo, self, pcs, n, step);
     *nframes = n;
     return 0;
 }

@@ -10,10 +10,15 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "debugfile.h"
+#include "lines.h"
+#include "scopes.h"
 #include "symbolize-o2.h"
+#include "tracegen.h"
 
 static mt_module_t self;
 static uint64_t text_lo, text_hi; /* the executable segment */
@@ -433,4 +438,203 @@ Test(symbolize, symbol_names_as_addrinfo_gives_them, .timeout = 60)
     size_t n = compare_with_addrinfo(&self, text_lo, text_hi, 3, &named, &scans);
     cr_assert_gt(n, 100, "%zu addresses compared", n);
     cr_expect_gt(named, 50, "%zu of %zu addresses named", named, n);
+}
+
+/* ---- scopes.c, print ids, prefetch --------------------------------------- */
+
+/* The frames of [LO, HI) (every STEP-th byte) of module MOD, as one string
+ * per address: function, file, line, inlined flag, module of each frame and
+ * its offset when it has no file (what a frame prints as). With LIBDW the scopes are libdw's own (dwarf_getscopes). */
+static char **frames_of(const mt_module_t *mod, uint64_t lo, uint64_t hi, uint64_t step,
+                        bool libdw, size_t *count, uint64_t *dies, uint64_t *walks,
+                        uint32_t *ids)
+{
+    mt__scopes_libdw_only = mt__lines_libdw_only = mt__debugfile_standard_only = libdw;
+    mt_symbolizer_t *s = mt_sym_new();
+    cr_assert_eq(mt_sym_add_module(s, 0, mod), 0);
+    size_t n = 0, cap = (hi - lo) / step + 1;
+    char **out = calloc(cap, sizeof(*out));
+    cr_assert_not_null(out);
+    for (uint64_t pc = lo + 1; pc < hi; pc += step) {
+        mt_frame_t fr[32];
+        size_t k = mt_sym_pc(s, 0, pc, fr, 32);
+        char buf[16384];
+        size_t len = 0;
+        for (size_t i = 0; i < k && len < sizeof(buf) - 512; i++)
+            len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s|%s|%u|%d|%s|%lx;",
+                                    fr[i].function ? fr[i].function : "-",
+                                    fr[i].file ? fr[i].file : "-", fr[i].line, fr[i].inlined,
+                                    fr[i].module ? fr[i].module : "-",
+                                    (unsigned long)(fr[i].file ? 0 : fr[i].offset));
+        if (ids)
+            ids[n] = mt_sym_pc_id_at(s, 0, pc, MT_SYM_LATEST);
+        out[n++] = strdup(buf);
+    }
+    mt_sym_scope_counts(s, dies, walks);
+    uint64_t lines_decoded, lines_libdw;
+    mt_sym_line_counts(s, &lines_decoded, &lines_libdw);
+    cr_log_info("%zu addresses: %lu units' lines decoded here, %lu lookups left to libdw", n,
+                (unsigned long)lines_decoded, (unsigned long)lines_libdw);
+    mt_sym_free(s);
+    mt__scopes_libdw_only = mt__lines_libdw_only = mt__debugfile_standard_only = false;
+    *count = n;
+    return out;
+}
+
+/* Every address of this program's code (its -O2 fixture inlines three
+ * levels deep) gets the same frames from scopes.c's index as from libdw's
+ * walks of the unit, and the index leaves no address to libdw: its work is
+ * one read of the DIEs an address descends into, not three walks of the
+ * unit per address. */
+Test(symbolize, scopes_as_libdw_gives_them, .timeout = 120)
+{
+    load_self();
+    size_t n, nref;
+    uint64_t dies, walks, ref_dies, ref_walks;
+    char **idx = frames_of(&self, text_lo, text_hi, 5, false, &n, &dies, &walks, NULL);
+    char **ref = frames_of(&self, text_lo, text_hi, 5, true, &nref, &ref_dies, &ref_walks, NULL);
+    cr_assert_eq(n, nref);
+    size_t inlined = 0;
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(idx[i], ref[i], "address %#lx", (unsigned long)(text_lo + 1 + 5 * i));
+        inlined += strstr(idx[i], "|1|") != NULL;
+        free(idx[i]);
+        free(ref[i]);
+    }
+    free(idx);
+    free(ref);
+    cr_expect_gt(inlined, 10, "%zu addresses with inlined frames", inlined);
+    cr_expect_eq(walks, 0, "%lu addresses left to libdw", (unsigned long)walks);
+    cr_expect_gt(ref_walks, n / 2, "the reference walks: %lu", (unsigned long)ref_walks);
+    cr_expect_eq(ref_dies, 0);
+    cr_expect_gt(dies, 0);
+}
+
+/* The same on libc when its debug information is installed (libc6-dbg):
+ * GCC -O2 DWARF 5 with deep inlining, range lists and assembly units, in a
+ * separate file whose sections are zlib-compressed: handed to libdw
+ * inflated here (debugfile.c) against libdw inflating them itself. */
+Test(symbolize, scopes_as_libdw_gives_them_in_libc, .timeout = 300)
+{
+    dl_iterate_phdr(find_lib, "/libc.so.6");
+    cr_assert(lib_text_hi > lib_text_lo, "libc is loaded");
+    size_t n, nref;
+    uint64_t dies, walks, ref_dies, ref_walks;
+    char **idx = frames_of(&lib_mod, lib_text_lo, lib_text_hi, 97, false, &n, &dies, &walks, NULL);
+    char **ref = frames_of(&lib_mod, lib_text_lo, lib_text_hi, 97, true, &nref, &ref_dies,
+                           &ref_walks, NULL);
+    cr_assert_eq(n, nref);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(idx[i], ref[i], "libc+%#lx",
+                         (unsigned long)(lib_text_lo + 1 + 97 * i - lib_mod.base));
+        free(idx[i]);
+        free(ref[i]);
+    }
+    free(idx);
+    free(ref);
+    cr_log_info("libc: %zu addresses, %lu in units (%lu DIEs indexed), %lu debug file "
+                "inflated here%s", n, (unsigned long)ref_walks, (unsigned long)dies,
+                mt_debugfile_inflated(),
+                ref_walks ? "" : ": no debug information installed, symbols only");
+    struct stat dbg;
+    if (!stat("/usr/lib/debug/.build-id", &dbg) && ref_walks)
+        cr_expect_eq(mt_debugfile_inflated(), 1, "libc's debug file inflated here, once");
+    cr_expect_eq(walks, 0, "%lu addresses left to libdw", (unsigned long)walks);
+}
+
+/* Two addresses get the same print id exactly when their frames print
+ * alike (what top and leaks merge rows by). */
+Test(symbolize, print_ids_are_equal_exactly_when_frames_print_alike, .timeout = 60)
+{
+    load_self();
+    size_t n;
+    uint64_t dies, walks;
+    uint64_t span = text_hi - text_lo < 60000 ? text_hi - text_lo : 60000;
+    uint32_t *ids = calloc(span / 7 + 2, sizeof(*ids));
+    cr_assert_not_null(ids);
+    char **fr = frames_of(&self, text_lo, text_lo + span, 7, false, &n, &dies, &walks, ids);
+    size_t alike = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            bool same = strcmp(fr[i], fr[j]) == 0;
+            cr_assert_eq(ids[i] == ids[j], same, "%s and %s: ids %u and %u", fr[i], fr[j],
+                         ids[i], ids[j]);
+            alike += same;
+        }
+    cr_expect_gt(alike, 0);
+    for (size_t i = 0; i < n; i++)
+        free(fr[i]);
+    free(fr);
+    free(ids);
+}
+
+/* While the traces replay, a thread prepares the module files their stacks
+ * use (opens them, decompresses and reads their debug sections and symbol
+ * tables), all but the first, which the symbolizer takes at once; the
+ * frames are those of a symbolizer without it. */
+Test(symbolize, prefetch_prepares_the_files_the_stacks_use, .timeout = 60)
+{
+    load_self();
+    dl_iterate_phdr(find_lib, "/libdw.so.1");
+    cr_assert(lib_text_hi > lib_text_lo, "libdw is loaded");
+    char dir[] = "/tmp/mt-prefetch-XXXXXX", trace[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(trace, sizeof(trace), "%s/t", dir);
+    tg_open(trace, 0, 0, 1000);
+    tg_module(1, self.path, self.base, self.lo, self.hi);
+    tg_module(2, lib_mod.path, lib_mod.base, lib_mod.lo, lib_mod.hi);
+    tg_module(3, "/nonexistent/libunused.so", 0x10000000, 0x10000000, 0x10100000);
+    uint64_t pcs[3] = {o2_chain(5), lib_text_lo + 0x101, self.lo + 0x10};
+    tg_stack(1, pcs, 3);
+    tg_close(1);
+    mt_reader_t *r;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    mt_symbolizer_t *with = mt_sym_new(), *without = mt_sym_new();
+    cr_assert_eq(mt_sym_add_trace(with, 0, r), 0);
+    cr_assert_eq(mt_sym_add_trace(without, 0, r), 0);
+    cr_assert_eq(mt_sym_prefetch(with, &r, 1), 0);
+    for (int i = 0; i < 2000 && mt_sym_prefetched(with) < 1; i++)
+        usleep(10000);
+    cr_assert_eq(mt_sym_prefetched(with), 1, "libdw's file prepared alongside");
+    for (int i = 0; i < 3; i++) {
+        mt_frame_t a[32], b[32];
+        size_t na = mt_sym_pc(with, 0, pcs[i], a, 32), nb = mt_sym_pc(without, 0, pcs[i], b, 32);
+        cr_assert_eq(na, nb);
+        for (size_t k = 0; k < na; k++) {
+            cr_assert_str_eq(a[k].function ? a[k].function : "-", b[k].function ? b[k].function : "-");
+            cr_assert_str_eq(a[k].file ? a[k].file : "-", b[k].file ? b[k].file : "-");
+            cr_assert_eq(a[k].line, b[k].line);
+            cr_assert_eq(a[k].offset, b[k].offset);
+        }
+    }
+    cr_assert_eq(mt_sym_prefetched(with), 1);
+    mt_sym_free(with);
+    mt_sym_free(without);
+    mt_reader_close(r);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* A pc's print id is remembered per (trace, pc) while the module map
+ * stays; a module added later (a live trace's refresh) over a pc that had
+ * none gives it that module's id. */
+Test(symbolize, pc_ids_follow_a_changed_module_map)
+{
+    mt_symbolizer_t *s = mt_sym_new();
+    const uint64_t at = 0x7f0000000000, pc = at + 0x20010;
+    add_timed(s, "/nonexistent/liba.so", at, 0, 0);
+    bool self;
+    uint32_t before = mt_sym_pc_class_at(s, 0, pc, 5, &self);
+    cr_assert_eq(mt_sym_pc_class_at(s, 0, pc, 5, &self), before, "remembered");
+    mt_frame_t fr[4];
+    cr_assert_eq(mt_sym_pc(s, 0, pc, fr, 4), 1);
+    cr_assert_null(fr[0].module, "no module at %#lx yet", (unsigned long)pc);
+    add_timed(s, "/nonexistent/libb.so", at + 0x20000, 0, 0);
+    uint32_t after = mt_sym_pc_class_at(s, 0, pc, 5, &self);
+    cr_assert_neq(after, before, "the id of libb.so+0x10, not of a bare address");
+    cr_assert_eq(mt_sym_pc(s, 0, pc, fr, 4), 1);
+    cr_assert_str_eq(mt_sym_basename(fr[0].module), "libb.so");
+    cr_assert_eq(fr[0].offset, 0x10);
+    mt_sym_free(s);
 }

@@ -253,3 +253,59 @@ Test(stackstore, the_trie_stops_growing_and_stacks_stay_exact)
     free(m.val);
     free(m.len);
 }
+
+static unsigned many_gets;
+static int get_many_counted(void *ctx, uint32_t id, const void **val, size_t *len)
+{
+    many_gets++;
+    return get_many(ctx, id, val, len);
+}
+
+/* A reader resolves every stack of a trace, in id order; with the memo a
+ * stack whose parent was resolved takes the parent's outer frames from it:
+ * no value fetched, where following references fetched one per reference
+ * (each stack adds one frame to the one before; chains of at most 16). */
+Test(stackstore, the_memo_resolves_a_stack_from_its_resolved_parent)
+{
+    enum { N = 100 };
+    many_t m = {calloc(N + 1, MT__STACK_VALUE_MAX), calloc(N + 1, sizeof(size_t)), N};
+    cr_assert(m.val && m.len);
+    mt__stackstore_t s;
+    memset(&s, 0, sizeof s);
+    uint64_t pcs[N], back[MT_MAX_FRAMES], viamemo[MT_MAX_FRAMES];
+    for (uint32_t id = 1; id <= N; id++) { /* stack id: frames id..1, innermost first */
+        for (uint32_t i = 0; i < id; i++)
+            pcs[i] = 0x401000 + (uint64_t)(id - i) * 16;
+        cr_assert_eq(mt__stackstore_put(&s, id, pcs, id, m.val[id], &m.len[id]), 0);
+    }
+    mt__stack_memo_t memo = {0};
+    unsigned plain = 0, memoized = 0;
+    for (uint32_t id = 1; id <= N; id++) {
+        uint32_t n, nm;
+        many_gets = 0;
+        cr_assert_eq(mt__stack_resolve(3, id, m.val[id], m.len[id], get_many_counted, &m, back, &n), 0);
+        plain += many_gets;
+        many_gets = 0;
+        cr_assert_eq(mt__stack_resolve_memo(3, id, m.val[id], m.len[id], get_many_counted, &m, &memo,
+                                            viamemo, &nm), 0);
+        memoized += many_gets;
+        cr_assert_eq(n, id);
+        cr_assert_eq(nm, id);
+        cr_assert_arr_eq(viamemo, back, id * sizeof(*back), "stack %u", id);
+        cr_assert_eq(back[id - 1], 0x401010);
+    }
+    /* Chains of 0..16 references, every 17 stacks: 5 x 136 + (0 + ... + 14). */
+    cr_assert_eq(plain, 785);
+    cr_assert_eq(memoized, 0);
+    /* A damaged child that needs more frames than its resolved parent has is
+     * damaged with the memo too. */
+    uint8_t toomuch[4] = {5, 6, 1, 0x10}; /* parent 5 (5 frames), shared 6 */
+    uint32_t n;
+    cr_assert_eq(mt__stack_resolve(3, 50, toomuch, 4, get_many, &m, back, &n), MT_ECORRUPT);
+    cr_assert_eq(mt__stack_resolve_memo(3, 50, toomuch, 4, get_many, &m, &memo, back, &n),
+                 MT_ECORRUPT);
+    mt__stack_memo_free(&memo);
+    mt__stackstore_free(&s);
+    free(m.val);
+    free(m.len);
+}
