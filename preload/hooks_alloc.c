@@ -119,10 +119,11 @@ static inline int mt__inner_half(void)
  * inside mtrace, shim off) is served by the next allocator, or by the
  * bootstrap arena before that is known. */
 #define MT_ALLOC_HOOK(sym, ep, kind, params, args, bytes, forward, bootstrap) \
-    static __attribute__((noinline, cold)) void *sym##_sampled params        \
+    static __attribute__((noinline, cold)) MT__CALLER_FRAME void *sym##_sampled params \
     {                                                                        \
+        MT__CALLER(from); /* the walk starts at the hook's caller */         \
         void *p = forward;                                                   \
-        mt__record_alloc(mt__tls_thread, p, bytes, kind);                    \
+        MT__RECORD_ALLOC_FROM(from, mt__tls_thread, p, bytes, kind);         \
         return p;                                                            \
     }                                                                        \
     static __attribute__((noinline, cold)) void *sym##_bypass params         \

@@ -90,8 +90,11 @@ int mt__record_sample_due(mt__thread_t *t, const void *p)
     return p != NULL;
 }
 
+/* FROM: where the stack capture starts, or NULL for the caller of
+ * mt__unwind_stack (a frame of mtrace's, stepped). */
 static inline __attribute__((always_inline)) void fill_alloc(mt_event_t *e, int type, int kind,
-                                                            const void *p, size_t size)
+                                                            const void *p, size_t size,
+                                                            const mt__caller_t *from)
 {
     e->ts = mt__now();
     e->ptr = (uintptr_t)p;
@@ -102,24 +105,26 @@ static inline __attribute__((always_inline)) void fill_alloc(mt_event_t *e, int 
     e->type = (uint8_t)type;
     e->kind = (uint8_t)kind;
     __builtin_memset(e->pad, 0, sizeof e->pad);
-    e->stack = mt__unwind_stack();
+    e->stack = from ? mt__unwind_stack_at(from->pc, from->sp, from->fp) : mt__unwind_stack();
     mt__record_locate(e);
 }
 
 void mt__record_fill_alloc(mt_event_t *e, int type, int kind, const void *p, size_t size)
 {
-    fill_alloc(e, type, kind, p, size);
+    fill_alloc(e, type, kind, p, size, NULL);
 }
 
 static __attribute__((noinline, cold)) void alloc_ring_full(mt__thread_t *t, void *p, size_t size,
-                                                             int kind)
+                                                             int kind, const mt__caller_t *from)
 {
     mt_event_t e;
-    fill_alloc(&e, MT_EV_ALLOC, kind, p, size);
+    fill_alloc(&e, MT_EV_ALLOC, kind, p, size, from);
     mt__record_push(t, &e, 1);
 }
 
-void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
+static inline __attribute__((always_inline)) void record_alloc(mt__thread_t *t, void *p,
+                                                              size_t size, int kind,
+                                                              const mt__caller_t *from)
 {
     if (!mt__record_sample_due(t, p))
         return;
@@ -127,12 +132,23 @@ void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
     mt__liveset_insert((uintptr_t)p);
     mt_event_t *slot = mt__ring_reserve(&t->ring);
     if (mt__likely(slot)) {
-        fill_alloc(slot, MT_EV_ALLOC, kind, p, size); /* inline: one frame less to walk */
+        fill_alloc(slot, MT_EV_ALLOC, kind, p, size, from); /* inline: one frame less to walk */
         commit(t, slot->ts);
     } else {
-        alloc_ring_full(t, p, size, kind);
+        alloc_ring_full(t, p, size, kind, from);
     }
     mt__record_leave(t);
+}
+
+void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
+{
+    record_alloc(t, p, size, kind, NULL);
+}
+
+void mt__record_alloc_from(mt__thread_t *t, void *p, size_t size, int kind,
+                           const mt__caller_t *from)
+{
+    record_alloc(t, p, size, kind, from);
 }
 
 int mt__record_claim_free(void *p)
