@@ -17,16 +17,28 @@
 
 static MT__TLS int saved_errno;
 
-void mt__record_enter(void)
+/* Inlined into the sampled paths (mt__record_free is cold, built for size:
+ * the calls cost MTRACE_SAMPLE=all about 20 instructions a free). */
+static inline __attribute__((always_inline)) void enter(void)
 {
     mt__enter();
     saved_errno = errno;
 }
 
-void mt__record_leave(mt__thread_t *t)
+static inline __attribute__((always_inline)) void leave(mt__thread_t *t)
 {
     errno = saved_errno;
     mt__leave((mt__scope_t){t, 0});
+}
+
+void mt__record_enter(void)
+{
+    enter();
+}
+
+void mt__record_leave(mt__thread_t *t)
+{
+    leave(t);
 }
 
 
@@ -128,7 +140,7 @@ static inline __attribute__((always_inline)) void record_alloc(mt__thread_t *t, 
 {
     if (!mt__record_sample_due(t, p))
         return;
-    mt__record_enter();
+    enter();
     mt__liveset_insert((uintptr_t)p);
     mt_event_t *slot = mt__ring_reserve(&t->ring);
     if (mt__likely(slot)) {
@@ -137,7 +149,7 @@ static inline __attribute__((always_inline)) void record_alloc(mt__thread_t *t, 
     } else {
         alloc_ring_full(t, p, size, kind, from);
     }
-    mt__record_leave(t);
+    leave(t);
 }
 
 void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
@@ -151,9 +163,14 @@ void mt__record_alloc_from(mt__thread_t *t, void *p, size_t size, int kind,
     record_alloc(t, p, size, kind, from);
 }
 
-int mt__record_claim_free(void *p)
+static inline __attribute__((always_inline)) int claim_free(void *p)
 {
     return mt__record_all_frees || mt__liveset_remove((uintptr_t)p);
+}
+
+int mt__record_claim_free(void *p)
+{
+    return claim_free(p);
 }
 
 static void fill_free(mt_event_t *e, const void *p, int kind, uint64_t ts)
@@ -183,7 +200,7 @@ static inline __attribute__((always_inline)) void free_at(mt__thread_t *t, void 
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
         return;
-    mt__record_enter();
+    enter();
     mt_event_t *slot = mt__ring_reserve(&t->ring);
     if (mt__likely(slot)) {
         fill_free(slot, p, kind, ts);
@@ -191,7 +208,7 @@ static inline __attribute__((always_inline)) void free_at(mt__thread_t *t, void 
     } else {
         free_ring_full(t, p, kind, ts);
     }
-    mt__record_leave(t);
+    leave(t);
 }
 
 void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
@@ -201,7 +218,7 @@ void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
 
 void mt__record_free(mt__thread_t *t, void *p, int kind)
 {
-    if (p && mt__record_claim_free(p))
+    if (p && claim_free(p))
         free_at(t, p, kind, mt__now());
 }
 
