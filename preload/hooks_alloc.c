@@ -119,10 +119,11 @@ static inline int mt__inner_half(void)
  * inside mtrace, shim off) is served by the next allocator, or by the
  * bootstrap arena before that is known. */
 #define MT_ALLOC_HOOK(sym, ep, kind, params, args, bytes, forward, bootstrap) \
-    static __attribute__((noinline, cold)) void *sym##_sampled params        \
+    static __attribute__((noinline, cold)) MT__CALLER_FRAME void *sym##_sampled params \
     {                                                                        \
+        MT__CALLER(from); /* the walk starts at the hook's caller */         \
         void *p = forward;                                                   \
-        mt__record_alloc(mt__tls_thread, p, bytes, kind);                    \
+        MT__RECORD_ALLOC_FROM(from, mt__tls_thread, p, bytes, kind);         \
         return p;                                                            \
     }                                                                        \
     static __attribute__((noinline, cold)) void *sym##_bypass params         \
@@ -202,10 +203,10 @@ static inline int mt__inner_half(void)
  * allocator-private one such as rallocx). This is the slow path of
  * realloc_hook below: the old block may be a sample (or a bootstrap block),
  * the thread is not registered or inside mtrace, or n * m overflowed. */
-static __attribute__((noinline, cold)) void *realloc_slow(void *p, size_t size, int ep,
-                                                           int overflow, realloc_fn forward,
-                                                           size_t n, size_t m)
+static __attribute__((noinline, cold)) MT__CALLER_FRAME void *
+realloc_slow(void *p, size_t size, int ep, int overflow, realloc_fn forward, size_t n, size_t m)
 {
+    MT__CALLER(from); /* under MTRACE_SAMPLE=all, every realloc comes here */
     mt__thread_t *t = mt__tls_thread;
     if (mt__unlikely(mt__bootstrap_owns(p))) {
         size_t old = mt__bootstrap_size(p);
@@ -231,16 +232,17 @@ static __attribute__((noinline, cold)) void *realloc_slow(void *p, size_t size, 
             mt__record_free_at(t, p, MT_FK_REALLOC, ts);
     }
     if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
-        mt__record_alloc(t, q, size, MT_AK_REALLOC);
+        MT__RECORD_ALLOC_FROM(from, t, q, size, MT_AK_REALLOC);
     return q;
 }
 
 /* A sampled new block: the sampling debt is already counted. */
-static __attribute__((noinline, cold)) void *realloc_sampled(mt__thread_t *t, void *p, size_t size,
-                                                             realloc_fn forward, size_t n, size_t m)
+static __attribute__((noinline, cold)) MT__CALLER_FRAME void *
+realloc_sampled(mt__thread_t *t, void *p, size_t size, realloc_fn forward, size_t n, size_t m)
 {
+    MT__CALLER(from);
     void *q = forward(p, n, m);
-    mt__record_alloc(t, q, size, MT_AK_REALLOC);
+    MT__RECORD_ALLOC_FROM(from, t, q, size, MT_AK_REALLOC);
     return q;
 }
 

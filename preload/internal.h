@@ -408,6 +408,9 @@ extern MT__TLS mt__cfi_rule_t *mt__tls_cfi_cache;
 
 /* Captures the caller's stack without mtrace's own frames; returns its id. */
 uint32_t mt__unwind_stack(void);
+/* The same from the frame executing at return address PC with rsp SP and
+ * rbp FP (mtrace's own frames among the first are stepped). */
+uint32_t mt__unwind_stack_at(uintptr_t pc, uintptr_t sp, uintptr_t fp);
 /* Bytes of the thread's region the unwinder uses after the rule cache. */
 size_t mt__unwind_scratch_size(void);
 /* The capture paths, for tests: up to MAX return addresses into PCS. The
@@ -488,6 +491,31 @@ static inline int mt__free_maybe_sampled(uintptr_t p)
 
 /* Slow paths of the hooks: build the event, capture the stack, push it. */
 void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind);
+/* Where a capture starts: the frame of the hook's caller, as it is after
+ * the hook returns (PC its return address, SP and FP rsp and rbp then).
+ * MT__CALLER(c), first in a hook's sampled half built with MT__CALLER_FRAME
+ * (its own frame pointer, so that the frame address is where the caller's
+ * state was saved), reads it from the hook's frame: the walk then starts at
+ * the caller, without stepping mtrace's own two frames (record.c and the
+ * sampled half). Any caller is right: should the hook have called its
+ * sampled half with a frame of its own, the walk steps that frame. */
+typedef struct mt__caller {
+    uintptr_t pc, sp, fp;
+} mt__caller_t;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MT__CALLER_FRAME __attribute__((optimize("no-omit-frame-pointer")))
+#define MT__CALLER(c)                                                                   \
+    const uintptr_t *c##_fa = (const uintptr_t *)__builtin_frame_address(0);            \
+    const mt__caller_t c = {c##_fa[1], (uintptr_t)(c##_fa + 2), c##_fa[0]}
+#define MT__RECORD_ALLOC_FROM(c, t, p, size, kind) mt__record_alloc_from(t, p, size, kind, &(c))
+#else
+#define MT__CALLER_FRAME
+#define MT__CALLER(c) const int c = 0
+#define MT__RECORD_ALLOC_FROM(c, t, p, size, kind) ((void)(c), mt__record_alloc(t, p, size, kind))
+#endif
+/* mt__record_alloc with the capture starting at FROM. */
+void mt__record_alloc_from(mt__thread_t *t, void *p, size_t size, int kind,
+                           const mt__caller_t *from);
 /* Before the real free: 1 when P's free must be recorded (P is a live
  * sample, now removed from the set, or every call is recorded). */
 int mt__record_claim_free(void *p);

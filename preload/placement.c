@@ -227,20 +227,14 @@ static void remove_obj(uint32_t idx)
     P.free_head = idx;
 }
 
-/* Starts the object KEY of SIZE bytes (no live heap block KEY), first asked
- * about at NOW + FIRST_DELAY_NS, after every other object not asked yet. */
-static void add(uint64_t key, uint64_t size, uint64_t now)
+/* Starts the object KEY of SIZE bytes in entry IDX (DEAD), or in a new
+ * entry when IDX is NIL (for a heap key, P.last is then its probe). */
+static inline __attribute__((always_inline)) void begin(uint32_t idx, uint64_t key, uint64_t size,
+                                                       uint64_t now)
 {
     if (P.nlive >= MAX_OBJECTS) {
         P.stat_skipped++;
         return;
-    }
-    uint32_t idx = NIL;
-    if (table_of(key) == &P.heap) { /* a DEAD entry of KEY is taken over */
-        if (!probed(key))
-            probe(key);
-        if (P.last.found)
-            idx = mt_table_at(&P.heap, P.last.slot);
     }
     if (idx == NIL && (idx = new_entry(key)) == NIL)
         return;
@@ -250,6 +244,29 @@ static void add(uint64_t key, uint64_t size, uint64_t now)
     o->size = size;
     o->due = now + FIRST_DELAY_NS;
     append(idx, LIST_FIRST);
+}
+
+/* Starts the object KEY of SIZE bytes (no live heap block KEY), first asked
+ * about at NOW + FIRST_DELAY_NS, after every other object not asked yet. */
+static void add(uint64_t key, uint64_t size, uint64_t now)
+{
+    uint32_t idx = NIL;
+    if (table_of(key) == &P.heap) { /* a DEAD entry of KEY is taken over */
+        if (!probed(key))
+            probe(key);
+        if (P.last.found)
+            idx = mt_table_at(&P.heap, P.last.slot);
+    }
+    begin(idx, key, size, now);
+}
+
+/* Ends the live heap block in entry IDX: the entry stays, DEAD. */
+static inline __attribute__((always_inline)) void end_heap(uint32_t idx)
+{
+    unlink_obj(idx);
+    P.links[idx].list = DEAD;
+    P.nlive--;
+    P.ndead++;
 }
 
 /* Ends the live object KEY (the oldest, for a region), if any. A heap
@@ -263,10 +280,7 @@ static void remove_key(uint64_t key)
         remove_obj(idx);
         return;
     }
-    unlink_obj(idx);
-    P.links[idx].list = DEAD;
-    P.nlive--;
-    P.ndead++;
+    end_heap(idx);
 }
 
 /* Takes the DEAD entries out of the heap table when there are more than
@@ -320,13 +334,42 @@ static void observe(const mt_event_t *e, uint64_t now)
     }
 }
 
+/* The rules for an ALLOC or FREE of a heap address while no region is
+ * tracked (every event of most programs), with the one probe written out:
+ * what observe does for it, without the steps. Returns false for any other
+ * event, which observe takes. */
+static inline __attribute__((always_inline)) bool observe_heap(const mt_event_t *e, uint64_t now)
+{
+    if ((e->type != MT_EV_ALLOC && e->type != MT_EV_FREE) || P.regions.n)
+        return false;
+    uint64_t key = e->ptr;
+    if (!key || (key & MT_OBJ_REGION))
+        return true; /* no object */
+    uint32_t idx = probe(key);
+    bool live = idx != NIL && P.links[idx].list != DEAD;
+    if (e->type == MT_EV_FREE) {
+        if (live)
+            end_heap(idx);
+        return true;
+    }
+    if (live) {
+        if (P.objs[idx].size == e->size)
+            return true; /* seen before: the same object */
+        end_heap(idx);
+    }
+    if (e->size)
+        begin(idx, key, e->size, now);
+    return true;
+}
+
 void mt__placement_observe(const mt_event_t *e, size_t n, uint64_t now)
 {
     if (disabled)
         return;
     purge();
     for (size_t i = 0; i < n; i++)
-        observe(&e[i], now);
+        if (!observe_heap(&e[i], now))
+            observe(&e[i], now);
 }
 
 /* ---- asking the kernel ---------------------------------------------------- */

@@ -17,16 +17,28 @@
 
 static MT__TLS int saved_errno;
 
-void mt__record_enter(void)
+/* Inlined into the sampled paths (mt__record_free is cold, built for size:
+ * the calls cost MTRACE_SAMPLE=all about 20 instructions a free). */
+static inline __attribute__((always_inline)) void enter(void)
 {
     mt__enter();
     saved_errno = errno;
 }
 
-void mt__record_leave(mt__thread_t *t)
+static inline __attribute__((always_inline)) void leave(mt__thread_t *t)
 {
     errno = saved_errno;
     mt__leave((mt__scope_t){t, 0});
+}
+
+void mt__record_enter(void)
+{
+    enter();
+}
+
+void mt__record_leave(mt__thread_t *t)
+{
+    leave(t);
 }
 
 
@@ -90,8 +102,11 @@ int mt__record_sample_due(mt__thread_t *t, const void *p)
     return p != NULL;
 }
 
+/* FROM: where the stack capture starts, or NULL for the caller of
+ * mt__unwind_stack (a frame of mtrace's, stepped). */
 static inline __attribute__((always_inline)) void fill_alloc(mt_event_t *e, int type, int kind,
-                                                            const void *p, size_t size)
+                                                            const void *p, size_t size,
+                                                            const mt__caller_t *from)
 {
     e->ts = mt__now();
     e->ptr = (uintptr_t)p;
@@ -102,42 +117,60 @@ static inline __attribute__((always_inline)) void fill_alloc(mt_event_t *e, int 
     e->type = (uint8_t)type;
     e->kind = (uint8_t)kind;
     __builtin_memset(e->pad, 0, sizeof e->pad);
-    e->stack = mt__unwind_stack();
+    e->stack = from ? mt__unwind_stack_at(from->pc, from->sp, from->fp) : mt__unwind_stack();
     mt__record_locate(e);
 }
 
 void mt__record_fill_alloc(mt_event_t *e, int type, int kind, const void *p, size_t size)
 {
-    fill_alloc(e, type, kind, p, size);
+    fill_alloc(e, type, kind, p, size, NULL);
 }
 
 static __attribute__((noinline, cold)) void alloc_ring_full(mt__thread_t *t, void *p, size_t size,
-                                                             int kind)
+                                                             int kind, const mt__caller_t *from)
 {
     mt_event_t e;
-    fill_alloc(&e, MT_EV_ALLOC, kind, p, size);
+    fill_alloc(&e, MT_EV_ALLOC, kind, p, size, from);
     mt__record_push(t, &e, 1);
+}
+
+static inline __attribute__((always_inline)) void record_alloc(mt__thread_t *t, void *p,
+                                                              size_t size, int kind,
+                                                              const mt__caller_t *from)
+{
+    if (!mt__record_sample_due(t, p))
+        return;
+    enter();
+    mt__liveset_insert((uintptr_t)p);
+    mt_event_t *slot = mt__ring_reserve(&t->ring);
+    if (mt__likely(slot)) {
+        fill_alloc(slot, MT_EV_ALLOC, kind, p, size, from); /* inline: one frame less to walk */
+        commit(t, slot->ts);
+    } else {
+        alloc_ring_full(t, p, size, kind, from);
+    }
+    leave(t);
 }
 
 void mt__record_alloc(mt__thread_t *t, void *p, size_t size, int kind)
 {
-    if (!mt__record_sample_due(t, p))
-        return;
-    mt__record_enter();
-    mt__liveset_insert((uintptr_t)p);
-    mt_event_t *slot = mt__ring_reserve(&t->ring);
-    if (mt__likely(slot)) {
-        fill_alloc(slot, MT_EV_ALLOC, kind, p, size); /* inline: one frame less to walk */
-        commit(t, slot->ts);
-    } else {
-        alloc_ring_full(t, p, size, kind);
-    }
-    mt__record_leave(t);
+    record_alloc(t, p, size, kind, NULL);
+}
+
+void mt__record_alloc_from(mt__thread_t *t, void *p, size_t size, int kind,
+                           const mt__caller_t *from)
+{
+    record_alloc(t, p, size, kind, from);
+}
+
+static inline __attribute__((always_inline)) int claim_free(void *p)
+{
+    return mt__record_all_frees || mt__liveset_remove((uintptr_t)p);
 }
 
 int mt__record_claim_free(void *p)
 {
-    return mt__record_all_frees || mt__liveset_remove((uintptr_t)p);
+    return claim_free(p);
 }
 
 static void fill_free(mt_event_t *e, const void *p, int kind, uint64_t ts)
@@ -167,7 +200,7 @@ static inline __attribute__((always_inline)) void free_at(mt__thread_t *t, void 
 {
     if (!__atomic_load_n(&mt__recording, __ATOMIC_RELAXED))
         return;
-    mt__record_enter();
+    enter();
     mt_event_t *slot = mt__ring_reserve(&t->ring);
     if (mt__likely(slot)) {
         fill_free(slot, p, kind, ts);
@@ -175,7 +208,7 @@ static inline __attribute__((always_inline)) void free_at(mt__thread_t *t, void 
     } else {
         free_ring_full(t, p, kind, ts);
     }
-    mt__record_leave(t);
+    leave(t);
 }
 
 void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
@@ -185,7 +218,7 @@ void mt__record_free_at(mt__thread_t *t, void *p, int kind, uint64_t ts)
 
 void mt__record_free(mt__thread_t *t, void *p, int kind)
 {
-    if (p && mt__record_claim_free(p))
+    if (p && claim_free(p))
         free_at(t, p, kind, mt__now());
 }
 

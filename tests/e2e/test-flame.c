@@ -385,3 +385,74 @@ Test(flame, chromium_click_zooms_and_hover_shows_details)
     e2e_result_free(&r);
     free(t);
 }
+
+/* The sampled half of each allocating hook starts the stack capture at the
+ * hook's caller (internal.h, MT__CALLER): under every entry point, the
+ * first frame is the function that called it, with no frame of mtrace's
+ * and none lost. examples/entry_points calls each once with a size of its
+ * own, from c_family (C) and cxx_family (C++), both under main. */
+Test(flame, each_allocating_entry_point_has_its_caller_as_first_frame)
+{
+    const char *argv[] = {"entry_points", NULL};
+    char *t = trace("entry_points", argv);
+    static const struct {
+        const char *size, *caller;
+    } calls[] = {
+        {"101", "c_family"},   /* malloc */
+        {"111", "c_family"},   /* calloc */
+        {"121", "c_family"},   /* realloc */
+        {"133", "c_family"},   /* reallocarray */
+        {"141", "c_family"},   /* memalign */
+        {"151", "c_family"},   /* posix_memalign */
+        {"161", "c_family"},   /* valloc */
+        {"171", "c_family"},   /* pvalloc */
+        {"192", "c_family"},   /* aligned_alloc */
+        {"181", "cxx_family"}, /* operator new, and the other seven */
+        {"201", "cxx_family"}, {"221", "cxx_family"}, {"241", "cxx_family"},
+        {"191", "cxx_family"}, {"211", "cxx_family"}, {"231", "cxx_family"},
+        {"251", "cxx_family"},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        char *out = flamegraph((const char *[]){"--folded", "--min-size", calls[i].size,
+                                                "--max-size", calls[i].size, t, NULL});
+        char line[64];
+        snprintf(line, sizeof line, "%s %s", calls[i].caller, calls[i].size);
+        expect_folded(out, (const char *[]){line, NULL});
+        free(out);
+    }
+    free(t);
+}
+
+/* Callers built with frame pointers (their frames' CFA is on rbp, so the
+ * rbp the capture starts from must be the caller's), in two threads: every
+ * allocation of the workers is under work, in the recursion of step_a and
+ * step_b that examples/bench_alloc.c makes, each stack whole: 4746 calls
+ * on 9 stacks for "2 3000" (its generator is seeded). */
+Test(flame, frame_pointer_callers_in_threads_have_whole_stacks)
+{
+    const char *argv[] = {"bench_alloc_fp", "2", "3000", NULL};
+    char *t = trace("bench_alloc_fp", argv);
+    char *out = flamegraph((const char *[]){"--folded", "--weight", "count", t, NULL});
+    long long total = 0;
+    int stacks = 0;
+    for (char *line = out, *next; *line; line = next) {
+        next = strchr(line, '\n');
+        cr_assert_not_null(next, "unterminated line: %s", line);
+        *next++ = '\0';
+        char *work = strstr(line, "start_thread;work");
+        if (!work)
+            continue;
+        char *frames = work + strlen("start_thread;work"), *value = strrchr(line, ' ');
+        cr_assert_not_null(value);
+        *value = '\0';
+        for (char *f = frames; *f; f += strlen(";step_a"))
+            cr_assert(strncmp(f, ";step_a", 7) == 0 || strncmp(f, ";step_b", 7) == 0,
+                      "a frame that is not step_a or step_b under work: %s", line);
+        total += atoll(value + 1);
+        stacks++;
+    }
+    cr_expect_eq(total, 4746, "%lld allocations under work, want 4746", total);
+    cr_expect_eq(stacks, 9, "%d stacks under work, want 9", stacks);
+    free(out);
+    free(t);
+}

@@ -118,18 +118,21 @@ static uint64_t rnd(uint64_t *s)
 #define REGION_PAGES 64
 #define EVENTS 150000
 
-Test(placement, final_tick_reports_exactly_the_live_objects_in_order)
+/* Random events (WITH_REGIONS: mmap regions among them), drained in runs,
+ * some redone; the final tick must report exactly the reference's objects. */
+static void check_random(bool with_regions, uint64_t seed)
 {
     mt__placement_reset();
+    ref.n = 0;
     uint64_t heap = arena(ADDRS * 16 + 2 * PAGE), regions = arena(REGION_PAGES * PAGE);
     static mt_event_t evs[EVENTS];
     static uint64_t freed[ADDRS];
     static uint8_t used[ADDRS];
     size_t nfreed = 0, nlive = 0; /* of the heap addresses, roughly */
-    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    memset(used, 0, sizeof used);
     for (size_t i = 0; i < EVENTS; i++) {
         uint64_t r = rnd(&seed), a;
-        unsigned what = (unsigned)(r % 100);
+        unsigned what = (unsigned)(r % (with_regions ? 100 : 86));
         r >>= 8;
         if (what < 40) { /* a new block: most often at an address freed lately */
             if (nfreed && r % 2 != 0)
@@ -212,6 +215,20 @@ Test(placement, final_tick_reports_exactly_the_live_objects_in_order)
     mt__placement_done();
 }
 
+Test(placement, final_tick_reports_exactly_the_live_objects_in_order)
+{
+    check_random(true, 0x9E3779B97F4A7C15ull);
+}
+
+/* No region at all: every ALLOC and FREE takes the writer's heap-only path
+ * (observe_heap), which must apply the same rules: a block allocated again
+ * without its free, with the same size (left as it was) or not (a new
+ * object), 0-byte blocks, frees of addresses never seen, redone drains. */
+Test(placement, heap_events_alone_leave_exactly_the_live_blocks_in_order)
+{
+    check_random(false, 0x2545F4914F6CDD1Dull);
+}
+
 /* A block freed and allocated again at its address is a new object: first
  * asked FIRST_DELAY_NS (200 ms) after the second ALLOC; one allocated again
  * without a free keeps its time if its size is the same. */
@@ -263,4 +280,79 @@ Test(placement, a_new_object_at_a_reused_address_waits_its_own_delay)
     cr_assert_eq(out[0].ptr, b);
     cr_assert_eq(out[0].size, 300);
     mt__placement_done();
+}
+
+/* The answers of one poll at NOW: exactly the objects base + k * 256 for
+ * each k < K with WANT(k) true, in the order of k. */
+static void expect_poll(uint64_t now, uint64_t base, int k_max, bool (*want)(int))
+{
+    const mt_event_t *out;
+    fake_now = now;
+    size_t n = mt__placement_poll(now, 0, &out), i = 0;
+    for (int k = 0; k < k_max; k++) {
+        if (!want(k))
+            continue;
+        cr_assert_lt(i, n, "%llu ms: %zu answers, object %d missing",
+                     (unsigned long long)(now / MS), n, k);
+        cr_assert_eq(out[i].ptr, base + (uint64_t)k * 256, "%llu ms: answer %zu is %#llx, want object %d",
+                     (unsigned long long)(now / MS), i, (unsigned long long)out[i].ptr, k);
+        cr_assert_eq(out[i].size, 100);
+        i++;
+    }
+    cr_assert_eq(n, i, "%llu ms: %zu answers, want %zu", (unsigned long long)(now / MS), n, i);
+    mt__placement_done();
+}
+
+static bool every(int k)
+{
+    (void)k;
+    return true;
+}
+static bool none(int k)
+{
+    (void)k;
+    return false;
+}
+static bool again(int k) /* allocated again 20 times at 300 ms */
+{
+    return k % 3 == 0;
+}
+static bool kept(int k) /* never freed */
+{
+    return k % 3 == 2;
+}
+
+/* Objects leave their query lists when freed and join them again when
+ * allocated again, many times (the lists' queues fill with slots that left
+ * and are squeezed): each object is asked once per due time, first answers
+ * in the order the objects began, repeats in the order of the last answers,
+ * without the freed ones. */
+Test(placement, repeated_queries_keep_their_order_and_skip_freed_objects)
+{
+    enum { K = 3000, ROUNDS = 20 };
+    mt__placement_reset();
+    uint64_t base = arena(K * 256 + PAGE);
+    static mt_event_t evs[2 * K];
+    for (int k = 0; k < K; k++)
+        evs[k] = ev(MT_EV_ALLOC, base + (uint64_t)k * 256, 100, 0);
+    mt__placement_observe(evs, K, 0);
+    expect_poll(0, base, K, none);
+    expect_poll(200 * MS, base, K, every);
+    for (int round = 0; round < ROUNDS; round++) {
+        size_t n = 0;
+        for (int k = 0; k < K; k++) {
+            uint64_t p = base + (uint64_t)k * 256;
+            if (k % 3 == 0 || (k % 3 == 1 && round == 0))
+                evs[n++] = ev(MT_EV_FREE, p, 0, 0);
+            if (k % 3 == 0)
+                evs[n++] = ev(MT_EV_ALLOC, p, 100, 0);
+        }
+        mt__placement_observe(evs, n, 300 * MS);
+    }
+    expect_poll(400 * MS, base, K, none);
+    expect_poll(500 * MS, base, K, again);        /* first answers, 200 ms after 300 ms */
+    expect_poll(5200 * MS, base, K, kept);        /* repeats, 5 s after 200 ms */
+    expect_poll(5300 * MS, base, K, none);
+    expect_poll(5500 * MS, base, K, again);       /* repeats, 5 s after 500 ms */
+    expect_poll(10200 * MS, base, K, kept);
 }
