@@ -2,9 +2,11 @@
  * format/reader.c: exact values, live snapshots, versions, map growth. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -759,6 +761,90 @@ Test(writer_reader, close_compacts_free_pages)
     cr_assert_eq(len, 8);
     cr_assert_arr_eq(val, "\x28\0\0\0\0\0\0\0", 8);
     mt_reader_close(r);
+}
+
+/* Records put in descending key order leave LMDB's leaves half full (each
+ * split halves a page). The close copies them in key order, appending, so
+ * the leaves come out full: 1,000 counters of 32 bytes a node, 127 to a
+ * 4 KiB leaf, take 8 leaves and a branch page; with the two meta pages and
+ * the leaves of the main db and of meta (the format record), 13 pages
+ * (LMDB's compacting copy kept the 15 leaves the splits left: 20 pages). */
+Test(writer_reader, close_packs_leaf_pages)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("LMDB pages are not 4 KiB here");
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    cr_assert_eq(mt_writer_begin(w), 0);
+    for (int i = 999; i >= 0; i--) {
+        mt_counter_t c = {.calls = (uint64_t)i, .bytes = 3 * (uint64_t)i};
+        snprintf(c.name, sizeof c.name, "c%04d", i);
+        cr_assert_eq(mt_writer_put_counter(w, &c), 0);
+    }
+    cr_assert_eq(mt_writer_commit(w), 0);
+    mt_writer_close(w);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 13 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
+    mt_reader_t *r;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    for (int i = 0; i < 1000; i += 111) {
+        char name[32];
+        mt_counter_t c;
+        snprintf(name, sizeof name, "c%04d", i);
+        cr_assert_eq(mt_reader_counter(r, name, &c), 0, "%s", name);
+        cr_assert_eq(c.calls, (uint64_t)i);
+        cr_assert_eq(c.bytes, 3 * (uint64_t)i);
+    }
+    mt_reader_close(r);
+}
+
+/* The close waits for no disk and starts no thread: LMDB's calls to these
+ * reach the definitions below (this executable exports them), counted
+ * while mt_writer_close runs. */
+static int in_close, syncs, threads;
+
+int fdatasync(int fd)
+{
+    (void)fd;
+    syncs += in_close;
+    return 0;
+}
+
+int fsync(int fd)
+{
+    (void)fd;
+    syncs += in_close;
+    return 0;
+}
+
+int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    threads += in_close;
+    int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    *(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
+    return real(t, attr, fn, arg);
+}
+
+Test(writer_reader, close_neither_syncs_nor_starts_a_thread)
+{
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    for (uint64_t tick = 1; tick <= 3; tick++) {
+        cr_assert_eq(mt_writer_begin(w), 0);
+        cr_assert_eq(mt_writer_put_meta_u64(w, MT_META_DURATION, tick), 0);
+        cr_assert_eq(mt_writer_commit(w), 0);
+    }
+    in_close = 1;
+    mt_writer_close(w);
+    in_close = 0;
+    cr_assert_eq(syncs, 0, "%d fsync or fdatasync calls", syncs);
+    cr_assert_eq(threads, 0, "%d threads started", threads);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 4 * 4096, "compacted: %lld bytes", (long long)st.st_size);
 }
 
 /* A format 3 trace (blocks of version 1, interleaved and uncompressed) is
