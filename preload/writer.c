@@ -153,9 +153,8 @@ static int put_thread(mt__thread_t *t, int exited, uint64_t now)
 }
 
 /* Puts counter I named NAME valued as in TS, unless the trace already holds
- * that value: most entry points are never called, and a counter's page
- * rewritten every tick is copy-on-write work for nothing (73K instructions
- * a tick for all of them). */
+ * that value: most entry points are never called, and each put is a B-tree
+ * insert (73K instructions a tick for all of them). */
 static int put_counter(const tick_state_t *ts, int i, const char *name)
 {
     if (W.counters_stored && ts->calls[i] == W.stored_calls[i] &&
