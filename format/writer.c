@@ -4,7 +4,7 @@
  * no stdio streams; every failure is a return code. The environment is opened
  * with MDB_NOSYNC: a commit reaches the kernel's page cache (enough to survive
  * SIGKILL and crashes of the process) but is not fsync'ed (a power loss may
- * lose recent ticks). mt_writer_close syncs once. A put that fails ends the
+ * lose recent ticks), not even at mt_writer_close. A put that fails ends the
  * tick: its txn is aborted, later puts and the commit return the same error.
  */
 #include <errno.h>
@@ -38,6 +38,7 @@ struct mt_writer {
     dev_t dev;    /* data.mdb, recorded at open for mt_writer_check_fd */
     ino_t ino;
     int fds[MT__LMDB_FDS]; /* LMDB's descriptors (data, lock, meta), -1 unused */
+    int fd_floor;          /* where they were opened, at or above (0: anywhere) */
     ino_t fd_ino[MT__LMDB_FDS];
     mt__stackstore_t stacks; /* the prefix tree of stored stacks (stackstore.c) */
     char dir[4096];          /* the trace directory, for the compaction at close */
@@ -116,20 +117,20 @@ static int mt__init_env(mt_writer_t *w)
  * HELD. A daemon that closes every fd and opens its own files gets the
  * lowest numbers: keeping LMDB's far above them means a reused number almost
  * never points a commit at the program's file (mt_writer_check_fd catches
- * the rest before each commit). */
+ * the rest before each commit). One open, then duplicates (the lowest free
+ * number each): a hundred opens of /dev/null took 240 us of every start,
+ * the duplicates take 50. */
 static int mt__hold_low_fds(int floor, int *held, int max)
 {
-    int n = 0;
-    while (n < max) {
-        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            break;
-        if (fd >= floor) {
-            close(fd);
-            break;
-        }
+    int n = 0, fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    while (fd >= 0 && fd < floor) {
         held[n++] = fd;
+        if (n == max)
+            break;
+        fd = fcntl(held[0], F_DUPFD_CLOEXEC, 0);
     }
+    if (fd >= floor)
+        close(fd);
     return n;
 }
 
@@ -137,7 +138,7 @@ static int mt__hold_low_fds(int floor, int *held, int max)
  * at or above MT__FD_FLOOR, or under a limit below 4 * MT__FD_FLOOR, on the
  * top MT__LMDB_FDS numbers the limit allows, so that the program's own files
  * get the numbers they get untraced. With HOLD 0 they go where they fall. */
-static int mt__env_open_high(MDB_env *env, const char *dir, int hold)
+static int mt__env_open_high(MDB_env *env, const char *dir, int hold, int *held_floor)
 {
     int held[MT__FD_FLOOR];
     struct rlimit lim;
@@ -145,6 +146,7 @@ static int mt__env_open_high(MDB_env *env, const char *dir, int hold)
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < (rlim_t)floor * 4)
         floor = (int)lim.rlim_cur - MT__LMDB_FDS;
     int n = hold ? mt__hold_low_fds(floor, held, MT__FD_FLOOR) : 0;
+    *held_floor = hold && floor > 0 ? floor : 0;
     int rc = mdb_env_open(env, dir, MDB_NOSYNC, 0600);
     while (n > 0)
         close(held[--n]);
@@ -164,7 +166,7 @@ static int mt__env_setup(mt_writer_t *w, const char *dir)
         }
         if (!(rc = mdb_env_set_maxdbs(w->env, MT__DB_COUNT)) &&
             !(rc = mdb_env_set_mapsize(w->env, (size_t)w->map_size)))
-            rc = mt__env_open_high(w->env, dir, hold);
+            rc = mt__env_open_high(w->env, dir, hold, &w->fd_floor);
         if (rc != EMFILE || !hold)
             return rc;
         mdb_env_close(w->env);
@@ -192,8 +194,10 @@ static void mt__find_lmdb_fds(mt_writer_t *w, const char *dir)
     int max = MT__FD_SCAN_MAX;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < (rlim_t)max)
         max = (int)lim.rlim_cur;
-    int n = 0;
-    for (int fd = 0; fd < max && n < MT__LMDB_FDS; fd++) {
+    /* From the floor up first: they are there unless the numbers were taken. */
+    int n = 0, start = w->fd_floor < max ? w->fd_floor : 0;
+    for (int i = 0; i < max && n < MT__LMDB_FDS; i++) {
+        int fd = (start + i) % max;
         if (fstat(fd, &st) != 0 || st.st_dev != data.st_dev ||
             (st.st_ino != data.st_ino && st.st_ino != lock.st_ino))
             continue;
@@ -392,14 +396,57 @@ int mt_writer_check_fd(mt_writer_t *w)
     return 0;
 }
 
-/* Rewrites data.mdb without its free pages (MDB_CP_COMPACT into a new file,
- * renamed over it): LMDB keeps about two ticks' worth of pages free for
- * copy-on-write, which is most of a small trace. Best effort: on any
+/* Copies every record of W's databases into a new environment at PATH (a
+ * file created empty by the caller; no lock file, no sync): one write txn,
+ * each database read in key order and appended, so that its leaf and branch
+ * pages come out full. Pages LMDB keeps free are not copied. */
+static int mt__copy_records(mt_writer_t *w, const char *path)
+{
+    MDB_env *env;
+    MDB_txn *from = NULL, *to = NULL;
+    int rc = mdb_env_create(&env);
+    if (rc)
+        return rc;
+    if ((rc = mdb_env_set_maxdbs(env, MT__DB_COUNT)) ||
+        (rc = mdb_env_set_mapsize(env, (size_t)w->map_size)) ||
+        (rc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC, 0600)) ||
+        (rc = mdb_txn_begin(w->env, NULL, MDB_RDONLY, &from)) ||
+        (rc = mdb_txn_begin(env, NULL, 0, &to))) {
+        if (from)
+            mdb_txn_abort(from);
+        mdb_env_close(env);
+        return rc;
+    }
+    for (int i = 0; i < MT__DB_COUNT && !rc; i++) {
+        MDB_dbi dbi;
+        MDB_cursor *cur;
+        MDB_val k, v;
+        if ((rc = mdb_dbi_open(to, mt__db_names[i], MDB_CREATE, &dbi)) ||
+            (rc = mdb_cursor_open(from, w->dbi[i], &cur)))
+            break;
+        for (int got = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && !got;
+             got = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            rc = mdb_put(to, dbi, &k, &v, MDB_APPEND);
+        mdb_cursor_close(cur);
+    }
+    if (!rc)
+        rc = mdb_txn_commit(to);
+    else
+        mdb_txn_abort(to);
+    mdb_txn_abort(from);
+    mdb_env_close(env);
+    return rc;
+}
+
+/* Rewrites data.mdb without its free pages (mt__copy_records into a new
+ * file, renamed over it): LMDB keeps about two ticks' worth of pages free
+ * for copy-on-write, which is most of a small trace. Best effort: on any
  * failure the trace stays as it is. Only up to MT__COMPACT_MAX: the free
- * pages are a fixed ~70 KiB, worth a copy only in a small trace, and the copy
- * reads every page through the map (the exit's peak RSS grows by the
- * trace's size); only when DIR still holds our data.mdb (a daemon may have
- * chrooted). */
+ * pages are a fixed ~70 KiB, worth a copy only in a small trace; only when
+ * DIR still holds our data.mdb (a daemon may have chrooted). The copy runs
+ * on the calling thread with LMDB's ordinary puts: LMDB's own compacting
+ * copy (mdb_env_copyfd2) starts a thread and faults in a 2 MiB buffer (3.8
+ * of the 7.8 ms a short program's exit took; preload/COST.md). */
 static void mt__compact(mt_writer_t *w)
 {
     char tmp[4096 + 32], path[4096 + 16];
@@ -412,23 +459,29 @@ static void mt__compact(mt_writer_t *w)
         return;
     if (lstat(path, &st) != 0 || st.st_dev != w->dev || st.st_ino != w->ino)
         return;
+    /* Made here, empty, never an existing file (LMDB would open it). */
     int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0)
         return;
-    int ok = mdb_env_copyfd2(w->env, out, MDB_CP_COMPACT) == 0 && fstat(out, &st) == 0 &&
-             st.st_dev == w->dev;
+    int ok = fstat(out, &st) == 0 && st.st_dev == w->dev;
     ok = close(out) == 0 && ok;
+    ok = ok && mt__copy_records(w, tmp) == 0;
     if (!ok || rename(tmp, path) != 0)
         unlink(tmp);
 }
 
+/* No fsync at the end either (the environment is MDB_NOSYNC throughout): a
+ * trace outlives the program's crash or kill in the page cache like every
+ * commit before; only a power loss or kernel crash before the kernel writes
+ * it back may lose it, as it may any file written without fsync. A sync
+ * here cost 0.5 to 9 ms of every traced program's exit (and after a
+ * compaction synced the file just replaced). */
 void mt_writer_close(mt_writer_t *w)
 {
     if (!w)
         return;
     mt_writer_abort(w);
     mt__compact(w);
-    mdb_env_sync(w->env, 1); /* nothing to report it to; the data is in the page cache */
     mdb_env_close(w->env);
     mt__stackstore_free(&w->stacks);
     free(w);

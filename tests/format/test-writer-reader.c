@@ -2,14 +2,19 @@
  * format/reader.c: exact values, live snapshots, versions, map growth. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -759,6 +764,127 @@ Test(writer_reader, close_compacts_free_pages)
     cr_assert_eq(len, 8);
     cr_assert_arr_eq(val, "\x28\0\0\0\0\0\0\0", 8);
     mt_reader_close(r);
+}
+
+/* Records put in descending key order leave LMDB's leaves half full (each
+ * split halves a page). The close copies them in key order, appending, so
+ * the leaves come out full: 1,000 counters of 32 bytes a node, 127 to a
+ * 4 KiB leaf, take 8 leaves and a branch page; with the two meta pages and
+ * the leaves of the main db and of meta (the format record), 13 pages
+ * (LMDB's compacting copy kept the 15 leaves the splits left: 20 pages). */
+Test(writer_reader, close_packs_leaf_pages)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("LMDB pages are not 4 KiB here");
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    cr_assert_eq(mt_writer_begin(w), 0);
+    for (int i = 999; i >= 0; i--) {
+        mt_counter_t c = {.calls = (uint64_t)i, .bytes = 3 * (uint64_t)i};
+        snprintf(c.name, sizeof c.name, "c%04d", i);
+        cr_assert_eq(mt_writer_put_counter(w, &c), 0);
+    }
+    cr_assert_eq(mt_writer_commit(w), 0);
+    mt_writer_close(w);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 13 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
+    mt_reader_t *r;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    for (int i = 0; i < 1000; i += 111) {
+        char name[32];
+        mt_counter_t c;
+        snprintf(name, sizeof name, "c%04d", i);
+        cr_assert_eq(mt_reader_counter(r, name, &c), 0, "%s", name);
+        cr_assert_eq(c.calls, (uint64_t)i);
+        cr_assert_eq(c.bytes, 3 * (uint64_t)i);
+    }
+    mt_reader_close(r);
+}
+
+/* The close waits for no disk and starts no thread: LMDB's calls to these
+ * reach the definitions below (this executable exports them), counted
+ * while mt_writer_close runs. */
+static int in_close, syncs, threads;
+
+int fdatasync(int fd)
+{
+    (void)fd;
+    syncs += in_close;
+    return 0;
+}
+
+int fsync(int fd)
+{
+    (void)fd;
+    syncs += in_close;
+    return 0;
+}
+
+int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    threads += in_close;
+    int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    *(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
+    return real(t, attr, fn, arg);
+}
+
+Test(writer_reader, close_neither_syncs_nor_starts_a_thread)
+{
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    for (uint64_t tick = 1; tick <= 3; tick++) {
+        cr_assert_eq(mt_writer_begin(w), 0);
+        cr_assert_eq(mt_writer_put_meta_u64(w, MT_META_DURATION, tick), 0);
+        cr_assert_eq(mt_writer_commit(w), 0);
+    }
+    in_close = 1;
+    mt_writer_close(w);
+    in_close = 0;
+    cr_assert_eq(syncs, 0, "%d fsync or fdatasync calls", syncs);
+    cr_assert_eq(threads, 0, "%d threads started", threads);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 4 * 4096, "compacted: %lld bytes", (long long)st.st_size);
+}
+
+/* mt_writer_open keeps LMDB's descriptors at or above 100 by holding the
+ * free numbers below with /dev/null: one open, then duplicates, not a
+ * hundred opens (240 us of every traced program's start). The writer's
+ * open64 calls (libmtformat.a is linked into this executable) reach this
+ * definition; counted while mt_writer_open runs. */
+static int in_open, null_opens;
+
+int open64(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = (flags & O_CREAT) ? va_arg(ap, mode_t) : 0;
+    va_end(ap);
+    null_opens += in_open && strcmp(path, "/dev/null") == 0;
+    return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+Test(writer_reader, open_holds_low_descriptors_with_one_open)
+{
+    struct rlimit lim;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &lim), 0);
+    if (lim.rlim_cur < 400)
+        cr_skip_test("RLIMIT_NOFILE below 400: LMDB's files go to the top numbers");
+    mt_writer_t *w = NULL;
+    in_open = 1;
+    int rc = mt_writer_open(&w, trace, NULL);
+    in_open = 0;
+    cr_assert_eq(rc, 0, "mt_writer_open: %s", mt_strerror(rc));
+    int fd;
+    cr_assert_eq(mt_writer_check_fd(w), 0);
+    fd = open("/dev/null", O_RDONLY);
+    cr_assert_lt(fd, 100, "the numbers below 100 were given back (%d)", fd);
+    close(fd);
+    cr_assert_eq(null_opens, 1, "/dev/null opened %d times", null_opens);
+    mt_writer_close(w);
 }
 
 /* A format 3 trace (blocks of version 1, interleaved and uncompressed) is
