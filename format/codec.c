@@ -51,6 +51,9 @@ _Static_assert(MT_BLOCK_CLASS_DEPTH == 8 && MT__FREED == 8, "MT__RING: rings of 
 #define MT__HASH_BITS 14 /* the encoder's ptr -> ALLOC index table */
 #define MT__FHASH_BITS 6 /* the encoder's ptr -> FREE sequence table */
 #define MT__NONE UINT32_MAX
+/* Room before the first column for the column lengths: mt_block_finish
+ * packs the body (lengths, then columns) into one run there. */
+#define MT__PRE_ROOM (MT__COLS * 5)
 
 enum { MT__C_HEAD, MT__C_TS, MT__C_PTR, MT__C_LOW, MT__C_SIZE, MT__C_STACK, MT__C_WEIGHT,
        MT__C_REST, MT__C_REF };
@@ -103,7 +106,9 @@ static inline unsigned mt__class(uint64_t size)
 typedef struct mt__zstate {
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
-    uint8_t *cols;   /* MT__COLS regions of colcap bytes */
+    int clevel, clit; /* the level and literal mode set in cctx (+ 1: 0 none yet) */
+    uint8_t *cols;   /* MT__COLS regions of colcap bytes, MT__PRE_ROOM after colmem */
+    uint8_t *colmem;
     size_t colcap;
     uint64_t owner;  /* the encoder (mt_block_begin's generation) using cols */
     uint64_t gen;
@@ -128,7 +133,7 @@ static void mt__zstate_free(void *p)
     mt__zstate_t *z = p;
     ZSTD_freeCCtx(z->cctx);
     ZSTD_freeDCtx(z->dctx);
-    free(z->cols);
+    free(z->colmem);
     free(z->aptr);
     free(z->acls);
     free(z->aseq);
@@ -159,11 +164,12 @@ static int mt__zstate_size(mt__zstate_t *z, size_t cap)
 {
     size_t need = cap + MT_EVENT_MAX_ENCODED + 16, allocs = cap / 6 + 1;
     if (z->colcap < need) {
-        uint8_t *cols = malloc(need * MT__COLS);
-        if (!cols)
+        uint8_t *mem = malloc(MT__PRE_ROOM + need * MT__COLS);
+        if (!mem)
             return ENOMEM;
-        free(z->cols);
-        z->cols = cols;
+        free(z->colmem);
+        z->colmem = mem;
+        z->cols = mem + MT__PRE_ROOM;
         z->colcap = need;
     }
     if (z->acap < allocs) { /* an ALLOC takes 6 bytes at least */
@@ -429,31 +435,40 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     return mt__add(enc, e, l->fields, l->arg[0], l->arg[1], l->arg[2]);
 }
 
-/* Compresses the body (column lengths PRE[NPRE], then the columns) into
- * OUT[CAP] as one zstd frame; returns its length, or 0 when it does not fit
- * (or zstd fails): then the body is stored as it is. */
-static size_t mt__compress(mt_block_encoder_t *enc, const uint8_t *pre, size_t npre, size_t raw,
-                           uint8_t *out, size_t cap)
+/* Compresses BODY[RAW] (the column lengths, then the columns ending at
+ * ENDS[]) into OUT[CAP] as one zstd frame; returns its length, or 0 when
+ * it does not fit (or zstd fails): then the body is stored as it is. The
+ * context keeps its parameters between blocks, and reads the body where it
+ * is (stable input: no copy into zstd's window). */
+static size_t mt__compress(mt__zstate_t *z, const uint8_t *body, size_t raw,
+                           const size_t ends[MT__COLS], uint8_t *out, size_t cap)
 {
-    ZSTD_CCtx *c = enc->z->cctx;
-    if (!c && !(c = enc->z->cctx = ZSTD_createCCtx()))
+    ZSTD_CCtx *c = z->cctx;
+    if (!c && !(c = z->cctx = ZSTD_createCCtx()))
         return 0;
     ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, mt__zstd_level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_literalCompressionMode,
-                                            mt__zstd_literals ? ZSTD_ps_enable : ZSTD_ps_auto)) ||
-        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, raw)))
+    if (z->clevel != mt__zstd_level + 1 || z->clit != mt__zstd_literals + 1) {
+        z->clevel = z->clit = 0;
+        if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, mt__zstd_level)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(
+                c, ZSTD_c_literalCompressionMode,
+                mt__zstd_literals ? ZSTD_ps_enable : ZSTD_ps_auto)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_stableInBuffer, 1)))
+            return 0;
+        z->clevel = mt__zstd_level + 1;
+        z->clit = mt__zstd_literals + 1;
+    }
+    if (ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, raw)))
         return 0;
     /* A big body ends a zstd block after each column, so that each gets
      * its own entropy tables (a column's bytes look alike). */
-    ZSTD_EndDirective mid = raw >= MT__ZSTD_FLUSH_MIN ? ZSTD_e_flush : ZSTD_e_continue;
     ZSTD_outBuffer ob = {out, cap, 0};
-    for (int i = -1; i < MT__COLS; i++) {
-        size_t len = i < 0 ? npre : (size_t)(enc->w[i] - enc->col[i]);
-        ZSTD_inBuffer ib = {i < 0 ? pre : enc->col[i], len, 0};
-        ZSTD_EndDirective how = i == MT__COLS - 1 ? ZSTD_e_end : i < 0 ? ZSTD_e_continue : mid;
+    ZSTD_inBuffer ib = {body, 0, 0};
+    for (int i = raw >= MT__ZSTD_FLUSH_MIN ? 0 : MT__COLS - 1; i < MT__COLS; i++) {
+        ib.size = ends[i]; /* stable input: only its size grows */
+        ZSTD_EndDirective how = i == MT__COLS - 1 ? ZSTD_e_end : ZSTD_e_flush;
         size_t left = ZSTD_compressStream2(c, &ob, &ib, how);
-        if (ZSTD_isError(left) || ib.pos != ib.size || (how != ZSTD_e_continue && left != 0))
+        if (ZSTD_isError(left) || ib.pos != ib.size || left != 0)
             return 0; /* out of room: smaller than the body it is not */
     }
     return ob.pos;
@@ -463,12 +478,12 @@ size_t mt_block_finish(mt_block_encoder_t *enc)
 {
     uint8_t *p = enc->buf;
     uint8_t pre[MT__COLS * 5];
-    size_t npre = 0, cols = 0;
+    size_t npre = 0, cols = 0, ends[MT__COLS];
     int ok = !enc->err && enc->z && enc->z->owner == enc->gen;
     for (int i = 0; i < MT__COLS; i++) {
         size_t n = ok ? (size_t)(enc->w[i] - enc->col[i]) : 0;
         npre += mt_varint_put(pre + npre, n);
-        cols += n;
+        ends[i] = cols += n;
     }
     if (!ok)
         enc->count = 0; /* nothing was added */
@@ -479,21 +494,28 @@ size_t mt_block_finish(mt_block_encoder_t *enc)
     len += mt_varint_put(p + len, enc->count ? enc->base_ts : 0);
     size_t flags_at = len++;
     len += mt_varint_put(p + len, raw);
-    size_t z = raw >= MT__ZSTD_MIN ? mt__compress(enc, pre, npre, raw, p + len, raw - 1) : 0;
+    if (!ok) { /* an empty body: the lengths only */
+        p[flags_at] = 0;
+        memcpy(p + len, pre, npre);
+        return len + npre;
+    }
+    /* The body in one run: the lengths just before the first column, the
+     * other columns moved down after it. */
+    uint8_t *body = enc->col[0] - npre;
+    memcpy(body, pre, npre);
+    for (int i = 1; i < MT__COLS; i++)
+        memmove(enc->col[0] + ends[i - 1], enc->col[i], ends[i] - ends[i - 1]);
+    for (int i = 0; i < MT__COLS; i++)
+        ends[i] += npre;
+    size_t z = raw >= MT__ZSTD_MIN ? mt__compress(enc->z, body, raw, ends, p + len, raw - 1) : 0;
     p[flags_at] = z ? MT__FLAG_ZSTD : 0;
     if (z) {
         len += z;
     } else {
-        memcpy(p + len, pre, npre);
-        len += npre;
-        for (int i = 0; i < MT__COLS && ok; i++) {
-            size_t n = (size_t)(enc->w[i] - enc->col[i]);
-            memcpy(p + len, enc->col[i], n);
-            len += n;
-        }
+        memcpy(p + len, body, raw);
+        len += raw;
     }
-    if (ok)
-        enc->z->owner = 0; /* the columns are free for the next block */
+    enc->z->owner = 0; /* the columns are free for the next block */
     return len;
 }
 
