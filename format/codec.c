@@ -589,7 +589,7 @@ int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
 }
 
 /* Sets up DEC's columns from its body (decompressed first when it is a zstd
- * frame) and the memory for its ALLOCs and class lists; 0, MT_ECORRUPT or
+ * frame) and the memory for its ALLOCs and class rings; 0, MT_ECORRUPT or
  * ENOMEM. What it allocates is bounded by the checked body length. */
 static int mt__columns(mt_block_decoder_t *dec)
 {
