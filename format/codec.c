@@ -257,13 +257,13 @@ typedef struct mt__ptrnote {
  * ALLOC of the ptr, freed as class push aseq) or its latest FREE through
  * z->fslot; a collision in either table only costs bytes. */
 static inline __attribute__((always_inline)) size_t
-mt__encode_event(uint8_t **w, unsigned fields, unsigned a0, unsigned a1, unsigned a2,
-                 const mt_event_t *e, const mt_block_encoder_t *enc, uint64_t prev_ts,
+mt__encode_event(uint8_t **w, unsigned type, unsigned fields, unsigned a0, unsigned a1,
+                 unsigned a2, const mt_event_t *e, const mt_block_encoder_t *enc, uint64_t prev_ts,
                  mt__ptrnote_t *note)
 {
     mt__zstate_t *z = enc->z;
     size_t n = 1; /* the head */
-    uint8_t head = e->type;
+    uint8_t head = (uint8_t)type;
     if (fields & MT_EVF_KIND) {
         int kind_byte = e->kind >= MT__HEAD_KIND_BYTE;
         head |= (uint8_t)((kind_byte ? MT__HEAD_KIND_BYTE : e->kind) << MT__HEAD_KIND_SHIFT);
@@ -278,7 +278,7 @@ mt__encode_event(uint8_t **w, unsigned fields, unsigned a0, unsigned a1, unsigne
     note->ref = MT__NONE;
     if (fields & MT_EVF_PTR) {
         uint64_t code = UINT64_MAX;
-        if (e->type == MT_EV_ALLOC) {
+        if (type == MT_EV_ALLOC) {
             uint32_t i = z->slot[mt__hash(e->ptr, MT__HASH_BITS)];
             unsigned c = mt__class(e->size);
             uint32_t s;
@@ -291,7 +291,7 @@ mt__encode_event(uint8_t **w, unsigned fields, unsigned a0, unsigned a1, unsigne
                     enc->nfreed - z->fslot[f].seq < MT__FREED)
                     code = MT__PC_RING + enc->nfreed - z->fslot[f].seq;
             }
-        } else if (e->type == MT_EV_FREE) {
+        } else if (type == MT_EV_FREE) {
             uint32_t i = z->slot[mt__hash(e->ptr, MT__HASH_BITS)];
             if (i < enc->nallocs && z->aptr[i] == e->ptr) {
                 note->ref = i;
@@ -306,7 +306,7 @@ mt__encode_event(uint8_t **w, unsigned fields, unsigned a0, unsigned a1, unsigne
             /* Heap pointers are 16-byte aligned: the delta of ptr >> 4 here,
              * the low nibble in a column of its own (all zeros compress away). */
             uint64_t v = mt_zigzag((int64_t)((e->ptr >> 4) - (enc->prev_ptr >> 4)));
-            if (e->type == MT_EV_ALLOC)
+            if (type == MT_EV_ALLOC)
                 v += MT__PC_DELTA;
             MT__PUT(MT__C_PTR, v);
             *w[MT__C_LOW]++ = (uint8_t)(e->ptr & 15);
@@ -353,7 +353,7 @@ enum {
 
 /* Records E (just added to the columns) in the block's pointer state. */
 static inline __attribute__((always_inline)) void
-mt__note_event(mt_block_encoder_t *enc, unsigned fields, const mt_event_t *e,
+mt__note_event(mt_block_encoder_t *enc, unsigned type, unsigned fields, const mt_event_t *e,
                const mt__ptrnote_t *note)
 {
     mt__zstate_t *z = enc->z;
@@ -361,13 +361,13 @@ mt__note_event(mt_block_encoder_t *enc, unsigned fields, const mt_event_t *e,
     enc->prev_ts = e->ts;
     if (fields & MT_EVF_PTR)
         enc->prev_ptr = e->ptr;
-    if (e->type == MT_EV_ALLOC) {
+    if (type == MT_EV_ALLOC) {
         /* The slot now names this ALLOC: a chunk it took is no longer found. */
         z->aptr[enc->nallocs] = e->ptr;
         z->acls[enc->nallocs] = (uint8_t)mt__class(e->size);
         z->aseq[enc->nallocs] = MT__NONE;
         z->slot[mt__hash(e->ptr, MT__HASH_BITS)] = enc->nallocs++;
-    } else if (e->type == MT_EV_FREE) {
+    } else if (type == MT_EV_FREE) {
         if (note->ref != MT__NONE) /* the chunk joins its class's ring */
             z->aseq[note->ref] = z->ccnt[z->acls[note->ref]]++;
         unsigned f = mt__hash(e->ptr, MT__FHASH_BITS);
@@ -383,15 +383,15 @@ mt__note_event(mt_block_encoder_t *enc, unsigned fields, const mt_event_t *e,
 /* Adds E of a type whose layout is FIELDS, A0..A2 (constants for ALLOC and
  * FREE, so that each gets a copy without the tests of absent fields). */
 static inline __attribute__((always_inline)) int
-mt__add(mt_block_encoder_t *enc, const mt_event_t *e, unsigned fields, unsigned a0, unsigned a1,
-        unsigned a2)
+mt__add(mt_block_encoder_t *enc, const mt_event_t *e, unsigned type, unsigned fields,
+        unsigned a0, unsigned a1, unsigned a2)
 {
     mt__ptrnote_t note;
     /* Far from the end of the buffer (nearly always): straight into the
      * columns. The first event puts the base ts in the header. */
     if (__builtin_expect(enc->count > 0 && enc->len + MT__NEAR <= enc->cap, 1)) {
-        enc->len += mt__encode_event(enc->w, fields, a0, a1, a2, e, enc, enc->prev_ts, &note);
-        mt__note_event(enc, fields, e, &note);
+        enc->len += mt__encode_event(enc->w, type, fields, a0, a1, a2, e, enc, enc->prev_ts, &note);
+        mt__note_event(enc, type, fields, e, &note);
         return 0;
     }
     size_t n = 0;
@@ -405,15 +405,25 @@ mt__add(mt_block_encoder_t *enc, const mt_event_t *e, unsigned fields, unsigned 
      * that does not fit leaves them as they were. */
     uint8_t *copy[MT__COLS];
     memcpy(copy, enc->w, sizeof copy);
-    n += mt__encode_event(copy, fields, a0, a1, a2, e, enc, prev, &note);
+    n += mt__encode_event(copy, type, fields, a0, a1, a2, e, enc, prev, &note);
     if (enc->len + n + MT__V2_TAIL_MAX > enc->cap)
         return MT_EFULL; /* the columns keep their ends: E is dropped */
     memcpy(enc->w, copy, sizeof copy);
     enc->len += n;
     if (enc->count == 0)
         enc->base_ts = e->ts;
-    mt__note_event(enc, fields, e, &note);
+    mt__note_event(enc, type, fields, e, &note);
     return 0;
+}
+
+/* Any type but ALLOC and FREE (a kind out of range included): its layout
+ * from the table; out of line, so that the two hot copies stay lean. */
+static __attribute__((noinline)) int mt__add_other(mt_block_encoder_t *enc, const mt_event_t *e)
+{
+    const mt__layout_t *l = mt__layout(e->type);
+    if (!l || ((l->fields & MT_EVF_KIND) && e->kind > l->kind_max))
+        return MT_EINVAL;
+    return mt__add(enc, e, e->type, l->fields, l->arg[0], l->arg[1], l->arg[2]);
 }
 
 int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
@@ -426,13 +436,11 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
     if (__builtin_expect(e->ts < enc->prev_ts, 0))
         return MT_EINVAL;
     if (e->type == MT_EV_ALLOC && e->kind <= MT_AK_MAX)
-        return mt__add(enc, e, MT__F_ALLOC, MT__A0_ALLOC, MT__A1_ALLOC, MT__A2_ALLOC);
+        return mt__add(enc, e, MT_EV_ALLOC, MT__F_ALLOC, MT__A0_ALLOC, MT__A1_ALLOC,
+                       MT__A2_ALLOC);
     if (e->type == MT_EV_FREE && e->kind <= MT_FK_MAX)
-        return mt__add(enc, e, MT__F_FREE, MT__A0_FREE, MT__A1_FREE, MT__A2_FREE);
-    const mt__layout_t *l = mt__layout(e->type);
-    if (!l || ((l->fields & MT_EVF_KIND) && e->kind > l->kind_max))
-        return MT_EINVAL;
-    return mt__add(enc, e, l->fields, l->arg[0], l->arg[1], l->arg[2]);
+        return mt__add(enc, e, MT_EV_FREE, MT__F_FREE, MT__A0_FREE, MT__A1_FREE, MT__A2_FREE);
+    return mt__add_other(enc, e);
 }
 
 /* Compresses BODY[RAW] (the column lengths, then the columns ending at
