@@ -232,9 +232,16 @@ static inline unsigned mt__hash(uint64_t ptr, unsigned bits)
  * nearly always, without a loop. */
 static inline __attribute__((always_inline)) void mt__put(uint8_t **p, size_t *n, uint64_t v)
 {
+    uint8_t *q = *p;
     if (v < 0x80) {
-        *(*p)++ = (uint8_t)v;
+        *q = (uint8_t)v;
+        *p = q + 1;
         ++*n;
+    } else if (v < 1u << 14) {
+        q[0] = (uint8_t)(v | 0x80);
+        q[1] = (uint8_t)(v >> 7);
+        *p = q + 2;
+        *n += 2;
     } else {
         size_t k = mt_varint_put(*p, v);
         *p += k;
@@ -247,6 +254,8 @@ static inline __attribute__((always_inline)) void mt__put(uint8_t **p, size_t *n
  * once the event is in (an event that does not fit changes nothing). */
 typedef struct mt__ptrnote {
     uint32_t ref; /* FREE: the index of the ALLOC it names, or MT__NONE */
+    unsigned h;   /* the ptr's entry in z->slot */
+    unsigned cls; /* ALLOC: its size class */
 } mt__ptrnote_t;
 
 /* Appends E's fields to the columns at W (advanced); returns the bytes.
@@ -276,11 +285,13 @@ mt__encode_event(uint8_t **w, unsigned type, unsigned fields, unsigned a0, unsig
                      e->node == enc->prev_node;
     MT__PUT(MT__C_TS, e->ts - prev_ts);
     note->ref = MT__NONE;
+    note->h = note->cls = 0;
     if (fields & MT_EVF_PTR) {
         uint64_t code = UINT64_MAX;
+        note->h = mt__hash(e->ptr, MT__HASH_BITS);
         if (type == MT_EV_ALLOC) {
-            uint32_t i = z->slot[mt__hash(e->ptr, MT__HASH_BITS)];
-            unsigned c = mt__class(e->size);
+            uint32_t i = z->slot[note->h];
+            unsigned c = note->cls = mt__class(e->size);
             uint32_t s;
             if (i < enc->nallocs && z->aptr[i] == e->ptr && (s = z->aseq[i]) != MT__NONE &&
                 z->acls[i] == c && z->ccnt[c] - 1 - s < MT__CLASS_DEPTH) {
@@ -292,7 +303,7 @@ mt__encode_event(uint8_t **w, unsigned type, unsigned fields, unsigned a0, unsig
                     code = MT__PC_RING + enc->nfreed - z->fslot[f].seq;
             }
         } else if (type == MT_EV_FREE) {
-            uint32_t i = z->slot[mt__hash(e->ptr, MT__HASH_BITS)];
+            uint32_t i = z->slot[note->h];
             if (i < enc->nallocs && z->aptr[i] == e->ptr) {
                 note->ref = i;
                 head |= MT__HEAD_REF;
@@ -364,9 +375,9 @@ mt__note_event(mt_block_encoder_t *enc, unsigned type, unsigned fields, const mt
     if (type == MT_EV_ALLOC) {
         /* The slot now names this ALLOC: a chunk it took is no longer found. */
         z->aptr[enc->nallocs] = e->ptr;
-        z->acls[enc->nallocs] = (uint8_t)mt__class(e->size);
+        z->acls[enc->nallocs] = (uint8_t)note->cls;
         z->aseq[enc->nallocs] = MT__NONE;
-        z->slot[mt__hash(e->ptr, MT__HASH_BITS)] = enc->nallocs++;
+        z->slot[note->h] = enc->nallocs++;
     } else if (type == MT_EV_FREE) {
         if (note->ref != MT__NONE) /* the chunk joins its class's ring */
             z->aseq[note->ref] = z->ccnt[z->acls[note->ref]]++;
