@@ -97,9 +97,24 @@ static inline unsigned mt__class(uint64_t size)
     return c < MT__CLASSES - 1 ? (unsigned)c : MT__CLASSES - 1;
 }
 
-/* Rings of 8 by sequence number: push number S lives in slot S & 7, and
- * is still there while fewer than 8 pushes followed it. */
+/* The last 8 FREEs by number: FREE number S lives in slot S & 7. */
 #define MT__RING(s) ((s) & 7u)
+/* A class ring: push number S lives in slot S & 15 while fewer than 16
+ * pushes followed it; a mask says which slots hold a chunk not taken. An
+ * ALLOC names one by how many chunks not taken are newer (below 8). */
+#define MT__CSLOTS 16
+#define MT__CSLOT(s) ((s) & (MT__CSLOTS - 1u))
+
+/* The chunks not taken (LIVE) among the D pushes after push S. */
+static inline unsigned mt__newer_live(unsigned live, uint32_t s, uint32_t d)
+{
+    uint32_t m = ((1u << d) - 1) << MT__CSLOT(s + 1);
+    uint32_t x = live & (m | m >> MT__CSLOTS) & 0xffff;
+    x = x - ((x >> 1) & 0x5555);
+    x = (x & 0x3333) + ((x >> 2) & 0x3333);
+    x = (x + (x >> 4)) & 0x0f0f;
+    return (x + (x >> 8)) & 0x1f;
+}
 
 /* ---- per-thread state: columns and zstd contexts ----------------------- */
 
@@ -122,6 +137,7 @@ typedef struct mt__zstate {
         uint32_t seq; /* FREE number + 1 in the block; 0: none */
     } fslot[1u << MT__FHASH_BITS];      /* ptr hash -> its latest FREE */
     uint32_t ccnt[MT__CLASSES];         /* pushes to each class ring so far */
+    uint16_t clive[MT__CLASSES];        /* and its slots holding a chunk not taken */
 } mt__zstate_t;
 
 static pthread_key_t mt__zkey;
@@ -218,6 +234,7 @@ void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t 
     enc->z = z;
     enc->gen = z->owner = ++z->gen;
     memset(z->ccnt, 0, sizeof z->ccnt);
+    memset(z->clive, 0, sizeof z->clive);
     memset(z->fslot, 0, sizeof z->fslot);
     for (int i = 0; i < MT__COLS; i++)
         enc->col[i] = enc->w[i] = z->cols + (size_t)i * z->colcap;
@@ -253,7 +270,8 @@ static inline __attribute__((always_inline)) void mt__put(uint8_t **p, size_t *n
 /* What encoding an event decided about the block's pointer state, applied
  * once the event is in (an event that does not fit changes nothing). */
 typedef struct mt__ptrnote {
-    uint32_t ref; /* FREE: the index of the ALLOC it names, or MT__NONE */
+    uint32_t ref;  /* FREE: the index of the ALLOC it names, or MT__NONE */
+    uint32_t take; /* ALLOC: the slot of its class ring it takes, or MT__NONE */
     unsigned h;   /* the ptr's entry in z->slot */
     unsigned cls; /* ALLOC: its size class */
 } mt__ptrnote_t;
@@ -284,7 +302,7 @@ mt__encode_event(uint8_t **w, unsigned type, unsigned fields, unsigned a0, unsig
     int same_place = (fields & MT__F_PLACE) == MT__F_PLACE && e->cpu == enc->prev_cpu &&
                      e->node == enc->prev_node;
     MT__PUT(MT__C_TS, e->ts - prev_ts);
-    note->ref = MT__NONE;
+    note->ref = note->take = MT__NONE;
     note->h = note->cls = 0;
     if (fields & MT_EVF_PTR) {
         uint64_t code = UINT64_MAX;
@@ -293,9 +311,12 @@ mt__encode_event(uint8_t **w, unsigned type, unsigned fields, unsigned a0, unsig
             uint32_t i = z->slot[note->h];
             unsigned c = note->cls = mt__class(e->size);
             uint32_t s;
+            uint32_t d, k = MT__CLASS_DEPTH;
             if (i < enc->nallocs && z->aptr[i] == e->ptr && (s = z->aseq[i]) != MT__NONE &&
-                z->acls[i] == c && z->ccnt[c] - 1 - s < MT__CLASS_DEPTH) {
-                code = z->ccnt[c] - 1 - s; /* a chunk of its class this block freed */
+                z->acls[i] == c && (d = z->ccnt[c] - 1 - s) < MT__CSLOTS &&
+                (k = mt__newer_live(z->clive[c], s, d)) < MT__CLASS_DEPTH) {
+                code = k; /* a chunk of its class this block freed */
+                note->take = MT__CSLOT(s);
             } else {
                 unsigned f = mt__hash(e->ptr, MT__FHASH_BITS);
                 if (z->fslot[f].ptr == e->ptr && z->fslot[f].seq &&
@@ -375,12 +396,17 @@ mt__note_event(mt_block_encoder_t *enc, unsigned type, unsigned fields, const mt
     if (type == MT_EV_ALLOC) {
         /* The slot now names this ALLOC: a chunk it took is no longer found. */
         z->aptr[enc->nallocs] = e->ptr;
+        if (note->take != MT__NONE)
+            z->clive[note->cls] &= (uint16_t)~(1u << note->take);
         z->acls[enc->nallocs] = (uint8_t)note->cls;
         z->aseq[enc->nallocs] = MT__NONE;
         z->slot[note->h] = enc->nallocs++;
     } else if (type == MT_EV_FREE) {
-        if (note->ref != MT__NONE) /* the chunk joins its class's ring */
-            z->aseq[note->ref] = z->ccnt[z->acls[note->ref]]++;
+        if (note->ref != MT__NONE) { /* the chunk joins its class's ring */
+            unsigned c = z->acls[note->ref];
+            uint32_t s = z->aseq[note->ref] = z->ccnt[c]++;
+            z->clive[c] |= (uint16_t)(1u << MT__CSLOT(s));
+        }
         unsigned f = mt__hash(e->ptr, MT__FHASH_BITS);
         z->fslot[f].ptr = e->ptr;
         z->fslot[f].seq = ++enc->nfreed;
@@ -560,6 +586,7 @@ void mt_block_close(mt_block_decoder_t *dec)
     dec->acls = NULL;
     dec->cls = NULL;
     dec->ccnt = NULL;
+    dec->clive = NULL;
 }
 
 int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
@@ -619,18 +646,19 @@ static int mt__columns(mt_block_decoder_t *dec)
         return MT_ECORRUPT; /* the frame must say the header's size and end the block */
     size_t at = dec->zstd ? (dec->raw + 7) & ~(size_t)7 : 0;
     size_t cls_at = at + (size_t)dec->count * sizeof(uint64_t);
-    size_t ccnt_at = cls_at + sizeof(uint64_t) * MT__CLASSES * MT__CLASS_DEPTH;
-    size_t acls_at = ccnt_at + sizeof(uint32_t) * MT__CLASSES;
-    size_t total = acls_at + dec->count + MT__CLASSES;
+    size_t ccnt_at = cls_at + sizeof(uint64_t) * MT__CLASSES * MT__CSLOTS;
+    size_t clive_at = ccnt_at + sizeof(uint32_t) * MT__CLASSES;
+    size_t acls_at = clive_at + sizeof(uint16_t) * MT__CLASSES;
+    size_t total = acls_at + dec->count;
     if (!(dec->own = malloc(total)))
         return ENOMEM;
     dec->aptr = (uint64_t *)(void *)(dec->own + at);
-    dec->cls = (uint64_t(*)[MT__CLASS_DEPTH])(void *)(dec->own + cls_at);
+    dec->cls = (uint64_t(*)[MT__CSLOTS])(void *)(dec->own + cls_at);
     dec->ccnt = (uint32_t *)(void *)(dec->own + ccnt_at);
     dec->acls = dec->own + acls_at;
-    dec->ncls = dec->acls + dec->count; /* which of each ring's slots hold a chunk */
+    dec->clive = (uint16_t *)(void *)(dec->own + clive_at);
     memset(dec->ccnt, 0, sizeof(uint32_t) * MT__CLASSES);
-    memset(dec->ncls, 0, MT__CLASSES);
+    memset(dec->clive, 0, sizeof(uint16_t) * MT__CLASSES);
     if (dec->zstd) {
         mt__zstate_t *z = mt__zstate();
         if (!z || (!z->dctx && !(z->dctx = ZSTD_createDCtx())))
@@ -683,23 +711,26 @@ static int mt__get_ptr(mt_block_decoder_t *dec, mt_event_t *e, int ref)
             return 0;
         uint32_t i = dec->nallocs - 1 - (uint32_t)v;
         e->ptr = dec->aptr[i];
-        unsigned c = dec->acls[i], s = MT__RING(dec->ccnt[c]++);
+        unsigned c = dec->acls[i], s = MT__CSLOT(dec->ccnt[c]++);
         dec->cls[c][s] = e->ptr; /* push number ccnt: the chunk joins its class's ring */
-        dec->ncls[c] |= (uint8_t)(1u << s);
+        dec->clive[c] |= (uint16_t)(1u << s);
         return 1;
     }
     if (!mt__cget(dec, MT__C_PTR, &v))
         return 0;
     if (e->type == MT_EV_ALLOC && v < MT__PC_DELTA) {
-        if (v < MT__PC_RING) { /* push ccnt - 1 - v to its class's ring, not taken */
-            unsigned c = mt__class(e->size);
-            if (v >= dec->ccnt[c])
-                return 0;
-            unsigned s = MT__RING(dec->ccnt[c] - 1 - (uint32_t)v);
-            if (!(dec->ncls[c] & (1u << s)))
-                return 0;
-            e->ptr = dec->cls[c][s];
-            dec->ncls[c] &= (uint8_t)~(1u << s);
+        if (v < MT__PC_RING) { /* the chunk of its class with v newer ones not taken */
+            unsigned c = mt__class(e->size), live = dec->clive[c];
+            uint32_t n = dec->ccnt[c] < MT__CSLOTS ? dec->ccnt[c] : MT__CSLOTS;
+            for (uint32_t k = 0; k < n; k++) {
+                unsigned s = MT__CSLOT(dec->ccnt[c] - 1 - k);
+                if (!(live & (1u << s)) || v--)
+                    continue;
+                e->ptr = dec->cls[c][s];
+                dec->clive[c] = (uint16_t)(live & ~(1u << s));
+                return 1;
+            }
+            return 0; /* fewer chunks than that */
         } else { /* one of the last freed; never one the block did not free */
             v -= MT__PC_RING;
             if (v >= dec->nfreed)

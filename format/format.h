@@ -173,8 +173,9 @@ typedef struct mt_block_decoder {
     uint32_t nfreed, nallocs;            /* FREEs and ALLOCs so far */
     uint64_t *aptr;                      /* ptr and size class of each ALLOC so far */
     uint8_t *acls;
-    uint64_t (*cls)[MT_BLOCK_CLASS_DEPTH]; /* chunks freed, by size class: push k in slot k & 7 */
-    uint8_t *ncls;                       /* per class, the slots holding a chunk not taken */
+    uint64_t (*cls)[2 * MT_BLOCK_CLASS_DEPTH]; /* chunks freed, by size class:
+                                                  push k in slot k & 15 */
+    uint16_t *clive;                     /* per class, the slots holding a chunk not taken */
     uint32_t *ccnt;                      /* per class, the pushes so far */
 } mt_block_decoder_t;
 

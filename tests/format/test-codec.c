@@ -200,39 +200,53 @@ Test(codec, pointers_seen_in_the_block_cost_one_byte)
         assert_event_eq(&out[i], &evs[i], i);
 }
 
-/* A chunk of a size class is named by how many pushes to its class's ring
- * came after it (not by its place among the chunks left), so that the
- * encoder finds it in O(1); a chunk already taken is corrupt. */
-Test(codec, class_ring_codes_count_pushes_not_entries)
+/* A chunk of a size class is named by how many chunks of its class not
+ * taken yet the block freed after it: with 9 freed and the newest taken,
+ * the oldest is named again (7 newer), from a ring of the last 16 pushes.
+ * Naming a chunk that is not there is corrupt. */
+Test(codec, class_ring_codes_count_newer_chunks_left)
 {
     uint8_t buf[CAP];
-    mt_event_t evs[9];
-    size_t lens[9];
-    static const uint64_t p[3] = {0x7f0000001000, 0x7f0000001040, 0x7f0000001080};
-    for (int i = 0; i < 3; i++) {
+    mt_event_t evs[20];
+    size_t lens[20];
+    uint64_t p[9];
+    for (int i = 0; i < 9; i++) {
+        p[i] = 0x7f0000001000 + 0x40 * (uint64_t)i;
         evs[i] = alloc_ev((uint64_t)i, p[i], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
-        evs[3 + i] = ev(MT_EV_FREE, 3 + (uint64_t)i, p[i], 0); /* pushes 0, 1, 2 */
+        evs[9 + i] = ev(MT_EV_FREE, 9 + (uint64_t)i, p[i], 0);
     }
-    evs[6] = alloc_ev(6, p[2], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC); /* push 2: 0 back */
-    evs[7] = alloc_ev(7, p[0], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC); /* push 0: 2 back */
-    evs[8] = alloc_ev(8, p[1], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC); /* push 1: 1 back */
-    size_t len = encode(buf, 0, evs, 9, lens);
+    evs[18] = alloc_ev(18, p[8], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC); /* 0 newer */
+    evs[19] = alloc_ev(19, p[0], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC); /* p1..p7 */
+    size_t len = encode(buf, 0, evs, 20, lens);
     cr_assert_eq(buf[7], 0, "flags: stored");
-    /* header 9, 9 column lengths, heads 9, ts 9; the ptr column: p0 (7
-     * bytes), + 4 twice (zigzag 8, + 16), then the three class codes */
-    static const uint8_t ptrs[] = {0x90, 0x84, 0x80, 0x80, 0x80, 0xfc, 0x03, 24, 24, 0, 2, 1};
+    cr_assert_eq(lens[18], 6, "head, ts, class code, size, stack, weight");
+    cr_assert_eq(lens[19], 6, "the oldest of 9 freed: still one byte");
+    /* header 9, 9 column lengths, heads 20, ts 20; the ptr column: p0 (7
+     * bytes), + 4 eight times (zigzag 8, + 16), then the two class codes */
+    static const uint8_t ptrs[] = {0x90, 0x84, 0x80, 0x80, 0x80, 0xfc, 0x03, 24, 24, 24, 24,
+                                   24,   24,   24,   24,   0,    7};
     cr_assert_eq(buf[9 + 2], sizeof ptrs, "the ptr column's length");
-    cr_assert_arr_eq(buf + 9 + 9 + 9 + 9, ptrs, sizeof ptrs);
-    for (size_t i = 6; i < 9; i++)
-        cr_assert_eq(lens[i], 6, "event %zu: head, ts, class code, size, stack, weight", i);
-    mt_event_t out[9];
-    cr_assert_eq(decode_all(buf, len, out, 9, NULL), 9);
-    for (size_t i = 0; i < 9; i++)
+    cr_assert_arr_eq(buf + 9 + 9 + 20 + 20, ptrs, sizeof ptrs);
+    mt_event_t out[20];
+    cr_assert_eq(decode_all(buf, len, out, 20, NULL), 20);
+    for (size_t i = 0; i < 20; i++)
         assert_event_eq(&out[i], &evs[i], i);
-    buf[9 + 9 + 9 + 9 + 11] = 2; /* push 0 again: p0 was taken by event 7 */
-    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
-    buf[9 + 9 + 9 + 9 + 11] = 3; /* before the first push */
-    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT);
+
+    /* One chunk freed: code 0 is it, code 1 is not there; once taken, it
+     * cannot be named again (the second ALLOC names the last FREE). */
+    evs[0] = alloc_ev(0, p[0], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    evs[1] = ev(MT_EV_FREE, 1, p[0], 0);
+    evs[2] = alloc_ev(2, p[0], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    evs[3] = alloc_ev(3, p[0], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    len = encode(buf, 0, evs, 4, lens);
+    static const uint8_t ptrs2[] = {0x90, 0x84, 0x80, 0x80, 0x80, 0xfc, 0x03, 0, 8};
+    cr_assert_arr_eq(buf + 9 + 9 + 4 + 4, ptrs2, sizeof ptrs2);
+    cr_assert_eq(decode_all(buf, len, out, 4, NULL), 4);
+    buf[9 + 9 + 4 + 4 + 7] = 1;
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "a second chunk");
+    buf[9 + 9 + 4 + 4 + 7] = 0;
+    buf[9 + 9 + 4 + 4 + 8] = 0;
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "a chunk taken");
 }
 
 /* A busy thread's block: zstd-compressed, its events back exactly. */
