@@ -39,13 +39,21 @@
 /* What a v2 block adds to its columns at most: flags, body length, column
  * lengths (varints of at most 3 bytes: MT_BLOCK_RAW_MAX < 2^21). */
 #define MT__V2_TAIL_MAX (1 + 3 + MT__COLS * 3)
+/* An event from this far before the end might not fit: base ts varint, the
+ * largest event, the tail. */
+#define MT__NEAR (10 + MT_EVENT_MAX_ENCODED + MT__V2_TAIL_MAX)
 /* ALLOC ptr codes: below MT__PC_RING a slot of the size class's freed
  * chunks, then one of the last MT__FREED freed ptrs, then a delta. */
 #define MT__FREED 8
-_Static_assert(MT_BLOCK_CLASS_DEPTH == 8 && MT__FREED == 8, "mt__find8, mt__push8: lists of 8");
+_Static_assert(MT_BLOCK_CLASS_DEPTH == 8 && MT__FREED == 8, "MT__RING: rings of 8");
 #define MT__PC_RING MT__CLASS_DEPTH
 #define MT__PC_DELTA (MT__PC_RING + MT__FREED)
 #define MT__HASH_BITS 14 /* the encoder's ptr -> ALLOC index table */
+#define MT__FHASH_BITS 6 /* the encoder's ptr -> FREE sequence table */
+#define MT__NONE UINT32_MAX
+/* Room before the first column for the column lengths: mt_block_finish
+ * packs the body (lengths, then columns) into one run there. */
+#define MT__PRE_ROOM (MT__COLS * 5)
 
 enum { MT__C_HEAD, MT__C_TS, MT__C_PTR, MT__C_LOW, MT__C_SIZE, MT__C_STACK, MT__C_WEIGHT,
        MT__C_REST, MT__C_REF };
@@ -89,36 +97,23 @@ static inline unsigned mt__class(uint64_t size)
     return c < MT__CLASSES - 1 ? (unsigned)c : MT__CLASSES - 1;
 }
 
-/* The first of the N (at most 8) entries of LIST that is PTR, or 8. */
-static inline unsigned mt__find8(const uint64_t *list, unsigned n, uint64_t ptr)
-{
-    for (unsigned k = 0; k < n && k < 8; k++)
-        if (list[k] == ptr)
-            return k;
-    return 8;
-}
+/* The last 8 FREEs by number: FREE number S lives in slot S & 7. */
+#define MT__RING(s) ((s) & 7u)
+/* A class ring: push number S lives in slot S & 15 while fewer than 16
+ * pushes followed it; a mask says which slots hold a chunk not taken. An
+ * ALLOC names one by how many chunks not taken are newer (below 8). */
+#define MT__CSLOTS 16
+#define MT__CSLOT(s) ((s) & (MT__CSLOTS - 1u))
 
-/* Puts PTR in front of the 8 entries of LIST; the last one falls off. */
-static inline void mt__push8(uint64_t *list, uint64_t ptr)
+/* The chunks not taken (LIVE) among the D pushes after push S. */
+static inline unsigned mt__newer_live(unsigned live, uint32_t s, uint32_t d)
 {
-    for (unsigned k = 7; k > 0; k--)
-        list[k] = list[k - 1];
-    list[0] = ptr;
-}
-
-/* Pushes PTR on the front of LIST (N entries, at most MT__CLASS_DEPTH). */
-static inline void mt__class_push(uint64_t *list, uint8_t *n, uint64_t ptr)
-{
-    mt__push8(list, ptr); /* the oldest falls off */
-    *n += *n < MT__CLASS_DEPTH;
-}
-
-/* Takes entry K out of LIST. */
-static inline void mt__class_take(uint64_t *list, uint8_t *n, unsigned k)
-{
-    for (unsigned i = k + 1; i < *n; i++)
-        list[i - 1] = list[i];
-    --*n;
+    uint32_t m = ((1u << d) - 1) << MT__CSLOT(s + 1);
+    uint32_t x = live & (m | m >> MT__CSLOTS) & 0xffff;
+    x = x - ((x >> 1) & 0x5555);
+    x = (x & 0x3333) + ((x >> 2) & 0x3333);
+    x = (x + (x >> 4)) & 0x0f0f;
+    return (x + (x >> 8)) & 0x1f;
 }
 
 /* ---- per-thread state: columns and zstd contexts ----------------------- */
@@ -126,16 +121,23 @@ static inline void mt__class_take(uint64_t *list, uint8_t *n, unsigned k)
 typedef struct mt__zstate {
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
-    uint8_t *cols;   /* MT__COLS regions of colcap bytes */
+    int clevel, clit; /* the level and literal mode set in cctx (+ 1: 0 none yet) */
+    uint8_t *cols;   /* MT__COLS regions of colcap bytes, MT__PRE_ROOM after colmem */
+    uint8_t *colmem;
     size_t colcap;
     uint64_t owner;  /* the encoder (mt_block_begin's generation) using cols */
     uint64_t gen;
-    uint64_t *aptr;  /* the ptr and class of each ALLOC of the open block */
-    uint8_t *acls;
+    uint64_t *aptr;  /* the ptr, class and class push (of its FREE, */
+    uint8_t *acls;   /* MT__NONE while not freed) of each ALLOC of the */
+    uint32_t *aseq;  /* open block */
     size_t acap;
     uint32_t slot[1u << MT__HASH_BITS]; /* ptr hash -> an ALLOC index (checked) */
-    uint64_t cls[MT__CLASSES][MT__CLASS_DEPTH]; /* chunks freed, by size class */
-    uint8_t ncls[MT__CLASSES];
+    struct {
+        uint64_t ptr;
+        uint32_t seq; /* FREE number + 1 in the block; 0: none */
+    } fslot[1u << MT__FHASH_BITS];      /* ptr hash -> its latest FREE */
+    uint32_t ccnt[MT__CLASSES];         /* pushes to each class ring so far */
+    uint16_t clive[MT__CLASSES];        /* and its slots holding a chunk not taken */
 } mt__zstate_t;
 
 static pthread_key_t mt__zkey;
@@ -147,9 +149,10 @@ static void mt__zstate_free(void *p)
     mt__zstate_t *z = p;
     ZSTD_freeCCtx(z->cctx);
     ZSTD_freeDCtx(z->dctx);
-    free(z->cols);
+    free(z->colmem);
     free(z->aptr);
     free(z->acls);
+    free(z->aseq);
     free(z);
 }
 
@@ -177,25 +180,30 @@ static int mt__zstate_size(mt__zstate_t *z, size_t cap)
 {
     size_t need = cap + MT_EVENT_MAX_ENCODED + 16, allocs = cap / 6 + 1;
     if (z->colcap < need) {
-        uint8_t *cols = malloc(need * MT__COLS);
-        if (!cols)
+        uint8_t *mem = malloc(MT__PRE_ROOM + need * MT__COLS);
+        if (!mem)
             return ENOMEM;
-        free(z->cols);
-        z->cols = cols;
+        free(z->colmem);
+        z->colmem = mem;
+        z->cols = mem + MT__PRE_ROOM;
         z->colcap = need;
     }
     if (z->acap < allocs) { /* an ALLOC takes 6 bytes at least */
         uint64_t *aptr = malloc(allocs * sizeof *aptr);
         uint8_t *acls = malloc(allocs);
-        if (!aptr || !acls) {
+        uint32_t *aseq = malloc(allocs * sizeof *aseq);
+        if (!aptr || !acls || !aseq) {
             free(aptr);
             free(acls);
+            free(aseq);
             return ENOMEM;
         }
         free(z->aptr);
         free(z->acls);
+        free(z->aseq);
         z->aptr = aptr;
         z->acls = acls;
+        z->aseq = aseq;
         z->acap = allocs;
     }
     return 0;
@@ -225,43 +233,64 @@ void mt_block_begin(mt_block_encoder_t *enc, uint8_t *buf, size_t cap, uint32_t 
     }
     enc->z = z;
     enc->gen = z->owner = ++z->gen;
-    memset(z->ncls, 0, sizeof z->ncls);
+    memset(z->ccnt, 0, sizeof z->ccnt);
+    memset(z->clive, 0, sizeof z->clive);
+    memset(z->fslot, 0, sizeof z->fslot);
     for (int i = 0; i < MT__COLS; i++)
         enc->col[i] = enc->w[i] = z->cols + (size_t)i * z->colcap;
 }
 
-static inline unsigned mt__hash(uint64_t ptr)
+static inline unsigned mt__hash(uint64_t ptr, unsigned bits)
 {
-    return (unsigned)(((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - MT__HASH_BITS));
+    return (unsigned)(((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - bits));
 }
+
+/* Appends varint V at *P (advanced), counting its bytes in *N: one byte,
+ * nearly always, without a loop. */
+static inline __attribute__((always_inline)) void mt__put(uint8_t **p, size_t *n, uint64_t v)
+{
+    uint8_t *q = *p;
+    if (v < 0x80) {
+        *q = (uint8_t)v;
+        *p = q + 1;
+        ++*n;
+    } else if (v < 1u << 14) {
+        q[0] = (uint8_t)(v | 0x80);
+        q[1] = (uint8_t)(v >> 7);
+        *p = q + 2;
+        *n += 2;
+    } else {
+        size_t k = mt_varint_put(*p, v);
+        *p += k;
+        *n += k;
+    }
+}
+#define MT__PUT(col, v) mt__put(&w[col], &n, (v))
 
 /* What encoding an event decided about the block's pointer state, applied
  * once the event is in (an event that does not fit changes nothing). */
 typedef struct mt__ptrnote {
-    int cls_hit; /* ALLOC: the slot of its class list it came from, or -1 */
-    int64_t ref; /* FREE: the index of the ALLOC it names, or -1 */
+    uint32_t ref;  /* FREE: the index of the ALLOC it names, or MT__NONE */
+    uint32_t take; /* ALLOC: the slot of its class ring it takes, or MT__NONE */
+    unsigned h;   /* the ptr's entry in z->slot */
+    unsigned cls; /* ALLOC: its size class */
 } mt__ptrnote_t;
-
-/* Appends varint V to column COL of W, counting its bytes in N. */
-#define MT__PUT(col, v)                                                                        \
-    do {                                                                                       \
-        size_t k_ = mt_varint_put(w[col], (v));                                                \
-        w[col] += k_;                                                                          \
-        n += k_;                                                                               \
-    } while (0)
 
 /* Appends E's fields to the columns at W (advanced); returns the bytes.
  * FIELDS and A0..A2 are E's layout (mt__layouts[]); always inlined and
  * called with constants for ALLOC and FREE, so that the compiler drops the
- * tests of absent fields. */
+ * tests of absent fields. The pointer lookups are O(1): a FREE finds its
+ * ALLOC through z->slot, an ALLOC its chunk through the same slot (the
+ * ALLOC of the ptr, freed as class push aseq) or its latest FREE through
+ * z->fslot; a collision in either table only costs bytes. */
 static inline __attribute__((always_inline)) size_t
-mt__encode_event(uint8_t **w, unsigned fields, unsigned a0, unsigned a1, unsigned a2,
-                 const mt_event_t *e, const mt_block_encoder_t *enc, uint64_t prev_ts,
+mt__encode_event(uint8_t **w, unsigned type, unsigned fields, unsigned a0, unsigned a1,
+                 unsigned a2, const mt_event_t *e, const mt_block_encoder_t *enc, uint64_t prev_ts,
                  mt__ptrnote_t *note)
 {
     mt__zstate_t *z = enc->z;
     size_t n = 1; /* the head */
-    uint8_t head = e->type;
+    uint8_t head = (uint8_t)type;
     if (fields & MT_EVF_KIND) {
         int kind_byte = e->kind >= MT__HEAD_KIND_BYTE;
         head |= (uint8_t)((kind_byte ? MT__HEAD_KIND_BYTE : e->kind) << MT__HEAD_KIND_SHIFT);
@@ -273,21 +302,29 @@ mt__encode_event(uint8_t **w, unsigned fields, unsigned a0, unsigned a1, unsigne
     int same_place = (fields & MT__F_PLACE) == MT__F_PLACE && e->cpu == enc->prev_cpu &&
                      e->node == enc->prev_node;
     MT__PUT(MT__C_TS, e->ts - prev_ts);
-    note->cls_hit = -1;
-    note->ref = -1;
+    note->ref = note->take = MT__NONE;
+    note->h = note->cls = 0;
     if (fields & MT_EVF_PTR) {
         uint64_t code = UINT64_MAX;
-        if (e->type == MT_EV_ALLOC) {
-            unsigned c = mt__class(e->size);
-            unsigned hit = mt__find8(z->cls[c], z->ncls[c], e->ptr);
-            if (hit < MT__CLASS_DEPTH) {
-                code = hit;
-                note->cls_hit = (int)hit;
-            } else if ((hit = mt__find8(enc->freed, enc->nfreed, e->ptr)) < MT__FREED) {
-                code = MT__PC_RING + hit;
+        note->h = mt__hash(e->ptr, MT__HASH_BITS);
+        if (type == MT_EV_ALLOC) {
+            uint32_t i = z->slot[note->h];
+            unsigned c = note->cls = mt__class(e->size);
+            uint32_t s;
+            uint32_t d, k = MT__CLASS_DEPTH;
+            if (i < enc->nallocs && z->aptr[i] == e->ptr && (s = z->aseq[i]) != MT__NONE &&
+                z->acls[i] == c && (d = z->ccnt[c] - 1 - s) < MT__CSLOTS &&
+                (k = mt__newer_live(z->clive[c], s, d)) < MT__CLASS_DEPTH) {
+                code = k; /* a chunk of its class this block freed */
+                note->take = MT__CSLOT(s);
+            } else {
+                unsigned f = mt__hash(e->ptr, MT__FHASH_BITS);
+                if (z->fslot[f].ptr == e->ptr && z->fslot[f].seq &&
+                    enc->nfreed - z->fslot[f].seq < MT__FREED)
+                    code = MT__PC_RING + enc->nfreed - z->fslot[f].seq;
             }
-        } else if (e->type == MT_EV_FREE) {
-            uint32_t i = z->slot[mt__hash(e->ptr)];
+        } else if (type == MT_EV_FREE) {
+            uint32_t i = z->slot[note->h];
             if (i < enc->nallocs && z->aptr[i] == e->ptr) {
                 note->ref = i;
                 head |= MT__HEAD_REF;
@@ -297,11 +334,11 @@ mt__encode_event(uint8_t **w, unsigned fields, unsigned a0, unsigned a1, unsigne
         if (code != UINT64_MAX) {
             *w[MT__C_PTR]++ = (uint8_t)code; /* below 16: one byte */
             n++;
-        } else if (note->ref < 0) {
+        } else if (note->ref == MT__NONE) {
             /* Heap pointers are 16-byte aligned: the delta of ptr >> 4 here,
              * the low nibble in a column of its own (all zeros compress away). */
             uint64_t v = mt_zigzag((int64_t)((e->ptr >> 4) - (enc->prev_ptr >> 4)));
-            if (e->type == MT_EV_ALLOC)
+            if (type == MT_EV_ALLOC)
                 v += MT__PC_DELTA;
             MT__PUT(MT__C_PTR, v);
             *w[MT__C_LOW]++ = (uint8_t)(e->ptr & 15);
@@ -346,20 +383,54 @@ enum {
 #undef MT_EVENT
 };
 
-int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
+/* Records E (just added to the columns) in the block's pointer state. */
+static inline __attribute__((always_inline)) void
+mt__note_event(mt_block_encoder_t *enc, unsigned type, unsigned fields, const mt_event_t *e,
+               const mt__ptrnote_t *note)
 {
-    if (enc->err)
-        return enc->err;
-    if (!enc->z || enc->z->owner != enc->gen)
-        return MT_EINVAL; /* another block began in this thread */
-    const mt__layout_t *l = mt__layout(e->type);
-    if (!l || ((l->fields & MT_EVF_KIND) && e->kind > l->kind_max))
-        return MT_EINVAL;
-    if (enc->count > 0 && e->ts < enc->prev_ts)
-        return MT_EINVAL;
-    if (enc->count == UINT32_MAX)
-        return MT_EFULL;
+    mt__zstate_t *z = enc->z;
+    enc->count++;
+    enc->prev_ts = e->ts;
+    if (fields & MT_EVF_PTR)
+        enc->prev_ptr = e->ptr;
+    if (type == MT_EV_ALLOC) {
+        /* The slot now names this ALLOC: a chunk it took is no longer found. */
+        z->aptr[enc->nallocs] = e->ptr;
+        if (note->take != MT__NONE)
+            z->clive[note->cls] &= (uint16_t)~(1u << note->take);
+        z->acls[enc->nallocs] = (uint8_t)note->cls;
+        z->aseq[enc->nallocs] = MT__NONE;
+        z->slot[note->h] = enc->nallocs++;
+    } else if (type == MT_EV_FREE) {
+        if (note->ref != MT__NONE) { /* the chunk joins its class's ring */
+            unsigned c = z->acls[note->ref];
+            uint32_t s = z->aseq[note->ref] = z->ccnt[c]++;
+            z->clive[c] |= (uint16_t)(1u << MT__CSLOT(s));
+        }
+        unsigned f = mt__hash(e->ptr, MT__FHASH_BITS);
+        z->fslot[f].ptr = e->ptr;
+        z->fslot[f].seq = ++enc->nfreed;
+    }
+    if ((fields & MT__F_PLACE) == MT__F_PLACE) {
+        enc->prev_cpu = e->cpu;
+        enc->prev_node = e->node;
+    }
+}
 
+/* Adds E of a type whose layout is FIELDS, A0..A2 (constants for ALLOC and
+ * FREE, so that each gets a copy without the tests of absent fields). */
+static inline __attribute__((always_inline)) int
+mt__add(mt_block_encoder_t *enc, const mt_event_t *e, unsigned type, unsigned fields,
+        unsigned a0, unsigned a1, unsigned a2)
+{
+    mt__ptrnote_t note;
+    /* Far from the end of the buffer (nearly always): straight into the
+     * columns. The first event puts the base ts in the header. */
+    if (__builtin_expect(enc->count > 0 && enc->len + MT__NEAR <= enc->cap, 1)) {
+        enc->len += mt__encode_event(enc->w, type, fields, a0, a1, a2, e, enc, enc->prev_ts, &note);
+        mt__note_event(enc, type, fields, e, &note);
+        return 0;
+    }
     size_t n = 0;
     uint64_t prev = enc->prev_ts;
     if (enc->count == 0) {
@@ -367,86 +438,82 @@ int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
         n = mt_varint_put(tmp, e->ts); /* the base ts, in the header */
         prev = e->ts;
     }
-    /* Near the end of the buffer, write to copies of the column ends, so
-     * that an event that does not fit leaves them as they were. */
-    int near = enc->len + 10 + MT_EVENT_MAX_ENCODED + MT__V2_TAIL_MAX > enc->cap;
-    uint8_t *copy[MT__COLS], **w = enc->w;
-    if (near) {
-        memcpy(copy, enc->w, sizeof copy);
-        w = copy;
-    }
-    mt__ptrnote_t note;
-    /* The two types of nearly every event get a copy specialised for their
-     * layout (the bytes are the same as the generic one's). */
-    if (e->type == MT_EV_ALLOC)
-        n += mt__encode_event(w, MT__F_ALLOC, MT__A0_ALLOC, MT__A1_ALLOC, MT__A2_ALLOC, e, enc,
-                              prev, &note);
-    else if (e->type == MT_EV_FREE)
-        n += mt__encode_event(w, MT__F_FREE, MT__A0_FREE, MT__A1_FREE, MT__A2_FREE, e, enc,
-                              prev, &note);
-    else
-        n += mt__encode_event(w, l->fields, l->arg[0], l->arg[1], l->arg[2], e, enc, prev,
-                              &note);
-    if (near) {
-        if (enc->len + n + MT__V2_TAIL_MAX > enc->cap)
-            return MT_EFULL; /* the columns keep their ends: E is dropped */
-        memcpy(enc->w, copy, sizeof copy);
-    }
+    /* Near the end, write to copies of the column ends, so that an event
+     * that does not fit leaves them as they were. */
+    uint8_t *copy[MT__COLS];
+    memcpy(copy, enc->w, sizeof copy);
+    n += mt__encode_event(copy, type, fields, a0, a1, a2, e, enc, prev, &note);
+    if (enc->len + n + MT__V2_TAIL_MAX > enc->cap)
+        return MT_EFULL; /* the columns keep their ends: E is dropped */
+    memcpy(enc->w, copy, sizeof copy);
     enc->len += n;
     if (enc->count == 0)
         enc->base_ts = e->ts;
-    enc->count++;
-    enc->prev_ts = e->ts;
-    if (l->fields & MT_EVF_PTR)
-        enc->prev_ptr = e->ptr;
-    mt__zstate_t *z = enc->z;
-    if (e->type == MT_EV_ALLOC) {
-        unsigned c = mt__class(e->size);
-        if (note.cls_hit >= 0)
-            mt__class_take(z->cls[c], &z->ncls[c], (unsigned)note.cls_hit);
-        z->aptr[enc->nallocs] = e->ptr;
-        z->acls[enc->nallocs] = (uint8_t)c;
-        z->slot[mt__hash(e->ptr)] = enc->nallocs++;
-    } else if (e->type == MT_EV_FREE) {
-        if (note.ref >= 0) {
-            unsigned c = z->acls[note.ref];
-            mt__class_push(z->cls[c], &z->ncls[c], e->ptr);
-        }
-        mt__push8(enc->freed, e->ptr); /* newest first */
-        enc->nfreed += enc->nfreed < MT__FREED;
-    }
-    if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
-        enc->prev_cpu = e->cpu;
-        enc->prev_node = e->node;
-    }
+    mt__note_event(enc, type, fields, e, &note);
     return 0;
 }
 
-/* Compresses the body (column lengths PRE[NPRE], then the columns) into
- * OUT[CAP] as one zstd frame; returns its length, or 0 when it does not fit
- * (or zstd fails): then the body is stored as it is. */
-static size_t mt__compress(mt_block_encoder_t *enc, const uint8_t *pre, size_t npre, size_t raw,
-                           uint8_t *out, size_t cap)
+/* Any type but ALLOC and FREE (a kind out of range included): its layout
+ * from the table; out of line, so that the two hot copies stay lean. */
+static __attribute__((noinline)) int mt__add_other(mt_block_encoder_t *enc, const mt_event_t *e)
 {
-    ZSTD_CCtx *c = enc->z->cctx;
-    if (!c && !(c = enc->z->cctx = ZSTD_createCCtx()))
+    const mt__layout_t *l = mt__layout(e->type);
+    if (!l || ((l->fields & MT_EVF_KIND) && e->kind > l->kind_max))
+        return MT_EINVAL;
+    return mt__add(enc, e, e->type, l->fields, l->arg[0], l->arg[1], l->arg[2]);
+}
+
+int mt_block_add(mt_block_encoder_t *enc, const mt_event_t *e)
+{
+    /* A failed begin leaves z NULL; another block begun in this thread
+     * takes the columns (owner). The body's bound (MT_BLOCK_RAW_MAX, 2
+     * bytes per event at least) keeps the count below 2^32. */
+    if (__builtin_expect(!enc->z || enc->z->owner != enc->gen, 0))
+        return enc->err ? enc->err : MT_EINVAL;
+    if (__builtin_expect(e->ts < enc->prev_ts, 0))
+        return MT_EINVAL;
+    if (e->type == MT_EV_ALLOC && e->kind <= MT_AK_MAX)
+        return mt__add(enc, e, MT_EV_ALLOC, MT__F_ALLOC, MT__A0_ALLOC, MT__A1_ALLOC,
+                       MT__A2_ALLOC);
+    if (e->type == MT_EV_FREE && e->kind <= MT_FK_MAX)
+        return mt__add(enc, e, MT_EV_FREE, MT__F_FREE, MT__A0_FREE, MT__A1_FREE, MT__A2_FREE);
+    return mt__add_other(enc, e);
+}
+
+/* Compresses BODY[RAW] (the column lengths, then the columns ending at
+ * ENDS[]) into OUT[CAP] as one zstd frame; returns its length, or 0 when
+ * it does not fit (or zstd fails): then the body is stored as it is. The
+ * context keeps its parameters between blocks, and reads the body where it
+ * is (stable input: no copy into zstd's window). */
+static size_t mt__compress(mt__zstate_t *z, const uint8_t *body, size_t raw,
+                           const size_t ends[MT__COLS], uint8_t *out, size_t cap)
+{
+    ZSTD_CCtx *c = z->cctx;
+    if (!c && !(c = z->cctx = ZSTD_createCCtx()))
         return 0;
     ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, mt__zstd_level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_literalCompressionMode,
-                                            mt__zstd_literals ? ZSTD_ps_enable : ZSTD_ps_auto)) ||
-        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, raw)))
+    if (z->clevel != mt__zstd_level + 1 || z->clit != mt__zstd_literals + 1) {
+        z->clevel = z->clit = 0;
+        if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, mt__zstd_level)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(
+                c, ZSTD_c_literalCompressionMode,
+                mt__zstd_literals ? ZSTD_ps_enable : ZSTD_ps_auto)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_stableInBuffer, 1)))
+            return 0;
+        z->clevel = mt__zstd_level + 1;
+        z->clit = mt__zstd_literals + 1;
+    }
+    if (ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, raw)))
         return 0;
     /* A big body ends a zstd block after each column, so that each gets
      * its own entropy tables (a column's bytes look alike). */
-    ZSTD_EndDirective mid = raw >= MT__ZSTD_FLUSH_MIN ? ZSTD_e_flush : ZSTD_e_continue;
     ZSTD_outBuffer ob = {out, cap, 0};
-    for (int i = -1; i < MT__COLS; i++) {
-        size_t len = i < 0 ? npre : (size_t)(enc->w[i] - enc->col[i]);
-        ZSTD_inBuffer ib = {i < 0 ? pre : enc->col[i], len, 0};
-        ZSTD_EndDirective how = i == MT__COLS - 1 ? ZSTD_e_end : i < 0 ? ZSTD_e_continue : mid;
+    ZSTD_inBuffer ib = {body, 0, 0};
+    for (int i = raw >= MT__ZSTD_FLUSH_MIN ? 0 : MT__COLS - 1; i < MT__COLS; i++) {
+        ib.size = ends[i]; /* stable input: only its size grows */
+        ZSTD_EndDirective how = i == MT__COLS - 1 ? ZSTD_e_end : ZSTD_e_flush;
         size_t left = ZSTD_compressStream2(c, &ob, &ib, how);
-        if (ZSTD_isError(left) || ib.pos != ib.size || (how != ZSTD_e_continue && left != 0))
+        if (ZSTD_isError(left) || ib.pos != ib.size || left != 0)
             return 0; /* out of room: smaller than the body it is not */
     }
     return ob.pos;
@@ -456,12 +523,12 @@ size_t mt_block_finish(mt_block_encoder_t *enc)
 {
     uint8_t *p = enc->buf;
     uint8_t pre[MT__COLS * 5];
-    size_t npre = 0, cols = 0;
+    size_t npre = 0, cols = 0, ends[MT__COLS];
     int ok = !enc->err && enc->z && enc->z->owner == enc->gen;
     for (int i = 0; i < MT__COLS; i++) {
         size_t n = ok ? (size_t)(enc->w[i] - enc->col[i]) : 0;
         npre += mt_varint_put(pre + npre, n);
-        cols += n;
+        ends[i] = cols += n;
     }
     if (!ok)
         enc->count = 0; /* nothing was added */
@@ -472,21 +539,28 @@ size_t mt_block_finish(mt_block_encoder_t *enc)
     len += mt_varint_put(p + len, enc->count ? enc->base_ts : 0);
     size_t flags_at = len++;
     len += mt_varint_put(p + len, raw);
-    size_t z = raw >= MT__ZSTD_MIN ? mt__compress(enc, pre, npre, raw, p + len, raw - 1) : 0;
+    if (!ok) { /* an empty body: the lengths only */
+        p[flags_at] = 0;
+        memcpy(p + len, pre, npre);
+        return len + npre;
+    }
+    /* The body in one run: the lengths just before the first column, the
+     * other columns moved down after it. */
+    uint8_t *body = enc->col[0] - npre;
+    memcpy(body, pre, npre);
+    for (int i = 1; i < MT__COLS; i++)
+        memmove(enc->col[0] + ends[i - 1], enc->col[i], ends[i] - ends[i - 1]);
+    for (int i = 0; i < MT__COLS; i++)
+        ends[i] += npre;
+    size_t z = raw >= MT__ZSTD_MIN ? mt__compress(enc->z, body, raw, ends, p + len, raw - 1) : 0;
     p[flags_at] = z ? MT__FLAG_ZSTD : 0;
     if (z) {
         len += z;
     } else {
-        memcpy(p + len, pre, npre);
-        len += npre;
-        for (int i = 0; i < MT__COLS && ok; i++) {
-            size_t n = (size_t)(enc->w[i] - enc->col[i]);
-            memcpy(p + len, enc->col[i], n);
-            len += n;
-        }
+        memcpy(p + len, body, raw);
+        len += raw;
     }
-    if (ok)
-        enc->z->owner = 0; /* the columns are free for the next block */
+    enc->z->owner = 0; /* the columns are free for the next block */
     return len;
 }
 
@@ -511,6 +585,8 @@ void mt_block_close(mt_block_decoder_t *dec)
     dec->aptr = NULL;
     dec->acls = NULL;
     dec->cls = NULL;
+    dec->ccnt = NULL;
+    dec->clive = NULL;
 }
 
 int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
@@ -559,7 +635,7 @@ int mt_block_open(mt_block_decoder_t *dec, const void *data, size_t len)
 }
 
 /* Sets up DEC's columns from its body (decompressed first when it is a zstd
- * frame) and the memory for its ALLOCs and class lists; 0, MT_ECORRUPT or
+ * frame) and the memory for its ALLOCs and class rings; 0, MT_ECORRUPT or
  * ENOMEM. What it allocates is bounded by the checked body length. */
 static int mt__columns(mt_block_decoder_t *dec)
 {
@@ -570,15 +646,19 @@ static int mt__columns(mt_block_decoder_t *dec)
         return MT_ECORRUPT; /* the frame must say the header's size and end the block */
     size_t at = dec->zstd ? (dec->raw + 7) & ~(size_t)7 : 0;
     size_t cls_at = at + (size_t)dec->count * sizeof(uint64_t);
-    size_t acls_at = cls_at + sizeof(uint64_t) * MT__CLASSES * MT__CLASS_DEPTH;
-    size_t total = acls_at + dec->count + MT__CLASSES;
+    size_t ccnt_at = cls_at + sizeof(uint64_t) * MT__CLASSES * MT__CSLOTS;
+    size_t clive_at = ccnt_at + sizeof(uint32_t) * MT__CLASSES;
+    size_t acls_at = clive_at + sizeof(uint16_t) * MT__CLASSES;
+    size_t total = acls_at + dec->count;
     if (!(dec->own = malloc(total)))
         return ENOMEM;
     dec->aptr = (uint64_t *)(void *)(dec->own + at);
-    dec->cls = (uint64_t(*)[MT__CLASS_DEPTH])(void *)(dec->own + cls_at);
+    dec->cls = (uint64_t(*)[MT__CSLOTS])(void *)(dec->own + cls_at);
+    dec->ccnt = (uint32_t *)(void *)(dec->own + ccnt_at);
     dec->acls = dec->own + acls_at;
-    dec->ncls = dec->acls + dec->count;
-    memset(dec->ncls, 0, MT__CLASSES);
+    dec->clive = (uint16_t *)(void *)(dec->own + clive_at);
+    memset(dec->ccnt, 0, sizeof(uint32_t) * MT__CLASSES);
+    memset(dec->clive, 0, sizeof(uint16_t) * MT__CLASSES);
     if (dec->zstd) {
         mt__zstate_t *z = mt__zstate();
         if (!z || (!z->dctx && !(z->dctx = ZSTD_createDCtx())))
@@ -631,23 +711,31 @@ static int mt__get_ptr(mt_block_decoder_t *dec, mt_event_t *e, int ref)
             return 0;
         uint32_t i = dec->nallocs - 1 - (uint32_t)v;
         e->ptr = dec->aptr[i];
-        mt__class_push(dec->cls[dec->acls[i]], &dec->ncls[dec->acls[i]], e->ptr);
+        unsigned c = dec->acls[i], s = MT__CSLOT(dec->ccnt[c]++);
+        dec->cls[c][s] = e->ptr; /* push number ccnt: the chunk joins its class's ring */
+        dec->clive[c] |= (uint16_t)(1u << s);
         return 1;
     }
     if (!mt__cget(dec, MT__C_PTR, &v))
         return 0;
     if (e->type == MT_EV_ALLOC && v < MT__PC_DELTA) {
-        if (v < MT__PC_RING) { /* a chunk of its class the block freed */
-            unsigned c = mt__class(e->size);
-            if (v >= dec->ncls[c])
-                return 0;
-            e->ptr = dec->cls[c][v];
-            mt__class_take(dec->cls[c], &dec->ncls[c], (unsigned)v);
+        if (v < MT__PC_RING) { /* the chunk of its class with v newer ones not taken */
+            unsigned c = mt__class(e->size), live = dec->clive[c];
+            uint32_t n = dec->ccnt[c] < MT__CSLOTS ? dec->ccnt[c] : MT__CSLOTS;
+            for (uint32_t k = 0; k < n; k++) {
+                unsigned s = MT__CSLOT(dec->ccnt[c] - 1 - k);
+                if (!(live & (1u << s)) || v--)
+                    continue;
+                e->ptr = dec->cls[c][s];
+                dec->clive[c] = (uint16_t)(live & ~(1u << s));
+                return 1;
+            }
+            return 0; /* fewer chunks than that */
         } else { /* one of the last freed; never one the block did not free */
             v -= MT__PC_RING;
             if (v >= dec->nfreed)
                 return 0;
-            e->ptr = dec->freed[v];
+            e->ptr = dec->freed[MT__RING(dec->nfreed - 1 - (uint32_t)v)];
         }
         return 1;
     }
@@ -760,8 +848,7 @@ static int mt__next_v2(mt_block_decoder_t *dec, mt_event_t *e)
         dec->aptr[dec->nallocs] = e->ptr; /* at most count ALLOCs */
         dec->acls[dec->nallocs++] = (uint8_t)mt__class(e->size);
     } else if (e->type == MT_EV_FREE) {
-        mt__push8(dec->freed, e->ptr); /* newest first */
-        dec->nfreed += dec->nfreed < MT__FREED;
+        dec->freed[MT__RING(dec->nfreed++)] = e->ptr; /* FREE number nfreed */
     }
     if ((l->fields & MT__F_PLACE) == MT__F_PLACE) {
         dec->prev_cpu = e->cpu;

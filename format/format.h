@@ -140,8 +140,7 @@ typedef struct mt_block_encoder {
     uint64_t gen;                   /* which block of the thread this is */
     uint8_t *col[MT_BLOCK_COLUMNS]; /* the columns (this thread's) */
     uint8_t *w[MT_BLOCK_COLUMNS];   /* and where each one ends */
-    uint64_t freed[8];              /* ptrs of the last 8 FREEs */
-    uint32_t nfreed, nallocs;
+    uint32_t nfreed, nallocs;       /* FREEs and ALLOCs so far */
 } mt_block_encoder_t;
 
 /* Starts a block for thread sequence number THREAD in BUF[CAP]
@@ -170,12 +169,14 @@ typedef struct mt_block_decoder {
     uint8_t *own;                        /* the body (decompressed) and the arrays below */
     const uint8_t *c[MT_BLOCK_COLUMNS];  /* read positions in the columns */
     const uint8_t *ce[MT_BLOCK_COLUMNS]; /* and their ends */
-    uint64_t freed[8];                   /* ptrs of the last 8 FREEs */
-    uint32_t nfreed, nallocs;
+    uint64_t freed[8];                   /* ptrs of the last 8 FREEs: FREE k in slot k & 7 */
+    uint32_t nfreed, nallocs;            /* FREEs and ALLOCs so far */
     uint64_t *aptr;                      /* ptr and size class of each ALLOC so far */
     uint8_t *acls;
-    uint64_t (*cls)[MT_BLOCK_CLASS_DEPTH]; /* chunks freed, by size class */
-    uint8_t *ncls;
+    uint64_t (*cls)[2 * MT_BLOCK_CLASS_DEPTH]; /* chunks freed, by size class:
+                                                  push k in slot k & 15 */
+    uint16_t *clive;                     /* per class, the slots holding a chunk not taken */
+    uint32_t *ccnt;                      /* per class, the pushes so far */
 } mt_block_decoder_t;
 
 /* Opens a block for decoding. Returns 0 or MT_ECORRUPT. */

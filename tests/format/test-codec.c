@@ -200,6 +200,55 @@ Test(codec, pointers_seen_in_the_block_cost_one_byte)
         assert_event_eq(&out[i], &evs[i], i);
 }
 
+/* A chunk of a size class is named by how many chunks of its class not
+ * taken yet the block freed after it: with 9 freed and the newest taken,
+ * the oldest is named again (7 newer), from a ring of the last 16 pushes.
+ * Naming a chunk that is not there is corrupt. */
+Test(codec, class_ring_codes_count_newer_chunks_left)
+{
+    uint8_t buf[CAP];
+    mt_event_t evs[20];
+    size_t lens[20];
+    uint64_t p[9];
+    for (int i = 0; i < 9; i++) {
+        p[i] = 0x7f0000001000 + 0x40 * (uint64_t)i;
+        evs[i] = alloc_ev((uint64_t)i, p[i], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+        evs[9 + i] = ev(MT_EV_FREE, 9 + (uint64_t)i, p[i], 0);
+    }
+    evs[18] = alloc_ev(18, p[8], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC); /* 0 newer */
+    evs[19] = alloc_ev(19, p[0], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC); /* p1..p7 */
+    size_t len = encode(buf, 0, evs, 20, lens);
+    cr_assert_eq(buf[7], 0, "flags: stored");
+    cr_assert_eq(lens[18], 6, "head, ts, class code, size, stack, weight");
+    cr_assert_eq(lens[19], 6, "the oldest of 9 freed: still one byte");
+    /* header 9, 9 column lengths, heads 20, ts 20; the ptr column: p0 (7
+     * bytes), + 4 eight times (zigzag 8, + 16), then the two class codes */
+    static const uint8_t ptrs[] = {0x90, 0x84, 0x80, 0x80, 0x80, 0xfc, 0x03, 24, 24, 24, 24,
+                                   24,   24,   24,   24,   0,    7};
+    cr_assert_eq(buf[9 + 2], sizeof ptrs, "the ptr column's length");
+    cr_assert_arr_eq(buf + 9 + 9 + 20 + 20, ptrs, sizeof ptrs);
+    mt_event_t out[20];
+    cr_assert_eq(decode_all(buf, len, out, 20, NULL), 20);
+    for (size_t i = 0; i < 20; i++)
+        assert_event_eq(&out[i], &evs[i], i);
+
+    /* One chunk freed: code 0 is it, code 1 is not there; once taken, it
+     * cannot be named again (the second ALLOC names the last FREE). */
+    evs[0] = alloc_ev(0, p[0], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    evs[1] = ev(MT_EV_FREE, 1, p[0], 0);
+    evs[2] = alloc_ev(2, p[0], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    evs[3] = alloc_ev(3, p[0], 24, MT_WEIGHT_ONE, 1, 0, 0, MT_AK_MALLOC);
+    len = encode(buf, 0, evs, 4, lens);
+    static const uint8_t ptrs2[] = {0x90, 0x84, 0x80, 0x80, 0x80, 0xfc, 0x03, 0, 8};
+    cr_assert_arr_eq(buf + 9 + 9 + 4 + 4, ptrs2, sizeof ptrs2);
+    cr_assert_eq(decode_all(buf, len, out, 4, NULL), 4);
+    buf[9 + 9 + 4 + 4 + 7] = 1;
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "a second chunk");
+    buf[9 + 9 + 4 + 4 + 7] = 0;
+    buf[9 + 9 + 4 + 4 + 8] = 0;
+    cr_assert_eq(decode_all(buf, len, NULL, 0, NULL), MT_ECORRUPT, "a chunk taken");
+}
+
 /* A busy thread's block: zstd-compressed, its events back exactly. */
 Test(codec, big_blocks_are_compressed)
 {
