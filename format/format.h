@@ -393,7 +393,9 @@ size_t mt_writer_block_max(const mt_writer_t *w);
  * sequence number; the number advances only when the put succeeds. */
 int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len);
 /* Stack ID = PCS[NFRAMES], innermost first; NFRAMES at most MT_MAX_FRAMES
- * (else MT_EINVAL). An id is written once; writing it again replaces it. */
+ * (else MT_EINVAL). Ids only grow: an id at or below one written before
+ * (in a committed tick or this one) is MT_EINVAL and spoils nothing. The
+ * tick's stacks are stored together, compressed, at the commit. */
 int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes);
 /* Module record M (keyed by its generation and index); a path too long for
  * the record is MT_EINVAL. */

@@ -40,6 +40,7 @@ struct mt_writer {
     int fds[MT__LMDB_FDS]; /* LMDB's descriptors (data, lock, meta), -1 unused */
     ino_t fd_ino[MT__LMDB_FDS];
     mt__stackstore_t stacks; /* the prefix tree of stored stacks (stackstore.c) */
+    mt__stackgroup_t group;  /* the tick's stacks, stored as groups at the commit */
     char dir[4096];          /* the trace directory, for the compaction at close */
 };
 
@@ -76,6 +77,7 @@ static int mt__fail(mt_writer_t *w, int rc)
         w->txn = NULL;
     }
     mt__stackstore_rollback(&w->stacks);
+    mt__stackgroup_rollback(&w->group);
     if (rc == MDB_MAP_FULL)
         mt__grow(w);
     return w->tick_err = mt__lmdb_error(rc);
@@ -311,18 +313,35 @@ int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len)
     return rc;
 }
 
+/* Stores the open stack group under its first id. Ids only grow, so it
+ * appends (and LMDB fills its pages). */
+static int mt__put_stack_group(mt_writer_t *w)
+{
+    uint8_t key[4];
+    const uint8_t *val;
+    uint32_t first;
+    size_t len;
+    if (mt__stackgroup_finish(&w->group, &first, &val, &len))
+        return mt__fail(w, ENOMEM);
+    mt__put_be32(key, first);
+    return len ? mt__put(w, MT__DB_STACKS, key, sizeof key, val, len, MDB_APPEND) : 0;
+}
+
 int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes)
 {
-    uint8_t key[4], val[MT__STACK_VALUE_MAX];
+    uint8_t val[MT__STACK_VALUE_MAX];
     size_t len;
-    if (id == 0 || nframes > MT_MAX_FRAMES)
+    int rc;
+    if (id == 0 || id <= w->group.top || nframes > MT_MAX_FRAMES)
         return MT_EINVAL;
     if (!w->txn)
         return w->tick_err ? w->tick_err : MT_EINVAL;
-    mt__put_be32(key, id);
-    if (mt__stackstore_put(&w->stacks, id, pcs, nframes, val, &len))
+    if (mt__stackgroup_full(&w->group) && (rc = mt__put_stack_group(w)))
+        return rc;
+    if (mt__stackstore_put(&w->stacks, id, pcs, nframes, val, &len) ||
+        mt__stackgroup_add(&w->group, id, val, len))
         return mt__fail(w, ENOMEM); /* ends the tick and rolls the trie back */
-    return mt__put(w, MT__DB_STACKS, key, sizeof key, val, len, 0);
+    return 0;
 }
 
 int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m)
@@ -355,6 +374,8 @@ int mt_writer_put_counter(mt_writer_t *w, const mt_counter_t *c)
 
 int mt_writer_commit(mt_writer_t *w)
 {
+    if (w->txn && w->group.count)
+        mt__put_stack_group(w); /* on failure the txn is gone: reported below */
     if (!w->txn) {
         int err = w->tick_err ? w->tick_err : MT_EINVAL;
         w->tick_err = 0;
@@ -364,12 +385,14 @@ int mt_writer_commit(mt_writer_t *w)
     w->txn = NULL;
     if (rc) {
         mt__stackstore_rollback(&w->stacks);
+        mt__stackgroup_rollback(&w->group);
         if (rc == MDB_MAP_FULL)
             mt__grow(w);
         return mt__lmdb_error(rc);
     }
     w->next_block = w->txn_next_block;
     mt__stackstore_commit(&w->stacks);
+    mt__stackgroup_commit(&w->group);
     return 0;
 }
 
@@ -380,6 +403,7 @@ void mt_writer_abort(mt_writer_t *w)
     w->txn = NULL;
     w->tick_err = 0;
     mt__stackstore_rollback(&w->stacks);
+    mt__stackgroup_rollback(&w->group);
 }
 
 int mt_writer_check_fd(mt_writer_t *w)
@@ -431,6 +455,7 @@ void mt_writer_close(mt_writer_t *w)
     mdb_env_sync(w->env, 1); /* nothing to report it to; the data is in the page cache */
     mdb_env_close(w->env);
     mt__stackstore_free(&w->stacks);
+    mt__stackgroup_free(&w->group);
     free(w);
 }
 
@@ -447,5 +472,6 @@ void mt_writer_forget(mt_writer_t *w)
             st.st_ino == w->fd_ino[i])
             close(w->fds[i]);
     mt__stackstore_free(&w->stacks); /* the writer's own memory, not LMDB's */
+    mt__stackgroup_free(&w->group);
     free(w);
 }
