@@ -403,7 +403,9 @@ int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m);
 /* Thread record T (keyed by its sequence number), replacing an earlier one. */
 int mt_writer_put_thread(mt_writer_t *w, const mt_thread_t *t);
 /* Counter C (keyed by its name; an empty or too long name is MT_EINVAL),
- * replacing an earlier value: counters are totals, not increments. */
+ * replacing an earlier value: counters are totals, not increments. A
+ * counter of 0 calls and 0 bytes is removed (a reader reads it as absent,
+ * MT_ENOTFOUND, which means 0). */
 int mt_writer_put_counter(mt_writer_t *w, const mt_counter_t *c);
 /* Commits the tick. On MT_EMAPFULL the transaction is discarded and the map
  * grown (up to map_max): the caller re-does the tick. Other errors are final. */

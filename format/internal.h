@@ -218,6 +218,16 @@ enum mt__db {
 
 extern const char *const mt__db_names[MT__DB_COUNT];
 
+/* From format 4 on, counters, modules and threads live in the meta
+ * database, under a type byte before their key (meta names start with a
+ * byte of 0x20 or above); their own databases stay empty: a small trace
+ * has three leaf pages fewer. */
+#define MT__MERGED_VERSION 4
+#define MT__KEY_COUNTER 1 /* + name */
+#define MT__KEY_MODULE 2  /* + u64 big-endian sequence */
+#define MT__KEY_THREAD 3  /* + u32 big-endian sequence */
+#define MT__META_NAME_MIN 0x20 /* the first byte of a meta name is at least this */
+
 /* Maps an LMDB return code into the mtrace error space: errno values pass
  * through, MDB_MAP_FULL -> MT_EMAPFULL, MDB_NOTFOUND -> MT_ENOTFOUND,
  * damaged-file codes -> MT_ECORRUPT, anything else -> MT_ELMDB. */

@@ -217,7 +217,7 @@ int mt_reader_meta(mt_reader_t *r, const char *key, const void **val, size_t *le
 {
     MDB_val v;
     size_t klen = strlen(key);
-    if (klen == 0 || klen > 511)
+    if (klen == 0 || klen > 511 || (uint8_t)key[0] < MT__META_NAME_MIN)
         return MT_EINVAL;
     int rc = mt__get(r, MT__DB_META, key, klen, &v);
     if (rc)
@@ -297,13 +297,43 @@ static int mt__counter(const MDB_val *k, const MDB_val *v, mt_counter_t *c)
     return mt__counter_decode(v->mv_data, v->mv_size, c);
 }
 
+/* Where the records of DB are: format 4 keeps counters, modules and
+ * threads in meta, their keys after the type byte TAG. Sets *DB and
+ * KEY[0]; returns the prefix length (0 or 1). */
+static size_t mt__keyed(const mt_reader_t *r, enum mt__db *db, uint8_t tag, uint8_t *key)
+{
+    if (r->version < MT__MERGED_VERSION)
+        return 0;
+    *db = MT__DB_META;
+    key[0] = tag;
+    return 1;
+}
+
+/* Strips the type byte TAG off K (PRE 1); 0 when K is not of that type:
+ * past the last record of the type. */
+static int mt__untag(MDB_val *k, size_t pre, uint8_t tag)
+{
+    if (!pre)
+        return 1;
+    if (k->mv_size == 0 || *(const uint8_t *)k->mv_data != tag)
+        return 0;
+    k->mv_size--;
+    k->mv_data = (uint8_t *)k->mv_data + 1;
+    return 1;
+}
+
 int mt_reader_next_counter(mt_reader_t *r, uint64_t *cursor, mt_counter_t *c)
 {
     /* Names do not fit a u64, so the cursor counts records already given. */
+    uint8_t key[1];
+    enum mt__db db = MT__DB_COUNTERS;
+    size_t pre = mt__keyed(r, &db, MT__KEY_COUNTER, key);
     MDB_val k, v;
-    int rc = mt__seek(r, MT__DB_COUNTERS, NULL, 0, *cursor, &k, &v);
+    int rc = mt__seek(r, db, pre ? key : NULL, pre, *cursor, &k, &v);
     if (rc <= 0)
         return rc;
+    if (!mt__untag(&k, pre, MT__KEY_COUNTER))
+        return 0;
     if ((rc = mt__counter(&k, &v, c)))
         return rc;
     ++*cursor;
@@ -312,11 +342,15 @@ int mt_reader_next_counter(mt_reader_t *r, uint64_t *cursor, mt_counter_t *c)
 
 int mt_reader_counter(mt_reader_t *r, const char *name, mt_counter_t *c)
 {
+    uint8_t key[1 + MT__COUNTER_NAME_MAX];
+    enum mt__db db = MT__DB_COUNTERS;
     MDB_val v;
     size_t klen = strnlen(name, MT__COUNTER_NAME_MAX + 1);
     if (klen == 0 || klen > MT__COUNTER_NAME_MAX)
         return MT_EINVAL;
-    int rc = mt__get(r, MT__DB_COUNTERS, name, klen, &v);
+    size_t pre = mt__keyed(r, &db, MT__KEY_COUNTER, key);
+    memcpy(key + pre, name, klen);
+    int rc = mt__get(r, db, key, pre + klen, &v);
     if (rc)
         return rc;
     MDB_val k = {klen, (void *)name};
@@ -327,14 +361,18 @@ int mt_reader_counter(mt_reader_t *r, const char *name, mt_counter_t *c)
 
 int mt_reader_next_thread(mt_reader_t *r, uint64_t *cursor, mt_thread_t *t)
 {
-    uint8_t key[4];
+    uint8_t key[1 + 4];
+    enum mt__db db = MT__DB_THREADS;
     MDB_val k, v;
     if (*cursor > UINT32_MAX)
         return 0;
-    mt__put_be32(key, (uint32_t)*cursor);
-    int rc = mt__seek(r, MT__DB_THREADS, key, sizeof key, 0, &k, &v);
+    size_t pre = mt__keyed(r, &db, MT__KEY_THREAD, key);
+    mt__put_be32(key + pre, (uint32_t)*cursor);
+    int rc = mt__seek(r, db, key, pre + 4, 0, &k, &v);
     if (rc <= 0)
         return rc;
+    if (!mt__untag(&k, pre, MT__KEY_THREAD))
+        return 0;
     if (k.mv_size != 4)
         return MT_ECORRUPT;
     t->seq = mt__get_be32(k.mv_data);
@@ -346,14 +384,18 @@ int mt_reader_next_thread(mt_reader_t *r, uint64_t *cursor, mt_thread_t *t)
 
 int mt_reader_next_module(mt_reader_t *r, uint64_t *cursor, mt_module_t *m)
 {
-    uint8_t key[8];
+    uint8_t key[1 + 8];
+    enum mt__db db = MT__DB_MODULES;
     MDB_val k, v;
     if (*cursor == UINT64_MAX)
         return 0;
-    mt__put_be64(key, *cursor);
-    int rc = mt__seek(r, MT__DB_MODULES, key, sizeof key, 0, &k, &v);
+    size_t pre = mt__keyed(r, &db, MT__KEY_MODULE, key);
+    mt__put_be64(key + pre, *cursor);
+    int rc = mt__seek(r, db, key, pre + 8, 0, &k, &v);
     if (rc <= 0)
         return rc;
+    if (!mt__untag(&k, pre, MT__KEY_MODULE))
+        return 0;
     if (k.mv_size != 8)
         return MT_ECORRUPT;
     m->seq = mt__get_be64(k.mv_data);

@@ -104,6 +104,8 @@ static int mt__init_env(mt_writer_t *w)
         return mt__lmdb_error(rc);
     }
     w->txn_next_block = w->next_block;
+    /* Counters, modules and threads go into meta (MT__MERGED_VERSION): their
+     * own databases stay empty, which takes no page. */
     for (int i = 0; i < MT__DB_COUNT; i++)
         if ((rc = mdb_dbi_open(w->txn, mt__db_names[i], MDB_CREATE, &w->dbi[i])))
             return mt__fail(w, rc);
@@ -281,7 +283,7 @@ int mt_writer_begin(mt_writer_t *w)
 int mt_writer_put_meta(mt_writer_t *w, const char *key, const void *val, size_t len)
 {
     size_t klen = strlen(key);
-    if (klen == 0 || klen > 511)
+    if (klen == 0 || klen > 511 || (uint8_t)key[0] < MT__META_NAME_MIN)
         return MT_EINVAL;
     return mt__put(w, MT__DB_META, key, klen, val, len, 0);
 }
@@ -346,30 +348,38 @@ int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32
 
 int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m)
 {
-    uint8_t key[8], val[MT__MODULE_MAX];
+    uint8_t key[1 + 8] = {MT__KEY_MODULE}, val[MT__MODULE_MAX];
     if (m->seq == UINT64_MAX || m->build_id_len > sizeof m->build_id)
         return MT_EINVAL;
-    mt__put_be64(key, m->seq);
+    mt__put_be64(key + 1, m->seq);
     size_t len = mt__module_encode(m, val);
-    return mt__put(w, MT__DB_MODULES, key, sizeof key, val, len, 0);
+    return mt__put(w, MT__DB_META, key, sizeof key, val, len, 0);
 }
 
 int mt_writer_put_thread(mt_writer_t *w, const mt_thread_t *t)
 {
-    uint8_t key[4], val[MT__THREAD_MAX];
-    mt__put_be32(key, t->seq);
+    uint8_t key[1 + 4] = {MT__KEY_THREAD}, val[MT__THREAD_MAX];
+    mt__put_be32(key + 1, t->seq);
     size_t len = mt__thread_encode(t, val);
-    return mt__put(w, MT__DB_THREADS, key, sizeof key, val, len, 0);
+    return mt__put(w, MT__DB_META, key, sizeof key, val, len, 0);
 }
 
 int mt_writer_put_counter(mt_writer_t *w, const mt_counter_t *c)
 {
-    uint8_t val[MT__COUNTER_LEN];
+    uint8_t key[1 + MT__COUNTER_NAME_MAX] = {MT__KEY_COUNTER}, val[MT__COUNTER_LEN];
     size_t klen = strnlen(c->name, sizeof c->name);
     if (klen == 0 || klen > MT__COUNTER_NAME_MAX)
         return MT_EINVAL;
+    memcpy(key + 1, c->name, klen);
+    if (c->calls == 0 && c->bytes == 0 && w->txn) {
+        /* Absent reads as 0: most entry points are never called, and their
+         * counters would fill most of meta's leaf page. */
+        MDB_val k = {1 + klen, key};
+        int rc = mdb_del(w->txn, w->dbi[MT__DB_META], &k, NULL);
+        return rc && rc != MDB_NOTFOUND ? mt__fail(w, rc) : 0;
+    }
     size_t len = mt__counter_encode(c, val);
-    return mt__put(w, MT__DB_COUNTERS, c->name, klen, val, len, 0);
+    return mt__put(w, MT__DB_META, key, 1 + klen, val, len, 0);
 }
 
 int mt_writer_commit(mt_writer_t *w)

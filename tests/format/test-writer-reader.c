@@ -724,8 +724,9 @@ Test(writer_reader, blocks_up_to_block_max_fill_leaf_pages)
 }
 
 /* A clean close leaves no free pages: 40 ticks that rewrite a counter and a
- * meta key leave LMDB's two meta pages, the main db's leaf, meta's and
- * counters' leaves, and nothing else. */
+ * meta key leave LMDB's two meta pages, the main db's leaf and meta's leaf
+ * (which holds the counters from format 4 on: before, they took a leaf of
+ * their own, 5 pages), and nothing else. */
 Test(writer_reader, close_compacts_free_pages)
 {
     if (sysconf(_SC_PAGESIZE) != 4096)
@@ -744,7 +745,7 @@ Test(writer_reader, close_compacts_free_pages)
     struct stat st;
     snprintf(path, sizeof path, "%s/data.mdb", trace);
     cr_assert_eq(stat(path, &st), 0);
-    cr_assert_eq(st.st_size, 5 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
+    cr_assert_eq(st.st_size, 4 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
     snprintf(path, sizeof path, "%s/data.mdb.compact", trace);
     cr_assert_neq(access(path, F_OK), 0, "the compaction's file is gone");
     mt_reader_t *r;
@@ -802,5 +803,74 @@ Test(writer_reader, format_3_trace_still_reads)
     cr_assert_eq(e.ts, 1050);
     cr_assert_eq(e.ptr, 0x10000);
     cr_assert_eq(mt_block_next(&dec, &e), 0);
+    mt_reader_close(r);
+}
+
+/* Format 4 keeps counters, modules and threads in meta, after a type byte,
+ * and no counter of 0: a tick of the shim's records for python3 (51
+ * counters, 45 of them 0, 14 modules, a thread) fits meta's one leaf page,
+ * 4 pages in all (format 3's layout: 7 pages). */
+Test(writer_reader, small_records_share_metas_leaf)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("LMDB pages are not 4 KiB here");
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    cr_assert_eq(mt_writer_begin(w), 0);
+    for (int i = 0; i < 51; i++) {
+        mt_counter_t c = {.calls = i < 6 ? 1000 + (uint64_t)i : 0, .bytes = i < 6 ? 99999 : 0};
+        snprintf(c.name, sizeof c.name, "entry point %d", i);
+        cr_assert_eq(mt_writer_put_counter(w, &c), 0);
+    }
+    for (uint64_t i = 0; i < 14; i++) {
+        mt_module_t m = {.seq = i, .base = 0x7f0000000000ull + (i << 24), .build_id_len = 20};
+        m.lo = m.base, m.hi = m.base + 0x100000;
+        memset(m.build_id, 0x11 * (int)i, 20);
+        snprintf(m.path, sizeof m.path, "/usr/lib/x86_64-linux-gnu/lib%02d.so.1", (int)i);
+        cr_assert_eq(mt_writer_put_module(w, &m), 0);
+    }
+    mt_thread_t th = {.seq = 0, .tid = 77, .name = "python3"};
+    cr_assert_eq(mt_writer_put_thread(w, &th), 0);
+    cr_assert_eq(mt_writer_put_meta(w, "\x01" "entry point 1", "x", 1), MT_EINVAL,
+                 "a meta name starts at 0x20");
+    cr_assert_eq(mt_writer_commit(w), 0);
+    /* A counter back to 0 (not the shim's way: its counters only grow). */
+    cr_assert_eq(mt_writer_begin(w), 0);
+    mt_counter_t zero = {.name = "entry point 5"};
+    cr_assert_eq(mt_writer_put_counter(w, &zero), 0);
+    cr_assert_eq(mt_writer_commit(w), 0);
+    mt_writer_close(w);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 4 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
+
+    mt_reader_t *r;
+    mt_counter_t c;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    cr_assert_eq(mt_reader_counter(r, "entry point 4", &c), 0);
+    cr_assert_eq(c.calls, 1004);
+    cr_assert_eq(c.bytes, 99999);
+    cr_assert_eq(mt_reader_counter(r, "entry point 5", &c), MT_ENOTFOUND);
+    cr_assert_eq(mt_reader_counter(r, "entry point 6", &c), MT_ENOTFOUND);
+    uint64_t cur = 0;
+    int n = 0;
+    while (mt_reader_next_counter(r, &cur, &c) == 1)
+        cr_assert_eq(c.calls, 1000 + (uint64_t)n++);
+    cr_assert_eq(n, 5);
+    mt_module_t m;
+    cur = 0;
+    for (n = 0; mt_reader_next_module(r, &cur, &m) == 1; n++)
+        cr_assert_eq(m.seq, (uint64_t)n);
+    cr_assert_eq(n, 14);
+    cr_assert_str_eq(m.path, "/usr/lib/x86_64-linux-gnu/lib13.so.1");
+    mt_thread_t t;
+    cur = 0;
+    cr_assert_eq(mt_reader_next_thread(r, &cur, &t), 1);
+    cr_assert_eq(t.tid, 77);
+    cr_assert_eq(mt_reader_next_thread(r, &cur, &t), 0);
+    const void *val;
+    size_t len;
+    cr_assert_eq(mt_reader_meta(r, "\x01" "entry point 4", &val, &len), MT_EINVAL);
     mt_reader_close(r);
 }
