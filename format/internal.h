@@ -79,10 +79,11 @@ static inline uint64_t mt__get_be64(const uint8_t *p)
 #define MT__RECORD_VERSION 1 /* first byte of module, thread and counter values */
 
 #define MT__FORMAT_RECORD_LEN 16 /* magic[8] + u32 version + u32 sizeof(mt_event_t) */
-#define MT__MODULE_VERSION 2      /* first byte of module values (1 in format 1) */
+#define MT__MODULE_VERSION 3      /* first byte of module values (1, 2 in formats 1, 2-3) */
 #define MT__MODULE_FIXED_V1 42    /* version, 5 x u64, build-id length */
-#define MT__MODULE_FIXED 43       /* version, 5 x u64, flags, build-id length */
-#define MT__MODULE_MAX (MT__MODULE_FIXED + 40 + 4095)
+#define MT__MODULE_FIXED 43       /* version 2: version, 5 x u64, flags, build-id length */
+#define MT__MODULE_FIXED_MAX (1 + 5 * 10 + 2) /* version 3: 5 varints instead */
+#define MT__MODULE_MAX (MT__MODULE_FIXED_MAX + 40 + 4095)
 #define MT__THREAD_FIXED 22 /* version, u32 tid, 2 x u64, exited */
 #define MT__THREAD_MAX (MT__THREAD_FIXED + 15)
 #define MT__COUNTER_LEN 17  /* version, 2 x u64 */
