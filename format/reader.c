@@ -23,7 +23,8 @@ struct mt_reader {
     MDB_txn *txn; /* the snapshot */
     MDB_dbi dbi[MT__DB_COUNT];
     uint32_t version; /* from the format record */
-    uint64_t checked; /* txnid whose pages mt__lmdb_check accepted; 0: none */
+    uint64_t checked; /* txnid + 1 whose pages mt__lmdb_check accepted; 0: none
+                       * (a txnid may be 0: a damaged file's, never checked) */
     /* Stack groups decoded from this snapshot, most recently used first:
      * a stack's parents are mostly in its own group or an early one. */
     mt__stackgroup_index_t groups[MT__GROUP_CACHE];
@@ -75,10 +76,10 @@ static int mt__begin(mt_reader_t *r, MDB_txn **txn)
             break;
         uint64_t id = mdb_txn_id(*txn);
         int fd;
-        if (id == r->checked)
+        if (id + 1 == r->checked)
             return 0;
         if ((rc = mdb_env_get_fd(r->env, &fd)) == 0 && (err = mt__lmdb_check(fd, id)) == 0) {
-            r->checked = id;
+            r->checked = id + 1;
             return 0;
         }
         mdb_txn_abort(*txn);

@@ -874,3 +874,33 @@ Test(writer_reader, small_records_share_metas_leaf)
     cr_assert_eq(mt_reader_meta(r, "\x01" "entry point 4", &val, &len), MT_EINVAL);
     mt_reader_close(r);
 }
+
+/* Two meta pages of transaction 0 whose main database has root page 0
+ * (not "empty"): LMDB asserts (aborts) in mdb_dbi_open. The reader checks
+ * every snapshot's pages first, also the one of transaction 0 (it took 0
+ * for "checked already" and let it through). Found by fuzz-mdb. */
+Test(writer_reader, snapshot_of_transaction_0_is_checked)
+{
+    static uint8_t file[2 * 4096];
+    memset(file, 0, sizeof file);
+    for (int m = 0; m < 2; m++) {
+        uint8_t *p = file + 4096 * m;
+        p[0] = (uint8_t)m;                      /* page number */
+        p[10] = 0x08;                           /* P_META */
+        memcpy(p + 16, "\xde\xc0\xef\xbe", 4);  /* MDB_MAGIC */
+        p[20] = 1;                              /* data version */
+        p[34] = 0x80;                           /* map size 8 MiB */
+        p[41] = 0x10;                           /* page size 4096 */
+        p[44] = 0x08;                           /* free db: MDB_INTEGERKEY */
+        /* free and main roots, last page and txnid all 0 */
+    }
+    char path[256];
+    cr_assert_eq(mkdir(trace, 0700), 0);
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(file, 1, sizeof file, f), sizeof file);
+    cr_assert_eq(fclose(f), 0);
+    mt_reader_t *r;
+    cr_assert_eq(mt_reader_open(&r, trace), MT_ECORRUPT);
+}
