@@ -394,7 +394,9 @@ size_t mt_writer_block_max(const mt_writer_t *w);
  * sequence number; the number advances only when the put succeeds. */
 int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len);
 /* Stack ID = PCS[NFRAMES], innermost first; NFRAMES at most MT_MAX_FRAMES
- * (else MT_EINVAL). An id is written once; writing it again replaces it. */
+ * (else MT_EINVAL). Ids only grow: an id at or below one written before
+ * (in a committed tick or this one) is MT_EINVAL and spoils nothing. The
+ * tick's stacks are stored together, compressed, at the commit. */
 int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes);
 /* Module record M (keyed by its generation and index); a path too long for
  * the record is MT_EINVAL. */
@@ -402,7 +404,9 @@ int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m);
 /* Thread record T (keyed by its sequence number), replacing an earlier one. */
 int mt_writer_put_thread(mt_writer_t *w, const mt_thread_t *t);
 /* Counter C (keyed by its name; an empty or too long name is MT_EINVAL),
- * replacing an earlier value: counters are totals, not increments. */
+ * replacing an earlier value: counters are totals, not increments. A
+ * counter of 0 calls and 0 bytes is removed (a reader reads it as absent,
+ * MT_ENOTFOUND, which means 0). */
 int mt_writer_put_counter(mt_writer_t *w, const mt_counter_t *c);
 /* Commits the tick. On MT_EMAPFULL the transaction is discarded and the map
  * grown (up to map_max): the caller re-does the tick. Other errors are final. */

@@ -79,10 +79,11 @@ static inline uint64_t mt__get_be64(const uint8_t *p)
 #define MT__RECORD_VERSION 1 /* first byte of module, thread and counter values */
 
 #define MT__FORMAT_RECORD_LEN 16 /* magic[8] + u32 version + u32 sizeof(mt_event_t) */
-#define MT__MODULE_VERSION 2      /* first byte of module values (1 in format 1) */
+#define MT__MODULE_VERSION 3      /* first byte of module values (1, 2 in formats 1, 2-3) */
 #define MT__MODULE_FIXED_V1 42    /* version, 5 x u64, build-id length */
-#define MT__MODULE_FIXED 43       /* version, 5 x u64, flags, build-id length */
-#define MT__MODULE_MAX (MT__MODULE_FIXED + 40 + 4095)
+#define MT__MODULE_FIXED 43       /* version 2: version, 5 x u64, flags, build-id length */
+#define MT__MODULE_FIXED_MAX (1 + 5 * 10 + 2) /* version 3: 5 varints instead */
+#define MT__MODULE_MAX (MT__MODULE_FIXED_MAX + 40 + 4095)
 #define MT__THREAD_FIXED 22 /* version, u32 tid, 2 x u64, exited */
 #define MT__THREAD_MAX (MT__THREAD_FIXED + 15)
 #define MT__COUNTER_LEN 17  /* version, 2 x u64 */
@@ -129,6 +130,65 @@ int mt__stackstore_put(mt__stackstore_t *s, uint32_t id, const uint64_t *pcs, ui
 void mt__stackstore_commit(mt__stackstore_t *s);   /* the tick's stacks are stored */
 void mt__stackstore_rollback(mt__stackstore_t *s); /* the tick was aborted */
 void mt__stackstore_free(mt__stackstore_t *s);
+
+/* ---- stackstore.c: stack groups of format 4 ----------------------------
+ * The writer packs the stacks of a tick into groups: one LMDB value per
+ * group, keyed by its first stack id (u32 big-endian), holding varint
+ * count, a flags byte (bit 0: zstd), varint raw length, then the records
+ * (or one zstd frame of them). A record is varint id gap (its id minus the
+ * previous record's minus 1; the first record's id is the key), then a
+ * format 3 stack value. A reader finds a stack's group by a cursor seek. */
+
+#define MT__STACK_GROUP_VERSION 4        /* first format version with groups */
+#define MT__STACK_GROUP_RAW_MAX (256u << 10) /* records of one group, uncompressed */
+#define MT__STACK_RECORD_MIN 4           /* gap, parent, shared, m: a varint each */
+#define MT__STACK_GROUP_FLAG_ZSTD 1
+
+typedef struct mt__stackgroup {
+    uint8_t *raw;    /* records of the open group */
+    size_t len, cap;
+    uint32_t first, last, count; /* ids of the open group, and its stacks */
+    uint32_t top, committed_top; /* highest id put (0: none), and at the last commit */
+    void *cctx;      /* ZSTD_CCtx */
+    uint8_t *out;    /* the finished value */
+    size_t out_cap;
+} mt__stackgroup_t;
+
+/* 1 when the open group has no room for one more record of any size. */
+int mt__stackgroup_full(const mt__stackgroup_t *g);
+/* Appends stack ID's format 3 value VAL[LEN] to the open group; ID must be
+ * above every id added before (else MT_EINVAL) and the group not full.
+ * Returns 0, MT_EINVAL or ENOMEM. */
+int mt__stackgroup_add(mt__stackgroup_t *g, uint32_t id, const uint8_t *val, size_t len);
+/* Finishes the open group: *FIRST its key and *VAL[*LEN] its value (valid
+ * until the next call); *LEN 0 when the group is empty. Returns 0 or ENOMEM. */
+int mt__stackgroup_finish(mt__stackgroup_t *g, uint32_t *first, const uint8_t **val,
+                          size_t *len);
+void mt__stackgroup_commit(mt__stackgroup_t *g);   /* the tick's groups are stored */
+void mt__stackgroup_rollback(mt__stackgroup_t *g); /* the tick was aborted */
+void mt__stackgroup_free(mt__stackgroup_t *g);
+
+/* A decoded group: the records and where each stack's value lies. */
+typedef struct mt__stackgroup_index {
+    uint32_t first, last, count;
+    uint32_t *ids;  /* count ids, increasing */
+    uint32_t *off;  /* count + 1 offsets into raw: record i is [off[i] .. off[i + 1]) */
+    uint8_t *raw;   /* the records (one allocation holds ids, off and raw) */
+} mt__stackgroup_index_t;
+
+/* Decodes group value VAL[LEN] stored under key FIRST into IX (allocated;
+ * free with mt__stackgroup_index_free). *DCTX caches a ZSTD_DCtx across
+ * calls (free it with mt__stackgroup_dctx_free). Returns 0, MT_ECORRUPT
+ * or ENOMEM; never allocates more than MT__STACK_GROUP_RAW_MAX plus 3 words
+ * per MT__STACK_RECORD_MIN bytes of it. */
+int mt__stackgroup_decode(uint32_t first, const void *val, size_t len, void **dctx,
+                          mt__stackgroup_index_t *ix);
+void mt__stackgroup_index_free(mt__stackgroup_index_t *ix);
+void mt__stackgroup_dctx_free(void *dctx);
+/* The format 3 value of the I-th stack of IX, *LEN bytes. */
+const uint8_t *mt__stackgroup_value(const mt__stackgroup_index_t *ix, uint32_t i, size_t *len);
+/* Position in IX of the first id >= ID (IX->count when none). */
+uint32_t mt__stackgroup_lower(const mt__stackgroup_index_t *ix, uint32_t id);
 
 /* Fetches the stored value of stack ID (MT_ENOTFOUND when absent). */
 typedef int (*mt__stack_get_fn)(void *ctx, uint32_t id, const void **val, size_t *len);
@@ -180,6 +240,16 @@ enum mt__db {
 };
 
 extern const char *const mt__db_names[MT__DB_COUNT];
+
+/* From format 4 on, counters, modules and threads live in the meta
+ * database, under a type byte before their key (meta names start with a
+ * byte of 0x20 or above); their own databases stay empty: a small trace
+ * has three leaf pages fewer. */
+#define MT__MERGED_VERSION 4
+#define MT__KEY_COUNTER 1 /* + name */
+#define MT__KEY_MODULE 2  /* + u64 big-endian sequence */
+#define MT__KEY_THREAD 3  /* + u32 big-endian sequence */
+#define MT__META_NAME_MIN 0x20 /* the first byte of a meta name is at least this */
 
 /* Maps an LMDB return code into the mtrace error space: errno values pass
  * through, MDB_MAP_FULL -> MT_EMAPFULL, MDB_NOTFOUND -> MT_ENOTFOUND,

@@ -16,14 +16,27 @@
 
 #include "internal.h"
 
+#define MT__GROUP_CACHE 8 /* decoded stack groups kept (format 4) */
+
 struct mt_reader {
     MDB_env *env;
     MDB_txn *txn; /* the snapshot */
     MDB_dbi dbi[MT__DB_COUNT];
     uint32_t version; /* from the format record */
-    uint64_t checked; /* txnid whose pages mt__lmdb_check accepted; 0: none */
+    uint64_t checked; /* txnid + 1 whose pages mt__lmdb_check accepted; 0: none
+                       * (a txnid may be 0: a damaged file's, never checked) */
     mt__stack_memo_t stacks; /* resolved stacks (stackstore.c) */
+    /* Stack groups decoded from this snapshot, most recently used first:
+     * a stack's parents are mostly in its own group or an early one. */
+    mt__stackgroup_index_t groups[MT__GROUP_CACHE];
+    void *dctx;
 };
+
+static void mt__groups_drop(mt_reader_t *r)
+{
+    for (int i = 0; i < MT__GROUP_CACHE; i++)
+        mt__stackgroup_index_free(&r->groups[i]);
+}
 
 /* Opens the environment read-only; FLAGS adds MDB_NOLOCK. */
 static int mt__env_open(mt_reader_t *r, const char *dir, unsigned flags)
@@ -64,10 +77,10 @@ static int mt__begin(mt_reader_t *r, MDB_txn **txn)
             break;
         uint64_t id = mdb_txn_id(*txn);
         int fd;
-        if (id == r->checked)
+        if (id + 1 == r->checked)
             return 0;
         if ((rc = mdb_env_get_fd(r->env, &fd)) == 0 && (err = mt__lmdb_check(fd, id)) == 0) {
-            r->checked = id;
+            r->checked = id + 1;
             return 0;
         }
         mdb_txn_abort(*txn);
@@ -157,6 +170,8 @@ void mt_reader_close(mt_reader_t *r)
     if (r->env)
         mdb_env_close(r->env);
     mt__stack_memo_free(&r->stacks);
+    mt__groups_drop(r);
+    mt__stackgroup_dctx_free(r->dctx);
     free(r);
 }
 
@@ -165,6 +180,7 @@ int mt_reader_refresh(mt_reader_t *r)
     if (r->txn)
         mdb_txn_abort(r->txn);
     r->txn = NULL;
+    mt__groups_drop(r); /* decoded from the old snapshot */
     return mt__begin(r, &r->txn);
 }
 
@@ -204,7 +220,7 @@ int mt_reader_meta(mt_reader_t *r, const char *key, const void **val, size_t *le
 {
     MDB_val v;
     size_t klen = strlen(key);
-    if (klen == 0 || klen > 511)
+    if (klen == 0 || klen > 511 || (uint8_t)key[0] < MT__META_NAME_MIN)
         return MT_EINVAL;
     int rc = mt__get(r, MT__DB_META, key, klen, &v);
     if (rc)
@@ -284,13 +300,43 @@ static int mt__counter(const MDB_val *k, const MDB_val *v, mt_counter_t *c)
     return mt__counter_decode(v->mv_data, v->mv_size, c);
 }
 
+/* Where the records of DB are: format 4 keeps counters, modules and
+ * threads in meta, their keys after the type byte TAG. Sets *DB and
+ * KEY[0]; returns the prefix length (0 or 1). */
+static size_t mt__keyed(const mt_reader_t *r, enum mt__db *db, uint8_t tag, uint8_t *key)
+{
+    if (r->version < MT__MERGED_VERSION)
+        return 0;
+    *db = MT__DB_META;
+    key[0] = tag;
+    return 1;
+}
+
+/* Strips the type byte TAG off K (PRE 1); 0 when K is not of that type:
+ * past the last record of the type. */
+static int mt__untag(MDB_val *k, size_t pre, uint8_t tag)
+{
+    if (!pre)
+        return 1;
+    if (k->mv_size == 0 || *(const uint8_t *)k->mv_data != tag)
+        return 0;
+    k->mv_size--;
+    k->mv_data = (uint8_t *)k->mv_data + 1;
+    return 1;
+}
+
 int mt_reader_next_counter(mt_reader_t *r, uint64_t *cursor, mt_counter_t *c)
 {
     /* Names do not fit a u64, so the cursor counts records already given. */
+    uint8_t key[1];
+    enum mt__db db = MT__DB_COUNTERS;
+    size_t pre = mt__keyed(r, &db, MT__KEY_COUNTER, key);
     MDB_val k, v;
-    int rc = mt__seek(r, MT__DB_COUNTERS, NULL, 0, *cursor, &k, &v);
+    int rc = mt__seek(r, db, pre ? key : NULL, pre, *cursor, &k, &v);
     if (rc <= 0)
         return rc;
+    if (!mt__untag(&k, pre, MT__KEY_COUNTER))
+        return 0;
     if ((rc = mt__counter(&k, &v, c)))
         return rc;
     ++*cursor;
@@ -299,11 +345,15 @@ int mt_reader_next_counter(mt_reader_t *r, uint64_t *cursor, mt_counter_t *c)
 
 int mt_reader_counter(mt_reader_t *r, const char *name, mt_counter_t *c)
 {
+    uint8_t key[1 + MT__COUNTER_NAME_MAX];
+    enum mt__db db = MT__DB_COUNTERS;
     MDB_val v;
     size_t klen = strnlen(name, MT__COUNTER_NAME_MAX + 1);
     if (klen == 0 || klen > MT__COUNTER_NAME_MAX)
         return MT_EINVAL;
-    int rc = mt__get(r, MT__DB_COUNTERS, name, klen, &v);
+    size_t pre = mt__keyed(r, &db, MT__KEY_COUNTER, key);
+    memcpy(key + pre, name, klen);
+    int rc = mt__get(r, db, key, pre + klen, &v);
     if (rc)
         return rc;
     MDB_val k = {klen, (void *)name};
@@ -314,14 +364,18 @@ int mt_reader_counter(mt_reader_t *r, const char *name, mt_counter_t *c)
 
 int mt_reader_next_thread(mt_reader_t *r, uint64_t *cursor, mt_thread_t *t)
 {
-    uint8_t key[4];
+    uint8_t key[1 + 4];
+    enum mt__db db = MT__DB_THREADS;
     MDB_val k, v;
     if (*cursor > UINT32_MAX)
         return 0;
-    mt__put_be32(key, (uint32_t)*cursor);
-    int rc = mt__seek(r, MT__DB_THREADS, key, sizeof key, 0, &k, &v);
+    size_t pre = mt__keyed(r, &db, MT__KEY_THREAD, key);
+    mt__put_be32(key + pre, (uint32_t)*cursor);
+    int rc = mt__seek(r, db, key, pre + 4, 0, &k, &v);
     if (rc <= 0)
         return rc;
+    if (!mt__untag(&k, pre, MT__KEY_THREAD))
+        return 0;
     if (k.mv_size != 4)
         return MT_ECORRUPT;
     t->seq = mt__get_be32(k.mv_data);
@@ -333,14 +387,18 @@ int mt_reader_next_thread(mt_reader_t *r, uint64_t *cursor, mt_thread_t *t)
 
 int mt_reader_next_module(mt_reader_t *r, uint64_t *cursor, mt_module_t *m)
 {
-    uint8_t key[8];
+    uint8_t key[1 + 8];
+    enum mt__db db = MT__DB_MODULES;
     MDB_val k, v;
     if (*cursor == UINT64_MAX)
         return 0;
-    mt__put_be64(key, *cursor);
-    int rc = mt__seek(r, MT__DB_MODULES, key, sizeof key, 0, &k, &v);
+    size_t pre = mt__keyed(r, &db, MT__KEY_MODULE, key);
+    mt__put_be64(key + pre, *cursor);
+    int rc = mt__seek(r, db, key, pre + 8, 0, &k, &v);
     if (rc <= 0)
         return rc;
+    if (!mt__untag(&k, pre, MT__KEY_MODULE))
+        return 0;
     if (k.mv_size != 8)
         return MT_ECORRUPT;
     m->seq = mt__get_be64(k.mv_data);
@@ -352,13 +410,85 @@ int mt_reader_next_module(mt_reader_t *r, uint64_t *cursor, mt_module_t *m)
     return 1;
 }
 
-/* mt__stack_get_fn for stackstore.c: the stored value of a stack. */
+/* The decoded group with the largest key <= ID (NEXT 0), or with the
+ * smallest key > ID (NEXT 1), from the cache or the stacks database:
+ * *IX, or NULL when there is none (0). Returns 0 or an error. */
+static int mt__group_seek(mt_reader_t *r, uint32_t id, int next, mt__stackgroup_index_t **ix)
+{
+    *ix = NULL;
+    if (!next)
+        for (int i = 0; i < MT__GROUP_CACHE && r->groups[i].count; i++)
+            if (r->groups[i].first <= id && id <= r->groups[i].last) {
+                mt__stackgroup_index_t hit = r->groups[i];
+                memmove(&r->groups[1], &r->groups[0], (size_t)i * sizeof hit);
+                r->groups[0] = hit;
+                *ix = &r->groups[0];
+                return 0;
+            }
+    if (!r->txn)
+        return MT_EINVAL;
+    uint8_t key[4];
+    MDB_cursor *c;
+    MDB_val k = {sizeof key, key}, v;
+    if (next && id == UINT32_MAX)
+        return 0;
+    mt__put_be32(key, next ? id + 1 : id);
+    int rc = mdb_cursor_open(r->txn, r->dbi[MT__DB_STACKS], &c);
+    if (rc)
+        return mt__lmdb_error(rc);
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (!next) { /* the key itself, else the one before */
+        if (rc == MDB_NOTFOUND)
+            rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+        else if (rc == 0 && (k.mv_size != 4 || mt__get_be32(k.mv_data) != id))
+            rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return mt__lmdb_error(rc);
+    if (k.mv_size != 4)
+        return MT_ECORRUPT;
+    uint32_t first = mt__get_be32(k.mv_data);
+    if (next ? first <= id : first > id)
+        return MT_ECORRUPT;
+    /* A hit of the cache for NEXT: the groups do not move. */
+    for (int i = 0; i < MT__GROUP_CACHE && r->groups[i].count; i++)
+        if (r->groups[i].first == first) {
+            *ix = &r->groups[i];
+            return 0;
+        }
+    mt__stackgroup_index_t fresh;
+    if ((rc = mt__stackgroup_decode(first, v.mv_data, v.mv_size, &r->dctx, &fresh)))
+        return rc;
+    mt__stackgroup_index_free(&r->groups[MT__GROUP_CACHE - 1]);
+    memmove(&r->groups[1], &r->groups[0], (MT__GROUP_CACHE - 1) * sizeof fresh);
+    r->groups[0] = fresh;
+    *ix = &r->groups[0];
+    return 0;
+}
+
+/* mt__stack_get_fn for stackstore.c: the stored value of a stack. The
+ * value stays valid until the next call (a cached group may be dropped). */
 static int mt__stack_get(void *ctx, uint32_t id, const void **val, size_t *len)
 {
-    uint8_t key[4];
+    mt_reader_t *r = ctx;
     MDB_val v;
+    int rc;
+    if (r->version >= MT__STACK_GROUP_VERSION) {
+        mt__stackgroup_index_t *ix;
+        if ((rc = mt__group_seek(r, id, 0, &ix)))
+            return rc;
+        uint32_t i = ix ? mt__stackgroup_lower(ix, id) : 0;
+        if (!ix || i == ix->count || ix->ids[i] != id)
+            return MT_ENOTFOUND;
+        *val = mt__stackgroup_value(ix, i, len);
+        return 0;
+    }
+    uint8_t key[4];
     mt__put_be32(key, id);
-    int rc = mt__get(ctx, MT__DB_STACKS, key, sizeof key, &v);
+    rc = mt__get(r, MT__DB_STACKS, key, sizeof key, &v);
     if (rc == 0) {
         *val = v.mv_data;
         *len = v.mv_size;
@@ -368,13 +498,12 @@ static int mt__stack_get(void *ctx, uint32_t id, const void **val, size_t *len)
 
 int mt_reader_stack(mt_reader_t *r, uint32_t id, uint64_t *pcs, uint32_t *nframes)
 {
-    uint8_t key[4];
-    MDB_val v;
-    mt__put_be32(key, id);
-    int rc = mt__get(r, MT__DB_STACKS, key, sizeof key, &v);
+    const void *val;
+    size_t len;
+    int rc = mt__stack_get(r, id, &val, &len);
     return rc ? rc
-              : mt__stack_resolve_memo(r->version, id, v.mv_data, v.mv_size, mt__stack_get, r,
-                                       &r->stacks, pcs, nframes);
+              : mt__stack_resolve_memo(r->version, id, val, len, mt__stack_get, r, &r->stacks,
+                                       pcs, nframes);
 }
 
 int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_t *pcs,
@@ -384,6 +513,20 @@ int mt_reader_next_stack(mt_reader_t *r, uint64_t *cursor, uint32_t *id, uint64_
     MDB_val k, v;
     if (*cursor > UINT32_MAX)
         return 0;
+    if (r->version >= MT__STACK_GROUP_VERSION) {
+        /* The group holding the cursor's id or the next one after it. */
+        uint32_t want = (uint32_t)*cursor;
+        mt__stackgroup_index_t *ix;
+        int rc = mt__group_seek(r, want, 0, &ix);
+        if (rc == 0 && (!ix || ix->last < want))
+            rc = mt__group_seek(r, want, 1, &ix);
+        if (rc || !ix)
+            return rc;
+        *id = ix->ids[mt__stackgroup_lower(ix, want)];
+        *cursor = (uint64_t)*id + 1;
+        rc = mt_reader_stack(r, *id, pcs, nframes);
+        return rc ? rc : 1;
+    }
     mt__put_be32(key, (uint32_t)*cursor);
     int rc = mt__seek(r, MT__DB_STACKS, key, sizeof key, 0, &k, &v);
     if (rc <= 0)

@@ -38,28 +38,66 @@ int mt__format_record_check(const void *val, size_t len, uint32_t *version)
 
 size_t mt__module_encode(const mt_module_t *m, uint8_t out[MT__MODULE_MAX])
 {
+    /* Version 3 (format 4): varints, the range as offsets from the base. */
     size_t path_len = strnlen(m->path, sizeof m->path - 1);
     uint32_t id_len = m->build_id_len; /* <= 40, checked by the writer */
-    out[0] = MT__MODULE_VERSION;
-    mt__put_le64(out + 1, m->base);
-    mt__put_le64(out + 9, m->lo);
-    mt__put_le64(out + 17, m->hi);
-    mt__put_le64(out + 25, m->first_ts);
-    mt__put_le64(out + 33, m->last_ts);
-    out[41] = (uint8_t)(m->flags & 0xff);
-    out[42] = (uint8_t)id_len;
-    memcpy(out + MT__MODULE_FIXED, m->build_id, id_len);
-    memcpy(out + MT__MODULE_FIXED + id_len, m->path, path_len);
-    return MT__MODULE_FIXED + id_len + path_len;
+    size_t n = 0;
+    out[n++] = MT__MODULE_VERSION;
+    n += mt_varint_put(out + n, m->base);
+    n += mt_varint_put(out + n, mt_zigzag((int64_t)(m->lo - m->base)));
+    n += mt_varint_put(out + n, m->hi - m->lo);
+    n += mt_varint_put(out + n, m->first_ts);
+    n += mt_varint_put(out + n, m->last_ts);
+    out[n++] = (uint8_t)(m->flags & 0xff);
+    out[n++] = (uint8_t)id_len;
+    memcpy(out + n, m->build_id, id_len);
+    memcpy(out + n + id_len, m->path, path_len);
+    return n + id_len + path_len;
+}
+
+/* The fixed part of a version 3 record into M; returns its length, or 0. */
+static size_t mt__module_head_v3(const uint8_t *p, size_t len, mt_module_t *m)
+{
+    const uint8_t *q = p + 1, *end = p + len;
+    uint64_t v[5];
+    for (int i = 0; i < 5; i++) {
+        size_t k = mt_varint_get(q, end, &v[i]);
+        if (!k)
+            return 0;
+        q += k;
+    }
+    if (end - q < 2)
+        return 0;
+    m->base = v[0];
+    m->lo = v[0] + (uint64_t)mt_unzigzag(v[1]);
+    m->hi = m->lo + v[2];
+    m->first_ts = v[3];
+    m->last_ts = v[4];
+    m->flags = q[0];
+    return (size_t)(q + 2 - p);
 }
 
 int mt__module_decode(const void *val, size_t len, mt_module_t *m)
 {
     const uint8_t *p = val;
-    /* Format 1 wrote record version 1: no flags byte. */
+    mt_module_t h;
+    memset(&h, 0, sizeof h);
+    /* Format 1 wrote record version 1 (no flags byte), formats 2-3 version 2
+     * (u64 fields), format 4 version 3 (varints). */
     size_t fixed = len && p[0] == 1 ? MT__MODULE_FIXED_V1 : MT__MODULE_FIXED;
-    if (len < fixed || (p[0] != 1 && p[0] != MT__MODULE_VERSION))
+    if (len && p[0] == MT__MODULE_VERSION) {
+        if (!(fixed = mt__module_head_v3(p, len, &h)))
+            return MT_ECORRUPT;
+    } else if (len < fixed || (p[0] != 1 && p[0] != 2)) {
         return MT_ECORRUPT;
+    } else {
+        h.base = mt__get_le64(p + 1);
+        h.lo = mt__get_le64(p + 9);
+        h.hi = mt__get_le64(p + 17);
+        h.first_ts = mt__get_le64(p + 25);
+        h.last_ts = mt__get_le64(p + 33);
+        h.flags = p[0] == 1 ? MT_MODULE_SEEN_TIMES : p[41];
+    }
     size_t id_len = p[fixed - 1];
     if (id_len > sizeof m->build_id || len - fixed < id_len)
         return MT_ECORRUPT;
@@ -69,12 +107,12 @@ int mt__module_decode(const void *val, size_t len, mt_module_t *m)
     uint64_t seq = m->seq; /* the key, filled in by the caller */
     memset(m, 0, sizeof *m);
     m->seq = seq;
-    m->base = mt__get_le64(p + 1);
-    m->lo = mt__get_le64(p + 9);
-    m->hi = mt__get_le64(p + 17);
-    m->first_ts = mt__get_le64(p + 25);
-    m->last_ts = mt__get_le64(p + 33);
-    m->flags = p[0] == 1 ? MT_MODULE_SEEN_TIMES : p[41];
+    m->base = h.base;
+    m->lo = h.lo;
+    m->hi = h.hi;
+    m->first_ts = h.first_ts;
+    m->last_ts = h.last_ts;
+    m->flags = h.flags;
     m->build_id_len = (uint32_t)id_len;
     memcpy(m->build_id, p + fixed, id_len);
     memcpy(m->path, p + fixed + id_len, path_len);

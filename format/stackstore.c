@@ -11,10 +11,14 @@
  * an aborted tick are rolled back, since their stacks were never stored.
  * The trie stops growing at MT__TRIE_NODES_MAX nodes (the writer thread's
  * memory stays bounded); later stacks still share the paths it has.
+ * Format 4 stores these values in groups, one zstd frame per group of a
+ * tick's stacks (their frames repeat across stacks: a quarter of the
+ * bytes); a reader decodes a group once and indexes its records.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "internal.h"
 
@@ -287,4 +291,198 @@ int mt__stack_resolve_memo(uint32_t version, uint32_t id, const void *val, size_
     mt__memo_put(memo, self, pcs, n, step);
     *nframes = n;
     return 0;
+}
+
+/* ---- stack groups (format 4) ------------------------------------------- */
+
+#define MT__STACKGROUP_LEVEL 3 /* zstd level: stacks are few; 3 is ~4% smaller than 1 */
+#define MT__STACKGROUP_ZSTD_MIN 64 /* smaller groups are stored as they are */
+#define MT__STACKGROUP_HEAD_MAX (5 + 1 + 5)
+
+int mt__stackgroup_full(const mt__stackgroup_t *g)
+{
+    return g->len + 5 + MT__STACK_VALUE_MAX > MT__STACK_GROUP_RAW_MAX;
+}
+
+int mt__stackgroup_add(mt__stackgroup_t *g, uint32_t id, const uint8_t *val, size_t len)
+{
+    if (id == 0 || id <= g->top || len > MT__STACK_VALUE_MAX || mt__stackgroup_full(g))
+        return MT_EINVAL;
+    if (!g->raw && !(g->raw = malloc(g->cap = MT__STACK_GROUP_RAW_MAX)))
+        return ENOMEM;
+    size_t n = mt_varint_put(g->raw + g->len, g->count ? id - g->last - 1 : 0);
+    memcpy(g->raw + g->len + n, val, len);
+    g->len += n + len;
+    if (!g->count++)
+        g->first = id;
+    g->last = g->top = id;
+    return 0;
+}
+
+int mt__stackgroup_finish(mt__stackgroup_t *g, uint32_t *first, const uint8_t **val,
+                          size_t *len)
+{
+    *len = 0;
+    if (!g->count)
+        return 0;
+    size_t need = MT__STACKGROUP_HEAD_MAX + ZSTD_compressBound(g->len);
+    if (g->out_cap < need) {
+        uint8_t *o = realloc(g->out, need);
+        if (!o)
+            return ENOMEM;
+        g->out = o;
+        g->out_cap = need;
+    }
+    uint8_t *o = g->out;
+    size_t h = mt_varint_put(o, g->count);
+    size_t flags_at = h++;
+    h += mt_varint_put(o + h, g->len);
+    size_t z = 0;
+    if (g->len >= MT__STACKGROUP_ZSTD_MIN) {
+        if (!g->cctx)
+            g->cctx = ZSTD_createCCtx();
+        if (g->cctx) {
+            z = ZSTD_compressCCtx(g->cctx, o + h, g->out_cap - h, g->raw, g->len,
+                                  MT__STACKGROUP_LEVEL);
+            if (ZSTD_isError(z) || z >= g->len)
+                z = 0;
+        }
+    }
+    o[flags_at] = z ? MT__STACK_GROUP_FLAG_ZSTD : 0;
+    if (!z)
+        memcpy(o + h, g->raw, z = g->len);
+    *first = g->first;
+    *val = o;
+    *len = h + z;
+    g->len = g->count = 0;
+    return 0;
+}
+
+void mt__stackgroup_commit(mt__stackgroup_t *g)
+{
+    g->committed_top = g->top;
+    g->len = g->count = 0;
+}
+
+void mt__stackgroup_rollback(mt__stackgroup_t *g)
+{
+    g->top = g->committed_top;
+    g->len = g->count = 0;
+}
+
+void mt__stackgroup_free(mt__stackgroup_t *g)
+{
+    ZSTD_freeCCtx(g->cctx);
+    free(g->raw);
+    free(g->out);
+    memset(g, 0, sizeof *g);
+}
+
+/* Skips one varint of [*P, END) into *V; 0 when truncated or too long. */
+static int mt__skip_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    size_t k = mt_varint_get(*p, end, v);
+    *p += k;
+    return k != 0;
+}
+
+int mt__stackgroup_decode(uint32_t first, const void *val, size_t len, void **dctx,
+                          mt__stackgroup_index_t *ix)
+{
+    const uint8_t *p = val, *end = p + len;
+    uint64_t count, raw;
+    memset(ix, 0, sizeof *ix);
+    if (first == 0 || !mt__skip_varint(&p, end, &count) || p == end || (*p & ~1u))
+        return MT_ECORRUPT;
+    int zstd = *p++ & MT__STACK_GROUP_FLAG_ZSTD;
+    /* Bounds before anything is allocated: a small frame may claim a huge body. */
+    if (!mt__skip_varint(&p, end, &raw) || raw > MT__STACK_GROUP_RAW_MAX || count == 0 ||
+        count > raw / MT__STACK_RECORD_MIN || (!zstd && raw != (uint64_t)(end - p)) ||
+        (zstd && p == end))
+        return MT_ECORRUPT;
+    size_t zlen = (size_t)(end - p);
+    if (zstd && (ZSTD_getFrameContentSize(p, zlen) != raw ||
+                 ZSTD_findFrameCompressedSize(p, zlen) != zlen))
+        return MT_ECORRUPT;
+    size_t words = 2 * (size_t)count + 1;
+    uint32_t *mem = malloc(words * sizeof *mem + (size_t)raw);
+    if (!mem)
+        return ENOMEM;
+    ix->ids = mem;
+    ix->off = mem + count;
+    ix->raw = (uint8_t *)(mem + words);
+    if (zstd) {
+        if (!*dctx && !(*dctx = ZSTD_createDCtx())) {
+            free(mem);
+            return ENOMEM;
+        }
+        size_t got = ZSTD_decompressDCtx(*dctx, ix->raw, (size_t)raw, p, zlen);
+        if (ZSTD_isError(got) || got != raw)
+            goto corrupt;
+    } else {
+        memcpy(ix->raw, p, (size_t)raw);
+    }
+    /* Index the records: each id, where its value starts and ends. */
+    const uint8_t *q = ix->raw, *qend = q + raw;
+    uint64_t id = first;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t gap, v[3], x;
+        ix->off[i] = (uint32_t)(q - ix->raw);
+        if (!mt__skip_varint(&q, qend, &gap) || gap >= UINT32_MAX || (i == 0 && gap != 0) ||
+            (i && (id += gap + 1) > UINT32_MAX))
+            goto corrupt;
+        ix->ids[i] = (uint32_t)id;
+        for (int k = 0; k < 3; k++)
+            if (!mt__skip_varint(&q, qend, &v[k]))
+                goto corrupt;
+        if (v[2] > MT_MAX_FRAMES)
+            goto corrupt;
+        for (uint64_t k = 0; k < v[2]; k++)
+            if (!mt__skip_varint(&q, qend, &x))
+                goto corrupt;
+    }
+    if (q != qend)
+        goto corrupt;
+    ix->off[count] = (uint32_t)raw;
+    ix->first = first;
+    ix->last = ix->ids[count - 1];
+    ix->count = (uint32_t)count;
+    return 0;
+corrupt:
+    free(mem);
+    memset(ix, 0, sizeof *ix);
+    return MT_ECORRUPT;
+}
+
+void mt__stackgroup_index_free(mt__stackgroup_index_t *ix)
+{
+    free(ix->ids);
+    memset(ix, 0, sizeof *ix);
+}
+
+void mt__stackgroup_dctx_free(void *dctx)
+{
+    ZSTD_freeDCtx(dctx);
+}
+
+const uint8_t *mt__stackgroup_value(const mt__stackgroup_index_t *ix, uint32_t i, size_t *len)
+{
+    const uint8_t *p = ix->raw + ix->off[i], *end = ix->raw + ix->off[i + 1];
+    uint64_t gap;
+    p += mt_varint_get(p, end, &gap); /* the decoder checked it */
+    *len = (size_t)(end - p);
+    return p;
+}
+
+uint32_t mt__stackgroup_lower(const mt__stackgroup_index_t *ix, uint32_t id)
+{
+    uint32_t lo = 0, hi = ix->count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ix->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }

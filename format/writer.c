@@ -41,6 +41,7 @@ struct mt_writer {
     int fd_floor;          /* where they were opened, at or above (0: anywhere) */
     ino_t fd_ino[MT__LMDB_FDS];
     mt__stackstore_t stacks; /* the prefix tree of stored stacks (stackstore.c) */
+    mt__stackgroup_t group;  /* the tick's stacks, stored as groups at the commit */
     char dir[4096];          /* the trace directory, for the compaction at close */
 };
 
@@ -77,6 +78,7 @@ static int mt__fail(mt_writer_t *w, int rc)
         w->txn = NULL;
     }
     mt__stackstore_rollback(&w->stacks);
+    mt__stackgroup_rollback(&w->group);
     if (rc == MDB_MAP_FULL)
         mt__grow(w);
     return w->tick_err = mt__lmdb_error(rc);
@@ -103,6 +105,8 @@ static int mt__init_env(mt_writer_t *w)
         return mt__lmdb_error(rc);
     }
     w->txn_next_block = w->next_block;
+    /* Counters, modules and threads go into meta (MT__MERGED_VERSION): their
+     * own databases stay empty, which takes no page. */
     for (int i = 0; i < MT__DB_COUNT; i++)
         if ((rc = mdb_dbi_open(w->txn, mt__db_names[i], MDB_CREATE, &w->dbi[i])))
             return mt__fail(w, rc);
@@ -283,7 +287,7 @@ int mt_writer_begin(mt_writer_t *w)
 int mt_writer_put_meta(mt_writer_t *w, const char *key, const void *val, size_t len)
 {
     size_t klen = strlen(key);
-    if (klen == 0 || klen > 511)
+    if (klen == 0 || klen > 511 || (uint8_t)key[0] < MT__META_NAME_MIN)
         return MT_EINVAL;
     return mt__put(w, MT__DB_META, key, klen, val, len, 0);
 }
@@ -315,50 +319,77 @@ int mt_writer_put_block(mt_writer_t *w, const void *block, size_t len)
     return rc;
 }
 
+/* Stores the open stack group under its first id. Ids only grow, so it
+ * appends (and LMDB fills its pages). */
+static int mt__put_stack_group(mt_writer_t *w)
+{
+    uint8_t key[4];
+    const uint8_t *val;
+    uint32_t first;
+    size_t len;
+    if (mt__stackgroup_finish(&w->group, &first, &val, &len))
+        return mt__fail(w, ENOMEM);
+    mt__put_be32(key, first);
+    return len ? mt__put(w, MT__DB_STACKS, key, sizeof key, val, len, MDB_APPEND) : 0;
+}
+
 int mt_writer_put_stack(mt_writer_t *w, uint32_t id, const uint64_t *pcs, uint32_t nframes)
 {
-    uint8_t key[4], val[MT__STACK_VALUE_MAX];
+    uint8_t val[MT__STACK_VALUE_MAX];
     size_t len;
-    if (id == 0 || nframes > MT_MAX_FRAMES)
+    int rc;
+    if (id == 0 || id <= w->group.top || nframes > MT_MAX_FRAMES)
         return MT_EINVAL;
     if (!w->txn)
         return w->tick_err ? w->tick_err : MT_EINVAL;
-    mt__put_be32(key, id);
-    if (mt__stackstore_put(&w->stacks, id, pcs, nframes, val, &len))
+    if (mt__stackgroup_full(&w->group) && (rc = mt__put_stack_group(w)))
+        return rc;
+    if (mt__stackstore_put(&w->stacks, id, pcs, nframes, val, &len) ||
+        mt__stackgroup_add(&w->group, id, val, len))
         return mt__fail(w, ENOMEM); /* ends the tick and rolls the trie back */
-    return mt__put(w, MT__DB_STACKS, key, sizeof key, val, len, 0);
+    return 0;
 }
 
 int mt_writer_put_module(mt_writer_t *w, const mt_module_t *m)
 {
-    uint8_t key[8], val[MT__MODULE_MAX];
+    uint8_t key[1 + 8] = {MT__KEY_MODULE}, val[MT__MODULE_MAX];
     if (m->seq == UINT64_MAX || m->build_id_len > sizeof m->build_id)
         return MT_EINVAL;
-    mt__put_be64(key, m->seq);
+    mt__put_be64(key + 1, m->seq);
     size_t len = mt__module_encode(m, val);
-    return mt__put(w, MT__DB_MODULES, key, sizeof key, val, len, 0);
+    return mt__put(w, MT__DB_META, key, sizeof key, val, len, 0);
 }
 
 int mt_writer_put_thread(mt_writer_t *w, const mt_thread_t *t)
 {
-    uint8_t key[4], val[MT__THREAD_MAX];
-    mt__put_be32(key, t->seq);
+    uint8_t key[1 + 4] = {MT__KEY_THREAD}, val[MT__THREAD_MAX];
+    mt__put_be32(key + 1, t->seq);
     size_t len = mt__thread_encode(t, val);
-    return mt__put(w, MT__DB_THREADS, key, sizeof key, val, len, 0);
+    return mt__put(w, MT__DB_META, key, sizeof key, val, len, 0);
 }
 
 int mt_writer_put_counter(mt_writer_t *w, const mt_counter_t *c)
 {
-    uint8_t val[MT__COUNTER_LEN];
+    uint8_t key[1 + MT__COUNTER_NAME_MAX] = {MT__KEY_COUNTER}, val[MT__COUNTER_LEN];
     size_t klen = strnlen(c->name, sizeof c->name);
     if (klen == 0 || klen > MT__COUNTER_NAME_MAX)
         return MT_EINVAL;
+    memcpy(key + 1, c->name, klen);
+    if (c->calls == 0 && c->bytes == 0 && w->txn) {
+        /* Absent reads as 0: most entry points are never called, and their
+         * counters would fill most of meta's leaf page. */
+        MDB_val k = {1 + klen, key};
+        int rc = mdb_del(w->txn, w->dbi[MT__DB_META], &k, NULL);
+        return rc && rc != MDB_NOTFOUND ? mt__fail(w, rc) : 0;
+    }
     size_t len = mt__counter_encode(c, val);
-    return mt__put(w, MT__DB_COUNTERS, c->name, klen, val, len, 0);
+    return mt__put(w, MT__DB_META, key, 1 + klen, val, len, 0);
 }
 
 int mt_writer_commit(mt_writer_t *w)
 {
+    if (w->txn && w->group.count)
+        mt__put_stack_group(w); /* on failure the txn is gone: reported below */
     if (!w->txn) {
         int err = w->tick_err ? w->tick_err : MT_EINVAL;
         w->tick_err = 0;
@@ -368,12 +399,14 @@ int mt_writer_commit(mt_writer_t *w)
     w->txn = NULL;
     if (rc) {
         mt__stackstore_rollback(&w->stacks);
+        mt__stackgroup_rollback(&w->group);
         if (rc == MDB_MAP_FULL)
             mt__grow(w);
         return mt__lmdb_error(rc);
     }
     w->next_block = w->txn_next_block;
     mt__stackstore_commit(&w->stacks);
+    mt__stackgroup_commit(&w->group);
     return 0;
 }
 
@@ -384,6 +417,7 @@ void mt_writer_abort(mt_writer_t *w)
     w->txn = NULL;
     w->tick_err = 0;
     mt__stackstore_rollback(&w->stacks);
+    mt__stackgroup_rollback(&w->group);
 }
 
 int mt_writer_check_fd(mt_writer_t *w)
@@ -484,6 +518,7 @@ void mt_writer_close(mt_writer_t *w)
     mt__compact(w);
     mdb_env_close(w->env);
     mt__stackstore_free(&w->stacks);
+    mt__stackgroup_free(&w->group);
     free(w);
 }
 
@@ -500,5 +535,6 @@ void mt_writer_forget(mt_writer_t *w)
             st.st_ino == w->fd_ino[i])
             close(w->fds[i]);
     mt__stackstore_free(&w->stacks); /* the writer's own memory, not LMDB's */
+    mt__stackgroup_free(&w->group);
     free(w);
 }

@@ -1,7 +1,9 @@
 /* putcount.c - a preload for test-ticks.c, loaded before libmtrace.so: it
  * wraps LMDB's mdb_put and, for each put of one of the keys below made
  * without MDB_APPEND (the writer's ticks, not the compaction's copy at
- * close), appends the key and a newline to $PUTCOUNT_FILE. */
+ * close), appends the key and a newline to $PUTCOUNT_FILE. A key matches
+ * as it is (meta names) or after the counter type byte 1 (format 4 keeps
+ * counters in meta under that byte, FORMAT.md). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -18,7 +20,12 @@ int mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned fla
     const char *file = getenv("PUTCOUNT_FILE");
     for (size_t i = 0; file && !(flags & MDB_APPEND) && i < sizeof keys / sizeof keys[0]; i++) {
         size_t len = strlen(keys[i]);
-        if (key->mv_size != len || memcmp(key->mv_data, keys[i], len) != 0)
+        const char *k = key->mv_data;
+        if (key->mv_size == len + 1 && k[0] == 1)
+            k++;
+        else if (key->mv_size != len)
+            continue;
+        if (memcmp(k, keys[i], len) != 0)
             continue;
         int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (fd >= 0) {

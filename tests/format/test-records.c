@@ -57,33 +57,49 @@ Test(records, module_exact_bytes_and_round_trip)
     strcpy(m.path, "/lib/x.so");
     m.build_id_len = 3;
     memcpy(m.build_id, "\xab\xcd\xef", 3);
+    /* Version 3: varint base, zigzag lo - base, hi - lo, first_ts, last_ts. */
     size_t len = mt__module_encode(&m, buf);
-    cr_assert_eq(len, 43 + 3 + 9);
-    static const uint8_t head[] = {2, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
-                                   1, 0, 0, 0, 0, 0, 0, 0};
+    cr_assert_eq(len, 24 + 3 + 9);
+    static const uint8_t head[] = {3, 0x88, 0xef, 0x99, 0xab, 0xc5, 0xe8, 0x8c, 0x91, 0x11,
+                                   0x8d, 0xde, 0xb3, 0xd6, 0x8a, 0xd1, 0x99, 0xa2, 0x22,
+                                   1, 3, 4, 6, 3};
     cr_assert_arr_eq(buf, head, sizeof head);
-    cr_assert_eq(buf[25], 3, "first_ts");
-    cr_assert_eq(buf[33], 4, "last_ts");
-    cr_assert_eq(buf[41], 6, "flags");
-    cr_assert_eq(buf[42], 3);
-    cr_assert_arr_eq(buf + 43, "\xab\xcd\xef/lib/x.so", 12);
+    cr_assert_arr_eq(buf + 24, "\xab\xcd\xef/lib/x.so", 12);
 
     memset(&back, 0xff, sizeof back);
     back.seq = 9;
     cr_assert_eq(mt__module_decode(buf, len, &back), 0);
     cr_assert(memcmp(&back, &m, sizeof m) == 0);
 
-    cr_assert_eq(mt__module_decode(buf, 42, &back), MT_ECORRUPT);
-    cr_assert_eq(mt__module_decode(buf, 45, &back), MT_ECORRUPT, "build id cut");
-    buf[42] = 41;
+    cr_assert_eq(mt__module_decode(buf, 23, &back), MT_ECORRUPT, "no build-id length");
+    cr_assert_eq(mt__module_decode(buf, 26, &back), MT_ECORRUPT, "build id cut");
+    cr_assert_eq(mt__module_decode(buf, 5, &back), MT_ECORRUPT, "varint cut");
+    buf[23] = 41;
     cr_assert_eq(mt__module_decode(buf, len, &back), MT_ECORRUPT, "build id too long");
-    buf[42] = 3, buf[0] = 3;
+    buf[23] = 3, buf[0] = 4;
     cr_assert_eq(mt__module_decode(buf, len, &back), MT_ECORRUPT, "record version");
+
+    /* Formats 2-3 wrote version 2, u64 fields: still decoded. */
+    uint8_t v2[43 + 3 + 9];
+    v2[0] = 2;
+    mt__put_le64(v2 + 1, m.base);
+    mt__put_le64(v2 + 9, m.lo);
+    mt__put_le64(v2 + 17, m.hi);
+    mt__put_le64(v2 + 25, m.first_ts);
+    mt__put_le64(v2 + 33, m.last_ts);
+    v2[41] = 6;
+    v2[42] = 3;
+    memcpy(v2 + 43, "\xab\xcd\xef/lib/x.so", 12);
+    memset(&back, 0xff, sizeof back);
+    back.seq = 9;
+    cr_assert_eq(mt__module_decode(v2, sizeof v2, &back), 0);
+    cr_assert(memcmp(&back, &m, sizeof m) == 0);
+    cr_assert_eq(mt__module_decode(v2, 42, &back), MT_ECORRUPT);
 
     /* Format 1's record (version 1, no flags byte) still decodes; its times
      * are the ticks that saw the module come and go. */
     uint8_t v1[42 + 3 + 9];
-    memcpy(v1, buf, 41);
+    memcpy(v1, v2, 41);
     v1[0] = 1;
     v1[41] = 3;
     memcpy(v1 + 42, "\xab\xcd\xef/lib/x.so", 12);
@@ -94,6 +110,24 @@ Test(records, module_exact_bytes_and_round_trip)
     cr_assert(memcmp(&back, &m, sizeof m) == 0);
 }
 
+/* A library as the shim records it: 16 bytes before the build id and the
+ * path (version 2: 43), so python3's 26 modules fit meta's leaf page. */
+Test(records, module_of_a_library_is_small)
+{
+    mt_module_t m, back;
+    uint8_t buf[MT__MODULE_MAX];
+    memset(&m, 0, sizeof m);
+    m.base = 0x7f1234560000ull, m.lo = m.base, m.hi = m.base + 0x1c5000;
+    m.flags = MT_MODULE_AT_START;
+    m.build_id_len = 20;
+    strcpy(m.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    size_t len = mt__module_encode(&m, buf);
+    cr_assert_eq(len, 16 + 20 + 35);
+    cr_assert_eq(mt__module_decode(buf, len, &back), 0);
+    cr_assert_eq(back.hi, 0x7f1234560000ull + 0x1c5000);
+    cr_assert_str_eq(back.path, m.path);
+}
+
 Test(records, module_longest_path)
 {
     mt_module_t m, back;
@@ -102,7 +136,7 @@ Test(records, module_longest_path)
     memset(m.path, 'p', sizeof m.path); /* not terminated: 4095 bytes are kept */
     m.build_id_len = 40;
     size_t len = mt__module_encode(&m, buf);
-    cr_assert_eq(len, MT__MODULE_MAX);
+    cr_assert_eq(len, 8 + 40 + 4095, "5 varints of 0: 1 byte each");
     cr_assert_eq(mt__module_decode(buf, len, &back), 0);
     cr_assert_eq(strlen(back.path), 4095);
     buf[len] = 'p';

@@ -1,11 +1,15 @@
 /* test-stackstore.c - format/stackstore.c: stack values of format 3 share the
  * outer frames of an earlier stack; exact value bytes, round trips through
- * the writer and reader, rollback of aborted ticks, hostile values. */
+ * the writer and reader, rollback of aborted ticks, hostile values; format
+ * 4's compressed groups of stacks, their seek and their hostile values. */
 #include <criterion/criterion.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
 
 #include "internal.h"
 
@@ -308,4 +312,200 @@ Test(stackstore, the_memo_resolves_a_stack_from_its_resolved_parent)
     mt__stackstore_free(&s);
     free(m.val);
     free(m.len);
+}
+
+/* ---- stack groups (format 4) ------------------------------------------- */
+
+static off_t trace_bytes(void)
+{
+    char path[160];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    cr_assert_eq(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* An interpreter's stacks: 12 outer frames shared by all, 20 to 60 frames
+ * of an eval loop calling a few functions, a leaf of 40 allocating ones. */
+static uint32_t py_stack(uint32_t k, uint64_t *pcs)
+{
+    uint64_t x = k * 0x9E3779B97F4A7C15ull + 7;
+    uint32_t depth = 20 + (uint32_t)(x % 41), n = 0;
+    pcs[n++] = 0x7f1200000000ull + 0x40 * (x >> 8 & 31) + 0x3000;
+    for (uint32_t i = 0; i < depth; i++) /* eval frame, then the function it ran */
+        pcs[n++] = i & 1 ? 0x5a0000 + 0x120 * ((x >> (i % 40)) & 7) : 0x4c3210 + 8 * (i % 3);
+    for (uint32_t i = 0; i < 12; i++)
+        pcs[n++] = 0x401000 + 0x210 * i;
+    return n;
+}
+
+/* 1,500 such stacks written in 5 ticks take 11 pages of stacks (33 KB in
+ * 5 values): each tick's stacks are one zstd-compressed value. Stored one
+ * value per stack (format 3's layout) they took 53 pages (182 KB). */
+Test(stackstore, a_ticks_stacks_are_one_compressed_value)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("LMDB pages are not 4 KiB here");
+    mt_writer_t *w;
+    uint64_t pcs[MT_MAX_FRAMES], back[MT_MAX_FRAMES];
+    cr_assert_eq(mt_writer_open(&w, trace, NULL), 0);
+    for (uint32_t tick = 0; tick < 5; tick++) {
+        cr_assert_eq(mt_writer_begin(w), 0);
+        for (uint32_t id = tick * 300 + 1; id <= tick * 300 + 300; id++)
+            cr_assert_eq(mt_writer_put_stack(w, id, pcs, py_stack(id, pcs)), 0);
+        cr_assert_eq(mt_writer_commit(w), 0);
+    }
+    mt_writer_close(w);
+    /* 2 meta pages, the main db's leaf, the meta db's leaf, the stacks. */
+    off_t bytes = trace_bytes();
+    cr_expect_leq(bytes, (4 + 11) * 4096, "data.mdb is %lld bytes", (long long)bytes);
+    mt_reader_t *r;
+    uint32_t n;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    for (uint32_t id = 1; id <= 1500; id++) {
+        uint32_t want = py_stack(id, pcs);
+        cr_assert_eq(mt_reader_stack(r, id, back, &n), 0, "stack %u", id);
+        cr_assert_eq(n, want, "stack %u", id);
+        cr_assert_arr_eq(back, pcs, n * sizeof *pcs, "stack %u", id);
+    }
+    mt_reader_close(r);
+}
+
+/* A reader finds a stack by seeking to the group at or before its id: ids
+ * with gaps, in three ticks, one of them split into groups of at most
+ * MT__STACK_GROUP_RAW_MAX bytes; ids only grow. */
+Test(stackstore, groups_are_found_by_seek)
+{
+    static const uint32_t ids[] = {1, 2, 5, 7, 100, 101};
+    uint64_t pcs[MT_MAX_FRAMES], back[MT_MAX_FRAMES];
+    uint32_t n, id;
+    mt_writer_t *w;
+    cr_assert_eq(mt_writer_open(&w, trace, NULL), 0);
+    for (int i = 0; i < 6; i++) {
+        if (i == 0 || i == 3 || i == 5)
+            cr_assert_eq(mt_writer_begin(w), 0);
+        cr_assert_eq(mt_writer_put_stack(w, ids[i], pcs, gen_stack(ids[i], pcs)), 0);
+        if (i == 2 || i == 4)
+            cr_assert_eq(mt_writer_commit(w), 0);
+    }
+    cr_assert_eq(mt_writer_put_stack(w, 101, pcs, 1), MT_EINVAL, "written already");
+    cr_assert_eq(mt_writer_put_stack(w, 50, pcs, 1), MT_EINVAL, "ids only grow");
+    /* 2,000 stacks of 128 frames of their own (about 1 MiB): 5 groups. */
+    for (id = 200; id < 2200; id++) {
+        for (uint32_t i = 0; i < MT_MAX_FRAMES; i++)
+            pcs[i] = 0x7f0000000000ull + (uint64_t)id * 0x100000 + i * 0x1234;
+        cr_assert_eq(mt_writer_put_stack(w, id, pcs, MT_MAX_FRAMES), 0);
+    }
+    cr_assert_eq(mt_writer_commit(w), 0);
+    mt_writer_close(w);
+
+    mt_reader_t *r;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    for (int i = 0; i < 6; i++) {
+        uint32_t want = gen_stack(ids[i], pcs);
+        cr_assert_eq(mt_reader_stack(r, ids[i], back, &n), 0, "stack %u", ids[i]);
+        cr_assert_eq(n, want);
+        cr_assert_arr_eq(back, pcs, n * sizeof *pcs);
+    }
+    static const uint32_t absent[] = {3, 4, 6, 8, 99, 102, 199, 2200, UINT32_MAX};
+    for (size_t i = 0; i < sizeof absent / sizeof *absent; i++)
+        cr_assert_eq(mt_reader_stack(r, absent[i], back, &n), MT_ENOTFOUND, "%u", absent[i]);
+    for (id = 2199; id >= 200; id--) { /* backwards: every group is sought again */
+        cr_assert_eq(mt_reader_stack(r, id, back, &n), 0, "stack %u", id);
+        cr_assert_eq(n, MT_MAX_FRAMES);
+        cr_assert_eq(back[5], 0x7f0000000000ull + (uint64_t)id * 0x100000 + 5 * 0x1234);
+    }
+    uint64_t cur = 0;
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(mt_reader_next_stack(r, &cur, &id, back, &n), 1);
+        cr_assert_eq(id, ids[i]);
+        cr_assert_eq(cur, ids[i] + 1);
+    }
+    uint32_t count = 0;
+    while (mt_reader_next_stack(r, &cur, &id, back, &n) == 1)
+        cr_assert_eq(id, 200 + count++);
+    cr_assert_eq(count, 2000);
+    cur = 3;
+    cr_assert_eq(mt_reader_next_stack(r, &cur, &id, back, &n), 1);
+    cr_assert_eq(id, 5);
+    cur = 8;
+    cr_assert_eq(mt_reader_next_stack(r, &cur, &id, back, &n), 1);
+    cr_assert_eq(id, 100);
+    cur = 2200;
+    cr_assert_eq(mt_reader_next_stack(r, &cur, &id, back, &n), 0);
+    mt_reader_close(r);
+}
+
+static int decode(const uint8_t *v, size_t len, uint32_t first)
+{
+    mt__stackgroup_index_t ix;
+    void *dctx = NULL;
+    int rc = mt__stackgroup_decode(first, v, len, &dctx, &ix);
+    mt__stackgroup_index_free(&ix);
+    mt__stackgroup_dctx_free(dctx);
+    return rc;
+}
+
+/* A hostile group is MT_ECORRUPT before anything is allocated for it
+ * beyond its bounds. */
+Test(stackstore, hostile_groups_are_corrupt)
+{
+    /* count 2, stored, raw 9: stack 9 (one frame 5), stack 11 (whole, none). */
+    static const uint8_t good[] = {2, 0, 9, 0, 0, 0, 1, 5, 1, 0, 0, 0};
+    mt__stackgroup_index_t ix;
+    void *dctx = NULL;
+    size_t len;
+    cr_assert_eq(mt__stackgroup_decode(9, good, sizeof good, &dctx, &ix), 0);
+    cr_assert_eq(ix.count, 2);
+    cr_assert_eq(ix.ids[0], 9);
+    cr_assert_eq(ix.ids[1], 11);
+    cr_assert_eq(ix.last, 11);
+    const uint8_t *v = mt__stackgroup_value(&ix, 0, &len);
+    cr_assert_eq(len, 4);
+    cr_assert_arr_eq(v, good + 4, 4);
+    v = mt__stackgroup_value(&ix, 1, &len);
+    cr_assert_eq(len, 3);
+    cr_assert_eq(mt__stackgroup_lower(&ix, 10), 1);
+    cr_assert_eq(mt__stackgroup_lower(&ix, 12), 2);
+    mt__stackgroup_index_free(&ix);
+    mt__stackgroup_dctx_free(dctx);
+
+    uint8_t b[64];
+    cr_assert_eq(decode(good, 0, 9), MT_ECORRUPT, "empty");
+    cr_assert_eq(decode(good, sizeof good, 0), MT_ECORRUPT, "key 0");
+    cr_assert_eq(decode(good, sizeof good - 1, 9), MT_ECORRUPT, "truncated");
+    memcpy(b, good, sizeof good);
+    b[sizeof good] = 0;
+    cr_assert_eq(decode(b, sizeof good + 1, 9), MT_ECORRUPT, "a byte more");
+    b[0] = 0;
+    cr_assert_eq(decode(b, sizeof good, 9), MT_ECORRUPT, "count 0");
+    b[0] = 3;
+    cr_assert_eq(decode(b, sizeof good, 9), MT_ECORRUPT, "count 3, 2 records");
+    b[0] = 2, b[1] = 2;
+    cr_assert_eq(decode(b, sizeof good, 9), MT_ECORRUPT, "unknown flag");
+    b[1] = 0, b[3] = 1;
+    cr_assert_eq(decode(b, sizeof good, 9), MT_ECORRUPT, "first record with a gap");
+    b[3] = 0, b[8] = 0xff;
+    cr_assert_eq(decode(b, sizeof good, 9), MT_ECORRUPT, "a gap that eats the record");
+    static const uint8_t gapbig[] = {2, 0, 12, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0};
+    cr_assert_eq(decode(gapbig, sizeof gapbig, 9), MT_ECORRUPT, "id above 2^32-1");
+    static const uint8_t frames[] = {1, 0, 5, 0, 0, 0, 0x81, 0x01};
+    cr_assert_eq(decode(frames, sizeof frames, 9), MT_ECORRUPT, "129 frames");
+    static const uint8_t many[] = {3, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0};
+    cr_assert_eq(decode(many, sizeof many, 9), MT_ECORRUPT, "3 records in 8 bytes");
+    /* A zstd frame: raw above the bound, then a frame whose content size
+     * is not the raw length, one with bytes after it. */
+    static const uint8_t huge[] = {1, 1, 0x81, 0x80, 0x10, 0x28, 0xb5, 0x2f, 0xfd};
+    cr_assert_eq(decode(huge, sizeof huge, 9), MT_ECORRUPT, "raw 256 KiB + 1");
+    uint8_t raw[5] = {0, 0, 0, 1, 5}, z[64];
+    size_t zl = ZSTD_compress(z, sizeof z, raw, sizeof raw, 1);
+    cr_assert(!ZSTD_isError(zl));
+    size_t at = 0;
+    b[at++] = 1, b[at++] = 1, b[at++] = 6; /* claims 6 raw bytes */
+    memcpy(b + at, z, zl);
+    cr_assert_eq(decode(b, at + zl, 9), MT_ECORRUPT, "content size 5, not 6");
+    b[2] = 5;
+    cr_assert_eq(decode(b, at + zl, 9), 0, "the same frame, raw 5");
+    b[at + zl] = 0;
+    cr_assert_eq(decode(b, at + zl + 1, 9), MT_ECORRUPT, "a byte after the frame");
 }

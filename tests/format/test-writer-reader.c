@@ -729,8 +729,9 @@ Test(writer_reader, blocks_up_to_block_max_fill_leaf_pages)
 }
 
 /* A clean close leaves no free pages: 40 ticks that rewrite a counter and a
- * meta key leave LMDB's two meta pages, the main db's leaf, meta's and
- * counters' leaves, and nothing else. */
+ * meta key leave LMDB's two meta pages, the main db's leaf and meta's leaf
+ * (which holds the counters from format 4 on: before, they took a leaf of
+ * their own, 5 pages), and nothing else. */
 Test(writer_reader, close_compacts_free_pages)
 {
     if (sysconf(_SC_PAGESIZE) != 4096)
@@ -749,7 +750,7 @@ Test(writer_reader, close_compacts_free_pages)
     struct stat st;
     snprintf(path, sizeof path, "%s/data.mdb", trace);
     cr_assert_eq(stat(path, &st), 0);
-    cr_assert_eq(st.st_size, 5 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
+    cr_assert_eq(st.st_size, 4 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
     snprintf(path, sizeof path, "%s/data.mdb.compact", trace);
     cr_assert_neq(access(path, F_OK), 0, "the compaction's file is gone");
     mt_reader_t *r;
@@ -768,10 +769,11 @@ Test(writer_reader, close_compacts_free_pages)
 
 /* Records put in descending key order leave LMDB's leaves half full (each
  * split halves a page). The close copies them in key order, appending, so
- * the leaves come out full: 1,000 counters of 32 bytes a node, 127 to a
- * 4 KiB leaf, take 8 leaves and a branch page; with the two meta pages and
- * the leaves of the main db and of meta (the format record), 13 pages
- * (LMDB's compacting copy kept the 15 leaves the splits left: 20 pages). */
+ * the leaves come out full: 1,000 counters (none 0: a counter of 0 is not
+ * stored), which format 4 keeps in meta beside the format record, with
+ * meta's branch page, the main db's leaf and the two meta pages, make 13
+ * pages (LMDB's compacting copy kept the leaves the splits left: 20 pages
+ * in format 3). */
 Test(writer_reader, close_packs_leaf_pages)
 {
     if (sysconf(_SC_PAGESIZE) != 4096)
@@ -779,7 +781,7 @@ Test(writer_reader, close_packs_leaf_pages)
     mt_writer_t *w = open_writer(trace, 0, 0);
     cr_assert_eq(mt_writer_begin(w), 0);
     for (int i = 999; i >= 0; i--) {
-        mt_counter_t c = {.calls = (uint64_t)i, .bytes = 3 * (uint64_t)i};
+        mt_counter_t c = {.calls = (uint64_t)i + 1, .bytes = 3 * (uint64_t)i};
         snprintf(c.name, sizeof c.name, "c%04d", i);
         cr_assert_eq(mt_writer_put_counter(w, &c), 0);
     }
@@ -797,7 +799,7 @@ Test(writer_reader, close_packs_leaf_pages)
         mt_counter_t c;
         snprintf(name, sizeof name, "c%04d", i);
         cr_assert_eq(mt_reader_counter(r, name, &c), 0, "%s", name);
-        cr_assert_eq(c.calls, (uint64_t)i);
+        cr_assert_eq(c.calls, (uint64_t)i + 1);
         cr_assert_eq(c.bytes, 3 * (uint64_t)i);
     }
     mt_reader_close(r);
@@ -929,4 +931,103 @@ Test(writer_reader, format_3_trace_still_reads)
     cr_assert_eq(e.ptr, 0x10000);
     cr_assert_eq(mt_block_next(&dec, &e), 0);
     mt_reader_close(r);
+}
+
+/* Format 4 keeps counters, modules and threads in meta, after a type byte,
+ * and no counter of 0: a tick of the shim's records for python3 (51
+ * counters, 45 of them 0, 14 modules, a thread) fits meta's one leaf page,
+ * 4 pages in all (format 3's layout: 7 pages). */
+Test(writer_reader, small_records_share_metas_leaf)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("LMDB pages are not 4 KiB here");
+    mt_writer_t *w = open_writer(trace, 0, 0);
+    cr_assert_eq(mt_writer_begin(w), 0);
+    for (int i = 0; i < 51; i++) {
+        mt_counter_t c = {.calls = i < 6 ? 1000 + (uint64_t)i : 0, .bytes = i < 6 ? 99999 : 0};
+        snprintf(c.name, sizeof c.name, "entry point %d", i);
+        cr_assert_eq(mt_writer_put_counter(w, &c), 0);
+    }
+    for (uint64_t i = 0; i < 14; i++) {
+        mt_module_t m = {.seq = i, .base = 0x7f0000000000ull + (i << 24), .build_id_len = 20};
+        m.lo = m.base, m.hi = m.base + 0x100000;
+        memset(m.build_id, 0x11 * (int)i, 20);
+        snprintf(m.path, sizeof m.path, "/usr/lib/x86_64-linux-gnu/lib%02d.so.1", (int)i);
+        cr_assert_eq(mt_writer_put_module(w, &m), 0);
+    }
+    mt_thread_t th = {.seq = 0, .tid = 77, .name = "python3"};
+    cr_assert_eq(mt_writer_put_thread(w, &th), 0);
+    cr_assert_eq(mt_writer_put_meta(w, "\x01" "entry point 1", "x", 1), MT_EINVAL,
+                 "a meta name starts at 0x20");
+    cr_assert_eq(mt_writer_commit(w), 0);
+    /* A counter back to 0 (not the shim's way: its counters only grow). */
+    cr_assert_eq(mt_writer_begin(w), 0);
+    mt_counter_t zero = {.name = "entry point 5"};
+    cr_assert_eq(mt_writer_put_counter(w, &zero), 0);
+    cr_assert_eq(mt_writer_commit(w), 0);
+    mt_writer_close(w);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 4 * 4096, "data.mdb is %lld bytes", (long long)st.st_size);
+
+    mt_reader_t *r;
+    mt_counter_t c;
+    cr_assert_eq(mt_reader_open(&r, trace), 0);
+    cr_assert_eq(mt_reader_counter(r, "entry point 4", &c), 0);
+    cr_assert_eq(c.calls, 1004);
+    cr_assert_eq(c.bytes, 99999);
+    cr_assert_eq(mt_reader_counter(r, "entry point 5", &c), MT_ENOTFOUND);
+    cr_assert_eq(mt_reader_counter(r, "entry point 6", &c), MT_ENOTFOUND);
+    uint64_t cur = 0;
+    int n = 0;
+    while (mt_reader_next_counter(r, &cur, &c) == 1)
+        cr_assert_eq(c.calls, 1000 + (uint64_t)n++);
+    cr_assert_eq(n, 5);
+    mt_module_t m;
+    cur = 0;
+    for (n = 0; mt_reader_next_module(r, &cur, &m) == 1; n++)
+        cr_assert_eq(m.seq, (uint64_t)n);
+    cr_assert_eq(n, 14);
+    cr_assert_str_eq(m.path, "/usr/lib/x86_64-linux-gnu/lib13.so.1");
+    mt_thread_t t;
+    cur = 0;
+    cr_assert_eq(mt_reader_next_thread(r, &cur, &t), 1);
+    cr_assert_eq(t.tid, 77);
+    cr_assert_eq(mt_reader_next_thread(r, &cur, &t), 0);
+    const void *val;
+    size_t len;
+    cr_assert_eq(mt_reader_meta(r, "\x01" "entry point 4", &val, &len), MT_EINVAL);
+    mt_reader_close(r);
+}
+
+/* Two meta pages of transaction 0 whose main database has root page 0
+ * (not "empty"): LMDB asserts (aborts) in mdb_dbi_open. The reader checks
+ * every snapshot's pages first, also the one of transaction 0 (it took 0
+ * for "checked already" and let it through). Found by fuzz-mdb. */
+Test(writer_reader, snapshot_of_transaction_0_is_checked)
+{
+    static uint8_t file[2 * 4096];
+    memset(file, 0, sizeof file);
+    for (int m = 0; m < 2; m++) {
+        uint8_t *p = file + 4096 * m;
+        p[0] = (uint8_t)m;                      /* page number */
+        p[10] = 0x08;                           /* P_META */
+        memcpy(p + 16, "\xde\xc0\xef\xbe", 4);  /* MDB_MAGIC */
+        p[20] = 1;                              /* data version */
+        p[34] = 0x80;                           /* map size 8 MiB */
+        p[41] = 0x10;                           /* page size 4096 */
+        p[44] = 0x08;                           /* free db: MDB_INTEGERKEY */
+        /* free and main roots, last page and txnid all 0 */
+    }
+    char path[256];
+    cr_assert_eq(mkdir(trace, 0700), 0);
+    snprintf(path, sizeof path, "%s/data.mdb", trace);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(file, 1, sizeof file, f), sizeof file);
+    cr_assert_eq(fclose(f), 0);
+    mt_reader_t *r;
+    cr_assert_eq(mt_reader_open(&r, trace), MT_ECORRUPT);
 }

@@ -1,12 +1,13 @@
 /* fuzz-records.c - libFuzzer target for the decoders of every stored value
  * other than event blocks (format/records.c): the meta "format" record,
- * modules, threads, counters and stacks (format 2 arrays and format 3
- * prefix-tree values of stackstore.c).
+ * modules, threads, counters and stacks (format 2 arrays, format 3
+ * prefix-tree values and format 4 groups of them, stackstore.c).
  *
  * Input: one selector byte, then the value. Decoders must never read outside
  * the value and must NUL-terminate strings; a value that decodes must encode
  * back to a value that decodes to the same record.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,70 @@ static void stack_tree(const uint8_t *p, size_t n)
         abort();
 }
 
+static int group_get(void *ctx, uint32_t id, const void **val, size_t *len)
+{
+    const mt__stackgroup_index_t *ix = ctx;
+    uint32_t i = mt__stackgroup_lower(ix, id);
+    if (i == ix->count || ix->ids[i] != id)
+        return MT_ENOTFOUND;
+    *val = mt__stackgroup_value(ix, i, len);
+    return 0;
+}
+
+/* A format 4 group of stacks (key 1): its index is consistent, its first
+ * stacks resolve or are corrupt, and stored again it decodes the same. */
+static void stack_group(const uint8_t *p, size_t n)
+{
+    static void *dctx;
+    mt__stackgroup_index_t ix, again;
+    int rc = mt__stackgroup_decode(1, p, n, &dctx, &ix);
+    if (rc != 0 && rc != MT_ECORRUPT && rc != ENOMEM)
+        abort();
+    if (rc != 0)
+        return;
+    if (ix.count == 0 || ix.first != 1 || ix.ids[0] != 1 || ix.last != ix.ids[ix.count - 1] ||
+        ix.count > MT__STACK_GROUP_RAW_MAX / MT__STACK_RECORD_MIN)
+        abort();
+    mt__stackgroup_t g;
+    memset(&g, 0, sizeof g);
+    for (uint32_t i = 0; i < ix.count; i++) {
+        size_t len;
+        const uint8_t *v = mt__stackgroup_value(&ix, i, &len);
+        if ((i && ix.ids[i] <= ix.ids[i - 1]) || ix.off[i] > ix.off[i + 1])
+            abort();
+        if (i < 64) {
+            uint64_t pcs[MT_MAX_FRAMES];
+            uint32_t nframes;
+            rc = mt__stack_resolve(MT_FORMAT_VERSION, ix.ids[i], v, len, group_get, &ix, pcs,
+                                   &nframes);
+            if ((rc != 0 && rc != MT_ECORRUPT) || (rc == 0 && nframes > MT_MAX_FRAMES))
+                abort();
+        }
+        if (len > MT__STACK_VALUE_MAX)
+            continue; /* decodes as an index, not as a stack: not stored again */
+        if (mt__stackgroup_full(&g) || mt__stackgroup_add(&g, ix.ids[i], v, len) != 0)
+            break;
+    }
+    uint32_t first;
+    const uint8_t *val;
+    size_t vlen;
+    if (g.count && mt__stackgroup_finish(&g, &first, &val, &vlen) == 0 && vlen) {
+        if (mt__stackgroup_decode(first, val, vlen, &dctx, &again) != 0)
+            abort();
+        for (uint32_t i = 0; i < again.count; i++) {
+            uint32_t j = mt__stackgroup_lower(&ix, again.ids[i]);
+            size_t l1, l2;
+            const uint8_t *v1 = mt__stackgroup_value(&ix, j, &l1);
+            const uint8_t *v2 = mt__stackgroup_value(&again, i, &l2);
+            if (j == ix.count || ix.ids[j] != again.ids[i] || l1 != l2 || memcmp(v1, v2, l1))
+                abort();
+        }
+        mt__stackgroup_index_free(&again);
+    }
+    mt__stackgroup_free(&g);
+    mt__stackgroup_index_free(&ix);
+}
+
 static void format_record(const uint8_t *p, size_t n)
 {
     uint32_t version = 0;
@@ -139,13 +204,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!p)
         return 0;
     memcpy(p, data + 1, n);
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0: module(p, n); break;
     case 1: thread(p, n); break;
     case 2: counter(p, n); break;
     case 3: stack(p, n); break;
     case 4: format_record(p, n); break;
     case 5: stack_tree(p, n); break;
+    case 6: stack_group(p, n); break;
     }
     free(p);
     return 0;

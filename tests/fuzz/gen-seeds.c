@@ -130,7 +130,7 @@ static void meta_str(const char *key, const char *s, size_t len)
 
 static void trace_seed(const char *name, int flags, int complete, int blocks)
 {
-    uint8_t buf[8192], key[8];
+    uint8_t buf[8192], key[9];
     tlen = 0;
     tbuf[tlen++] = (uint8_t)flags;
     if (flags & 2) {
@@ -161,16 +161,25 @@ static void trace_seed(const char *name, int flags, int complete, int blocks)
         rec(MT__DB_EVENTS, key, 8, buf, n);
     }
     mt__stackstore_t store;
+    mt__stackgroup_t group;
     memset(&store, 0, sizeof store);
-    for (uint32_t id = 1; id <= 3; id++) { /* format 3: 2 and 3 share frames of 1 */
+    memset(&group, 0, sizeof group);
+    for (uint32_t id = 1; id <= 3; id++) { /* 2 and 3 share frames of 1; one group */
         uint64_t pcs[4] = {0x401000 + id, 0x401100, 0x7f1000001000, 0x401200};
         uint8_t v[MT__STACK_VALUE_MAX];
         size_t vlen;
-        if (mt__stackstore_put(&store, id, pcs, 4, v, &vlen))
+        if (mt__stackstore_put(&store, id, pcs, 4, v, &vlen) ||
+            mt__stackgroup_add(&group, id, v, vlen))
             abort();
-        mt__put_be32(key, id);
-        rec(MT__DB_STACKS, key, 4, v, vlen);
     }
+    const uint8_t *gv;
+    uint32_t first;
+    size_t glen;
+    if (mt__stackgroup_finish(&group, &first, &gv, &glen) || !glen)
+        abort();
+    mt__put_be32(key, first);
+    rec(MT__DB_STACKS, key, 4, gv, glen);
+    mt__stackgroup_free(&group);
     mt__stackstore_free(&store);
     mt_module_t m;
     memset(&m, 0, sizeof m);
@@ -179,21 +188,24 @@ static void trace_seed(const char *name, int flags, int complete, int blocks)
     m.build_id_len = 20;
     memset(m.build_id, 0xab, 20);
     uint8_t mv[MT__MODULE_MAX];
-    mt__put_be64(key, 0);
-    rec(MT__DB_MODULES, key, 8, mv, mt__module_encode(&m, mv));
+    /* Format 4: modules, threads and counters are in meta, after a type byte. */
+    key[0] = MT__KEY_MODULE;
+    mt__put_be64(key + 1, 0);
+    rec(MT__DB_META, key, 9, mv, mt__module_encode(&m, mv));
     m.seq = 1, m.base = 0x7f1000000000, m.lo = m.base, m.hi = m.base + 0x100000, m.last_ts = 900;
     snprintf(m.path, sizeof m.path, "/nonexistent/libmtrace.so");
     m.build_id_len = 0;
-    mt__put_be64(key, 1);
-    rec(MT__DB_MODULES, key, 8, mv, mt__module_encode(&m, mv));
+    mt__put_be64(key + 1, 1);
+    rec(MT__DB_META, key, 9, mv, mt__module_encode(&m, mv));
     for (uint32_t t = 0; t < 3; t++) {
         mt_thread_t th;
         uint8_t v[MT__THREAD_MAX];
         memset(&th, 0, sizeof th);
         th.tid = 4242 + t, th.first_ts = 1, th.last_ts = 5000, th.exited = t > 0;
         snprintf(th.name, sizeof th.name, t ? "worker" : "demo");
-        mt__put_be32(key, t);
-        rec(MT__DB_THREADS, key, 4, v, mt__thread_encode(&th, v));
+        key[0] = MT__KEY_THREAD;
+        mt__put_be32(key + 1, t);
+        rec(MT__DB_META, key, 5, v, mt__thread_encode(&th, v));
     }
     static const char *const names[] = {"malloc", "calloc", "free", "mmap", "munmap",
                                         "operator new", "pool alloc", MT_COUNTER_EVENTS,
@@ -203,7 +215,9 @@ static void trace_seed(const char *name, int flags, int complete, int blocks)
         uint8_t v[MT__COUNTER_LEN];
         memset(&c, 0, sizeof c);
         c.calls = 10 + i, c.bytes = 1000 * i;
-        rec(MT__DB_COUNTERS, names[i], strlen(names[i]), v, mt__counter_encode(&c, v));
+        uint8_t ck[1 + MT__COUNTER_NAME_MAX] = {MT__KEY_COUNTER};
+        memcpy(ck + 1, names[i], strlen(names[i]));
+        rec(MT__DB_META, ck, 1 + strlen(names[i]), v, mt__counter_encode(&c, v));
     }
     save("trace", name, tbuf, tlen);
 }
@@ -309,7 +323,8 @@ int main(int argc, char **argv)
     save("block", "all-types", buf, block_all(buf, sizeof buf, 5, 123456789));
     save("block", "allocs", buf, block_allocs(buf, sizeof buf, 300, 50));
 
-    /* Records: selector byte (0 module, 1 thread, 2 counter, 3 stack, 4 format). */
+    /* Records: selector byte (0 module, 1 thread, 2 counter, 3 stack, 4 format,
+     * 5 stack tree value, 6 stack group). */
     mt_module_t m;
     memset(&m, 0, sizeof m);
     m.base = 0x7f0000000000, m.lo = m.base + 0x1000, m.hi = m.base + 0x9000;
@@ -342,6 +357,31 @@ int main(int argc, char **argv)
             abort();
         mt__stackstore_free(&st);
         save("records", "stack-tree", rec1, 1 + vlen);
+    }
+    {
+        /* Selector 6: a group of 40 stacks sharing outer frames, compressed. */
+        mt__stackstore_t st;
+        mt__stackgroup_t g;
+        memset(&st, 0, sizeof st);
+        memset(&g, 0, sizeof g);
+        uint8_t v[MT__STACK_VALUE_MAX];
+        size_t vlen;
+        for (uint32_t id = 1; id <= 40; id++) { /* ids 1 to 20, 22 to 41: a gap */
+            uint32_t gid = id + (id > 20);
+            pcs[0] = 0x401000 + 0x10 * id;
+            if (mt__stackstore_put(&st, gid, pcs, 5, v, &vlen) ||
+                mt__stackgroup_add(&g, gid, v, vlen))
+                abort();
+        }
+        const uint8_t *gv;
+        uint32_t first;
+        if (mt__stackgroup_finish(&g, &first, &gv, &vlen) || vlen + 1 > sizeof rec1)
+            abort();
+        rec1[0] = 6;
+        memcpy(rec1 + 1, gv, vlen);
+        save("records", "stack-group", rec1, 1 + vlen);
+        mt__stackgroup_free(&g);
+        mt__stackstore_free(&st);
     }
     rec1[0] = 4;
     save("records", "format", rec1, 1 + mt__format_record_encode(rec1 + 1, MT_FORMAT_VERSION));
