@@ -87,17 +87,25 @@ static void add_stats(mt_row_t *r, const mt_stack_stats_t *st)
             a->growth[k] += st->growth[k];
 }
 
-/* The program counters of stack ST without mtrace's own frames. */
-static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs, uint32_t *n)
+/* The program counters of stack ST as stored (none when it is not
+ * committed yet, on a live trace, or was lost). */
+static int stack_fetch(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs, uint32_t *n)
 {
     *n = 0;
     if (!st->id)
         return 0;
     int rc = mt_reader_stack(rep->rp->traces[st->trace].reader, st->id, pcs, n);
-    if (rc == MT_ENOTFOUND) { /* not committed (live trace) or lost */
+    if (rc == MT_ENOTFOUND) {
         *n = 0;
         return 0;
     }
+    return rc;
+}
+
+/* The program counters of stack ST without mtrace's own frames. */
+static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs, uint32_t *n)
+{
+    int rc = stack_fetch(rep, st, pcs, n);
     if (rc)
         return rc;
     uint32_t k = 0;
@@ -112,14 +120,7 @@ static int stack_pcs(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs
 static int stack_ids(mt_report_t *rep, const mt_stack_stats_t *st, uint64_t *pcs, uint64_t *ids,
                      uint32_t *n)
 {
-    *n = 0;
-    if (!st->id)
-        return 0;
-    int rc = mt_reader_stack(rep->rp->traces[st->trace].reader, st->id, pcs, n);
-    if (rc == MT_ENOTFOUND) { /* not committed (live trace) or lost */
-        *n = 0;
-        return 0;
-    }
+    int rc = stack_fetch(rep, st, pcs, n);
     if (rc)
         return rc;
     uint32_t k = 0;
