@@ -580,7 +580,12 @@ static void decode_unit(mt_lines_t *x, unit_t *u, const char *comp_dir, unsigned
 
     /* The program. */
     lstate_t st = {0, 0, 1, 0, 0, 0, 0, 0, 1, default_is_stmt};
-    size_t rows_cap = 0;
+    /* Every opcode byte makes at most one row: room for them all at once
+     * (pages never written are never touched) instead of a doubling
+     * array's copies of a large unit's rows; trimmed to the rows made. */
+    size_t rows_cap = (size_t)(r.end - r.p) + 1;
+    if (!(u->rows = malloc(rows_cap * sizeof(*u->rows))))
+        return;
     uint32_t seq = 0;
 #define NEW_ROW(endseq)                                                                          \
     do {                                                                                         \
@@ -708,6 +713,9 @@ static void decode_unit(mt_lines_t *x, unit_t *u, const char *comp_dir, unsigned
     }
 #undef NEW_ROW
 #undef ADVANCE
+    row_t *trimmed = realloc(u->rows, (u->nrows ? u->nrows : 1) * sizeof(*u->rows));
+    if (trimmed)
+        u->rows = trimmed;
     if (!sort_rows(u))
         return;
     if (u->nrows)

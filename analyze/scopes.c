@@ -61,7 +61,8 @@ struct mt_scopes {
     unit_t *units;
     size_t nunits, units_cap;
     mt_table_t unit_by_addr;
-    uint64_t dies_read, libdw_walks;
+    mt_table_t ranged_by_abbrev; /* abbrev -> 1 + whether it has low_pc or ranges */
+    uint64_t dies_read, libdw_walks, abbrevs_probed;
 };
 
 bool mt__scopes_libdw_only; /* tests: answer everything with libdw */
@@ -83,6 +84,7 @@ void mt_scopes_free(mt_scopes_t *x)
     free(x->maxhi);
     free(x->kidsets);
     mt_table_free(&x->unit_by_addr);
+    mt_table_free(&x->ranged_by_abbrev);
     free(x);
 }
 
@@ -90,6 +92,11 @@ void mt_scopes_counts(const mt_scopes_t *x, uint64_t *dies_read, uint64_t *libdw
 {
     *dies_read = x ? x->dies_read : 0;
     *libdw_walks = x ? x->libdw_walks : 0;
+}
+
+uint64_t mt_scopes_abbrevs_probed(const mt_scopes_t *x)
+{
+    return x ? x->abbrevs_probed : 0;
 }
 
 /* ---- libdw -------------------------------------------------------------- */
@@ -166,6 +173,24 @@ static int cmp_ptr(const void *a, const void *b)
     return p < q ? -1 : p > q;
 }
 
+/* Whether D's abbreviation has DW_AT_low_pc or DW_AT_ranges (what
+ * dwarf_hasattr reads from it), asked of libdw once per abbreviation: a
+ * unit's thousands of top-level DIEs share a few dozen. dwarf_tag, called
+ * on D before, has set D->abbrev (libdw's own cache of it). */
+static bool ranged(mt_scopes_t *x, Dwarf_Die *d)
+{
+    uint64_t key = (uint64_t)(uintptr_t)d->abbrev;
+    bool cacheable = d->abbrev && key != UINT64_MAX; /* DWARF_END_ABBREV is (void *)-1 */
+    size_t slot = 0;
+    if (cacheable && mt_table_probe(&x->ranged_by_abbrev, key, &slot))
+        return mt_table_at(&x->ranged_by_abbrev, slot) == 2;
+    x->abbrevs_probed++;
+    bool r = dwarf_hasattr(d, DW_AT_low_pc) || dwarf_hasattr(d, DW_AT_ranges);
+    if (cacheable)
+        (void)mt_table_put_at(&x->ranged_by_abbrev, slot, key, r ? 2 : 1); /* no room: ask again */
+    return r;
+}
+
 /* Reads the children of node NI: those whose ranges hold an address, with
  * their ranges (pc_match's dwarf_haspc), and for the unit the addresses
  * of all of them (TOP, when not NULL). Returns the kidset index, or -1. */
@@ -198,7 +223,7 @@ static long read_kids(mt_scopes_t *x, uint32_t ni, unit_t *top)
         uint32_t ci = UINT32_MAX;
         /* dwarf_ranges finds none without low_pc or ranges (its abbrev
          * says, without decoding the DIE): most top-level DIEs are types */
-        if (!dwarf_hasattr(&child, DW_AT_low_pc) && !dwarf_hasattr(&child, DW_AT_ranges)) {
+        if (!ranged(x, &child)) {
             rc = dwarf_siblingof(&child, &child);
             continue;
         }

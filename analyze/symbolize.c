@@ -825,6 +825,14 @@ void mt_sym_scope_counts(const mt_symbolizer_t *s, uint64_t *dies_read, uint64_t
     }
 }
 
+uint64_t mt_sym_scope_abbrevs_probed(const mt_symbolizer_t *s)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->nfiles; i++)
+        n += mt_scopes_abbrevs_probed(s->files[i].scopes);
+    return n;
+}
+
 /* ---- prefetch ----------------------------------------------------------- */
 
 /* Opens F and does the work its first address would: libdwfl reads (and
