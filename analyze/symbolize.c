@@ -833,6 +833,14 @@ uint64_t mt_sym_scope_abbrevs_probed(const mt_symbolizer_t *s)
     return n;
 }
 
+uint64_t mt_sym_scope_libdw_siblings(const mt_symbolizer_t *s)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->nfiles; i++)
+        n += mt_scopes_libdw_siblings(s->files[i].scopes);
+    return n;
+}
+
 /* ---- prefetch ----------------------------------------------------------- */
 
 /* Opens F and does the work its first address would: libdwfl reads (and
