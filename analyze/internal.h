@@ -429,6 +429,10 @@ uint64_t mt_sym_prefetched(mt_symbolizer_t *s);
 void mt_sym_line_counts(const mt_symbolizer_t *s, uint64_t *decoded, uint64_t *asked_libdw);
 /* Work of scopes.c over all files: DIEs read, and addresses left to libdw. */
 void mt_sym_scope_counts(const mt_symbolizer_t *s, uint64_t *dies_read, uint64_t *libdw_walks);
+/* How many DWARF abbreviations the scope index asked libdw about (scopes.c). */
+uint64_t mt_sym_scope_abbrevs_probed(const mt_symbolizer_t *s);
+/* How many steps to a DIE's sibling the scope index left to libdw. */
+uint64_t mt_sym_scope_libdw_siblings(const mt_symbolizer_t *s);
 
 /* ---- report.c ---------------------------------------------------------- */
 

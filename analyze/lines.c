@@ -85,7 +85,7 @@ typedef struct rd {
     bool bad;
 } rd_t;
 
-static uint64_t uleb(rd_t *r)
+static uint64_t uleb_long(rd_t *r)
 {
     uint64_t v = 0;
     for (unsigned shift = 0;; shift += 7) {
@@ -101,7 +101,7 @@ static uint64_t uleb(rd_t *r)
     }
 }
 
-static int64_t sleb(rd_t *r)
+static int64_t sleb_long(rd_t *r)
 {
     uint64_t v = 0;
     unsigned shift = 0;
@@ -119,6 +119,23 @@ static int64_t sleb(rd_t *r)
     if (shift < 64 && (b & 0x40))
         v |= ~(uint64_t)0 << shift;
     return (int64_t)v;
+}
+
+/* Most numbers of a line program fit in one byte. */
+static inline uint64_t uleb(rd_t *r)
+{
+    if (r->p < r->end && !(*r->p & 0x80))
+        return *r->p++;
+    return uleb_long(r);
+}
+
+static inline int64_t sleb(rd_t *r)
+{
+    if (r->p < r->end && !(*r->p & 0x80)) {
+        uint8_t b = *r->p++;
+        return b & 0x40 ? (int64_t)b - 128 : (int64_t)b;
+    }
+    return sleb_long(r);
 }
 
 static uint64_t fixed(rd_t *r, size_t n) /* little-endian (checked by the caller) */
@@ -480,6 +497,17 @@ static void decode_unit(mt_lines_t *x, unit_t *u, const char *comp_dir, unsigned
         return;
     const uint8_t *std_len = r.p - 1; /* std_len[op] for op in 1 .. opcode_base - 1 */
     r.p += opcode_base - 1;
+    /* The standard opcodes whose operand count is not the one decoded
+     * here (libdw rejects the program when one of them comes). */
+    bool std_bad[DW_LNS_set_isa + 1] = {false};
+    for (unsigned op = 1; op <= DW_LNS_set_isa && op < opcode_base; op++) {
+        unsigned want = op == DW_LNS_advance_pc || op == DW_LNS_advance_line ||
+                                op == DW_LNS_set_file || op == DW_LNS_set_column ||
+                                op == DW_LNS_fixed_advance_pc || op == DW_LNS_set_isa
+                            ? 1
+                            : 0;
+        std_bad[op] = std_len[op] != want;
+    }
 
     /* Directories. */
     const char *dirstack[256], **dirs = dirstack;
@@ -580,7 +608,12 @@ static void decode_unit(mt_lines_t *x, unit_t *u, const char *comp_dir, unsigned
 
     /* The program. */
     lstate_t st = {0, 0, 1, 0, 0, 0, 0, 0, 1, default_is_stmt};
-    size_t rows_cap = 0;
+    /* Every opcode byte makes at most one row: room for them all at once
+     * (pages never written are never touched) instead of a doubling
+     * array's copies of a large unit's rows; trimmed to the rows made. */
+    size_t rows_cap = (size_t)(r.end - r.p) + 1;
+    if (!(u->rows = malloc(rows_cap * sizeof(*u->rows))))
+        return;
     uint32_t seq = 0;
 #define NEW_ROW(endseq)                                                                          \
     do {                                                                                         \
@@ -652,12 +685,7 @@ static void decode_unit(mt_lines_t *x, unit_t *u, const char *comp_dir, unsigned
                 break;
             }
         } else if (op <= DW_LNS_set_isa) {
-            unsigned want = op == DW_LNS_advance_pc || op == DW_LNS_advance_line ||
-                                    op == DW_LNS_set_file || op == DW_LNS_set_column ||
-                                    op == DW_LNS_fixed_advance_pc || op == DW_LNS_set_isa
-                                ? 1
-                                : 0;
-            if (std_len[op] != want)
+            if (std_bad[op])
                 return;
             switch (op) {
             case DW_LNS_copy:
@@ -708,6 +736,9 @@ static void decode_unit(mt_lines_t *x, unit_t *u, const char *comp_dir, unsigned
     }
 #undef NEW_ROW
 #undef ADVANCE
+    row_t *trimmed = realloc(u->rows, (u->nrows ? u->nrows : 1) * sizeof(*u->rows));
+    if (trimmed)
+        u->rows = trimmed;
     if (!sort_rows(u))
         return;
     if (u->nrows)
@@ -723,7 +754,7 @@ static unit_t *unit_of(mt_lines_t *x, Dwfl_Module *mod, Dwarf_Die *cu)
     Dwarf_Addr bias;
     Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
     if (!dw)
-        return -1;
+        return NULL;
     if (!x->have_sections)
         find_sections(x, dw);
     Dwarf_Half version;

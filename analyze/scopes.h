@@ -22,6 +22,10 @@ int mt_scopes_get(mt_scopes_t *x, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **scop
 int mt_scopes_has_functions(mt_scopes_t *x, Dwarf_Die *cu);
 /* Work done so far: DIEs read into the index, and walks left to libdw. */
 void mt_scopes_counts(const mt_scopes_t *x, uint64_t *dies_read, uint64_t *libdw_walks);
+/* How many abbreviations were asked of libdw whether they have pc ranges. */
+uint64_t mt_scopes_abbrevs_probed(const mt_scopes_t *x);
+/* How many steps to a DIE's sibling were left to libdw (dwarf_siblingof). */
+uint64_t mt_scopes_libdw_siblings(const mt_scopes_t *x);
 /* Tests: when set, every answer is libdw's own (the reference). */
 extern bool mt__scopes_libdw_only;
 #endif

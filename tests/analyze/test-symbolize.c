@@ -442,6 +442,9 @@ Test(symbolize, symbol_names_as_addrinfo_gives_them, .timeout = 60)
 
 /* ---- scopes.c, print ids, prefetch --------------------------------------- */
 
+static uint64_t last_abbrevs_probed; /* by frames_of's symbolizer */
+static uint64_t last_libdw_siblings;
+
 /* The frames of [LO, HI) (every STEP-th byte) of module MOD, as one string
  * per address: function, file, line, inlined flag, module of each frame and
  * its offset when it has no file (what a frame prints as). With LIBDW the scopes are libdw's own (dwarf_getscopes). */
@@ -471,6 +474,8 @@ static char **frames_of(const mt_module_t *mod, uint64_t lo, uint64_t hi, uint64
         out[n++] = strdup(buf);
     }
     mt_sym_scope_counts(s, dies, walks);
+    last_abbrevs_probed = mt_sym_scope_abbrevs_probed(s);
+    last_libdw_siblings = mt_sym_scope_libdw_siblings(s);
     uint64_t lines_decoded, lines_libdw;
     mt_sym_line_counts(s, &lines_decoded, &lines_libdw);
     cr_log_info("%zu addresses: %lu units' lines decoded here, %lu lookups left to libdw", n,
@@ -508,6 +513,46 @@ Test(symbolize, scopes_as_libdw_gives_them, .timeout = 120)
     cr_expect_gt(ref_walks, n / 2, "the reference walks: %lu", (unsigned long)ref_walks);
     cr_expect_eq(ref_dies, 0);
     cr_expect_gt(dies, 0);
+}
+
+/* Whether a top-level DIE has pc ranges is its abbreviation's to say:
+ * the index asks libdw once per abbreviation, not twice per DIE (most of a
+ * unit's DIEs are types and declarations sharing a few abbreviations). */
+Test(symbolize, scopes_ask_libdw_once_per_abbreviation, .timeout = 120)
+{
+    load_self();
+    size_t n;
+    uint64_t dies, walks;
+    char **fr = frames_of(&self, text_lo, text_hi, 5, false, &n, &dies, &walks, NULL);
+    for (size_t i = 0; i < n; i++)
+        free(fr[i]);
+    free(fr);
+    cr_log_info("%lu DIEs read, %lu abbreviations asked about", (unsigned long)dies,
+                (unsigned long)last_abbrevs_probed);
+    cr_assert_gt(dies, 1000, "the index read the units' DIEs: %lu", (unsigned long)dies);
+    cr_expect_gt(last_abbrevs_probed, 0);
+    cr_expect_lt(last_abbrevs_probed * 4, dies, "%lu abbreviations asked about for %lu DIEs",
+                 (unsigned long)last_abbrevs_probed, (unsigned long)dies);
+}
+
+/* The index steps from a DIE to its sibling itself (by DW_AT_sibling, or
+ * past a childless DIE's attributes) and leaves to dwarf_siblingof only
+ * what it does not model; the frames are still libdw's (checked above on
+ * every address of this program and of libc). */
+Test(symbolize, scopes_walk_siblings_without_libdw, .timeout = 120)
+{
+    load_self();
+    size_t n;
+    uint64_t dies, walks;
+    char **fr = frames_of(&self, text_lo, text_hi, 5, false, &n, &dies, &walks, NULL);
+    for (size_t i = 0; i < n; i++)
+        free(fr[i]);
+    free(fr);
+    cr_log_info("%lu DIEs read, %lu steps to a sibling left to libdw", (unsigned long)dies,
+                (unsigned long)last_libdw_siblings);
+    cr_assert_gt(dies, 1000, "the index read the units' DIEs: %lu", (unsigned long)dies);
+    cr_expect_lt(last_libdw_siblings * 3, dies, "%lu of %lu steps left to libdw",
+                 (unsigned long)last_libdw_siblings, (unsigned long)dies);
 }
 
 /* The same on libc when its debug information is installed (libc6-dbg):
