@@ -261,6 +261,7 @@ struct mt__thread {
     uint64_t writer_pending;           /* writer only: events in the open tick */
     int writer_exited;                 /* writer only: exit seen in the open tick */
     int writer_known;                  /* writer only: thread record written */
+    uint64_t writer_observed;          /* writer only: readable events held, placement saw */
     char writer_name[16];              /* writer only: the last name read whole */
     struct mt__thread *next;           /* incoming list, then writer-private list */
 };
