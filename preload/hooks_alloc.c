@@ -277,6 +277,18 @@ MT__EXPORT void *reallocarray(void *p, size_t n, size_t m)
     return realloc_hook(p, overflow ? 0 : bytes, MT_EP_REALLOCARRAY, overflow, forward_realloc, bytes, 0);
 }
 
+/* posix_memalign's sampled half: the sampling debt is already counted. */
+static __attribute__((noinline, cold)) MT__CALLER_FRAME int
+posix_memalign_sampled(mt__thread_t *t, void **out, size_t align, size_t size)
+{
+    MT__CALLER(from);
+    int rc = mt__real.posix_memalign(out, align, size);
+    MT__RECORD_ALLOC_FROM(from, t, rc == 0 ? *out : NULL, size, MT_AK_ALIGNED);
+    return rc;
+}
+
+/* Like malloc's: the debt added before the call, the unsampled call a tail
+ * call. */
 MT__EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
     mt__thread_t *t = mt__tls_thread;
@@ -289,10 +301,9 @@ MT__EXPORT int posix_memalign(void **out, size_t align, size_t size)
         return mt__real.posix_memalign(out, align, size);
     }
     MT__BUMP(t, MT_EP_POSIX_MEMALIGN, size);
-    int rc = mt__real.posix_memalign(out, align, size);
     if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
-        mt__record_alloc(t, rc == 0 ? *out : NULL, size, MT_AK_ALIGNED);
-    return rc;
+        return posix_memalign_sampled(t, out, align, size);
+    return mt__real.posix_memalign(out, align, size);
 }
 
 MT__EXPORT size_t malloc_usable_size(void *p)

@@ -77,20 +77,32 @@ static void pass_release(mt__thread_t **t)
  * the next definition; the counted call continues in sym_counted, the
  * first call of a thread and calls outside tracing in sym_slow. */
 #define MT_NEW_HOOK(sym, ep, kind, params, args, bytes)                     \
-    static __attribute__((noinline)) void *sym##_counted params            \
+    static __attribute__((noinline, cold)) MT__CALLER_FRAME void *sym##_sampled params \
     {                                                                      \
+        MT__CALLER(from); /* tail-called: the walk starts at the caller */ \
         typedef void *(*fn_t) params;                                      \
         fn_t next = (fn_t)next_symbol(CXX_##sym);                          \
         mt__thread_t *t = mt__tls_thread;                                  \
-        MT__BUMP(t, MT_EP_##ep, bytes); /* before: a call that throws counts */ \
         void *p;                                                           \
         {                                                                  \
             FORWARDING(t);                                                 \
             p = next ? next args : malloc(bytes);                          \
         }                                                                  \
-        if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)(bytes) + 1))) \
-            mt__record_alloc(t, p, bytes, kind);                           \
+        MT__RECORD_ALLOC_FROM(from, t, p, bytes, kind);                    \
         return p;                                                          \
+    }                                                                      \
+    static __attribute__((noinline)) void *sym##_counted params            \
+    {                                                                      \
+        typedef void *(*fn_t) params;                                      \
+        mt__thread_t *t = mt__tls_thread;                                  \
+        MT__BUMP(t, MT_EP_##ep, bytes); /* before: a call that throws counts */ \
+        /* The debt before the call, as malloc's: a sampled call leaves    \
+         * through its own half, with no frame pointer kept here. */       \
+        if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)(bytes) + 1))) \
+            return sym##_sampled args;                                     \
+        fn_t next = (fn_t)next_symbol(CXX_##sym);                          \
+        FORWARDING(t);                                                     \
+        return next ? next args : malloc(bytes);                           \
     }                                                                      \
     static __attribute__((noinline, cold)) void *sym##_slow params         \
     {                                                                      \

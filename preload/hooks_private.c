@@ -208,8 +208,9 @@ void mt__emul_tc_deletearray_aligned_nothrow(void *p, size_t al, const void *nt)
  * succeeded when that is at least SIZE. Recorded like a realloc that kept
  * its address: the old block's free (time taken before the call) and an
  * allocation of SIZE bytes at P. A failed one leaves the block as it was. */
-MT__EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags)
+MT__EXPORT MT__CALLER_FRAME size_t xallocx(void *p, size_t size, size_t extra, int flags)
 {
+    MT__CALLER(from); /* a sample's walk starts at the caller */
     if (mt__unlikely(mt__private_nested(__builtin_return_address(0))))
         return MT__PRIV_CALL(xallocx, (p, size, extra, flags));
     mt__thread_t *t = mt__tls_thread;
@@ -231,12 +232,13 @@ MT__EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags)
             mt__liveset_insert((uintptr_t)p); /* unchanged: still live */
     }
     if (resized && mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
-        mt__record_alloc(t, p, size, MT_AK_REALLOC);
+        MT__RECORD_ALLOC_FROM(from, t, p, size, MT_AK_REALLOC);
     return got;
 }
 
-MT__EXPORT int tc_posix_memalign(void **out, size_t align, size_t size)
+MT__EXPORT MT__CALLER_FRAME int tc_posix_memalign(void **out, size_t align, size_t size)
 {
+    MT__CALLER(from);
     if (mt__unlikely(mt__private_nested(__builtin_return_address(0))))
         return MT__PRIV_CALL(tc_posix_memalign, (out, align, size));
     mt__thread_t *t = mt__tls_thread;
@@ -251,7 +253,7 @@ MT__EXPORT int tc_posix_memalign(void **out, size_t align, size_t size)
     int rc = MT__PRIV_CALL(tc_posix_memalign, (out, align, size));
     MT__BUMP(t, MT_EP_TC_POSIX_MEMALIGN, size);
     if (mt__unlikely(mt__debt_add(&t->sample_debt, (int64_t)size + 1)))
-        mt__record_alloc(t, rc == 0 ? *out : NULL, size, MT_AK_ALIGNED);
+        MT__RECORD_ALLOC_FROM(from, t, rc == 0 ? *out : NULL, size, MT_AK_ALIGNED);
     return rc;
 }
 

@@ -261,6 +261,7 @@ struct mt__thread {
     uint64_t writer_pending;           /* writer only: events in the open tick */
     int writer_exited;                 /* writer only: exit seen in the open tick */
     int writer_known;                  /* writer only: thread record written */
+    uint64_t writer_observed;          /* writer only: readable events held, placement saw */
     char writer_name[16];              /* writer only: the last name read whole */
     struct mt__thread *next;           /* incoming list, then writer-private list */
 };
@@ -615,6 +616,36 @@ static inline int mt__private_nested(const void *caller)
     return mt__from_allocator(caller) ||
            (uintptr_t)caller - mt__self_lo < mt__self_hi - mt__self_lo;
 }
+
+/* ---- cpu.c --------------------------------------------------------------- */
+
+/* glibc's rseq area (sys/rseq.h, glibc 2.35+, in ld.so). Not weak: a weak
+ * reference is left unresolved by ld, ld.so being only an as-needed input. */
+extern const ptrdiff_t __rseq_offset __attribute__((visibility("default")));
+extern const unsigned int __rseq_size __attribute__((visibility("default")));
+#define MT__RSEQ_CPU_ID 4 /* offsetof(struct rseq, cpu_id) */
+/* This thread's rseq cpu_id: the current CPU, or negative when the area is
+ * not registered. */
+static inline int mt__cpu_rseq_id(void)
+{
+    const char *tp = (const char *)__builtin_thread_pointer();
+    return *(const volatile int32_t *)(tp + __rseq_offset + MT__RSEQ_CPU_ID);
+}
+/* sched_getcpu(): the CPU when rseq does not say (-1 on failure). */
+int mt__cpu_slow(void) __attribute__((cold));
+/* The CPU this thread runs on (-1 when unknown): one load from the rseq area
+ * where glibc registered one, otherwise sched_getcpu. */
+static inline int mt__cpu_now(void)
+{
+    if (mt__likely(__rseq_size != 0)) {
+        int cpu = mt__cpu_rseq_id();
+        if (mt__likely(cpu >= 0))
+            return cpu;
+    }
+    return mt__cpu_slow();
+}
+/* For tests: 1 when mt__cpu_now reads this thread's rseq area. */
+int mt__cpu_from_rseq(void);
 
 /* ---- numa.c -------------------------------------------------------------- */
 

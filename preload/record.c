@@ -87,7 +87,7 @@ static inline void commit(mt__thread_t *t, uint64_t ts)
 
 void mt__record_locate(mt_event_t *e)
 {
-    int cpu = sched_getcpu();
+    int cpu = mt__cpu_now();
     e->cpu = (uint16_t)(cpu < 0 ? 0 : cpu);
     e->node = cpu < 0 ? MT_NODE_UNKNOWN : mt__node_of_cpu(cpu);
 }

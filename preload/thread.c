@@ -140,6 +140,7 @@ void mt__thread_after_fork(mt__thread_t *self)
     self->writer_pending = 0;
     self->writer_exited = 0;
     self->writer_known = 0; /* the child's trace has no record of it yet */
+    self->writer_observed = 0;
     self->next = NULL;
     incoming = self;
 }

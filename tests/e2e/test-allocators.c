@@ -128,6 +128,28 @@ static long long delta(const char *full, const char *base, const char *field)
     return e2e_int(full, field) - e2e_int(base, field);
 }
 
+
+/* The sampled half of each private allocating hook starts its stack at the
+ * hook's caller (internal.h, MT__CALLER): the allocation of SIZE bytes in
+ * TRACE (the only one of that size) is one stack, main;CALLER, with no frame
+ * of mtrace's or the allocator's and none lost. */
+static void expect_first_frame(const char *trace, const char *size, const char *caller)
+{
+    const char *argv[] = {e2e_analyze(), "flamegraph", "--folded", "--weight", "count",
+                          "--min-size", size, "--max-size", size, trace, NULL};
+    e2e_result_t r;
+    e2e_run(&r, argv, NULL, NULL);
+    cr_assert_eq(r.exit_code, 0, "flamegraph exited %d: %s", r.exit_code, r.err);
+    char want[128];
+    snprintf(want, sizeof want, "main;%s 1\n", caller);
+    size_t n = strlen(r.out), w = strlen(want);
+    const char *line = n >= w ? r.out + n - w : r.out;
+    cr_expect(n >= w && strcmp(line, want) == 0 && !strchr(r.out, '\n')[1] &&
+                  (line == r.out || line[-1] == ';'),
+              "size %s: want ...;%s, got: %s", size, want, r.out);
+    e2e_result_free(&r);
+}
+
 #ifdef HAVE_JEMALLOC
 /* The numbers are in examples/jemalloc_api.c. */
 Test(allocators, jemalloc_private_api_exact)
@@ -156,6 +178,10 @@ Test(allocators, jemalloc_private_api_exact)
     EXPECT_EQ("free_calls - baseline", delta(info, base, "free_calls"), 3 + 1 + 1);
 
     expect_leaks(trace, "^use_api$", 3110, 2);
+    /* mallocx, rallocx (3000), xallocx in place (110): under use_api. */
+    static const char *const je_sizes[] = {"100", "1000", "4096", "200", "300", "3000", "110"};
+    for (size_t i = 0; i < sizeof je_sizes / sizeof je_sizes[0]; i++)
+        expect_first_frame(trace, je_sizes[i], "use_api");
     /* The baseline's own leak (libstdc++'s pool) plus these two blocks. */
     char *leaks = analyze("leaks", NULL, trace), *base_leaks = analyze("leaks", NULL, base_trace);
     EXPECT_EQ("leaked bytes - baseline", delta(leaks, base_leaks, "total_bytes"), 3110);
@@ -221,6 +247,18 @@ Test(allocators, tcmalloc_private_api_exact)
     EXPECT_EQ("free_calls - baseline", delta(info, base, "free_calls"), frees + 1);
 
     expect_leaks(trace, "^keep_some$", 2100, 5);
+    static const struct {
+        const char *size, *caller;
+    } tc_first[] = {
+        {"100", "free_all"},  {"110", "free_all"},  {"140", "free_all"},  /* malloc, memalign */
+        {"160", "free_all"},  {"500", "free_all"},  {"200", "free_all"},  /* valloc, new */
+        {"210", "free_all"},  {"220", "free_all"},  {"230", "free_all"},
+        {"250", "free_all"},  {"300", "free_all"},  {"350", "free_all"},  /* newarray */
+        {"120", "keep_some"}, {"130", "keep_some"}, {"1300", "keep_some"}, /* calloc, realloc */
+        {"150", "keep_some"}, {"170", "keep_some"}, {"360", "keep_some"}, /* posix_memalign */
+    };
+    for (size_t i = 0; i < sizeof tc_first / sizeof tc_first[0]; i++)
+        expect_first_frame(trace, tc_first[i].size, tc_first[i].caller);
     char *leaks = analyze("leaks", NULL, trace), *base_leaks = analyze("leaks", NULL, base_trace);
     EXPECT_EQ("leaked bytes - baseline", delta(leaks, base_leaks, "total_bytes"), 2100);
     EXPECT_EQ("leaked blocks - baseline", delta(leaks, base_leaks, "total_count"), 5);
