@@ -8,8 +8,11 @@
  * that finds the hash already claimed waits a few spins for the id. The
  * writer walks ids in order and stores each stack once.
  * Two stacks whose 64-bit hashes collide would share an id (odds 2^-64).
+ * The wait for another thread's id is long enough for a publisher that was
+ * preempted on a loaded machine (it sleeps in 50 us steps, up to 1 s); only
+ * a signal handler that interrupted this very thread's own publication
+ * would wait for itself, so there it gives up after the spins.
  */
-#include <sched.h>
 #include <string.h>
 
 #include "internal.h"
@@ -19,7 +22,7 @@
 #define ARENA_FRAMES (8u << 20) /* 64 MiB of frames, reserved lazily */
 #define MAX_PROBES 64
 #define ID_SPINS 4096
-#define ID_YIELDS 256
+#define ID_SLEEPS 20000 /* of 50 us: a publisher preempted for up to 1 s */
 
 typedef struct stack_slot {
     uint64_t hash; /* 0 = empty; claimed by CAS */
@@ -36,6 +39,7 @@ static uint32_t *slot_of_id; /* id - 1 -> slot + 1, 0 until published */
 static uint32_t ids_used;
 uint64_t mt__stacks_lost;
 uint32_t mt__stacks_epoch;
+static MT__TLS int publishing; /* between this thread's claim and its id */
 
 int mt__stacks_setup(void)
 {
@@ -70,17 +74,19 @@ static uint64_t hash_frames(const uint64_t *pcs, uint32_t n)
 }
 
 /* The publisher is a few stores away from its id, unless it was preempted:
- * spin briefly, then yield the CPU a bounded number of times. */
+ * spin briefly, then sleep in short steps, bounded. */
 static uint32_t wait_for_id(stack_slot_t *s)
 {
-    for (int round = 0; round < ID_SPINS + ID_YIELDS; round++) {
+    static const struct timespec step = {0, 50000};
+    int sleeps = publishing ? 0 : ID_SLEEPS;
+    for (int round = 0; round < ID_SPINS + sleeps; round++) {
         uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
         if (id)
             return id;
         if (round < ID_SPINS)
             __builtin_ia32_pause();
         else
-            sched_yield();
+            mt__sys_futex_wait(&s->id, 0, &step);
     }
     return 0;
 }
@@ -123,9 +129,14 @@ uint32_t mt__stack_intern_hashed(uint64_t h, const uint64_t *pcs, uint32_t n)
         stack_slot_t *s = &slots[i];
         uint64_t cur = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE);
         if (cur == 0) {
+            publishing++;
             if (__atomic_compare_exchange_n(&s->hash, &cur, h, 0, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_ACQUIRE))
-                return publish(s, i, pcs, n);
+                                            __ATOMIC_ACQUIRE)) {
+                uint32_t id = publish(s, i, pcs, n);
+                publishing--;
+                return id;
+            }
+            publishing--;
         }
         if (cur == h) {
             uint32_t id = wait_for_id(s);
