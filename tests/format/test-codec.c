@@ -713,7 +713,8 @@ static size_t craft2(uint8_t *out, uint32_t count, const uint8_t *const cols[9],
     for (int i = 0; i < 9; i++)
         out[len++] = (uint8_t)lens[i];
     for (int i = 0; i < 9; i++) {
-        memcpy(out + len, cols[i], lens[i]);
+        if (lens[i]) /* an empty column may be NULL */
+            memcpy(out + len, cols[i], lens[i]);
         len += lens[i];
     }
     return len;
